@@ -1,0 +1,14 @@
+"""Alembic environment: the engine comes from paperboy, never from an ini file."""
+
+from alembic import context
+
+from paperboy.storage.schema import metadata
+
+engine = context.config.attributes["engine"]
+with engine.begin() as connection:
+    context.configure(
+        connection=connection,
+        target_metadata=metadata,
+        render_as_batch=connection.dialect.name == "sqlite",
+    )
+    context.run_migrations()

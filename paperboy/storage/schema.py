@@ -1,0 +1,121 @@
+"""The catalogue schema, in SQLAlchemy Core. Migrations in migrations/versions mirror it
+(tests/unit/storage/test_migrations.py fails when they drift apart)."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    SmallInteger,
+    String,
+    Table,
+    Text,
+)
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+# BigInteger ids render as INTEGER on SQLite so that they alias the rowid.
+IdType = BigInteger().with_variant(Integer(), "sqlite")
+
+papers = Table(
+    "papers",
+    metadata,
+    Column("id", IdType, primary_key=True, autoincrement=True),
+    Column("arxiv_id", String(64), nullable=False, unique=True),
+    Column("title", Text, nullable=False),
+    Column("abstract", Text, nullable=False),
+    Column("comment", Text),
+    Column("journal_ref", Text),
+    Column("doi", Text),
+    Column("license", Text),
+    Column("submitter", Text),
+    Column("primary_category", String(32)),
+    Column("published_at", DateTime(timezone=True)),  # v1 submitted
+    Column("updated_at", DateTime(timezone=True)),  # latest version submitted
+    Column("latest_version", SmallInteger),
+    Column("first_listed", Date),  # earliest listing day (denormalised for sorting)
+    Column("content_hash", String(32), nullable=False),  # of the merged record; skips no-op writes
+    Column("changed_at", DateTime(timezone=True), nullable=False),  # last change in paperboy
+)
+Index("ix_papers_first_listed", papers.c.first_listed)
+Index("ix_papers_changed_at", papers.c.changed_at)
+
+paper_authors = Table(
+    "paper_authors",
+    metadata,
+    Column("paper_id", IdType, ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True),
+    Column("position", SmallInteger, primary_key=True, autoincrement=False),
+    Column("name", Text, nullable=False),
+)
+Index("ix_paper_authors_name", paper_authors.c.name)
+
+paper_categories = Table(
+    "paper_categories",
+    metadata,
+    Column("paper_id", IdType, ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True),
+    Column("category", String(32), primary_key=True),
+    Column("position", SmallInteger, nullable=False),  # 0 = primary
+)
+Index("ix_paper_categories_category", paper_categories.c.category, paper_categories.c.paper_id)
+
+paper_versions = Table(
+    "paper_versions",
+    metadata,
+    Column("paper_id", IdType, ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True),
+    Column("version", SmallInteger, primary_key=True, autoincrement=False),
+    Column("created_at", DateTime(timezone=True)),
+    Column("size", String(32)),
+)
+
+paper_links = Table(
+    "paper_links",
+    metadata,
+    Column("paper_id", IdType, ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True),
+    Column("position", SmallInteger, primary_key=True, autoincrement=False),
+    Column("kind", String(16), nullable=False),  # "code" | "project"
+    Column("url", Text, nullable=False),
+)
+
+listings = Table(
+    "listings",
+    metadata,
+    Column("day", Date, primary_key=True),
+    Column("paper_id", IdType, ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True),
+    Column("announce_type", String(16)),  # new | cross | replace | replace-cross | NULL unknown
+)
+Index("ix_listings_paper_id", listings.c.paper_id)
+
+hf_papers = Table(
+    "hf_papers",
+    metadata,
+    Column("paper_id", IdType, ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True),
+    Column("upvotes", Integer, nullable=False),
+    Column("submitted_on_daily_at", DateTime(timezone=True)),
+    Column("submitted_by", Text),
+    Column("github_repo", Text),
+    Column("github_stars", Integer),
+    Column("project_page", Text),
+    Column("num_comments", Integer),
+    Column("fetched_at", DateTime(timezone=True), nullable=False),
+)
+
+sync_state = Table(
+    "sync_state",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
