@@ -29,21 +29,37 @@ class Setting:
 
 
 SETTINGS: tuple[Setting, ...] = (
-    Setting("data_dir", Path, Path("paperboy-data"),
-            "Directory for the SQLite database, search indexes and the mail outbox."),
-    Setting("database_url", str, "",
-            "SQLAlchemy URL of the database. Empty: SQLite file paperboy.sqlite3 in data_dir. "
-            "Example: postgresql+psycopg://user:pass@host/paperboy"),
+    Setting(
+        "data_dir",
+        Path,
+        Path("paperboy-data"),
+        "Directory for the SQLite database, search indexes and the mail outbox.",
+    ),
+    Setting(
+        "database_url",
+        str,
+        "",
+        "SQLAlchemy URL of the database. Empty: SQLite file paperboy.sqlite3 in data_dir. "
+        "Example: postgresql+psycopg://user:pass@host/paperboy",
+    ),
     Setting("host", str, "127.0.0.1", "Address `paperboy serve` listens on."),
     Setting("port", int, 8000, "Port `paperboy serve` listens on."),
     Setting("workers", int, 1, "Web worker processes for `paperboy serve`."),
     Setting("site_name", str, "paperboy", "Name shown in page titles and the header."),
     Setting("page_size", int, 100, "Papers per page on day, week and month views."),
-    Setting("categories", list, ["cs.AI", "cs.CL", "cs.CV", "cs.LG"],
-            "arXiv categories `paperboy sync` follows (space- or comma-separated in the environment)."),
+    Setting(
+        "categories",
+        list,
+        ["cs.AI", "cs.CL", "cs.CV", "cs.LG"],
+        "arXiv categories `paperboy sync` follows (space- or comma-separated in the environment).",
+    ),
     Setting("sync_days", int, 7, "How many days back the first sync of an empty catalogue reaches."),
-    Setting("sync_on_empty", bool, True,
-            "Start a first sync in the background when `serve` finds an empty catalogue."),
+    Setting(
+        "sync_on_empty",
+        bool,
+        True,
+        "Start a first sync in the background when `serve` finds an empty catalogue.",
+    ),
     Setting("sync_hf", bool, True, "Also fetch Hugging Face daily papers (upvotes, GitHub links) on sync."),
     Setting("arxiv_oai_url", str, "https://oaipmh.arxiv.org/oai", "arXiv OAI-PMH endpoint."),
     Setting("arxiv_api_url", str, "https://export.arxiv.org/api/query", "arXiv API (Atom) endpoint."),
@@ -51,8 +67,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("hf_api_url", str, "https://huggingface.co/api", "Hugging Face API base URL."),
     Setting("http_timeout", float, 30.0, "Seconds before an upstream request times out."),
     Setting("http_retries", int, 4, "Retries of a failed upstream request (with exponential back-off)."),
-    Setting("arxiv_delay", float, 3.0,
-            "Seconds between requests to arXiv (its documented politeness delay is 3 s)."),
+    Setting(
+        "arxiv_delay",
+        float,
+        3.0,
+        "Seconds between requests to arXiv (its documented politeness delay is 3 s).",
+    ),
     Setting("import_batch_size", int, 2000, "Papers per transaction when importing."),
 )
 

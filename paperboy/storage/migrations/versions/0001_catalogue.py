@@ -8,7 +8,6 @@ Create Date: 2026-11-28 13:39:23.866726
 import sqlalchemy as sa
 from alembic import op
 
-
 revision = "0001"
 down_revision = None
 branch_labels = None
@@ -119,9 +118,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("paper_id", "category", name=op.f("pk_paper_categories")),
     )
     with op.batch_alter_table("paper_categories", schema=None) as batch_op:
-        batch_op.create_index(
-            "ix_paper_categories_category", ["category", "paper_id"], unique=False
-        )
+        batch_op.create_index("ix_paper_categories_category", ["category", "paper_id"], unique=False)
 
     op.create_table(
         "paper_links",

@@ -1,0 +1,194 @@
+"""Writing papers: merge incoming records into the catalogue, one batch per call.
+
+The caller owns the transaction, so a batch is written completely or not at all.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy.sql.expression import bindparam
+
+from paperboy.domain.links import find_links
+from paperboy.domain.merge import content_hash, merge_records
+from paperboy.domain.models import Listing, PaperRecord, Version
+from paperboy.storage.engine import now_utc, utc
+from paperboy.storage.schema import (
+    listings,
+    paper_authors,
+    paper_categories,
+    paper_links,
+    paper_versions,
+    papers,
+)
+
+_CHILD_TABLES = (paper_authors, paper_categories, paper_versions, paper_links, listings)
+
+
+@dataclass(slots=True)
+class UpsertResult:
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    unknown: list[str] = field(default_factory=list)  # listing-only records for absent papers
+
+    def add(self, other: UpsertResult) -> None:
+        self.inserted += other.inserted
+        self.updated += other.updated
+        self.unchanged += other.unchanged
+        self.unknown.extend(other.unknown)
+
+
+def upsert_papers(conn: Connection, records: Sequence[PaperRecord]) -> UpsertResult:
+    """Merge `records` into the catalogue; unchanged papers are not written at all."""
+    incoming = _combine_duplicates(records)
+    stored = load_records(conn, list(incoming))
+    result = UpsertResult()
+    to_insert: list[PaperRecord] = []
+    to_update: list[tuple[int, PaperRecord]] = []
+    for arxiv_id, record in incoming.items():
+        known = stored.get(arxiv_id)
+        merged = merge_records(known[1] if known else None, record)
+        if known is None:
+            if merged.title is None or merged.abstract is None:
+                result.unknown.append(arxiv_id)
+            else:
+                to_insert.append(merged)
+        elif content_hash(merged) == known[2]:
+            result.unchanged += 1
+        else:
+            to_update.append((known[0], merged))
+    _insert(conn, to_insert)
+    _update(conn, to_update)
+    result.inserted, result.updated = len(to_insert), len(to_update)
+    return result
+
+
+def _combine_duplicates(records: Iterable[PaperRecord]) -> dict[str, PaperRecord]:
+    combined: dict[str, PaperRecord] = {}
+    for record in records:
+        known = combined.get(record.arxiv_id)
+        combined[record.arxiv_id] = merge_records(known, record) if known else record
+    return combined
+
+
+def load_records(conn: Connection, arxiv_ids: list[str]) -> dict[str, tuple[int, PaperRecord, str]]:
+    """arxiv_id -> (row id, the stored record, its content hash), in five queries."""
+    if not arxiv_ids:
+        return {}
+    rows = conn.execute(select(papers).where(papers.c.arxiv_id.in_(arxiv_ids))).all()
+    if not rows:
+        return {}
+    ids = [row.id for row in rows]
+    children = _load_children(conn, ids)
+    return {
+        row.arxiv_id: (row.id, _record_from_rows(row, children, row.id), row.content_hash) for row in rows
+    }
+
+
+def _load_children(conn: Connection, ids: list[int]) -> dict[str, dict[int, list[Any]]]:
+    out: dict[str, dict[int, list[Any]]] = {}
+    for table, order in (
+        (paper_authors, paper_authors.c.position),
+        (paper_categories, paper_categories.c.position),
+        (paper_versions, paper_versions.c.version),
+        (listings, listings.c.day),
+    ):
+        grouped: dict[int, list[Any]] = defaultdict(list)
+        for row in conn.execute(select(table).where(table.c.paper_id.in_(ids)).order_by(order)):
+            grouped[row.paper_id].append(row)
+        out[table.name] = grouped
+    return out
+
+
+def _record_from_rows(row: Any, children: dict[str, dict[int, list[Any]]], pid: int) -> PaperRecord:
+    return PaperRecord(
+        arxiv_id=row.arxiv_id,
+        title=row.title,
+        abstract=row.abstract,
+        authors=tuple(a.name for a in children["paper_authors"][pid]),
+        categories=tuple(c.category for c in children["paper_categories"][pid]),
+        comment=row.comment,
+        journal_ref=row.journal_ref,
+        doi=row.doi,
+        license=row.license,
+        submitter=row.submitter,
+        versions=tuple(
+            Version(v.version, utc(v.created_at), v.size) for v in children["paper_versions"][pid]
+        ),
+        listings=tuple(Listing(item.day, item.announce_type) for item in children["listings"][pid]),
+    )
+
+
+def _paper_row(record: PaperRecord, now: datetime) -> dict[str, Any]:
+    versions = record.versions
+    return {
+        "arxiv_id": record.arxiv_id,
+        "title": record.title,
+        "abstract": record.abstract,
+        "comment": record.comment,
+        "journal_ref": record.journal_ref,
+        "doi": record.doi,
+        "license": record.license,
+        "submitter": record.submitter,
+        "primary_category": record.categories[0] if record.categories else None,
+        "published_at": versions[0].created if versions and versions[0].number == 1 else None,
+        "updated_at": max((v.created for v in versions if v.created), default=None),
+        "latest_version": versions[-1].number if versions else None,
+        "first_listed": record.listings[0].day if record.listings else None,
+        "content_hash": content_hash(record),
+        "changed_at": now,
+    }
+
+
+def _insert(conn: Connection, records: list[PaperRecord]) -> None:
+    if not records:
+        return
+    now = now_utc()
+    rows = [_paper_row(record, now) for record in records]
+    returned = conn.execute(insert(papers).returning(papers.c.id, papers.c.arxiv_id), rows)
+    ids = {arxiv_id: pid for pid, arxiv_id in returned}
+    _insert_children(conn, [(ids[r.arxiv_id], r) for r in records])
+
+
+def _update(conn: Connection, pairs: list[tuple[int, PaperRecord]]) -> None:
+    if not pairs:
+        return
+    now = now_utc()
+    rows = [{"pid": pid, **_paper_row(record, now)} for pid, record in pairs]
+    statement = update(papers).where(papers.c.id == bindparam("pid"))
+    conn.execute(statement.values({k: bindparam(k) for k in rows[0] if k != "pid"}), rows)
+    ids = [pid for pid, _ in pairs]
+    for table in _CHILD_TABLES:
+        conn.execute(delete(table).where(table.c.paper_id.in_(ids)))
+    _insert_children(conn, pairs)
+
+
+def _insert_children(conn: Connection, pairs: list[tuple[int, PaperRecord]]) -> None:
+    rows: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for pid, r in pairs:
+        rows["paper_authors"] += [
+            {"paper_id": pid, "position": i, "name": n} for i, n in enumerate(r.authors)
+        ]
+        rows["paper_categories"] += [
+            {"paper_id": pid, "category": c, "position": i} for i, c in enumerate(dict.fromkeys(r.categories))
+        ]
+        rows["paper_versions"] += [
+            {"paper_id": pid, "version": v.number, "created_at": v.created, "size": v.size}
+            for v in r.versions
+        ]
+        rows["paper_links"] += [
+            {"paper_id": pid, "position": i, "kind": link.kind, "url": link.url}
+            for i, link in enumerate(find_links(r.abstract, r.comment))
+        ]
+        rows["listings"] += [
+            {"paper_id": pid, "day": item.day, "announce_type": item.announce_type} for item in r.listings
+        ]
+    for table in _CHILD_TABLES:
+        if rows[table.name]:
+            conn.execute(insert(table), rows[table.name])

@@ -1,0 +1,119 @@
+"""Shared fixtures: a real, migrated database per test (SQLite file, or PostgreSQL when
+PAPERBOY_TEST_DATABASE_URL names an admin URL, as `.ci/run` does for the second pass)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, text
+from sqlalchemy.engine import make_url
+
+from paperboy.config import Settings, load_settings
+from paperboy.domain.models import Listing, PaperRecord, Version
+from paperboy.storage.engine import make_engine
+from paperboy.storage.migrate import upgrade
+from paperboy.storage.papers import upsert_papers
+from paperboy.storage.schema import metadata
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SHARED = REPO_ROOT.parent / "shared"
+PG_ADMIN_URL = os.environ.get("PAPERBOY_TEST_DATABASE_URL", "")
+
+
+def shared_path(*parts: str) -> Path:
+    """A file under ../shared, or a skip naming what is missing."""
+    path = SHARED.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"{path} is absent: the shared data folder is needed for this test")
+    return path
+
+
+@pytest.fixture(scope="session")
+def _template_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """One migrated database per test session (per xdist worker)."""
+    if PG_ADMIN_URL:
+        name = f"paperboy_test_{uuid.uuid4().hex[:10]}"
+        admin = make_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        url = make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+        engine = make_engine(url)
+        upgrade(engine)
+        engine.dispose()
+        yield url
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+    else:
+        path = tmp_path_factory.mktemp("template") / "template.sqlite3"
+        engine = make_engine(f"sqlite:///{path}")
+        upgrade(engine)
+        engine.dispose()
+        yield str(path)
+
+
+@pytest.fixture
+def database_url(_template_database: str, tmp_path: Path) -> Iterator[str]:
+    """An empty, migrated database for this test."""
+    if PG_ADMIN_URL:
+        engine = make_engine(_template_database)
+        tables = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
+        with engine.begin() as conn:
+            conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        engine.dispose()
+        yield _template_database
+    else:
+        path = tmp_path / "paperboy.sqlite3"
+        shutil.copy(_template_database, path)
+        yield f"sqlite:///{path}"
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[Engine]:
+    engine = make_engine(database_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str) -> Settings:
+    """Settings for a test: its own data dir and database, no network, no background sync."""
+    return load_settings(
+        environ={},
+        toml_path=tmp_path / "absent.toml",
+        data_dir=tmp_path / "data",
+        database_url=database_url,
+        sync_on_empty=False,
+        arxiv_delay=0,
+    )
+
+
+def make_record(arxiv_id: str = "2506.12229", **fields: object) -> PaperRecord:
+    """A complete PaperRecord; keyword arguments override any field."""
+    values: dict[str, object] = {
+        "title": f"A study of {arxiv_id}",
+        "abstract": f"We study paper {arxiv_id} in depth.",
+        "authors": ("Ada Lovelace", "Alan Turing"),
+        "categories": ("cs.LG", "cs.AI"),
+        "versions": (Version(1, datetime(2025, 6, 11, 17, 0, tzinfo=UTC)),),
+        "listings": (Listing(date(2025, 6, 12), "new"),),
+    }
+    values.update(fields)
+    return PaperRecord(arxiv_id=arxiv_id, **values)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def add_papers(engine: Engine) -> Callable[..., None]:
+    """Insert records through the real write path."""
+
+    def add(*records: PaperRecord) -> None:
+        with engine.begin() as conn:
+            upsert_papers(conn, list(records))
+
+    return add
