@@ -1,0 +1,39 @@
+# One word each: make run, make test, make lint, make bench.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test test-sqlite test-postgres lint bench install clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## Install into .venv, create the database and serve http://127.0.0.1:8000 (data in ./paperboy-data).
+run: $(STAMP)
+	$(BIN)/paperboy serve
+
+## The whole suite on SQLite, then again on PostgreSQL when PAPERBOY_TEST_DATABASE_URL is set
+## (.ci/run starts a server and sets it; scripts/pg-test-server does the same locally).
+test: $(STAMP)
+	env -u PAPERBOY_TEST_DATABASE_URL $(BIN)/pytest -n 2 -q
+	@if [ -n "$$PAPERBOY_TEST_DATABASE_URL" ]; then \
+		echo "--- again on PostgreSQL"; \
+		PAPERBOY_TEST_DATABASE_URL=$$PAPERBOY_TEST_DATABASE_URL $(BIN)/pytest -n 2 -q; \
+	else echo "(PAPERBOY_TEST_DATABASE_URL unset: PostgreSQL pass skipped; see README)"; fi
+
+lint: $(STAMP)
+	$(BIN)/ruff check paperboy tests bench
+	$(BIN)/ruff format --check paperboy tests bench
+	$(BIN)/mypy paperboy
+
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

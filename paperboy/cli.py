@@ -1,0 +1,159 @@
+"""The `paperboy` command: one subcommand per job, each calling one service."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from paperboy import __version__
+from paperboy.config import Settings, SettingsError, describe, load_settings
+from paperboy.storage.engine import make_engine
+from paperboy.storage.migrate import upgrade
+
+
+class CommandError(Exception):
+    """A failure the user can act on; printed as one line, exit status 1."""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "run"):
+        parser.print_help()
+        return 2
+    try:
+        settings = load_settings(**_overrides(args))
+        result: int = args.run(args, settings)
+        return result
+    except (CommandError, SettingsError) as exc:
+        print(f"paperboy: error: {exc}", file=sys.stderr)
+    except SQLAlchemyError as exc:
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        print(f"paperboy: error: database: {reason}", file=sys.stderr)
+    except KeyboardInterrupt:
+        print("paperboy: interrupted; completed batches are saved, re-run to finish", file=sys.stderr)
+        return 130
+    return 1
+
+
+def _overrides(args: argparse.Namespace) -> dict[str, object]:
+    return {name: getattr(args, name, None) for name in ("host", "port", "workers")}
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="paperboy",
+        description="Self-hostable research-paper discovery. Settings come from PAPERBOY_* "
+        "environment variables and paperboy.toml (see `paperboy config`).",
+    )
+    parser.add_argument("--version", action="version", version=f"paperboy {__version__}")
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+    _add_serve(commands)
+    _add_import(commands)
+    _add(commands, "sync", "Fetch new papers from arXiv (OAI-PMH, daily RSS) and Hugging Face.", _sync)
+    _add(commands, "config", "Print the effective settings and where each can be set.", _config)
+    _add(commands, "migrate", "Create or upgrade the database schema.", _migrate)
+    return parser
+
+
+Handler = Callable[[argparse.Namespace, Settings], int]
+
+
+def _add(commands: argparse._SubParsersAction, name: str, text: str, run: Handler) -> argparse.ArgumentParser:  # type: ignore[type-arg]
+    sub: argparse.ArgumentParser = commands.add_parser(name, help=text, description=text)
+    sub.set_defaults(run=run)
+    return sub
+
+
+def _add_serve(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    sub = _add(commands, "serve", "Serve the web site (migrates the database first).", _serve)
+    sub.add_argument("--host", help="address to listen on (default: PAPERBOY_HOST or 127.0.0.1)")
+    sub.add_argument("--port", type=int, help="port (default: PAPERBOY_PORT or 8000)")
+    sub.add_argument("--workers", type=int, help="worker processes (default: PAPERBOY_WORKERS or 1)")
+
+
+def _add_import(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    sub = _add(commands, "import", "Import papers from JSONL / JSONL.gz files.", _import)
+    sub.add_argument(
+        "paths", nargs="+", type=Path, metavar="PATH", help="Kaggle arXiv snapshot or paperboy JSONL"
+    )
+    sub.add_argument("--listings", type=Path, help="TSV of `date<TAB>arxiv_id`: the days papers were listed")
+    sub.add_argument(
+        "--strict", action="store_true", help="fail on the first malformed line, importing nothing"
+    )
+
+
+def _engine(settings: Settings) -> Engine:
+    engine = make_engine(settings.effective_database_url)
+    upgrade(engine)
+    return engine
+
+
+def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    _engine(settings).dispose()  # migrate once here, before workers start
+    print(f"paperboy: serving on http://{settings.host}:{settings.port}", file=sys.stderr)
+    uvicorn.run(
+        "paperboy.asgi:app",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=settings.workers,
+        log_level="warning",
+    )
+    return 0
+
+
+def _import(args: argparse.Namespace, settings: Settings) -> int:
+    from tqdm import tqdm
+
+    from paperboy.services.ingest import ImportAborted, import_files
+
+    engine = _engine(settings)
+    bar = tqdm(unit=" papers", disable=not sys.stderr.isatty(), smoothing=0.1)
+    try:
+        report = import_files(
+            engine,
+            args.paths,
+            listings_path=args.listings,
+            strict=args.strict,
+            batch_size=settings.import_batch_size,
+            progress=bar.update,
+            on_error=lambda error: bar.write(f"skipped {error}", file=sys.stderr),
+        )
+    except ImportAborted as exc:
+        raise CommandError(str(exc)) from exc
+    finally:
+        bar.close()
+    print(report.summary())
+    return 0
+
+
+def _sync(args: argparse.Namespace, settings: Settings) -> int:
+    from paperboy.services.sync import sync_catalogue
+
+    report = sync_catalogue(_engine(settings), settings, progress=lambda line: print(line, file=sys.stderr))
+    print(report.summary())
+    if not report.ok:
+        raise CommandError(f"sync failed: {report.failure}")
+    return 0
+
+
+def _config(args: argparse.Namespace, settings: Settings) -> int:
+    rows = describe(settings)
+    width = max(len(name) for name, _, _ in rows)
+    for name, value, _help in rows:
+        print(f"{name.ljust(width)}  {value}")
+    return 0
+
+
+def _migrate(args: argparse.Namespace, settings: Settings) -> int:
+    _engine(settings).dispose()
+    print("paperboy: database schema is up to date")
+    return 0

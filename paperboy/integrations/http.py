@@ -1,0 +1,227 @@
+"""The one HTTP client every upstream integration uses.
+
+It adds what a polite, robust harvester needs on top of httpx: timeouts, retries with
+exponential back-off and jitter, `Retry-After` (arXiv's flow control for OAI-PMH), a minimum
+interval between requests to one host (arXiv asks for 3 s), a size cap on response bodies,
+and one `UpstreamError` line naming the URL and the reason when it gives up.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import TYPE_CHECKING
+
+import httpx
+
+from paperboy import __version__
+
+if TYPE_CHECKING:
+    from paperboy.config import Settings
+
+logger = logging.getLogger(__name__)
+
+USER_AGENT = f"paperboy/{__version__} (+https://github.com/paperboy)"
+MAX_BYTES = 50 * 1024 * 1024
+RETRY_AFTER_CAP = 600.0
+RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
+ARXIV_HOST = "arxiv.org"
+
+Params = Mapping[str, str | int]
+
+
+class UpstreamError(Exception):
+    """An upstream service failed or answered something unusable; the message is one line."""
+
+
+@dataclass(frozen=True, slots=True)
+class HttpResponse:
+    url: str
+    status: int
+    headers: httpx.Headers
+    content: bytes
+
+
+class _Retry(Exception):
+    """Internal: this attempt failed in a way worth another try."""
+
+    def __init__(self, reason: str, retry_after: float | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.retry_after = retry_after
+
+
+class HttpClient:
+    """GET with retries, politeness delays and a size cap. Tests inject `transport`, `sleep`
+    and `clock` so that nothing touches the network or really waits."""
+
+    def __init__(
+        self,
+        *,
+        timeout: float = 30.0,
+        retries: int = 4,
+        host_delays: Mapping[str, float] | None = None,
+        max_bytes: int = MAX_BYTES,
+        backoff_base: float = 1.0,
+        backoff_cap: float = 60.0,
+        transport: httpx.BaseTransport | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        jitter: Callable[[], float] | None = None,
+    ) -> None:
+        self._client = httpx.Client(
+            timeout=timeout,
+            transport=transport,
+            follow_redirects=True,
+            headers={"User-Agent": USER_AGENT},
+        )
+        self._retries = retries
+        self._host_delays = dict(host_delays or {})
+        self._max_bytes = max_bytes
+        self._backoff_base = backoff_base
+        self._backoff_cap = backoff_cap
+        self._sleep = sleep
+        self._clock = clock
+        # Jitter spreads retries of many workers apart; it is not security-relevant.
+        self._jitter = jitter or random.Random().random  # noqa: S311
+        self._last_request: dict[str, float] = {}
+
+    @classmethod
+    def from_settings(cls, settings: Settings, **overrides: object) -> HttpClient:
+        """A client with the configured timeout, retries and arXiv politeness delay."""
+        options: dict[str, object] = {
+            "timeout": settings.http_timeout,
+            "retries": settings.http_retries,
+            "host_delays": {ARXIV_HOST: settings.arxiv_delay},
+        }
+        options.update(overrides)
+        return cls(**options)  # type: ignore[arg-type]
+
+    def __enter__(self) -> HttpClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._client.close()
+
+    def get(self, url: str, *, params: Params | None = None, accept: Collection[int] = (200,)) -> HttpResponse:
+        """GET `url`; return a response whose status is in `accept`, or raise UpstreamError."""
+        full_url = str(httpx.URL(url, params=params or {}))
+        attempts = self._retries + 1
+        for attempt in range(attempts):
+            self._wait_for_host(full_url)
+            try:
+                return self._attempt(full_url, accept)
+            except _Retry as retry:
+                if attempt + 1 == attempts:
+                    raise UpstreamError(f"GET {full_url}: {retry.reason} (gave up after {attempts} attempts)") from None
+                delay = self._retry_delay(attempt, retry.retry_after)
+                logger.info("GET %s: %s; retrying in %.1f s", full_url, retry.reason, delay)
+                self._sleep(delay)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _attempt(self, url: str, accept: Collection[int]) -> HttpResponse:
+        try:
+            with self._client.stream("GET", url) as response:
+                status = response.status_code
+                if status not in accept and status in RETRYABLE_STATUSES:
+                    raise _Retry(_status_text(response), parse_retry_after(response.headers))
+                content = self._read_capped(url, response)
+        except httpx.UnsupportedProtocol as exc:
+            raise UpstreamError(f"GET {url}: {_one_line(exc)}") from None
+        except (httpx.TransportError, httpx.DecodingError) as exc:
+            raise _Retry(f"{type(exc).__name__}: {_one_line(exc)}") from None
+        except httpx.HTTPError as exc:  # too many redirects and the like: retrying won't help
+            raise UpstreamError(f"GET {url}: {type(exc).__name__}: {_one_line(exc)}") from None
+        finally:
+            self._last_request[_host(url)] = self._clock()
+        if status not in accept:
+            raise UpstreamError(f"GET {url}: {_status_text(response)}{_snippet(content)}")
+        return HttpResponse(str(response.url), status, response.headers, content)
+
+    def _read_capped(self, url: str, response: httpx.Response) -> bytes:
+        """The body, refusing (without reading it all) one larger than the cap."""
+        declared = response.headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) > self._max_bytes:
+            raise UpstreamError(f"GET {url}: response of {declared} bytes exceeds the {self._max_bytes}-byte limit")
+        chunks: list[bytes] = []
+        size = 0
+        for chunk in response.iter_bytes():  # decoded bytes: a gzip bomb is caught too
+            size += len(chunk)
+            if size > self._max_bytes:
+                raise UpstreamError(f"GET {url}: response exceeds the {self._max_bytes}-byte limit")
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    def _wait_for_host(self, url: str) -> None:
+        host = _host(url)
+        delay = self._delay_for(host)
+        last = self._last_request.get(host)
+        if delay <= 0 or last is None:
+            return
+        remaining = last + delay - self._clock()
+        if remaining > 0:
+            self._sleep(remaining)
+
+    def _delay_for(self, host: str) -> float:
+        for suffix, delay in self._host_delays.items():
+            if host == suffix or host.endswith("." + suffix):
+                return delay
+        return 0.0
+
+    def _retry_delay(self, attempt: int, retry_after: float | None) -> float:
+        """The server's Retry-After when it gives a positive one, else exponential back-off.
+
+        arXiv sometimes sends `Retry-After: 0` with a 503; retrying at once would hammer an
+        overloaded server, so 0 falls back to the back-off.
+        """
+        if retry_after is not None and retry_after > 0:
+            return min(retry_after, RETRY_AFTER_CAP)
+        ceiling = min(self._backoff_cap, self._backoff_base * 2**attempt)
+        return ceiling * (0.5 + 0.5 * self._jitter())
+
+
+def parse_retry_after(headers: httpx.Headers) -> float | None:
+    """Seconds to wait from a `Retry-After` header (delta-seconds or HTTP-date), or None.
+
+    An HTTP-date is measured against the response's own `Date` header when there is one,
+    so a skewed local clock does not matter.
+    """
+    value = headers.get("Retry-After", "").strip()
+    if not value:
+        return None
+    if value.isdigit():
+        return float(value)
+    try:
+        until = parsedate_to_datetime(value)
+        now = parsedate_to_datetime(headers["Date"]) if "Date" in headers else datetime.now(UTC)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if until.tzinfo is None or now.tzinfo is None:
+        return None
+    return max(0.0, (until - now).total_seconds())
+
+
+def _host(url: str) -> str:
+    return httpx.URL(url).host
+
+
+def _status_text(response: httpx.Response) -> str:
+    return f"HTTP {response.status_code} {response.reason_phrase}".rstrip()
+
+
+def _snippet(content: bytes) -> str:
+    """The start of an error body, on one line: servers often say what was wrong."""
+    text = " ".join(content[:400].decode("utf-8", "replace").split())
+    return f": {text[:160]}" if text else ""
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__

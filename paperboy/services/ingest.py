@@ -1,0 +1,147 @@
+"""Importing bulk files into the catalogue (`paperboy import`).
+
+Each batch is one transaction, so an interrupted import leaves whole batches behind and a
+re-run completes it; unchanged papers are skipped by content hash, so re-runs write nothing.
+With `strict`, the whole run is one transaction and the first malformed line aborts it.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from sqlalchemy import Connection, Engine
+
+from paperboy.domain.models import Listing, PaperRecord
+from paperboy.integrations.bulk_jsonl import LineError, read_listings_tsv, read_papers
+from paperboy.storage.papers import UpsertResult, upsert_papers
+
+MAX_REPORTED_ERRORS = 100
+
+
+class ImportAborted(Exception):
+    """The import cannot proceed; the message is one line for the user."""
+
+
+@dataclass(slots=True)
+class ImportReport:
+    read: int = 0
+    written: UpsertResult = field(default_factory=UpsertResult)
+    errors: list[LineError] = field(default_factory=list)
+    error_count: int = 0
+
+    def summary(self) -> str:
+        w = self.written
+        text = f"{self.read} papers read: {w.inserted} new, {w.updated} updated, {w.unchanged} unchanged"
+        if w.unknown:
+            text += f"; {len(w.unknown)} listed ids not in the catalogue were skipped"
+        if self.error_count:
+            text += f"; {self.error_count} malformed lines skipped"
+        return text
+
+
+ErrorCallback = Callable[[LineError], None]
+ProgressCallback = Callable[[int], None]
+
+
+def import_files(
+    engine: Engine,
+    paths: Sequence[Path],
+    *,
+    listings_path: Path | None = None,
+    strict: bool = False,
+    batch_size: int = 2000,
+    on_error: ErrorCallback | None = None,
+    progress: ProgressCallback | None = None,
+) -> ImportReport:
+    """Import paper files (JSONL / JSONL.gz, Kaggle or paperboy format) and a listings TSV."""
+    for path in [*paths, *([listings_path] if listings_path else [])]:
+        _check_readable(path)
+    report = ImportReport()
+    listings = _read_listings(listings_path, report, strict, on_error) if listings_path else {}
+    whole_run: AbstractContextManager[Connection | None] = engine.begin() if strict else nullcontext()
+    with whole_run as shared_conn:
+        records = _records(paths, listings, report, strict, on_error)
+        for batch in _batches(records, batch_size):
+            _write(engine, shared_conn, batch, report)
+            if progress:
+                progress(len(batch))
+        leftovers = (PaperRecord(arxiv_id, listings=tuple(days)) for arxiv_id, days in listings.items())
+        for batch in _batches(leftovers, batch_size):
+            _write(engine, shared_conn, batch, report)
+    return report
+
+
+def _check_readable(path: Path) -> None:
+    if not path.is_file():
+        raise ImportAborted(f"cannot read {path}: no such file")
+    try:
+        with path.open("rb"):
+            pass
+    except OSError as exc:
+        raise ImportAborted(f"cannot read {path}: {exc.strerror}") from exc
+
+
+def _write(engine: Engine, conn: Connection | None, batch: list[PaperRecord], report: ImportReport) -> None:
+    if conn is not None:
+        report.written.add(upsert_papers(conn, batch))
+        return
+    with engine.begin() as own:
+        report.written.add(upsert_papers(own, batch))
+
+
+def _records(
+    paths: Sequence[Path],
+    listings: dict[str, list[Listing]],
+    report: ImportReport,
+    strict: bool,
+    on_error: ErrorCallback | None,
+) -> Iterator[PaperRecord]:
+    """Records from every file, each with its listing days attached (and taken out of `listings`)."""
+    for path in paths:
+        for item in read_papers(path):
+            if isinstance(item, LineError):
+                _record_error(item, report, strict, on_error)
+                continue
+            report.read += 1
+            days = listings.pop(item.record.arxiv_id, None)
+            yield replace(item.record, listings=item.record.listings + tuple(days)) if days else item.record
+
+
+def _read_listings(
+    path: Path, report: ImportReport, strict: bool, on_error: ErrorCallback | None
+) -> dict[str, list[Listing]]:
+    by_paper: dict[str, list[Listing]] = defaultdict(list)
+    for item in read_listings_tsv(path):
+        if isinstance(item, LineError):
+            _record_error(item, report, strict, on_error)
+        else:
+            arxiv_id, listing = item
+            by_paper[arxiv_id].append(listing)
+    return by_paper
+
+
+def _record_error(
+    error: LineError, report: ImportReport, strict: bool, on_error: ErrorCallback | None
+) -> None:
+    if strict:
+        raise ImportAborted(f"{error} (--strict: nothing was imported)")
+    report.error_count += 1
+    if len(report.errors) < MAX_REPORTED_ERRORS:
+        report.errors.append(error)
+    if on_error:
+        on_error(error)
+
+
+def _batches(items: Iterable[PaperRecord], size: int) -> Iterator[list[PaperRecord]]:
+    batch: list[PaperRecord] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
