@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import Engine
@@ -88,16 +89,25 @@ def _add_import(commands: argparse._SubParsersAction) -> None:  # type: ignore[t
     )
 
 
-def _engine(settings: Settings) -> Engine:
+@contextmanager
+def _migrated_engine(settings: Settings) -> Iterator[Engine]:
     engine = make_engine(settings.effective_database_url)
-    upgrade(engine)
-    return engine
+    try:
+        upgrade(engine)
+        yield engine
+    finally:
+        engine.dispose()
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
-    _engine(settings).dispose()  # migrate once here, before workers start
+    from paperboy.services.sync import start_background_sync_if_empty
+
+    engine = make_engine(settings.effective_database_url)
+    upgrade(engine)  # once here, before workers start; the background sync keeps using the engine
+    if start_background_sync_if_empty(engine, settings):
+        print("paperboy: empty catalogue: a first sync runs in the background", file=sys.stderr)
     print(f"paperboy: serving on http://{settings.host}:{settings.port}", file=sys.stderr)
     uvicorn.run(
         "paperboy.asgi:app",
@@ -115,18 +125,18 @@ def _import(args: argparse.Namespace, settings: Settings) -> int:
 
     from paperboy.services.ingest import ImportAborted, import_files
 
-    engine = _engine(settings)
     bar = tqdm(unit=" papers", disable=not sys.stderr.isatty(), smoothing=0.1)
     try:
-        report = import_files(
-            engine,
-            args.paths,
-            listings_path=args.listings,
-            strict=args.strict,
-            batch_size=settings.import_batch_size,
-            progress=bar.update,
-            on_error=lambda error: bar.write(f"skipped {error}", file=sys.stderr),
-        )
+        with _migrated_engine(settings) as engine:
+            report = import_files(
+                engine,
+                args.paths,
+                listings_path=args.listings,
+                strict=args.strict,
+                batch_size=settings.import_batch_size,
+                progress=bar.update,
+                on_error=lambda error: bar.write(f"skipped {error}", file=sys.stderr),
+            )
     except ImportAborted as exc:
         raise CommandError(str(exc)) from exc
     finally:
@@ -138,7 +148,8 @@ def _import(args: argparse.Namespace, settings: Settings) -> int:
 def _sync(args: argparse.Namespace, settings: Settings) -> int:
     from paperboy.services.sync import sync_catalogue
 
-    report = sync_catalogue(_engine(settings), settings, progress=lambda line: print(line, file=sys.stderr))
+    with _migrated_engine(settings) as engine:
+        report = sync_catalogue(engine, settings, progress=lambda line: print(line, file=sys.stderr))
     print(report.summary())
     if not report.ok:
         raise CommandError(f"sync failed: {report.failure}")
@@ -154,6 +165,6 @@ def _config(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _migrate(args: argparse.Namespace, settings: Settings) -> int:
-    _engine(settings).dispose()
-    print("paperboy: database schema is up to date")
+    with _migrated_engine(settings):
+        print("paperboy: database schema is up to date")
     return 0

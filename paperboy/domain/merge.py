@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import replace
+from datetime import datetime, time
 
+from paperboy.domain.categories import arxiv_categories
 from paperboy.domain.models import Listing, PaperRecord, Version
 
 
@@ -16,14 +18,17 @@ def merge_records(old: PaperRecord | None, new: PaperRecord) -> PaperRecord:
     """`new` wins where it says something; lists of versions and listings are unions."""
     if old is None:
         return replace(
-            new, versions=_merge_versions((), new.versions), listings=_merge_listings((), new.listings)
+            new,
+            categories=arxiv_categories(new.categories),
+            versions=_merge_versions((), new.versions),
+            listings=_merge_listings((), new.listings),
         )
     return PaperRecord(
         arxiv_id=old.arxiv_id,
         title=_pick(new.title, old.title),
         abstract=_pick(new.abstract, old.abstract),
         authors=new.authors or old.authors,
-        categories=new.categories or old.categories,
+        categories=arxiv_categories(new.categories) or old.categories,
         comment=_pick(new.comment, old.comment),
         journal_ref=_pick(new.journal_ref, old.journal_ref),
         doi=_pick(new.doi, old.doi),
@@ -45,10 +50,19 @@ def _merge_versions(old: tuple[Version, ...], new: tuple[Version, ...]) -> tuple
         if known is None:
             merged[version.number] = version
         else:
-            merged[version.number] = Version(
-                version.number, version.created or known.created, version.size or known.size
-            )
+            created = _more_precise(version.created, known.created)
+            merged[version.number] = Version(version.number, created, version.size or known.size)
     return tuple(merged[n] for n in sorted(merged))
+
+
+def _more_precise(new: datetime | None, old: datetime | None) -> datetime | None:
+    """Some sources know only the day of a submission (midnight UTC): never let them
+    overwrite the exact time another source gave for that same day."""
+    if new is None or old is None:
+        return new or old
+    if new.date() == old.date() and new.time() == time(0) and old.time() != time(0):
+        return old
+    return new
 
 
 def _merge_listings(old: tuple[Listing, ...], new: tuple[Listing, ...]) -> tuple[Listing, ...]:

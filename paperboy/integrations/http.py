@@ -111,9 +111,12 @@ class HttpClient:
     def close(self) -> None:
         self._client.close()
 
-    def get(self, url: str, *, params: Params | None = None, accept: Collection[int] = (200,)) -> HttpResponse:
+    def get(
+        self, url: str, *, params: Params | None = None, accept: Collection[int] = (200,)
+    ) -> HttpResponse:
         """GET `url`; return a response whose status is in `accept`, or raise UpstreamError."""
-        full_url = str(httpx.URL(url, params=params or {}))
+        # merged, not replaced: a configured base URL may carry a query string of its own
+        full_url = str(httpx.URL(url).copy_merge_params(params or {}))
         attempts = self._retries + 1
         for attempt in range(attempts):
             self._wait_for_host(full_url)
@@ -121,7 +124,9 @@ class HttpClient:
                 return self._attempt(full_url, accept)
             except _Retry as retry:
                 if attempt + 1 == attempts:
-                    raise UpstreamError(f"GET {full_url}: {retry.reason} (gave up after {attempts} attempts)") from None
+                    raise UpstreamError(
+                        f"GET {full_url}: {retry.reason} (gave up after {attempts} attempts)"
+                    ) from None
                 delay = self._retry_delay(attempt, retry.retry_after)
                 logger.info("GET %s: %s; retrying in %.1f s", full_url, retry.reason, delay)
                 self._sleep(delay)
@@ -141,7 +146,7 @@ class HttpClient:
         except httpx.HTTPError as exc:  # too many redirects and the like: retrying won't help
             raise UpstreamError(f"GET {url}: {type(exc).__name__}: {_one_line(exc)}") from None
         finally:
-            self._last_request[_host(url)] = self._clock()
+            self._last_request[self._politeness(url)[0]] = self._clock()
         if status not in accept:
             raise UpstreamError(f"GET {url}: {_status_text(response)}{_snippet(content)}")
         return HttpResponse(str(response.url), status, response.headers, content)
@@ -150,7 +155,9 @@ class HttpClient:
         """The body, refusing (without reading it all) one larger than the cap."""
         declared = response.headers.get("Content-Length", "")
         if declared.isdigit() and int(declared) > self._max_bytes:
-            raise UpstreamError(f"GET {url}: response of {declared} bytes exceeds the {self._max_bytes}-byte limit")
+            raise UpstreamError(
+                f"GET {url}: response of {declared} bytes exceeds the {self._max_bytes}-byte limit"
+            )
         chunks: list[bytes] = []
         size = 0
         for chunk in response.iter_bytes():  # decoded bytes: a gzip bomb is caught too
@@ -161,20 +168,25 @@ class HttpClient:
         return b"".join(chunks)
 
     def _wait_for_host(self, url: str) -> None:
-        host = _host(url)
-        delay = self._delay_for(host)
-        last = self._last_request.get(host)
+        key, delay = self._politeness(url)
+        last = self._last_request.get(key)
         if delay <= 0 or last is None:
             return
         remaining = last + delay - self._clock()
         if remaining > 0:
             self._sleep(remaining)
 
-    def _delay_for(self, host: str) -> float:
-        for suffix, delay in self._host_delays.items():
-            if host == suffix or host.endswith("." + suffix):
-                return delay
-        return 0.0
+    def _politeness(self, url: str) -> tuple[str, float]:
+        """(timer key, minimum interval) for the URL's host.
+
+        Hosts under one configured domain share one timer: arXiv's limit covers its API, OAI
+        and RSS hosts together, not each of them separately.
+        """
+        host = httpx.URL(url).host
+        for domain, delay in self._host_delays.items():
+            if host == domain or host.endswith("." + domain):
+                return domain, delay
+        return host, 0.0
 
     def _retry_delay(self, attempt: int, retry_after: float | None) -> float:
         """The server's Retry-After when it gives a positive one, else exponential back-off.
@@ -184,7 +196,7 @@ class HttpClient:
         """
         if retry_after is not None and retry_after > 0:
             return min(retry_after, RETRY_AFTER_CAP)
-        ceiling = min(self._backoff_cap, self._backoff_base * 2**attempt)
+        ceiling: float = min(self._backoff_cap, self._backoff_base * 2.0**attempt)
         return ceiling * (0.5 + 0.5 * self._jitter())
 
 
@@ -207,10 +219,6 @@ def parse_retry_after(headers: httpx.Headers) -> float | None:
     if until.tzinfo is None or now.tzinfo is None:
         return None
     return max(0.0, (until - now).total_seconds())
-
-
-def _host(url: str) -> str:
-    return httpx.URL(url).host
 
 
 def _status_text(response: httpx.Response) -> str:

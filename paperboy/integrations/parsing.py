@@ -39,13 +39,25 @@ def parse_xml(body: bytes, what: str) -> Element:
         raise UpstreamError(f"{what} uses a forbidden XML construct ({type(exc).__name__})") from exc
 
 
+# For ASCII text these are the only strings str.split() would change (besides the ends).
+_ASCII_RUNS = ("\n", "  ", "\r", "\t", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x1f")
+
+
 def collapse(text: str | None) -> str | None:
     """Join arXiv's hard-wrapped lines: runs of whitespace become one space, ends are stripped.
 
     Returns None for missing or blank text, so that "not given" never looks like a value.
+    Most text is ASCII without a line break, and a few substring scans prove that far faster
+    than split-and-join would (it was a third of a bulk import's time).
     """
     if text is None:
         return None
+    if text.isascii():
+        for run in _ASCII_RUNS:
+            if run in text:
+                break
+        else:
+            return text.strip() or None
     return " ".join(text.split()) or None
 
 

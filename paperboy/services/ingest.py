@@ -8,13 +8,14 @@ With `strict`, the whole run is one transaction and the first malformed line abo
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from sqlalchemy import Connection, Engine
 
+from paperboy.domain.iterables import batched
 from paperboy.domain.models import Listing, PaperRecord
 from paperboy.integrations.bulk_jsonl import LineError, read_listings_tsv, read_papers
 from paperboy.storage.papers import UpsertResult, upsert_papers
@@ -65,12 +66,12 @@ def import_files(
     whole_run: AbstractContextManager[Connection | None] = engine.begin() if strict else nullcontext()
     with whole_run as shared_conn:
         records = _records(paths, listings, report, strict, on_error)
-        for batch in _batches(records, batch_size):
+        for batch in batched(records, batch_size):
             _write(engine, shared_conn, batch, report)
             if progress:
                 progress(len(batch))
         leftovers = (PaperRecord(arxiv_id, listings=tuple(days)) for arxiv_id, days in listings.items())
-        for batch in _batches(leftovers, batch_size):
+        for batch in batched(leftovers, batch_size):
             _write(engine, shared_conn, batch, report)
     return report
 
@@ -134,14 +135,3 @@ def _record_error(
         report.errors.append(error)
     if on_error:
         on_error(error)
-
-
-def _batches(items: Iterable[PaperRecord], size: int) -> Iterator[list[PaperRecord]]:
-    batch: list[PaperRecord] = []
-    for item in items:
-        batch.append(item)
-        if len(batch) >= size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, delete, func, insert, select, update
 from sqlalchemy.sql.expression import bindparam
 
 from paperboy.domain.links import find_links
@@ -192,3 +192,19 @@ def _insert_children(conn: Connection, pairs: list[tuple[int, PaperRecord]]) -> 
     for table in _CHILD_TABLES:
         if rows[table.name]:
             conn.execute(insert(table), rows[table.name])
+
+
+def ids_with_listings(conn: Connection, arxiv_ids: Sequence[str]) -> set[str]:
+    """Which of these papers already have at least one listing day."""
+    if not arxiv_ids:
+        return set()
+    query = (
+        select(papers.c.arxiv_id)
+        .where(papers.c.arxiv_id.in_(list(arxiv_ids)))
+        .where(select(listings.c.paper_id).where(listings.c.paper_id == papers.c.id).exists())
+    )
+    return set(conn.execute(query).scalars())
+
+
+def count_papers(conn: Connection) -> int:
+    return int(conn.execute(select(func.count()).select_from(papers)).scalar_one())

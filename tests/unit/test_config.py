@@ -3,8 +3,8 @@ from __future__ import annotations
 import re
 
 import pytest
-
 from conftest import REPO_ROOT
+
 from paperboy.config import ENV_PREFIX, SETTINGS, SettingsError, describe, load_settings
 
 
@@ -46,7 +46,9 @@ def test_unknown_toml_key_is_an_error(tmp_path):
 
 
 def test_describe_hides_database_password(tmp_path):
-    settings = load_settings({"PAPERBOY_DATABASE_URL": "postgresql+psycopg://u:hunter2@db/pb"}, tmp_path / "x")
+    settings = load_settings(
+        {"PAPERBOY_DATABASE_URL": "postgresql+psycopg://u:hunter2@db/pb"}, tmp_path / "x"
+    )
     shown = dict((name, value) for name, value, _ in describe(settings))
     assert shown["PAPERBOY_DATABASE_URL"] == "postgresql+psycopg://u:***@db/pb"
     assert "hunter2" not in " ".join(shown.values())

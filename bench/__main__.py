@@ -1,0 +1,106 @@
+"""`python -m bench [import] [pages]`: run the benchmarks, print tables, save the figures as JSON."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from bench import import_speed, pages, postgres
+from bench.common import BenchError, Corpus, find_corpus
+from bench.facts import machine_facts, print_header
+from bench.workspace import Workspace
+
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+Benchmark = Callable[[Workspace, Corpus, argparse.Namespace], dict[str, Any]]
+BENCHMARKS: dict[str, Benchmark] = {
+    "import": lambda ws, corpus, args: import_speed.run(ws, corpus, repeats=args.repeats),
+    "pages": lambda ws, corpus, args: pages.run(ws, corpus, _load(args)),
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    unknown = [name for name in args.benchmarks if name not in BENCHMARKS]
+    if unknown:
+        parser.error(f"unknown benchmark {', '.join(unknown)}; choose from {', '.join(BENCHMARKS)}")
+    selected = list(dict.fromkeys(args.benchmarks)) or list(BENCHMARKS)
+    try:
+        corpus = find_corpus()
+    except BenchError as exc:
+        print(f"bench: {exc}", file=sys.stderr)
+        return 1
+    pg_admin, pg_note = postgres.admin_url()
+    facts = machine_facts(pg_admin)
+    print_header(facts)
+    results: dict[str, Any] = {"facts": facts}
+    failed = False
+    with Workspace(pg_admin, pg_note) as ws:
+        for name in selected:
+            results[name], ok = _run_one(name, ws, corpus, args)
+            failed |= not ok
+    print(f"\nresults saved to {_save(results)}")
+    return 1 if failed else 0
+
+
+def _run_one(name: str, ws: Workspace, corpus: Corpus, args: argparse.Namespace) -> tuple[Any, bool]:
+    start = time.perf_counter()
+    try:
+        result = BENCHMARKS[name](ws, corpus, args)
+    except BenchError as exc:
+        print(f"bench {name}: could not run: {exc}", file=sys.stderr)
+        return {"error": str(exc)}, False
+    print(f"({name}: {time.perf_counter() - start:.0f} s)", flush=True)
+    return result, not result.get("errors")
+
+
+def _load(args: argparse.Namespace) -> pages.Load:
+    return pages.Load(
+        threads=args.threads, connections=args.connections, duration_s=args.duration, workers=args.workers
+    )
+
+
+def _save(results: dict[str, Any]) -> Path:
+    RESULTS_DIR.mkdir(exist_ok=True)
+    path = RESULTS_DIR / f"{datetime.now().strftime('%Y%m%d-%H%M%S')}.json"
+    path.write_text(json.dumps(results, indent=2, default=str) + "\n", encoding="utf-8")
+    return path
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench",
+        description="paperboy benchmarks on the shared arXiv corpus. PostgreSQL runs too when "
+        f"{postgres.ENV_VAR} names an admin URL.",
+    )
+    parser.add_argument(
+        "benchmarks",
+        nargs="*",
+        metavar="BENCHMARK",
+        help=f"which to run: {', '.join(BENCHMARKS)} (default: all)",
+    )
+    parser.add_argument(
+        "--repeats", type=_positive, default=1, help="full imports per database (median when > 1)"
+    )
+    parser.add_argument("--duration", type=_positive, default=10, help="seconds of wrk load per page")
+    parser.add_argument("--threads", type=_positive, default=2, help="wrk threads")
+    parser.add_argument("--connections", type=_positive, default=8, help="wrk connections")
+    parser.add_argument("--workers", type=_positive, default=2, help="paperboy serve worker processes")
+    return parser
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {text}")
+    return value
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,86 @@
+"""`paperboy serve` as a subprocess on a free local port, stopped by its PID."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from bench.common import BenchError, child_env, paperboy_command, tail
+from bench.workspace import Target
+
+STARTUP_TIMEOUT_S = 60.0
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def serving(target: Target, log_dir: Path, workers: int = 2) -> Iterator[str]:
+    """Start the server on `target`'s database, yield its base URL once /healthz answers, stop it."""
+    port = free_port()
+    command = paperboy_command("serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers))
+    env = child_env(**target.env, PAPERBOY_SYNC_ON_EMPTY="0")
+    log_dir.mkdir(parents=True, exist_ok=True)
+    log = log_dir / "serve.log"
+    with log.open("wb") as out:
+        # A session of its own, so that stopping it reaches the uvicorn workers it spawns too.
+        proc = subprocess.Popen(
+            command, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=log_dir, start_new_session=True
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_healthy(proc, base, log)
+        yield base
+    finally:
+        _stop(proc)
+
+
+def get_status(url: str, timeout: float = 30.0) -> int:
+    """The HTTP status of GET `url` (errors included)."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            response.read()
+            return int(response.status)
+    except urllib.error.HTTPError as exc:
+        return int(exc.code)
+
+
+def _wait_healthy(proc: subprocess.Popen[bytes], base: str, log: Path) -> None:
+    deadline = time.monotonic() + STARTUP_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise BenchError(
+                f"paperboy serve exited {proc.returncode}:\n{tail(log.read_text(errors='replace'))}"
+            )
+        try:
+            if get_status(f"{base}/healthz", timeout=2) == 200:
+                return
+        except (OSError, urllib.error.URLError):
+            pass
+        time.sleep(0.2)
+    raise BenchError(f"paperboy serve: no 200 from /healthz within {STARTUP_TIMEOUT_S:.0f} s")
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    """SIGTERM the server's process group (its PID is the group id), SIGKILL if it lingers."""
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    with contextlib.suppress(ProcessLookupError):  # workers that outlived their parent
+        os.killpg(proc.pid, signal.SIGKILL)

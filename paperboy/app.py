@@ -1,0 +1,73 @@
+"""create_app(settings): the one place that wires paperboy's pieces together."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from sqlalchemy import Engine
+from starlette.staticfiles import StaticFiles
+
+from paperboy import __version__
+from paperboy.config import Settings
+from paperboy.storage.engine import is_sqlite, make_engine
+from paperboy.storage.migrate import pending_revisions, upgrade
+from paperboy.web import health, pages
+from paperboy.web.context import AppContext
+from paperboy.web.errors import install_error_handlers
+from paperboy.web.templating import STATIC_DIR, make_templates
+
+log = logging.getLogger(__name__)
+
+
+class DatabaseBehind(RuntimeError):
+    """A shared database's schema is older than this code: someone must run `paperboy migrate`."""
+
+
+def create_app(settings: Settings) -> FastAPI:
+    engine = make_engine(settings.effective_database_url)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        _prepare_database(engine)
+        _on_startup(settings, engine)
+        yield
+        engine.dispose()
+
+    app = FastAPI(
+        title=settings.site_name, version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None
+    )
+    app.state.paperboy = AppContext(settings=settings, engine=engine, templates=make_templates(settings))
+    install_error_handlers(app)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.include_router(health.router)
+    app.include_router(pages.router)
+    return app
+
+
+def _prepare_database(engine: Engine) -> None:
+    """Bring an embedded SQLite database up to date; refuse to serve a shared one that is behind.
+
+    Several web processes share a PostgreSQL database, and migrating it from each of them at
+    once would race: `paperboy serve` and `paperboy migrate` upgrade it before workers start.
+    """
+    if not pending_revisions(engine):
+        return
+    if is_sqlite(engine):
+        log.info("upgrading the SQLite database schema")
+        upgrade(engine)
+        return
+    raise DatabaseBehind(
+        "the database schema is older than this version of paperboy: run `paperboy migrate` first"
+    )
+
+
+def _on_startup(settings: Settings, engine: Engine) -> None:
+    """Start-up work once the schema is current.
+
+    This is where a first background sync starts when settings.sync_on_empty is set and the
+    catalogue is empty; the sync job owns that logic and records its progress in sync_state,
+    which the welcome page shows.
+    """

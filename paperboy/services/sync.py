@@ -1,0 +1,197 @@
+"""`paperboy sync`: fetch what is new upstream and merge it into the catalogue.
+
+Three sources, each optional and independent, so one failing never stops the others and
+never deletes anything already stored:
+- arXiv's daily RSS listing for the followed categories: which papers were announced on
+  which day, as new / cross-list / replacement (the source of truth for listing days);
+- arXiv OAI-PMH, incrementally from the last harvested datestamp: full metadata (versions,
+  DOI, licence). Papers it finds that no listing feed covered get their listing day
+  estimated from arXiv's announcement schedule (domain/schedule.py);
+- Hugging Face daily papers for each day of the window: upvotes, GitHub repository, stars.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import date, timedelta
+
+from sqlalchemy import Connection, Engine
+
+from paperboy.config import Settings
+from paperboy.domain.iterables import batched
+from paperboy.domain.models import Listing, PaperRecord
+from paperboy.domain.schedule import expected_listing_day
+from paperboy.integrations import arxiv_oai, arxiv_rss, hf_daily
+from paperboy.integrations.http import HttpClient, UpstreamError
+from paperboy.storage.engine import now_utc
+from paperboy.storage.hf import upsert_hf_signals
+from paperboy.storage.papers import UpsertResult, count_papers, ids_with_listings, upsert_papers
+from paperboy.storage.sync_state import get_state, get_state_age, set_state
+
+STATE, MESSAGE = "sync:state", "sync:message"
+BATCH = 1000
+STALE_RUNNING = timedelta(hours=1)
+Progress = Callable[[str], None]
+
+
+@dataclass(slots=True)
+class SyncReport:
+    written: UpsertResult = field(default_factory=UpsertResult)
+    fetched: dict[str, int] = field(default_factory=dict)
+    failures: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+    @property
+    def failure(self) -> str:
+        return "; ".join(self.failures)
+
+    def summary(self) -> str:
+        fetched = ", ".join(f"{n} from {source}" for source, n in self.fetched.items()) or "nothing fetched"
+        w = self.written
+        return f"sync: {fetched}; {w.inserted} new, {w.updated} updated, {w.unchanged} unchanged papers"
+
+
+def sync_catalogue(
+    engine: Engine,
+    settings: Settings,
+    *,
+    client: HttpClient | None = None,
+    today: date | None = None,
+    progress: Progress | None = None,
+) -> SyncReport:
+    """Run every enabled source once; record the outcome in sync_state for the web pages."""
+    today = today or now_utc().date()
+    say = progress or (lambda _line: None)
+    report = SyncReport()
+    _set(engine, "running", "fetching papers from arXiv and Hugging Face")
+    http = client or HttpClient.from_settings(settings)
+    try:
+        _run_source(report, "arXiv RSS", lambda: _sync_rss(engine, settings, http, report), say)
+        _run_source(
+            report, "arXiv OAI-PMH", lambda: _sync_oai(engine, settings, http, today, report, say), say
+        )
+        if settings.sync_hf:
+            _run_source(report, "Hugging Face", lambda: _sync_hf(engine, settings, http, today, report), say)
+    finally:
+        if client is None:
+            http.close()
+        _set(engine, "failed" if report.failures else "done", report.failure or report.summary())
+    return report
+
+
+def _run_source(report: SyncReport, name: str, run: Callable[[], int], say: Progress) -> None:
+    say(f"sync: {name}…")
+    try:
+        report.fetched[name] = run()
+    except UpstreamError as exc:
+        report.failures.append(f"{name}: {exc}")
+        say(f"sync: {name} failed: {exc}")
+
+
+def _sync_rss(engine: Engine, settings: Settings, http: HttpClient, report: SyncReport) -> int:
+    records = arxiv_rss.fetch_listing(http, settings.arxiv_rss_url, settings.categories)
+    _write(engine, records, report)
+    return len(records)
+
+
+def _sync_oai(
+    engine: Engine, settings: Settings, http: HttpClient, today: date, report: SyncReport, say: Progress
+) -> int:
+    total = 0
+    for set_spec in sorted({oai_set(category) for category in settings.categories}):
+        key = f"oai:{set_spec}:harvested_until"
+        with engine.connect() as conn:
+            known = get_state(conn, key)
+        start = date.fromisoformat(known) if known else today - timedelta(days=settings.sync_days)
+        harvested = arxiv_oai.harvest(
+            http,
+            settings.arxiv_oai_url,
+            metadata_prefix="arXiv",
+            set_spec=set_spec,
+            from_date=start,
+            until_date=today,
+        )
+        for batch in batched((item.record for item in harvested), BATCH):
+            _write(engine, _with_estimated_listings(engine, batch, settings, start, today), report)
+            total += len(batch)
+            say(f"sync: {set_spec}: {total} records")
+        with engine.begin() as conn:  # only a completed harvest moves the mark forward
+            set_state(conn, key, today.isoformat())
+    return total
+
+
+def oai_set(category: str) -> str:
+    """cs.AI -> cs:cs:AI, math.GT -> math:math:GT, the setSpecs of arXiv's OAI-PMH service."""
+    archive, _, _ = category.partition(".")
+    group = archive if archive in _GROUPS else "physics"
+    return f"{group}:{category.replace('.', ':')}" if "." in category else f"{group}:{archive}"
+
+
+_GROUPS = {"cs", "econ", "eess", "math", "q-bio", "q-fin", "stat", "physics"}
+
+
+def _with_estimated_listings(
+    engine: Engine, records: list[PaperRecord], settings: Settings, start: date, today: date
+) -> list[PaperRecord]:
+    """Give papers that no listing feed covered the day arXiv's schedule says they appeared."""
+    with engine.connect() as conn:
+        listed = ids_with_listings(conn, [r.arxiv_id for r in records])
+    followed = set(settings.categories)
+    out = []
+    for record in records:
+        first = record.versions[0] if record.versions and record.versions[0].number == 1 else None
+        if record.listings or record.arxiv_id in listed or first is None or first.created is None:
+            out.append(record)
+            continue
+        day = expected_listing_day(first.created)
+        kind = "new" if record.categories and record.categories[0] in followed else "cross"
+        out.append(replace(record, listings=(Listing(day, kind),)) if start <= day <= today else record)
+    return out
+
+
+def _sync_hf(engine: Engine, settings: Settings, http: HttpClient, today: date, report: SyncReport) -> int:
+    total = 0
+    for offset in range(settings.sync_days, -1, -1):
+        day = today - timedelta(days=offset)
+        response = http.get(
+            f"{settings.hf_api_url.rstrip('/')}/daily_papers", params={"date": day.isoformat()}
+        )
+        pairs = hf_daily.parse_daily_papers(response.content)
+        _write(engine, [record for record, _ in pairs], report)
+        with engine.begin() as conn:
+            upsert_hf_signals(conn, [signal for _, signal in pairs])
+        total += len(pairs)
+    return total
+
+
+def _write(engine: Engine, records: list[PaperRecord], report: SyncReport) -> None:
+    for batch in batched(records, BATCH):
+        with engine.begin() as conn:
+            report.written.add(upsert_papers(conn, batch))
+
+
+def _set(engine: Engine, state: str, message: str) -> None:
+    with engine.begin() as conn:
+        set_state(conn, STATE, state)
+        set_state(conn, MESSAGE, message[:2000])
+
+
+def _sync_is_running(conn: Connection) -> bool:
+    """A "running" mark older than an hour was left by a process that died mid-sync."""
+    state = get_state_age(conn, STATE)
+    return state is not None and state[0] == "running" and state[1] < STALE_RUNNING
+
+
+def start_background_sync_if_empty(engine: Engine, settings: Settings) -> threading.Thread | None:
+    """For `serve`: a new user with an empty catalogue sees real papers within minutes."""
+    with engine.connect() as conn:
+        if not settings.sync_on_empty or count_papers(conn) > 0 or _sync_is_running(conn):
+            return None
+    thread = threading.Thread(target=sync_catalogue, args=(engine, settings), name="first-sync", daemon=True)
+    thread.start()
+    return thread

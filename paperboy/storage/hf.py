@@ -1,0 +1,42 @@
+"""Hugging Face daily-papers signals (upvotes, GitHub repository and stars) per paper."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import Connection, delete, insert, select
+
+from paperboy.domain.models import HfSignal
+from paperboy.storage.engine import now_utc
+from paperboy.storage.schema import hf_papers, papers
+
+
+def upsert_hf_signals(conn: Connection, signals: Sequence[HfSignal]) -> int:
+    """Replace the stored signal of each paper that is in the catalogue; returns how many were stored."""
+    wanted = {signal.arxiv_id: signal for signal in signals}
+    if not wanted:
+        return 0
+    ids = dict(
+        conn.execute(select(papers.c.arxiv_id, papers.c.id).where(papers.c.arxiv_id.in_(wanted))).all()
+    )
+    if not ids:
+        return 0
+    conn.execute(delete(hf_papers).where(hf_papers.c.paper_id.in_(ids.values())))
+    now = now_utc()
+    rows = [
+        {
+            "paper_id": ids[arxiv_id],
+            "upvotes": s.upvotes,
+            "submitted_on_daily_at": s.submitted_on_daily_at,
+            "submitted_by": s.submitted_by,
+            "github_repo": s.github_repo,
+            "github_stars": s.github_stars,
+            "project_page": s.project_page,
+            "num_comments": s.num_comments,
+            "fetched_at": now,
+        }
+        for arxiv_id, s in wanted.items()
+        if arxiv_id in ids
+    ]
+    conn.execute(insert(hf_papers), rows)
+    return len(rows)

@@ -1,0 +1,42 @@
+"""Small key/value state of background jobs: sync progress, last harvested datestamps."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import Connection, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from paperboy.storage.engine import now_utc, utc
+from paperboy.storage.schema import sync_state
+
+
+def get_state(conn: Connection, key: str) -> str | None:
+    value: str | None = conn.execute(select(sync_state.c.value).where(sync_state.c.key == key)).scalar()
+    return value
+
+
+def set_state(conn: Connection, key: str, value: str) -> None:
+    insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    statement = insert(sync_state).values(key=key, value=value, updated_at=now_utc())
+    conn.execute(
+        statement.on_conflict_do_update(
+            index_elements=[sync_state.c.key],
+            set_={"value": statement.excluded.value, "updated_at": statement.excluded.updated_at},
+        )
+    )
+
+
+def touch_state(conn: Connection, key: str) -> None:
+    conn.execute(update(sync_state).where(sync_state.c.key == key).values(updated_at=now_utc()))
+
+
+def get_state_age(conn: Connection, key: str) -> tuple[str, timedelta] | None:
+    """The value of `key` and how long ago it was written."""
+    row = conn.execute(
+        select(sync_state.c.value, sync_state.c.updated_at).where(sync_state.c.key == key)
+    ).first()
+    if row is None:
+        return None
+    return row.value, now_utc() - (utc(row.updated_at) or now_utc())

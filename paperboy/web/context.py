@@ -1,0 +1,23 @@
+"""What request handlers need from the application, typed, in one object on app.state."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fastapi import Request
+from sqlalchemy import Engine
+from starlette.templating import Jinja2Templates
+
+from paperboy.config import Settings
+
+
+@dataclass(frozen=True, slots=True)
+class AppContext:
+    settings: Settings
+    engine: Engine
+    templates: Jinja2Templates
+
+
+def app_context(request: Request) -> AppContext:
+    context: AppContext = request.app.state.paperboy
+    return context

@@ -1,0 +1,38 @@
+"""The Jinja environment: autoescaping always on, since titles and abstracts come from outside."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import jinja2
+from starlette.templating import Jinja2Templates
+
+from paperboy import __version__
+from paperboy.config import Settings
+from paperboy.services.feed import SORTS
+from paperboy.web import urls
+from paperboy.web.filters import FILTERS, SORT_LABELS, TESTS
+
+TEMPLATES_DIR = Path(__file__).parent / "templates"
+STATIC_DIR = Path(__file__).parent / "static"
+
+
+def make_templates(settings: Settings) -> Jinja2Templates:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
+        autoescape=True,  # every template, whatever its file name
+        undefined=jinja2.StrictUndefined,  # a misspelt variable fails the tests, not silently renders ""
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(FILTERS)
+    env.tests.update(TESTS)
+    env.globals.update(
+        site_name=settings.site_name,
+        period_url=urls.period_url,
+        day_url=urls.day_url,
+        paper_url=urls.paper_url,
+        sorts=[(sort, SORT_LABELS.get(sort, sort)) for sort in SORTS],
+        static_url=lambda name: f"/static/{name}?v={__version__}",
+    )
+    return Jinja2Templates(env=env)

@@ -1,0 +1,36 @@
+"""Paths of paperboy's pages, built in one place so that templates and redirects agree.
+
+Paths are relative to the site root (no host), so pages work behind any proxy.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from functools import lru_cache
+from urllib.parse import quote, urlencode
+
+from paperboy.domain.calendar import Period, day_period
+from paperboy.services.feed import DEFAULT_SORT
+
+
+@lru_cache(maxsize=4096)  # a feed page links each category chip: the same few URLs many times
+def period_url(period: Period, *, category: str | None = None, sort: str | None = None, page: int = 1) -> str:
+    """/papers/week/2025-W24?category=cs.CV&page=2; defaults are left out to keep links canonical."""
+    params: dict[str, str] = {}
+    if category:
+        params["category"] = category
+    if sort and sort != DEFAULT_SORT:
+        params["sort"] = sort
+    if page > 1:
+        params["page"] = str(page)
+    path = f"/papers/{'date' if period.kind == 'day' else period.kind}/{period.key}"
+    return f"{path}?{urlencode(params)}" if params else path
+
+
+def day_url(day: date) -> str:
+    return period_url(day_period(day))
+
+
+def paper_url(arxiv_id: str) -> str:
+    # Old-style ids keep their slash: /papers/hep-th/9901001.
+    return "/papers/" + quote(arxiv_id, safe="/")

@@ -1,0 +1,42 @@
+"""The real app, in-process, over a test's migrated database.
+
+Not a conftest.py: a second conftest module would shadow tests/conftest.py for the
+`from conftest import make_record` imports that tests use (neither folder is a package).
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from paperboy.app import create_app
+from paperboy.config import Settings
+
+with warnings.catch_warnings():
+    # Starlette 1.x prefers the httpx2 package for its test client and warns when it finds only
+    # httpx; the client works the same with either. Adding httpx2 to the dev extras ends this.
+    warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
+    from fastapi.testclient import TestClient
+
+
+@contextmanager
+def open_client(settings: Settings, **kwargs: bool) -> Iterator[TestClient]:
+    """A client whose `with` block runs the app's lifespan: start-up checks, then engine disposal."""
+    with TestClient(create_app(settings), follow_redirects=False, **kwargs) as client:
+        yield client
+
+
+_CARD_TITLE = re.compile(r'<h2 class="card-title"><a href="/papers/([^"]+)">')
+
+
+def listed_ids(html: str) -> list[str]:
+    """The arXiv ids of the cards on a feed page, in page order."""
+    return _CARD_TITLE.findall(html)
+
+
+def link_to(html: str, rel: str) -> str | None:
+    """The href of the first link with rel="prev" / rel="next" (period or page navigation)."""
+    match = re.search(rf'rel="{rel}" href="([^"]+)"', html)
+    return match.group(1).replace("&amp;", "&") if match else None

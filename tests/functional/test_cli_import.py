@@ -1,0 +1,127 @@
+"""`paperboy import` end to end: real files, real database, the real command."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+
+import pytest
+from conftest import shared_path
+from sqlalchemy import func, select, text
+
+from paperboy.cli import main
+from paperboy.storage.schema import listings, metadata, paper_authors, paper_versions, papers
+
+
+@pytest.fixture
+def cli_env(monkeypatch, database_url, tmp_path):
+    monkeypatch.setenv("PAPERBOY_DATABASE_URL", database_url)
+    monkeypatch.setenv("PAPERBOY_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("PAPERBOY_CONFIG", str(tmp_path / "absent.toml"))
+    monkeypatch.setenv("PAPERBOY_IMPORT_BATCH_SIZE", "50")
+
+
+def _count(engine, table):
+    with engine.connect() as conn:
+        return conn.execute(select(func.count()).select_from(table)).scalar_one()
+
+
+def dump_database(engine) -> str:
+    """A fingerprint of every row of every table except change timestamps."""
+    digest = hashlib.sha256()
+    with engine.connect() as conn:
+        for table in metadata.sorted_tables:
+            columns = [c for c in table.columns if c.name not in ("changed_at", "updated_at", "fetched_at")]
+            order = list(table.primary_key.columns)
+            for row in conn.execute(select(*columns).order_by(*order)):
+                digest.update(repr(tuple(row)).encode())
+    return digest.hexdigest()
+
+
+def test_kaggle_snapshot_imports_with_versions(cli_env, engine, capsys):
+    path = shared_path("fixtures", "kaggle_snapshot", "arxiv-metadata-oai-snapshot.head200.jsonl")
+    assert main(["import", str(path)]) == 0
+    assert "200 papers read: 200 new" in capsys.readouterr().out
+    assert _count(engine, papers) == 200
+    with engine.connect() as conn:
+        first = conn.execute(select(papers).where(papers.c.arxiv_id == "0704.0001")).one()
+        authors = conn.execute(
+            select(paper_authors.c.name)
+            .where(paper_authors.c.paper_id == first.id)
+            .order_by(paper_authors.c.position)
+        ).scalars()
+        assert list(authors)[:2] == ["C. Balázs", "E. L. Berger"]
+        assert first.doi == "10.1103/PhysRevD.76.013009"
+        assert first.latest_version == 2
+        assert _count(engine, paper_versions) > 200
+
+
+def test_reimport_changes_nothing(cli_env, engine):
+    path = shared_path("fixtures", "kaggle_snapshot", "arxiv-metadata-oai-snapshot.head200.jsonl")
+    assert main(["import", str(path)]) == 0
+    before = dump_database(engine)
+    with engine.connect() as conn:
+        stamps = conn.execute(text("SELECT arxiv_id, changed_at FROM papers ORDER BY arxiv_id")).all()
+    assert main(["import", str(path)]) == 0
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT arxiv_id, changed_at FROM papers ORDER BY arxiv_id")).all() == stamps
+    assert dump_database(engine) == before
+
+
+def _write_lines(path, lines):
+    with gzip.open(path, "wt", encoding="utf-8") as out:
+        out.writelines(line + "\n" for line in lines)
+
+
+def _paper(arxiv_id):
+    return json.dumps(
+        {
+            "id": arxiv_id,
+            "title": f"T {arxiv_id}",
+            "abstract": "A.",
+            "authors": ["X Y"],
+            "categories": ["cs.LG"],
+            "comment": None,
+        }
+    )
+
+
+def test_malformed_lines_are_reported_with_line_numbers_and_skipped(cli_env, engine, tmp_path, capsys):
+    path = tmp_path / "mixed.jsonl.gz"
+    _write_lines(
+        path, [_paper("2506.00001"), "{not json", _paper("2506.00002"), json.dumps({"id": "nonsense"})]
+    )
+    assert main(["import", str(path)]) == 0
+    captured = capsys.readouterr()
+    assert "line 2" in captured.err
+    assert "line 4" in captured.err
+    assert "2 malformed lines skipped" in captured.out
+    assert _count(engine, papers) == 2
+
+
+def test_strict_mode_imports_nothing_and_fails(cli_env, engine, tmp_path, capsys):
+    path = tmp_path / "mixed.jsonl.gz"
+    _write_lines(path, [_paper(f"2506.{i:05d}") for i in range(1, 120)] + ["{not json"])
+    assert main(["import", "--strict", str(path)]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1
+    assert "line 120" in err[0]
+    assert _count(engine, papers) == 0
+
+
+def test_missing_file_is_one_line_error(cli_env, tmp_path, capsys):
+    assert main(["import", str(tmp_path / "nope.jsonl")]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"paperboy: error: cannot read {tmp_path / 'nope.jsonl'}: no such file"]
+
+
+def test_listings_attach_days_and_unknown_ids_are_reported(cli_env, engine, tmp_path, capsys):
+    papers_path = tmp_path / "p.jsonl.gz"
+    _write_lines(papers_path, [_paper("2506.00001"), _paper("2506.00002")])
+    listings_path = tmp_path / "l.tsv.gz"
+    with gzip.open(listings_path, "wt") as out:
+        out.write("date\tarxiv_id\n2025-06-12\t2506.00001\n2025-06-13\t2506.00001\n2025-06-12\t2506.99999\n")
+    assert main(["import", str(papers_path), "--listings", str(listings_path)]) == 0
+    assert "1 listed ids not in the catalogue were skipped" in capsys.readouterr().out
+    assert _count(engine, listings) == 2
