@@ -49,6 +49,6 @@ def test_describe_hides_database_password(tmp_path):
     settings = load_settings(
         {"PAPERBOY_DATABASE_URL": "postgresql+psycopg://u:hunter2@db/pb"}, tmp_path / "x"
     )
-    shown = dict((name, value) for name, value, _ in describe(settings))
+    shown = {name: value for name, value, _ in describe(settings)}
     assert shown["PAPERBOY_DATABASE_URL"] == "postgresql+psycopg://u:***@db/pb"
     assert "hunter2" not in " ".join(shown.values())

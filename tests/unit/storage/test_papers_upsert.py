@@ -47,7 +47,8 @@ def test_new_version_updates_paper_without_duplicating(engine):
     assert stored.title == "A better title"
     assert [v.number for v in stored.versions] == [1, 2]
     assert [item.announce_type for item in stored.listings] == ["new", "replace"]
-    assert row.latest_version == 2 and row.first_listed == date(2025, 6, 12)
+    assert row.latest_version == 2
+    assert row.first_listed == date(2025, 6, 12)
 
 
 def test_unknown_fields_never_erase_known_ones(engine):
