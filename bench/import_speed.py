@@ -42,7 +42,7 @@ class ImportRun:
 
     @property
     def papers_per_s(self) -> float:
-        return self.papers_read / self.wall_s if self.wall_s else float("nan")
+        return self.papers_read / self.wall_s if self.wall_s and self.papers_read > 0 else float("nan")
 
 
 def import_corpus(target: Target, corpus: Corpus, ws: Workspace) -> Measured:

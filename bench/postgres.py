@@ -25,12 +25,16 @@ def admin_url() -> tuple[str | None, str]:
 
 
 def server_version(url: str) -> str:
+    """The version, and the durability settings that change write speed (fsync=off is a test server)."""
     engine = create_engine(url, connect_args={"connect_timeout": 5})
     try:
         with engine.connect() as conn:
-            return str(conn.execute(text("SHOW server_version")).scalar_one())
+            version = conn.execute(text("SHOW server_version")).scalar_one()
+            fsync = conn.execute(text("SHOW fsync")).scalar_one()
+            commit = conn.execute(text("SHOW synchronous_commit")).scalar_one()
     finally:
         engine.dispose()
+    return f"{version.split()[0]} (fsync={fsync}, synchronous_commit={commit})"
 
 
 def create_database(admin: str, name: str) -> str:

@@ -47,14 +47,19 @@ def serving(target: Target, log_dir: Path, workers: int = 2) -> Iterator[str]:
         _stop(proc)
 
 
+NO_RESPONSE = 0
+
+
 def get_status(url: str, timeout: float = 30.0) -> int:
-    """The HTTP status of GET `url` (errors included)."""
+    """The HTTP status of GET `url` (error statuses included); NO_RESPONSE when none came."""
     try:
         with urllib.request.urlopen(url, timeout=timeout) as response:
             response.read()
             return int(response.status)
     except urllib.error.HTTPError as exc:
         return int(exc.code)
+    except OSError:  # refused, reset, timed out (URLError is an OSError)
+        return NO_RESPONSE
 
 
 def _wait_healthy(proc: subprocess.Popen[bytes], base: str, log: Path) -> None:
@@ -64,11 +69,8 @@ def _wait_healthy(proc: subprocess.Popen[bytes], base: str, log: Path) -> None:
             raise BenchError(
                 f"paperboy serve exited {proc.returncode}:\n{tail(log.read_text(errors='replace'))}"
             )
-        try:
-            if get_status(f"{base}/healthz", timeout=2) == 200:
-                return
-        except (OSError, urllib.error.URLError):
-            pass
+        if get_status(f"{base}/healthz", timeout=2) == 200:
+            return
         time.sleep(0.2)
     raise BenchError(f"paperboy serve: no 200 from /healthz within {STARTUP_TIMEOUT_S:.0f} s")
 

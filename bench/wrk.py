@@ -9,6 +9,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench.common import BenchError
+
 _UNITS_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0, "h": 3_600_000.0}
 _LATENCY = re.compile(r"^\s*(50|75|90|99)(?:\.0+)?%\s+([\d.]+)(us|ms|s|m|h)\s*$", re.MULTILINE)
 _RPS = re.compile(r"^Requests/sec:\s+([\d.]+)", re.MULTILINE)
@@ -32,7 +34,7 @@ class WrkResult:
     socket_error_line: str
 
 
-class WrkError(Exception):
+class WrkError(BenchError):
     """wrk failed or printed something this parser does not understand."""
 
 
@@ -46,7 +48,10 @@ def run_wrk(
     """Load `url` for `duration_s`; returns the parsed figures and wrk's own report."""
     command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration_s}s", "--latency", "--timeout", "10s"]
     command += ["-s", str(script)] if script else []
-    done = subprocess.run([*command, url], capture_output=True, text=True, timeout=duration_s + 60)
+    try:
+        done = subprocess.run([*command, url], capture_output=True, text=True, timeout=duration_s + 60)
+    except subprocess.TimeoutExpired as exc:
+        raise WrkError(f"wrk did not finish within {exc.timeout:.0f} s") from exc
     if done.returncode != 0:
         raise WrkError(f"wrk exited {done.returncode}: {done.stderr.strip() or done.stdout.strip()}")
     return parse(done.stdout), done.stdout

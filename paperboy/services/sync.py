@@ -28,9 +28,8 @@ from paperboy.integrations.http import HttpClient, UpstreamError
 from paperboy.storage.engine import now_utc
 from paperboy.storage.hf import upsert_hf_signals
 from paperboy.storage.papers import UpsertResult, count_papers, ids_with_listings, upsert_papers
-from paperboy.storage.sync_state import get_state, get_state_age, set_state
+from paperboy.storage.sync_state import SYNC_MESSAGE_KEY, SYNC_STATE_KEY, get_state, get_state_age, set_state
 
-STATE, MESSAGE = "sync:state", "sync:message"
 BATCH = 1000
 STALE_RUNNING = timedelta(hours=1)
 Progress = Callable[[str], None]
@@ -177,13 +176,13 @@ def _write(engine: Engine, records: list[PaperRecord], report: SyncReport) -> No
 
 def _set(engine: Engine, state: str, message: str) -> None:
     with engine.begin() as conn:
-        set_state(conn, STATE, state)
-        set_state(conn, MESSAGE, message[:2000])
+        set_state(conn, SYNC_STATE_KEY, state)
+        set_state(conn, SYNC_MESSAGE_KEY, message[:2000])
 
 
 def _sync_is_running(conn: Connection) -> bool:
     """A "running" mark older than an hour was left by a process that died mid-sync."""
-    state = get_state_age(conn, STATE)
+    state = get_state_age(conn, SYNC_STATE_KEY)
     return state is not None and state[0] == "running" and state[1] < STALE_RUNNING
 
 

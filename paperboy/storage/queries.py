@@ -37,9 +37,7 @@ from paperboy.storage.schema import (
     papers,
     sync_state,
 )
-
-SYNC_STATE_KEY = "sync:state"  # "running" | "failed" | "done", written by the sync job
-SYNC_MESSAGE_KEY = "sync:message"
+from paperboy.storage.sync_state import SYNC_MESSAGE_KEY, SYNC_STATE_KEY
 
 
 @dataclass(frozen=True, slots=True)

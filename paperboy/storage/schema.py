@@ -96,7 +96,8 @@ listings = Table(
     Column("paper_id", IdType, ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True),
     Column("announce_type", String(16)),  # new | cross | replace | replace-cross | NULL unknown
 )
-Index("ix_listings_paper_id", listings.c.paper_id)
+# (paper_id, day): a paper's listings, and "first listing in a period" checks from the index alone.
+Index("ix_listings_paper_id_day", listings.c.paper_id, listings.c.day)
 
 hf_papers = Table(
     "hf_papers",

@@ -11,6 +11,9 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from paperboy.storage.engine import now_utc, utc
 from paperboy.storage.schema import sync_state
 
+SYNC_STATE_KEY = "sync:state"  # "running" | "failed" | "done", written by services/sync.py
+SYNC_MESSAGE_KEY = "sync:message"  # what the last sync did, or why it failed
+
 
 def get_state(conn: Connection, key: str) -> str | None:
     value: str | None = conn.execute(select(sync_state.c.value).where(sync_state.c.key == key)).scalar()

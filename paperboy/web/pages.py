@@ -52,8 +52,10 @@ def feed_query(category: str | None = None, sort: str | None = None, page: str |
 def _page_number(text: str | None) -> int:
     if not text:
         return 1
-    if not (text.isascii() and text.isdigit()) or len(text) > 9:
+    if not (text.isascii() and text.isdigit()):
         raise PageError(400, "Bad page number", f"page must be a whole number from 1, not {text[:20]!r}")
+    if len(text) > 9:  # no period has a billion pages; spare the database the arithmetic
+        raise PageError(404, "No such page", f"page {text[:20]}… does not exist")
     return int(text)
 
 

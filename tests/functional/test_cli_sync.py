@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from sqlalchemy import func, select
-
 from conftest import shared_path
 from fixture_server import fixture_server
+from sqlalchemy import func, select
+
 from paperboy.cli import main
 from paperboy.storage.schema import hf_papers, listings, papers
 from paperboy.storage.sync_state import get_state

@@ -127,13 +127,19 @@ def test_pages_split_a_long_listing(client, settings, add_papers):
     assert "page 4 does not exist: Thursday, 12 June 2025 has only 3 pages" in beyond.text
 
 
-@pytest.mark.parametrize("page", ["0", "-1", "two", "1.5", "9" * 12])
+@pytest.mark.parametrize("page", ["0", "-1", "two", "1.5", "٣"])
 def test_bad_page_numbers_get_a_400_page(client, june, page):
     response = client.get("/papers/date/2025-06-12", params={"page": page})
     assert response.status_code == 400
     assert "<h1>" in response.text
     assert "page" in response.text
     assert "Traceback" not in response.text
+
+
+def test_absurd_page_numbers_are_not_found(client, june):
+    response = client.get("/papers/date/2025-06-12", params={"page": "9" * 40})
+    assert response.status_code == 404
+    assert "does not exist" in response.text
 
 
 def test_unknown_sort_gets_a_400_page_naming_the_sorts(client, june):

@@ -86,7 +86,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("day", "paper_id", name=op.f("pk_listings")),
     )
     with op.batch_alter_table("listings", schema=None) as batch_op:
-        batch_op.create_index("ix_listings_paper_id", ["paper_id"], unique=False)
+        batch_op.create_index("ix_listings_paper_id_day", ["paper_id", "day"], unique=False)
 
     op.create_table(
         "paper_authors",
@@ -164,7 +164,7 @@ def downgrade() -> None:
 
     op.drop_table("paper_authors")
     with op.batch_alter_table("listings", schema=None) as batch_op:
-        batch_op.drop_index("ix_listings_paper_id")
+        batch_op.drop_index("ix_listings_paper_id_day")
 
     op.drop_table("listings")
     op.drop_table("hf_papers")

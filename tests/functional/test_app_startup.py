@@ -1,0 +1,39 @@
+"""Start-up: an embedded SQLite database is migrated; a shared PostgreSQL one that is behind is refused."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from app_client import open_client
+from conftest import PG_ADMIN_URL
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+from paperboy.app import DatabaseBehind
+from paperboy.storage.engine import make_engine
+from paperboy.storage.migrate import pending_revisions
+
+
+def test_a_new_sqlite_database_is_migrated_at_start(settings, tmp_path):
+    fresh = settings.replace(database_url=f"sqlite:///{tmp_path / 'new' / 'paperboy.sqlite3'}")
+    with open_client(fresh) as client:
+        assert client.get("/healthz").json() == {"status": "ok", "papers": 0}
+        assert not pending_revisions(client.app.state.paperboy.engine)
+
+
+@pytest.mark.skipif(not PG_ADMIN_URL, reason="needs PAPERBOY_TEST_DATABASE_URL (PostgreSQL)")
+def test_a_postgresql_database_behind_is_refused_with_a_clear_message(settings):
+    name = f"paperboy_behind_{uuid.uuid4().hex[:8]}"
+    admin = make_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        url = make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+        behind = settings.replace(database_url=url)
+        with pytest.raises(DatabaseBehind, match="run `paperboy migrate`"), open_client(behind):
+            pass
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
