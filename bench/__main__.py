@@ -62,7 +62,11 @@ def _run_one(name: str, ws: Workspace, corpus: Corpus, args: argparse.Namespace)
 
 def _load(args: argparse.Namespace) -> pages.Load:
     return pages.Load(
-        threads=args.threads, connections=args.connections, duration_s=args.duration, workers=args.workers
+        threads=args.threads,
+        connections=args.connections,
+        duration_s=args.duration,
+        workers=args.workers,
+        gzip=not args.no_gzip,
     )
 
 
@@ -92,6 +96,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--threads", type=_positive, default=2, help="wrk threads")
     parser.add_argument("--connections", type=_positive, default=8, help="wrk connections")
     parser.add_argument("--workers", type=_positive, default=2, help="paperboy serve worker processes")
+    parser.add_argument(
+        "--no-gzip", action="store_true", help="load pages without Accept-Encoding: gzip (uncompressed)"
+    )
     return parser
 
 

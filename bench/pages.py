@@ -24,6 +24,7 @@ PAPER_PAGE = "paper"
 TARGET_FEED_P99_MS = 50.0
 SAMPLE_IDS = 1000
 WARMUP_S = 2
+BROWSER_ENCODING = "Accept-Encoding: gzip, deflate"
 SINGLE_S = 3  # seconds of one-connection load: latency without queueing, i.e. the service time
 
 
@@ -33,10 +34,16 @@ class Load:
     connections: int = 8
     duration_s: int = 10
     workers: int = 2
+    gzip: bool = True  # ask for compressed responses, as browsers do
+
+    @property
+    def headers(self) -> tuple[str, ...]:
+        return (BROWSER_ENCODING,) if self.gzip else ()
 
     def describe(self) -> str:
+        encoding = f' -H "{BROWSER_ENCODING}"' if self.gzip else ""
         return (
-            f"wrk -t{self.threads} -c{self.connections} -d{self.duration_s}s --latency"
+            f"wrk -t{self.threads} -c{self.connections} -d{self.duration_s}s --latency{encoding}"
             f" against paperboy serve --workers {self.workers}"
             f" (after {WARMUP_S} s of warm-up; then {SINGLE_S} s with one connection)"
         )
@@ -130,12 +137,15 @@ def _measure_papers(base: str, ids: list[str], load: Load, scratch: Path) -> Pag
 
 def _load_url(page: PageResult, url: str, load: Load, script: Path | None = None) -> PageResult:
     """Warm up, load with `load`, then measure the service time with a single connection."""
-    wrk.run_wrk(url, threads=load.threads, connections=load.connections, duration_s=WARMUP_S, script=script)
+    many = {"threads": load.threads, "connections": load.connections}
+    wrk.run_wrk(url, **many, duration_s=WARMUP_S, script=script, headers=load.headers)
     page.result, report = wrk.run_wrk(
-        url, threads=load.threads, connections=load.connections, duration_s=load.duration_s, script=script
+        url, **many, duration_s=load.duration_s, script=script, headers=load.headers
     )
     page.notes += _problems(page.result, report)
-    page.single, report = wrk.run_wrk(url, threads=1, connections=1, duration_s=SINGLE_S, script=script)
+    page.single, report = wrk.run_wrk(
+        url, threads=1, connections=1, duration_s=SINGLE_S, script=script, headers=load.headers
+    )
     page.notes += _problems(page.single, report)
     return page
 

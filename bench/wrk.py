@@ -43,11 +43,19 @@ def available() -> bool:
 
 
 def run_wrk(
-    url: str, *, threads: int, connections: int, duration_s: int, script: Path | None = None
+    url: str,
+    *,
+    threads: int,
+    connections: int,
+    duration_s: int,
+    script: Path | None = None,
+    headers: Sequence[str] = (),
 ) -> tuple[WrkResult, str]:
     """Load `url` for `duration_s`; returns the parsed figures and wrk's own report."""
     command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration_s}s", "--latency", "--timeout", "10s"]
     command += ["-s", str(script)] if script else []
+    for header in headers:
+        command += ["-H", header]
     try:
         done = subprocess.run([*command, url], capture_output=True, text=True, timeout=duration_s + 60)
     except subprocess.TimeoutExpired as exc:

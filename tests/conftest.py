@@ -3,6 +3,7 @@ PAPERBOY_TEST_DATABASE_URL names an admin URL, as `.ci/run` does for the second 
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import uuid
@@ -11,7 +12,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, select, text
 from sqlalchemy.engine import make_url
 
 from paperboy.config import Settings, load_settings
@@ -117,3 +118,15 @@ def add_papers(engine: Engine) -> Callable[..., None]:
             upsert_papers(conn, list(records))
 
     return add
+
+
+def dump_database(engine) -> str:
+    """A fingerprint of every row of every table except change timestamps."""
+    digest = hashlib.sha256()
+    with engine.connect() as conn:
+        for table in metadata.sorted_tables:
+            columns = [c for c in table.columns if c.name not in ("changed_at", "updated_at", "fetched_at")]
+            order = list(table.primary_key.columns)
+            for row in conn.execute(select(*columns).order_by(*order)):
+                digest.update(repr(tuple(row)).encode())
+    return digest.hexdigest()

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import gzip
-import hashlib
 import json
 
 import pytest
-from conftest import shared_path
+from conftest import dump_database, shared_path
 from sqlalchemy import func, select, text
 
 from paperboy.cli import main
-from paperboy.storage.schema import listings, metadata, paper_authors, paper_versions, papers
+from paperboy.storage.schema import listings, paper_authors, paper_versions, papers
 
 
 @pytest.fixture
@@ -25,18 +24,6 @@ def cli_env(monkeypatch, database_url, tmp_path):
 def _count(engine, table):
     with engine.connect() as conn:
         return conn.execute(select(func.count()).select_from(table)).scalar_one()
-
-
-def dump_database(engine) -> str:
-    """A fingerprint of every row of every table except change timestamps."""
-    digest = hashlib.sha256()
-    with engine.connect() as conn:
-        for table in metadata.sorted_tables:
-            columns = [c for c in table.columns if c.name not in ("changed_at", "updated_at", "fetched_at")]
-            order = list(table.primary_key.columns)
-            for row in conn.execute(select(*columns).order_by(*order)):
-                digest.update(repr(tuple(row)).encode())
-    return digest.hexdigest()
 
 
 def test_kaggle_snapshot_imports_with_versions(cli_env, engine, capsys):
