@@ -58,6 +58,7 @@ def _parser() -> argparse.ArgumentParser:
     _add_serve(commands)
     _add_import(commands)
     _add(commands, "sync", "Fetch new papers from arXiv (OAI-PMH, daily RSS) and Hugging Face.", _sync)
+    _add_fetch(commands)
     _add(commands, "config", "Print the effective settings and where each can be set.", _config)
     _add(commands, "migrate", "Create or upgrade the database schema.", _migrate)
     return parser
@@ -87,6 +88,13 @@ def _add_import(commands: argparse._SubParsersAction) -> None:  # type: ignore[t
     sub.add_argument("--listings", type=Path, help="TSV of `date<TAB>arxiv_id`: the days papers were listed")
     sub.add_argument(
         "--strict", action="store_true", help="fail on the first malformed line, importing nothing"
+    )
+
+
+def _add_fetch(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    sub = _add(commands, "fetch", "Add or refresh papers by arXiv id through the arXiv API.", _fetch)
+    sub.add_argument(
+        "ids", nargs="+", metavar="ID", help="arXiv ids or URLs: 2506.12229, hep-th/9901001v2, …"
     )
 
 
@@ -154,6 +162,23 @@ def _sync(args: argparse.Namespace, settings: Settings) -> int:
     print(report.summary())
     if not report.ok:
         raise CommandError(f"sync failed: {report.failure}")
+    return 0
+
+
+def _fetch(args: argparse.Namespace, settings: Settings) -> int:
+    from paperboy.domain.arxiv_ids import InvalidArxivId
+    from paperboy.integrations.http import UpstreamError
+    from paperboy.services.sync import fetch_papers_by_id
+
+    try:
+        with _migrated_engine(settings) as engine:
+            report = fetch_papers_by_id(engine, settings, args.ids)
+    except (InvalidArxivId, UpstreamError) as exc:
+        raise CommandError(str(exc)) from exc
+    w = report.written
+    print(f"{w.inserted} new, {w.updated} updated, {w.unchanged} unchanged papers")
+    if report.missing:
+        raise CommandError(f"arXiv does not know {', '.join(report.missing)}")
     return 0
 
 

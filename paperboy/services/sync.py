@@ -20,10 +20,11 @@ from datetime import date, timedelta
 from sqlalchemy import Connection, Engine
 
 from paperboy.config import Settings
+from paperboy.domain.arxiv_ids import parse_arxiv_id
 from paperboy.domain.iterables import batched
 from paperboy.domain.models import Listing, PaperRecord
 from paperboy.domain.schedule import expected_listing_day
-from paperboy.integrations import arxiv_oai, arxiv_rss, hf_daily
+from paperboy.integrations import arxiv_api, arxiv_oai, arxiv_rss, hf_daily
 from paperboy.integrations.http import HttpClient, UpstreamError
 from paperboy.storage.engine import now_utc
 from paperboy.storage.hf import upsert_hf_signals
@@ -194,3 +195,29 @@ def start_background_sync_if_empty(engine: Engine, settings: Settings) -> thread
     thread = threading.Thread(target=sync_catalogue, args=(engine, settings), name="first-sync", daemon=True)
     thread.start()
     return thread
+
+
+@dataclass(slots=True)
+class FetchReport:
+    written: UpsertResult
+    missing: list[str]  # ids arXiv does not know
+
+
+def fetch_papers_by_id(
+    engine: Engine, settings: Settings, ids: list[str], *, client: HttpClient | None = None
+) -> FetchReport:
+    """Look papers up in the arXiv API and merge them in (for ids a listing did not bring).
+
+    Raises InvalidArxivId before any request when an id is malformed, UpstreamError when arXiv fails.
+    """
+    wanted = list(dict.fromkeys(parse_arxiv_id(text).base for text in ids))
+    http = client or HttpClient.from_settings(settings)
+    try:
+        records = arxiv_api.fetch_papers(http, settings.arxiv_api_url, wanted)
+    finally:
+        if client is None:
+            http.close()
+    report = SyncReport()
+    _write(engine, records, report)
+    found = {record.arxiv_id for record in records}
+    return FetchReport(report.written, [arxiv_id for arxiv_id in wanted if arxiv_id not in found])
