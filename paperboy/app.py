@@ -19,6 +19,7 @@ from paperboy.storage.migrate import pending_revisions, upgrade
 from paperboy.web import health, pages
 from paperboy.web.context import AppContext
 from paperboy.web.errors import install_error_handlers
+from paperboy.web.page_cache import PageCache
 from paperboy.web.templating import STATIC_DIR, make_templates
 
 log = logging.getLogger(__name__)
@@ -48,6 +49,8 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.state.paperboy = AppContext(settings=settings, engine=engine, templates=make_templates(settings))
     install_error_handlers(app)
+    app.add_middleware(PageCache, engine=engine, max_bytes=settings.page_cache_mb * 2**20)
+    # Outermost (added last): compresses what the page cache did not already compress.
     # Feed pages carry full abstracts (~250 KB a week page): compress for clients that accept it.
     app.add_middleware(GZipMiddleware, minimum_size=2048, compresslevel=5)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

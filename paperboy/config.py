@@ -48,6 +48,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("site_name", str, "paperboy", "Name shown in page titles and the header."),
     Setting("page_size", int, 100, "Papers per page on day, week and month views."),
     Setting(
+        "page_cache_mb",
+        int,
+        64,
+        "Memory (MiB, per web process) for rendered public pages, rebuilt when the catalogue "
+        "changes. 0 turns the cache off.",
+    ),
+    Setting(
         "categories",
         list,
         ["cs.AI", "cs.CL", "cs.CV", "cs.LG"],
@@ -88,6 +95,7 @@ class Settings:
     workers: int
     site_name: str
     page_size: int
+    page_cache_mb: int
     categories: list[str]
     sync_days: int
     sync_on_empty: bool

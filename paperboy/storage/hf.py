@@ -9,6 +9,7 @@ from sqlalchemy import Connection, delete, insert, select
 from paperboy.domain.models import HfSignal
 from paperboy.storage.engine import now_utc
 from paperboy.storage.schema import hf_papers, papers
+from paperboy.storage.sync_state import bump_catalogue_version
 
 
 def upsert_hf_signals(conn: Connection, signals: Sequence[HfSignal]) -> int:
@@ -39,4 +40,5 @@ def upsert_hf_signals(conn: Connection, signals: Sequence[HfSignal]) -> int:
         if arxiv_id in ids
     ]
     conn.execute(insert(hf_papers), rows)
+    bump_catalogue_version(conn)
     return len(rows)

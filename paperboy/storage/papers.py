@@ -26,6 +26,7 @@ from paperboy.storage.schema import (
     paper_versions,
     papers,
 )
+from paperboy.storage.sync_state import bump_catalogue_version
 
 _CHILD_TABLES = (paper_authors, paper_categories, paper_versions, paper_links, listings)
 
@@ -65,6 +66,8 @@ def upsert_papers(conn: Connection, records: Sequence[PaperRecord]) -> UpsertRes
             to_update.append((known[0], merged))
     _insert(conn, to_insert)
     _update(conn, to_update)
+    if to_insert or to_update:
+        bump_catalogue_version(conn)
     result.inserted, result.updated = len(to_insert), len(to_update)
     return result
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 
 from sqlalchemy import Connection, select, update
@@ -43,3 +44,15 @@ def get_state_age(conn: Connection, key: str) -> tuple[str, timedelta] | None:
     if row is None:
         return None
     return row.value, now_utc() - (utc(row.updated_at) or now_utc())
+
+
+CATALOGUE_VERSION_KEY = "catalogue:version"  # changes with every write that pages show
+
+
+def bump_catalogue_version(conn: Connection) -> None:
+    """Mark the catalogue changed (in the writer's transaction), so cached pages are rebuilt."""
+    set_state(conn, CATALOGUE_VERSION_KEY, uuid.uuid4().hex)
+
+
+def catalogue_version(conn: Connection) -> str:
+    return get_state(conn, CATALOGUE_VERSION_KEY) or ""

@@ -109,6 +109,7 @@ def paper_page(request: Request, arxiv_id: str) -> Response:
         raise PageError(
             404, "Paper not in this catalogue", message, [("See it on arXiv", abs_url(parsed.base))]
         )
+    request.state.page_cacheable = True
     context = {"paper": paper, "canonical": paper_url(paper.arxiv_id)}
     return app_context(request).templates.TemplateResponse(request, "paper.html", context)
 
@@ -143,6 +144,7 @@ def _feed_errors() -> Iterator[None]:
 
 
 def _render_feed(request: Request, feed: FeedPage) -> Response:
+    request.state.page_cacheable = True
     context = {
         "feed": feed,
         "tabs": _tabs(feed),

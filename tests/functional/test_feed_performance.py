@@ -60,7 +60,7 @@ def statements_per_page(settings, add_papers, papers):
         "paper": "/papers/2506.00003",
     }
     counts = {}
-    with open_client(settings.replace(page_size=200)) as client:
+    with open_client(settings.replace(page_size=200, page_cache_mb=0)) as client:  # measure rendering
         client.get("/healthz")  # the first connection's set-up is not a page's cost
         for name, path in pages.items():
             with counted(client) as statements:

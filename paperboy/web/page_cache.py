@@ -1,0 +1,115 @@
+"""A cache of rendered public pages, for anonymous readers.
+
+Feed and paper pages are the same for every anonymous reader until the catalogue changes, so
+each web process keeps the finished bytes (plain and gzip-compressed) of recent pages, keyed by
+URL, the catalogue version (storage/sync_state.py: every write that pages show changes it) and
+today's date (empty-state messages depend on it). A hit costs one small query instead of a
+page's worth of queries, rendering and compression. Requests that carry cookies bypass it, and
+handlers opt pages in by setting `request.state.page_cacheable`.
+"""
+
+from __future__ import annotations
+
+import gzip
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+from sqlalchemy import Engine
+from starlette.concurrency import run_in_threadpool
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from paperboy.storage.sync_state import catalogue_version
+
+CacheKey = tuple[str, bytes, str, date]
+CACHEABLE_FLAG = "page_cacheable"
+
+
+@dataclass(frozen=True, slots=True)
+class CachedPage:
+    headers: list[tuple[bytes, bytes]]
+    body: bytes
+    gzipped: bytes
+
+    @property
+    def size(self) -> int:
+        return len(self.body) + len(self.gzipped)
+
+
+class PageCache:
+    """ASGI middleware; `max_bytes` bounds the memory of one process (0 turns it off)."""
+
+    def __init__(
+        self, app: ASGIApp, *, engine: Engine, max_bytes: int, today: Callable[[], date] | None = None
+    ) -> None:
+        self.app = app
+        self.engine = engine
+        self.max_bytes = max_bytes
+        self.today = today or (lambda: datetime.now(UTC).date())
+        self.pages: OrderedDict[CacheKey, CachedPage] = OrderedDict()
+        self.used = 0
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if not self._applies(scope):
+            await self.app(scope, receive, send)
+            return
+        version = await run_in_threadpool(self._version)
+        key = (scope["path"], scope["query_string"], version, self.today())
+        page = self.pages.get(key)
+        if page is not None:
+            self.pages.move_to_end(key)
+            await _replay(page, _accepts_gzip(scope), send)
+            return
+        await self._render_and_keep(key, scope, receive, send)
+
+    def _applies(self, scope: Scope) -> bool:
+        if scope["type"] != "http" or scope["method"] != "GET" or self.max_bytes <= 0:
+            return False
+        return all(name != b"cookie" for name, _ in scope["headers"])
+
+    def _version(self) -> str:
+        with self.engine.connect() as conn:
+            return catalogue_version(conn)
+
+    async def _render_and_keep(self, key: CacheKey, scope: Scope, receive: Receive, send: Send) -> None:
+        start: Message = {}
+        chunks: list[bytes] = []
+
+        async def capture(message: Message) -> None:
+            nonlocal start
+            if message["type"] == "http.response.start":
+                start = message
+            elif message["type"] == "http.response.body":
+                chunks.append(message.get("body", b""))
+                if not message.get("more_body", False):
+                    self._keep(key, scope, start, b"".join(chunks))
+            await send(message)
+
+        await self.app(scope, receive, capture)
+
+    def _keep(self, key: CacheKey, scope: Scope, start: Message, body: bytes) -> None:
+        if start.get("status") != 200 or not scope.get("state", {}).get(CACHEABLE_FLAG):
+            return
+        headers = [(n, v) for n, v in start["headers"] if n.lower() not in (b"content-length", b"set-cookie")]
+        page = CachedPage(headers, body, gzip.compress(body, compresslevel=6))
+        if page.size > self.max_bytes // 4:
+            return
+        self.pages[key] = page
+        self.used += page.size
+        while self.used > self.max_bytes:
+            _, evicted = self.pages.popitem(last=False)
+            self.used -= evicted.size
+
+
+def _accepts_gzip(scope: Scope) -> bool:
+    return any(name == b"accept-encoding" and b"gzip" in value for name, value in scope["headers"])
+
+
+async def _replay(page: CachedPage, gzipped: bool, send: Send) -> None:
+    body = page.gzipped if gzipped else page.body
+    headers = [*page.headers, (b"content-length", str(len(body)).encode()), (b"vary", b"Accept-Encoding")]
+    if gzipped:
+        headers.append((b"content-encoding", b"gzip"))
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.body", "body": body})

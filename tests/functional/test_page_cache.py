@@ -1,0 +1,122 @@
+"""Rendered public pages are reused until the catalogue changes, and only for anonymous GETs."""
+
+from __future__ import annotations
+
+import gzip
+from contextlib import contextmanager
+from datetime import date
+
+from app_client import listed_ids, open_client
+from conftest import make_record
+from sqlalchemy import event
+
+from paperboy.domain.models import Listing
+
+DAY = "/papers/date/2025-06-12"
+
+
+@contextmanager
+def counting(client):
+    statements = []
+    engine = client.app.state.paperboy.engine
+
+    def record(*args):
+        statements.append(args[2])
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+def test_second_request_is_served_from_cache_until_the_catalogue_changes(settings, add_papers):
+    add_papers(make_record("2506.00001"))
+    with open_client(settings) as client:
+        first = client.get(DAY)
+        with counting(client) as statements:
+            again = client.get(DAY)
+        assert again.text == first.text
+        assert len(statements) == 1  # only the catalogue version
+
+        add_papers(make_record("2506.00002", listings=(Listing(date(2025, 6, 12), "new"),)))
+        fresh = client.get(DAY)
+        assert sorted(listed_ids(fresh.text)) == ["2506.00001", "2506.00002"]
+
+
+def test_cached_page_is_sent_gzipped_to_clients_that_accept_it(settings, add_papers):
+    add_papers(make_record("2506.00001"))
+    with open_client(settings) as client:
+        plain = client.get(DAY, headers={"Accept-Encoding": "identity"}).text
+        response = client.get(DAY, headers={"Accept-Encoding": "gzip"})
+    assert response.headers["content-encoding"] == "gzip"
+    assert response.text == plain  # httpx decompressed it
+    assert response.headers["vary"] == "Accept-Encoding"
+
+
+def test_requests_with_cookies_and_error_pages_bypass_the_cache(settings, add_papers):
+    add_papers(make_record("2506.00001"))
+    with open_client(settings) as client:
+        client.get(DAY)
+        with counting(client) as statements:
+            client.get(DAY, headers={"Cookie": "session=abc"})
+        assert len(statements) > 1
+        client.get("/papers/2506.99999")
+        with counting(client) as statements:
+            assert client.get("/papers/2506.99999").status_code == 404
+        assert len(statements) > 1
+
+
+def test_cache_evicts_least_recently_used_pages_within_its_bound(engine):
+    import asyncio
+
+    from paperboy.web.page_cache import PageCache
+
+    async def page_app(scope, receive, send):
+        scope["state"]["page_cacheable"] = True
+        body = scope["path"].encode() * 500  # ~9 KB, distinct per path
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": body})
+
+    cache = PageCache(page_app, engine=engine, max_bytes=100_000)
+
+    async def get(path):
+        scope = {
+            "type": "http",
+            "method": "GET",
+            "path": path,
+            "query_string": b"",
+            "headers": [],
+            "state": {},
+        }
+
+        async def send(message):
+            pass
+
+        await cache(scope, None, send)
+
+    for n in range(40):
+        asyncio.run(get(f"/papers/2506.{n:05d}"))
+    paths = [key[0] for key in cache.pages]
+    assert 0 < cache.used <= 100_000
+    assert cache.used == sum(page.size for page in cache.pages.values())
+    assert paths[-1] == "/papers/2506.00039"
+    assert "/papers/2506.00000" not in paths
+
+
+def _page_cache(app):
+    from paperboy.web.page_cache import PageCache
+
+    stack = app.middleware_stack
+    while not isinstance(stack, PageCache):
+        stack = stack.app
+    return stack
+
+
+def test_gzip_body_matches(settings, add_papers):
+    add_papers(make_record("2506.00001"))
+    with open_client(settings) as client:
+        client.get(DAY)
+        cache = _page_cache(client.app)
+        (page,) = cache.pages.values()
+        assert gzip.decompress(page.gzipped) == page.body
