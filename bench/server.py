@@ -27,11 +27,11 @@ def free_port() -> int:
 
 
 @contextmanager
-def serving(target: Target, log_dir: Path, workers: int = 2) -> Iterator[str]:
+def serving(target: Target, log_dir: Path, workers: int = 2, **extra_env: str) -> Iterator[str]:
     """Start the server on `target`'s database, yield its base URL once /healthz answers, stop it."""
     port = free_port()
     command = paperboy_command("serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers))
-    env = child_env(**target.env, PAPERBOY_SYNC_ON_EMPTY="0")
+    env = child_env(**target.env, PAPERBOY_SYNC_ON_EMPTY="0", **extra_env)
     log_dir.mkdir(parents=True, exist_ok=True)
     log = log_dir / "serve.log"
     with log.open("wb") as out:

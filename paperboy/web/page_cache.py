@@ -73,33 +73,39 @@ class PageCache:
             return catalogue_version(conn)
 
     async def _render_and_keep(self, key: CacheKey, scope: Scope, receive: Receive, send: Send) -> None:
-        start: Message = {}
-        chunks: list[bytes] = []
+        """Buffer the page (rendered whole anyway), keep it if the handler allowed, then send it
+        the way a hit would be sent, so that it is compressed once, not again by GZipMiddleware."""
+        messages: list[Message] = []
+        await self.app(scope, receive, _append_to(messages))
+        page = self._keep(key, scope, messages)
+        if page is None:
+            for message in messages:
+                await send(message)
+        else:
+            await _replay(page, _accepts_gzip(scope), send)
 
-        async def capture(message: Message) -> None:
-            nonlocal start
-            if message["type"] == "http.response.start":
-                start = message
-            elif message["type"] == "http.response.body":
-                chunks.append(message.get("body", b""))
-                if not message.get("more_body", False):
-                    self._keep(key, scope, start, b"".join(chunks))
-            await send(message)
-
-        await self.app(scope, receive, capture)
-
-    def _keep(self, key: CacheKey, scope: Scope, start: Message, body: bytes) -> None:
+    def _keep(self, key: CacheKey, scope: Scope, messages: list[Message]) -> CachedPage | None:
+        start = next((m for m in messages if m["type"] == "http.response.start"), {})
         if start.get("status") != 200 or not scope.get("state", {}).get(CACHEABLE_FLAG):
-            return
+            return None
+        body = b"".join(m.get("body", b"") for m in messages if m["type"] == "http.response.body")
         headers = [(n, v) for n, v in start["headers"] if n.lower() not in (b"content-length", b"set-cookie")]
         page = CachedPage(headers, body, gzip.compress(body, compresslevel=6))
         if page.size > self.max_bytes // 4:
-            return
+            return page  # sent, not kept: one page must not crowd out the rest
         self.pages[key] = page
         self.used += page.size
         while self.used > self.max_bytes:
             _, evicted = self.pages.popitem(last=False)
             self.used -= evicted.size
+        return page
+
+
+def _append_to(messages: list[Message]) -> Send:
+    async def append(message: Message) -> None:
+        messages.append(message)
+
+    return append
 
 
 def _accepts_gzip(scope: Scope) -> bool:
