@@ -17,6 +17,7 @@ from sqlalchemy.sql.expression import bindparam
 from paperboy.domain.links import find_links
 from paperboy.domain.merge import content_hash, merge_records
 from paperboy.domain.models import Listing, PaperRecord, Version
+from paperboy.storage.bulk import allocate_ids, insert_rows
 from paperboy.storage.engine import now_utc, utc
 from paperboy.storage.schema import (
     listings,
@@ -154,8 +155,14 @@ def _insert(conn: Connection, records: list[PaperRecord]) -> None:
         return
     now = now_utc()
     rows = [_paper_row(record, now) for record in records]
-    returned = conn.execute(insert(papers).returning(papers.c.id, papers.c.arxiv_id), rows)
-    ids = {arxiv_id: pid for pid, arxiv_id in returned}
+    if conn.dialect.name == "postgresql":
+        for row, pid in zip(rows, allocate_ids(conn, papers, len(rows)), strict=True):
+            row["id"] = pid
+        insert_rows(conn, papers, rows)
+        ids = {row["arxiv_id"]: row["id"] for row in rows}
+    else:
+        returned = conn.execute(insert(papers).returning(papers.c.id, papers.c.arxiv_id), rows)
+        ids = {arxiv_id: pid for pid, arxiv_id in returned}
     _insert_children(conn, [(ids[r.arxiv_id], r) for r in records])
 
 
@@ -194,7 +201,7 @@ def _insert_children(conn: Connection, pairs: list[tuple[int, PaperRecord]]) -> 
         ]
     for table in _CHILD_TABLES:
         if rows[table.name]:
-            conn.execute(insert(table), rows[table.name])
+            insert_rows(conn, table, rows[table.name])
 
 
 def ids_with_listings(conn: Connection, arxiv_ids: Sequence[str]) -> set[str]:
