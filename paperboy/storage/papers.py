@@ -47,13 +47,21 @@ class UpsertResult:
 
 
 def upsert_papers(conn: Connection, records: Sequence[PaperRecord]) -> UpsertResult:
-    """Merge `records` into the catalogue; unchanged papers are not written at all."""
+    """Merge `records` into the catalogue; unchanged papers are not written at all.
+
+    A paper whose last applied record is exactly this one (same source hash) is skipped without
+    loading it: merging is idempotent, so applying that record again cannot change anything.
+    """
     incoming = _combine_duplicates(records)
-    stored = load_records(conn, list(incoming))
-    result = UpsertResult()
+    source_hashes = {arxiv_id: content_hash(record) for arxiv_id, record in incoming.items()}
+    last_applied = _source_hashes(conn, list(incoming))
+    fresh = [arxiv_id for arxiv_id in incoming if last_applied.get(arxiv_id) != source_hashes[arxiv_id]]
+    stored = load_records(conn, fresh)
+    result = UpsertResult(unchanged=len(incoming) - len(fresh))
     to_insert: list[PaperRecord] = []
     to_update: list[tuple[int, PaperRecord]] = []
-    for arxiv_id, record in incoming.items():
+    for arxiv_id in fresh:
+        record = incoming[arxiv_id]
         known = stored.get(arxiv_id)
         merged = merge_records(known[1] if known else None, record)
         if known is None:
@@ -65,8 +73,8 @@ def upsert_papers(conn: Connection, records: Sequence[PaperRecord]) -> UpsertRes
             result.unchanged += 1
         else:
             to_update.append((known[0], merged))
-    _insert(conn, to_insert)
-    _update(conn, to_update)
+    _insert(conn, to_insert, source_hashes)
+    _update(conn, to_update, source_hashes)
     if to_insert or to_update:
         bump_catalogue_version(conn)
     result.inserted, result.updated = len(to_insert), len(to_update)
@@ -79,6 +87,13 @@ def _combine_duplicates(records: Iterable[PaperRecord]) -> dict[str, PaperRecord
         known = combined.get(record.arxiv_id)
         combined[record.arxiv_id] = merge_records(known, record) if known else record
     return combined
+
+
+def _source_hashes(conn: Connection, arxiv_ids: list[str]) -> dict[str, str | None]:
+    if not arxiv_ids:
+        return {}
+    query = select(papers.c.arxiv_id, papers.c.source_hash).where(papers.c.arxiv_id.in_(arxiv_ids))
+    return {arxiv_id: source_hash for arxiv_id, source_hash in conn.execute(query)}
 
 
 def load_records(conn: Connection, arxiv_ids: list[str]) -> dict[str, tuple[int, PaperRecord, str]]:
@@ -129,7 +144,7 @@ def _record_from_rows(row: Any, children: dict[str, dict[int, list[Any]]], pid: 
     )
 
 
-def _paper_row(record: PaperRecord, now: datetime) -> dict[str, Any]:
+def _paper_row(record: PaperRecord, now: datetime, source_hash: str) -> dict[str, Any]:
     versions = record.versions
     return {
         "arxiv_id": record.arxiv_id,
@@ -146,15 +161,16 @@ def _paper_row(record: PaperRecord, now: datetime) -> dict[str, Any]:
         "latest_version": versions[-1].number if versions else None,
         "first_listed": record.listings[0].day if record.listings else None,
         "content_hash": content_hash(record),
+        "source_hash": source_hash,
         "changed_at": now,
     }
 
 
-def _insert(conn: Connection, records: list[PaperRecord]) -> None:
+def _insert(conn: Connection, records: list[PaperRecord], source_hashes: dict[str, str]) -> None:
     if not records:
         return
     now = now_utc()
-    rows = [_paper_row(record, now) for record in records]
+    rows = [_paper_row(record, now, source_hashes[record.arxiv_id]) for record in records]
     if conn.dialect.name == "postgresql":
         for row, pid in zip(rows, allocate_ids(conn, papers, len(rows)), strict=True):
             row["id"] = pid
@@ -166,11 +182,11 @@ def _insert(conn: Connection, records: list[PaperRecord]) -> None:
     _insert_children(conn, [(ids[r.arxiv_id], r) for r in records])
 
 
-def _update(conn: Connection, pairs: list[tuple[int, PaperRecord]]) -> None:
+def _update(conn: Connection, pairs: list[tuple[int, PaperRecord]], source_hashes: dict[str, str]) -> None:
     if not pairs:
         return
     now = now_utc()
-    rows = [{"pid": pid, **_paper_row(record, now)} for pid, record in pairs]
+    rows = [{"pid": pid, **_paper_row(record, now, source_hashes[record.arxiv_id])} for pid, record in pairs]
     statement = update(papers).where(papers.c.id == bindparam("pid"))
     conn.execute(statement.values({k: bindparam(k) for k in rows[0] if k != "pid"}), rows)
     ids = [pid for pid, _ in pairs]

@@ -176,7 +176,7 @@ def category_facet(conn: Connection, start: date, end: date) -> list[tuple[str, 
 
 # --- papers with everything a card or a paper page shows -----------------------------------
 
-_PAPER_COLUMNS = [column for column in papers.c if column.name not in ("content_hash", "changed_at")]
+_PAPER_COLUMNS = [c for c in papers.c if c.name not in ("content_hash", "source_hash", "changed_at")]
 
 
 def _id_in(column: ColumnElement[Any], ids: Sequence[int]) -> ColumnElement[bool]:

@@ -48,6 +48,7 @@ papers = Table(
     Column("latest_version", SmallInteger),
     Column("first_listed", Date),  # earliest listing day (denormalised for sorting)
     Column("content_hash", String(32), nullable=False),  # of the merged record; skips no-op writes
+    Column("source_hash", String(32)),  # of the last record applied; skips re-applying it
     Column("changed_at", DateTime(timezone=True), nullable=False),  # last change in paperboy
 )
 Index("ix_papers_first_listed", papers.c.first_listed)

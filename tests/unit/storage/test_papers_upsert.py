@@ -79,3 +79,17 @@ def test_authors_keep_their_order(engine):
         upsert_papers(conn, [make_record("2506.00001", authors=names)])
         stored = conn.execute(select(paper_authors.c.name).order_by(paper_authors.c.position)).scalars()
         assert tuple(stored) == names
+
+
+def test_reapplying_an_older_record_after_another_source_still_merges(engine):
+    from_bulk = make_record("2506.00001", title="Bulk title", doi=None)
+    from_api = make_record("2506.00001", title="API title", doi="10.1/api")
+    with engine.begin() as conn:
+        upsert_papers(conn, [from_bulk])
+        assert upsert_papers(conn, [from_bulk]).unchanged == 1
+        assert upsert_papers(conn, [from_api]).updated == 1
+        again = upsert_papers(conn, [from_bulk])
+        stored = load_records(conn, ["2506.00001"])["2506.00001"][1]
+    assert again.updated == 1
+    assert stored.title == "Bulk title"
+    assert stored.doi == "10.1/api"

@@ -38,6 +38,7 @@ def upgrade() -> None:
         sa.Column("latest_version", sa.SmallInteger(), nullable=True),
         sa.Column("first_listed", sa.Date(), nullable=True),
         sa.Column("content_hash", sa.String(length=32), nullable=False),
+        sa.Column("source_hash", sa.String(length=32), nullable=True),
         sa.Column("changed_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_papers")),
         sa.UniqueConstraint("arxiv_id", name=op.f("uq_papers_arxiv_id")),
