@@ -18,7 +18,8 @@ from sqlalchemy import Connection, Engine
 from paperboy.domain.iterables import batched
 from paperboy.domain.models import Listing, PaperRecord
 from paperboy.integrations.bulk_jsonl import LineError, read_listings_tsv, read_papers
-from paperboy.storage.papers import UpsertResult, upsert_papers
+from paperboy.storage.engine import write_transaction
+from paperboy.storage.papers import UpsertResult, upsert_papers, write_papers
 
 MAX_REPORTED_ERRORS = 100
 
@@ -63,7 +64,9 @@ def import_files(
         _check_readable(path)
     report = ImportReport()
     listings = _read_listings(listings_path, report, strict, on_error) if listings_path else {}
-    whole_run: AbstractContextManager[Connection | None] = engine.begin() if strict else nullcontext()
+    whole_run: AbstractContextManager[Connection | None] = (
+        write_transaction(engine) if strict else nullcontext()
+    )
     with whole_run as shared_conn:
         records = _records(paths, listings, report, strict, on_error)
         for batch in batched(records, batch_size):
@@ -90,8 +93,7 @@ def _write(engine: Engine, conn: Connection | None, batch: list[PaperRecord], re
     if conn is not None:
         report.written.add(upsert_papers(conn, batch))
         return
-    with engine.begin() as own:
-        report.written.add(upsert_papers(own, batch))
+    report.written.add(write_papers(engine, batch))
 
 
 def _records(

@@ -26,9 +26,9 @@ from paperboy.domain.models import Listing, PaperRecord
 from paperboy.domain.schedule import expected_listing_day
 from paperboy.integrations import arxiv_api, arxiv_oai, arxiv_rss, hf_daily
 from paperboy.integrations.http import HttpClient, UpstreamError
-from paperboy.storage.engine import now_utc
+from paperboy.storage.engine import now_utc, write_transaction
 from paperboy.storage.hf import upsert_hf_signals
-from paperboy.storage.papers import UpsertResult, count_papers, ids_with_listings, upsert_papers
+from paperboy.storage.papers import UpsertResult, count_papers, ids_with_listings, write_papers
 from paperboy.storage.sync_state import SYNC_MESSAGE_KEY, SYNC_STATE_KEY, get_state, get_state_age, set_state
 
 BATCH = 1000
@@ -120,7 +120,7 @@ def _sync_oai(
             _write(engine, _with_estimated_listings(engine, batch, settings, start, today), report)
             total += len(batch)
             say(f"sync: {set_spec}: {total} records")
-        with engine.begin() as conn:  # only a completed harvest moves the mark forward
+        with write_transaction(engine) as conn:  # only a completed harvest moves the mark forward
             set_state(conn, key, today.isoformat())
     return total
 
@@ -163,7 +163,7 @@ def _sync_hf(engine: Engine, settings: Settings, http: HttpClient, today: date, 
         )
         pairs = hf_daily.parse_daily_papers(response.content)
         _write(engine, [record for record, _ in pairs], report)
-        with engine.begin() as conn:
+        with write_transaction(engine) as conn:
             upsert_hf_signals(conn, [signal for _, signal in pairs])
         total += len(pairs)
     return total
@@ -171,12 +171,11 @@ def _sync_hf(engine: Engine, settings: Settings, http: HttpClient, today: date, 
 
 def _write(engine: Engine, records: list[PaperRecord], report: SyncReport) -> None:
     for batch in batched(records, BATCH):
-        with engine.begin() as conn:
-            report.written.add(upsert_papers(conn, batch))
+        report.written.add(write_papers(engine, batch))
 
 
 def _set(engine: Engine, state: str, message: str) -> None:
-    with engine.begin() as conn:
+    with write_transaction(engine) as conn:
         set_state(conn, SYNC_STATE_KEY, state)
         set_state(conn, SYNC_MESSAGE_KEY, message[:2000])
 

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
+
+WRITER = "paperboy_writer"  # execution option: this connection's transactions will write
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -18,12 +22,38 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"timeout": 30}, **kwargs)
         event.listen(engine, "connect", _tune_sqlite)
+        event.listen(engine, "begin", _begin_sqlite)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
+    if parsed.get_backend_name() == "postgresql":
+        # timestamptz values come back in the session's zone: make that UTC whatever the server's.
+        kwargs.setdefault("connect_args", {"options": "-c timezone=UTC"})
     return create_engine(url, **kwargs)
 
 
+@contextmanager
+def write_transaction(engine: Engine) -> Iterator[Connection]:
+    """A transaction that reads then writes (merge, upsert).
+
+    On SQLite it takes the database's write lock at BEGIN (BEGIN IMMEDIATE), before its first
+    read, so two writers never merge into the same stale copy; readers are not blocked (WAL).
+    On PostgreSQL the writers lock the rows they read (SELECT … FOR UPDATE in storage/papers.py).
+    """
+    with engine.connect() as conn:
+        conn.execution_options(**{WRITER: True})
+        with conn.begin():
+            yield conn
+
+
+def _begin_sqlite(conn: Connection) -> None:
+    mode = "IMMEDIATE" if conn.get_execution_options().get(WRITER) else "DEFERRED"
+    conn.exec_driver_sql(f"BEGIN {mode}")
+
+
 def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:
+    # paperboy emits BEGIN itself (_begin_sqlite): the driver's own transaction handling would
+    # start transactions only at the first write, after the reads they depend on.
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
@@ -38,10 +68,13 @@ def is_sqlite(engine: Engine) -> bool:
 
 
 def utc(value: datetime | None) -> datetime | None:
-    """SQLite hands back naive datetimes; everything paperboy stores is UTC."""
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=UTC)
+    """Every datetime paperboy stores is UTC; SQLite hands them back naive, drivers may hand
+    them back in another zone."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
 
 
 def now_utc() -> datetime:

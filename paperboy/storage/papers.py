@@ -11,14 +11,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy import Connection, Engine, delete, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.expression import bindparam
 
 from paperboy.domain.links import find_links
 from paperboy.domain.merge import content_hash, merge_records
 from paperboy.domain.models import Listing, PaperRecord, Version
 from paperboy.storage.bulk import allocate_ids, insert_rows
-from paperboy.storage.engine import now_utc, utc
+from paperboy.storage.engine import now_utc, utc, write_transaction
 from paperboy.storage.schema import (
     listings,
     paper_authors,
@@ -81,6 +82,19 @@ def upsert_papers(conn: Connection, records: Sequence[PaperRecord]) -> UpsertRes
     return result
 
 
+def write_papers(engine: Engine, records: Sequence[PaperRecord], attempts: int = 3) -> UpsertResult:
+    """`upsert_papers` in a transaction of its own, retried when a concurrent writer inserted one
+    of the same new papers first (PostgreSQL; on SQLite writers take turns)."""
+    for attempt in range(attempts):
+        try:
+            with write_transaction(engine) as conn:
+                return upsert_papers(conn, records)
+        except IntegrityError:
+            if attempt + 1 == attempts:
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
 def _combine_duplicates(records: Iterable[PaperRecord]) -> dict[str, PaperRecord]:
     combined: dict[str, PaperRecord] = {}
     for record in records:
@@ -92,15 +106,19 @@ def _combine_duplicates(records: Iterable[PaperRecord]) -> dict[str, PaperRecord
 def _source_hashes(conn: Connection, arxiv_ids: list[str]) -> dict[str, str | None]:
     if not arxiv_ids:
         return {}
-    query = select(papers.c.arxiv_id, papers.c.source_hash).where(papers.c.arxiv_id.in_(arxiv_ids))
-    return {arxiv_id: source_hash for arxiv_id, source_hash in conn.execute(query)}
+    query = (
+        select(papers.c.arxiv_id, papers.c.source_hash)
+        .where(papers.c.arxiv_id.in_(arxiv_ids))
+        .with_for_update()  # PostgreSQL: concurrent writers of these papers wait for this one
+    )
+    return {row.arxiv_id: row.source_hash for row in conn.execute(query)}
 
 
 def load_records(conn: Connection, arxiv_ids: list[str]) -> dict[str, tuple[int, PaperRecord, str]]:
     """arxiv_id -> (row id, the stored record, its content hash), in five queries."""
     if not arxiv_ids:
         return {}
-    rows = conn.execute(select(papers).where(papers.c.arxiv_id.in_(arxiv_ids))).all()
+    rows = conn.execute(select(papers).where(papers.c.arxiv_id.in_(arxiv_ids)).with_for_update()).all()
     if not rows:
         return {}
     ids = [row.id for row in rows]

@@ -23,7 +23,8 @@ def counted(client) -> Iterator[list[str]]:
     statements: list[str] = []
 
     def record(conn, cursor, statement, parameters, context, executemany):
-        statements.append(statement)
+        if not statement.startswith("BEGIN"):  # transaction control (SQLite), not a query
+            statements.append(statement)
 
     engine = client.app.state.paperboy.engine
     event.listen(engine, "before_cursor_execute", record)

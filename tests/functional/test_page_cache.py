@@ -21,7 +21,8 @@ def counting(client):
     engine = client.app.state.paperboy.engine
 
     def record(*args):
-        statements.append(args[2])
+        if not args[2].startswith("BEGIN"):  # transaction control (SQLite), not a query
+            statements.append(args[2])
 
     event.listen(engine, "before_cursor_execute", record)
     try:
