@@ -37,6 +37,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SQLAlchemyError as exc:
         reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
         print(f"paperboy: error: database: {reason}", file=sys.stderr)
+    except OSError as exc:  # an unwritable data directory, a full disk
+        print(f"paperboy: error: {exc}", file=sys.stderr)
+    except ImportError as exc:  # a database URL whose driver is not installed
+        print(f"paperboy: error: missing Python package {exc.name!r} ({exc})", file=sys.stderr)
     except KeyboardInterrupt:
         print("paperboy: interrupted; completed batches are saved, re-run to finish", file=sys.stderr)
         return 130

@@ -60,7 +60,13 @@ SETTINGS: tuple[Setting, ...] = (
         ["cs.AI", "cs.CL", "cs.CV", "cs.LG"],
         "arXiv categories `paperboy sync` follows (space- or comma-separated in the environment).",
     ),
-    Setting("sync_days", int, 7, "How many days back the first sync of an empty catalogue reaches."),
+    Setting(
+        "sync_days",
+        int,
+        7,
+        "Days back that the first OAI-PMH harvest reaches; every sync also fetches this many past "
+        "days of Hugging Face daily papers (their upvotes keep changing).",
+    ),
     Setting(
         "sync_on_empty",
         bool,
@@ -159,17 +165,32 @@ def _coerce(name: str, raw: Any) -> Any:
     if setting is None:
         raise SettingsError(f"unknown setting {name!r}")
     kind = setting.type
+    if kind is list:
+        items = raw if isinstance(raw, list) else str(raw).replace(",", " ").split()
+        return _checked_categories([str(item) for item in items])
     try:
         if kind is bool:
             return _to_bool(raw)
-        if kind is list:
-            items = raw if isinstance(raw, list) else str(raw).replace(",", " ").split()
-            return [str(item) for item in items]
         value = kind(raw)
     except (TypeError, ValueError) as exc:
         raise SettingsError(f"{name}: {raw!r} is not a valid {kind.__name__}") from exc
-    if kind in (int, float) and value < 0:
-        raise SettingsError(f"{name}: must not be negative, got {raw!r}")
+    if kind in (int, float) and value < _MINIMUMS.get(name, 0):
+        raise SettingsError(f"{name}: must be at least {_MINIMUMS.get(name, 0)}, got {raw!r}")
+    return value
+
+
+# Settings where zero makes no sense (a zero batch size, a zero-second timeout).
+_MINIMUMS = {"port": 1, "workers": 1, "page_size": 1, "import_batch_size": 1, "http_timeout": 0.1}
+
+
+def _checked_categories(value: list[str]) -> list[str]:
+    from paperboy.domain.categories import is_arxiv_category
+
+    bad = [name for name in value if not is_arxiv_category(name)]
+    if bad:
+        raise SettingsError(f"categories: {', '.join(bad)} are not arXiv categories (e.g. cs.LG)")
+    if not value:
+        raise SettingsError("categories: name at least one arXiv category to follow")
     return value
 
 

@@ -14,6 +14,7 @@ _CODE_HOST = re.compile(
 )
 _PROJECT_HINT = re.compile(r"(project|home|web)\s*-?\s*(page|site)|website|demo", re.IGNORECASE)
 _TRAILING = ".,;:)]}>"
+MAX_LINKS = 50  # a real abstract names a handful; a hostile one is not a link farm here
 _NOT_A_REPO = {"topics", "features", "orgs", "sponsors", "about", "settings", "marketplace"}
 
 
@@ -31,7 +32,7 @@ def find_links(*texts: str | None) -> list[Link]:
                 _add(code, Link("code", repo))
             elif _looks_like_project(url, text[max(0, match.start() - 40) : match.start()]):
                 _add(project, Link("project", url))
-    return code + project
+    return (code + project)[:MAX_LINKS]
 
 
 def _clean(url: str) -> str:

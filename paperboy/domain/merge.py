@@ -10,25 +10,23 @@ import hashlib
 from dataclasses import replace
 from datetime import datetime, time
 
-from paperboy.domain.categories import arxiv_categories
 from paperboy.domain.models import Listing, PaperRecord, Version
+from paperboy.domain.sanitize import sanitize_record
 
 
 def merge_records(old: PaperRecord | None, new: PaperRecord) -> PaperRecord:
     """`new` wins where it says something; lists of versions and listings are unions."""
+    new = sanitize_record(new)
     if old is None:
         return replace(
-            new,
-            categories=arxiv_categories(new.categories),
-            versions=_merge_versions((), new.versions),
-            listings=_merge_listings((), new.listings),
+            new, versions=_merge_versions((), new.versions), listings=_merge_listings((), new.listings)
         )
     return PaperRecord(
         arxiv_id=old.arxiv_id,
         title=_pick(new.title, old.title),
         abstract=_pick(new.abstract, old.abstract),
         authors=new.authors or old.authors,
-        categories=arxiv_categories(new.categories) or old.categories,
+        categories=new.categories or old.categories,
         comment=_pick(new.comment, old.comment),
         journal_ref=_pick(new.journal_ref, old.journal_ref),
         doi=_pick(new.doi, old.doi),

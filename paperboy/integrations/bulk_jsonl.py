@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -85,8 +86,8 @@ def read_papers(path: Path | str) -> Iterator[LineResult]:
                     yield ParsedLine(number, parse_paper_line(raw))
                 except MalformedLine as bad:
                     yield LineError(str(path), number, str(bad))
-        except (OSError, EOFError) as exc:
-            yield LineError(str(path), number + 1, f"the file breaks off here ({exc})")
+        except (OSError, EOFError, zlib.error) as exc:  # truncated or corrupt gzip
+            yield LineError(str(path), number + 1, f"the file is cut off or corrupt here ({exc})")
 
 
 def parse_paper_line(raw: bytes | str) -> PaperRecord:
@@ -102,6 +103,8 @@ def parse_paper_line(raw: bytes | str) -> PaperRecord:
         title = _normalised(obj, "title")
         if not title:
             raise MalformedLine("missing 'title'")
+        if not _normalised(obj, "abstract"):
+            raise MalformedLine("missing 'abstract'")
         if isinstance(obj.get("authors"), str) or "versions" in obj:
             return _kaggle_record(obj, arxiv_id, title)
         return _corpus_record(obj, arxiv_id, title)
@@ -226,8 +229,8 @@ def read_listings_tsv(path: Path | str) -> Iterator[tuple[str, Listing] | LineEr
                     yield _listing_row(raw)
                 except MalformedLine as bad:
                     yield LineError(str(path), number, str(bad))
-        except (OSError, EOFError) as exc:
-            yield LineError(str(path), number + 1, f"the file breaks off here ({exc})")
+        except (OSError, EOFError, zlib.error) as exc:  # truncated or corrupt gzip
+            yield LineError(str(path), number + 1, f"the file is cut off or corrupt here ({exc})")
 
 
 def _listing_row(raw: bytes) -> tuple[str, Listing]:

@@ -119,11 +119,14 @@ def _text(mapping: dict[str, Any], key: str) -> str | None:
     return collapse(value) if isinstance(value, str) else None
 
 
+MAX_COUNT = 2**31 - 1
+
+
 def _count(value: object) -> int | None:
-    """A non-negative integer, or None; booleans are not counts."""
+    """A non-negative integer (capped at what an INTEGER column holds), or None; booleans are not counts."""
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         return None
-    return value
+    return min(value, MAX_COUNT)
 
 
 def _moment(value: object) -> datetime | None:

@@ -77,6 +77,9 @@ def sync_catalogue(
         )
         if settings.sync_hf:
             _run_source(report, "Hugging Face", lambda: _sync_hf(engine, settings, http, today, report), say)
+    except Exception as exc:  # a bug or a database failure: the front page must not say "done"
+        report.failures.append(f"{type(exc).__name__}: {exc}")
+        raise
     finally:
         if client is None:
             http.close()

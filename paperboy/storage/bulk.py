@@ -9,7 +9,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import psycopg
 from sqlalchemy import Connection, Table, func, insert, select
+from sqlalchemy.exc import DBAPIError
 
 
 def insert_rows(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
@@ -21,10 +23,14 @@ def insert_rows(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) 
         return
     columns = list(rows[0])
     names = ", ".join(conn.dialect.identifier_preparer.quote(name) for name in columns)
+    statement = f"COPY {table.name} ({names}) FROM STDIN"
     raw = conn.connection.driver_connection
-    with raw.cursor() as cursor, cursor.copy(f"COPY {table.name} ({names}) FROM STDIN") as copy:  # type: ignore[union-attr]
-        for row in rows:
-            copy.write_row([row[name] for name in columns])
+    try:
+        with raw.cursor() as cursor, cursor.copy(statement) as copy:  # type: ignore[union-attr]
+            for row in rows:
+                copy.write_row([row[name] for name in columns])
+    except psycopg.Error as exc:  # raw driver calls bypass SQLAlchemy's wrapping: wrap like it does
+        raise DBAPIError.instance(statement, None, exc, psycopg.Error) from exc
 
 
 def allocate_ids(conn: Connection, table: Table, count: int) -> list[int]:

@@ -112,3 +112,64 @@ def test_listings_attach_days_and_unknown_ids_are_reported(cli_env, engine, tmp_
     assert main(["import", str(papers_path), "--listings", str(listings_path)]) == 0
     assert "1 listed ids not in the catalogue were skipped" in capsys.readouterr().out
     assert _count(engine, listings) == 2
+
+
+def test_corrupt_gzip_is_reported_not_a_traceback(cli_env, engine, tmp_path, capsys):
+    path = tmp_path / "corrupt.jsonl.gz"
+    _write_lines(path, [_paper(f"2506.{i:05d}") for i in range(1, 3000)])
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2 : len(data) // 2 + 8] = b"\xff" * 8
+    path.write_bytes(bytes(data))
+    assert main(["import", str(path)]) == 0
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert "cut off or corrupt" in err
+
+
+def test_line_without_abstract_is_malformed(cli_env, engine, tmp_path, capsys):
+    path = tmp_path / "no-abstract.jsonl"
+    path.write_text(_paper("2506.00001") + "\n" + json.dumps({"id": "2506.00002", "title": "T"}) + "\n")
+    assert main(["import", str(path)]) == 0
+    captured = capsys.readouterr()
+    assert "line 2: 2506.00002: missing 'abstract'" in captured.err
+    assert _count(engine, papers) == 1
+
+
+def test_hostile_values_are_stored_the_same_on_every_database(cli_env, engine, tmp_path):
+    line = {
+        "id": "0704.0001",
+        "submitter": "X",
+        "authors": "A. Author",
+        "title": "Nul\u0000title",
+        "comments": None,
+        "journal-ref": None,
+        "doi": None,
+        "report-no": None,
+        "categories": "hep-ph",
+        "license": None,
+        "abstract": "Abstract.",
+        "update_date": "2008-11-13",
+        "versions": [
+            {"version": "v1", "created": "Mon, 2 Apr 2007 19:18:42 GMT"},
+            {"version": "v40000", "created": "Tue, 24 Jul 2007 20:10:27 GMT"},
+        ],
+        "authors_parsed": [["Author", "A.", ""]],
+    }
+    path = tmp_path / "hostile.jsonl"
+    path.write_text(json.dumps(line) + "\n")
+    assert main(["import", str(path)]) == 0
+    with engine.connect() as conn:
+        row = conn.execute(select(papers.c.title, papers.c.latest_version)).one()
+    assert tuple(row) == ("Nultitle", 1)
+
+
+def test_unwritable_data_directory_is_one_line(monkeypatch, tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    monkeypatch.setenv("PAPERBOY_CONFIG", str(tmp_path / "absent.toml"))
+    monkeypatch.delenv("PAPERBOY_DATABASE_URL", raising=False)
+    monkeypatch.setenv("PAPERBOY_DATA_DIR", str(blocker / "data"))
+    assert main(["migrate"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("paperboy: error: ")
+    assert err.count("\n") == 1
