@@ -164,7 +164,7 @@ def test_gzip_is_detected_by_content_not_name(tmp_path):
 
 def test_a_truncated_gzip_file_ends_with_one_clear_error(tmp_path):
     lines = [
-        json.dumps({"id": f"2506.{n:05d}", "title": f"Paper {n}", "abstract": "A.", "authors": [f"Author {n}"]})
+        json.dumps({"id": f"2506.{n:05d}", "title": f"P {n}", "abstract": "A.", "authors": [f"Author {n}"]})
         for n in range(1, 40_000)
     ]
     packed = gzip.compress("\n".join(lines).encode())
@@ -176,7 +176,8 @@ def test_a_truncated_gzip_file_ends_with_one_clear_error(tmp_path):
     *papers, last = results
     assert isinstance(last, LineError)
     assert last.reason == (
-        "the file is cut off or corrupt here (Compressed file ended before the end-of-stream marker was reached)"
+        "the file is cut off or corrupt here"
+        " (Compressed file ended before the end-of-stream marker was reached)"
     )
     assert len(papers) > 10_000  # what came before the break is kept
     assert all(isinstance(r, ParsedLine) for r in papers)
