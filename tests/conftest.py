@@ -95,6 +95,17 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
     )
 
 
+@pytest.fixture
+def cli_env(monkeypatch: pytest.MonkeyPatch, database_url: str, tmp_path: Path) -> None:
+    """The environment of a `paperboy` command run in-process against this test's database,
+    offline-friendly: no politeness delay, no retries."""
+    monkeypatch.setenv("PAPERBOY_DATABASE_URL", database_url)
+    monkeypatch.setenv("PAPERBOY_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("PAPERBOY_CONFIG", str(tmp_path / "absent.toml"))
+    monkeypatch.setenv("PAPERBOY_ARXIV_DELAY", "0")
+    monkeypatch.setenv("PAPERBOY_HTTP_RETRIES", "0")
+
+
 def make_record(arxiv_id: str = "2506.12229", **fields: object) -> PaperRecord:
     """A complete PaperRecord; keyword arguments override any field."""
     values: dict[str, object] = {

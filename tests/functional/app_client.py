@@ -11,6 +11,8 @@ import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from sqlalchemy import event
+
 from paperboy.app import create_app
 from paperboy.config import Settings
 
@@ -40,3 +42,20 @@ def link_to(html: str, rel: str) -> str | None:
     """The href of the first link with rel="prev" / rel="next" (period or page navigation)."""
     match = re.search(rf'rel="{rel}" href="([^"]+)"', html)
     return match.group(1).replace("&amp;", "&") if match else None
+
+
+@contextmanager
+def counted_statements(client: TestClient) -> Iterator[list[str]]:
+    """The SQL statements the app's engine runs inside the block, transaction control aside."""
+    statements: list[str] = []
+
+    def record(conn: object, cursor: object, statement: str, *args: object) -> None:
+        if not statement.startswith("BEGIN"):  # SQLite transaction control, not a query
+            statements.append(statement)
+
+    engine = client.app.state.paperboy.engine  # type: ignore[attr-defined]
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", record)

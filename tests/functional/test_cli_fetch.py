@@ -31,11 +31,7 @@ def _respond(path, query):
 
 
 @pytest.fixture
-def api(monkeypatch, database_url, tmp_path):
-    monkeypatch.setenv("PAPERBOY_DATABASE_URL", database_url)
-    monkeypatch.setenv("PAPERBOY_CONFIG", str(tmp_path / "absent.toml"))
-    monkeypatch.setenv("PAPERBOY_ARXIV_DELAY", "0")
-    monkeypatch.setenv("PAPERBOY_HTTP_RETRIES", "0")
+def api(monkeypatch, cli_env):
     with fixture_server(_respond) as (base, requests):
         monkeypatch.setenv("PAPERBOY_ARXIV_API_URL", f"{base}/api/query")
         yield requests

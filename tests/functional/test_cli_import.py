@@ -13,11 +13,8 @@ from paperboy.cli import main
 from paperboy.storage.schema import listings, paper_authors, paper_versions, papers
 
 
-@pytest.fixture
-def cli_env(monkeypatch, database_url, tmp_path):
-    monkeypatch.setenv("PAPERBOY_DATABASE_URL", database_url)
-    monkeypatch.setenv("PAPERBOY_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("PAPERBOY_CONFIG", str(tmp_path / "absent.toml"))
+@pytest.fixture(autouse=True)
+def small_batches(monkeypatch):
     monkeypatch.setenv("PAPERBOY_IMPORT_BATCH_SIZE", "50")
 
 

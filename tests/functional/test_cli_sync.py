@@ -43,12 +43,7 @@ def _upstream(broken=()):
 
 
 @pytest.fixture
-def sync_env(monkeypatch, database_url, tmp_path):
-    monkeypatch.setenv("PAPERBOY_DATABASE_URL", database_url)
-    monkeypatch.setenv("PAPERBOY_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("PAPERBOY_CONFIG", str(tmp_path / "absent.toml"))
-    monkeypatch.setenv("PAPERBOY_ARXIV_DELAY", "0")
-    monkeypatch.setenv("PAPERBOY_HTTP_RETRIES", "0")
+def sync_env(monkeypatch, cli_env):
     monkeypatch.setenv("PAPERBOY_SYNC_DAYS", "2")
 
     def point_at(base):

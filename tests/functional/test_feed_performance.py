@@ -2,36 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date, timedelta
 
 import pytest
-from app_client import listed_ids, open_client
+from app_client import counted_statements, listed_ids, open_client
 from conftest import make_record
-from sqlalchemy import event
 
 from paperboy.domain.models import Listing
 
 MAX_STATEMENTS = {"/": 10, "day": 9, "week": 9, "month": 9, "paper": 7}
 WEEK_DAYS = [date(2025, 6, 9) + timedelta(days=n) for n in range(5)]  # Mon 9 - Fri 13 June 2025
-
-
-@contextmanager
-def counted(client) -> Iterator[list[str]]:
-    """The SQL statements the app's engine runs inside the block."""
-    statements: list[str] = []
-
-    def record(conn, cursor, statement, parameters, context, executemany):
-        if not statement.startswith("BEGIN"):  # transaction control (SQLite), not a query
-            statements.append(statement)
-
-    engine = client.app.state.paperboy.engine
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
 
 
 def add_week_of_papers(add_papers, count):
@@ -64,7 +44,7 @@ def statements_per_page(settings, add_papers, papers):
     with open_client(settings.replace(page_size=200, page_cache_mb=0)) as client:  # measure rendering
         client.get("/healthz")  # the first connection's set-up is not a page's cost
         for name, path in pages.items():
-            with counted(client) as statements:
+            with counted_statements(client) as statements:
                 response = client.get(path)
             assert response.status_code == 200, path
             counts[name] = len(statements)

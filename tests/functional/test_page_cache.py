@@ -3,39 +3,21 @@
 from __future__ import annotations
 
 import gzip
-from contextlib import contextmanager
 from datetime import date
 
-from app_client import listed_ids, open_client
+from app_client import counted_statements, listed_ids, open_client
 from conftest import make_record
-from sqlalchemy import event
 
 from paperboy.domain.models import Listing
 
 DAY = "/papers/date/2025-06-12"
 
 
-@contextmanager
-def counting(client):
-    statements = []
-    engine = client.app.state.paperboy.engine
-
-    def record(*args):
-        if not args[2].startswith("BEGIN"):  # transaction control (SQLite), not a query
-            statements.append(args[2])
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
-
-
 def test_second_request_is_served_from_cache_until_the_catalogue_changes(settings, add_papers):
     add_papers(make_record("2506.00001"))
     with open_client(settings) as client:
         first = client.get(DAY)
-        with counting(client) as statements:
+        with counted_statements(client) as statements:
             again = client.get(DAY)
         assert again.text == first.text
         assert len(statements) == 1  # only the catalogue version
@@ -59,11 +41,11 @@ def test_requests_with_cookies_and_error_pages_bypass_the_cache(settings, add_pa
     add_papers(make_record("2506.00001"))
     with open_client(settings) as client:
         client.get(DAY)
-        with counting(client) as statements:
+        with counted_statements(client) as statements:
             client.get(DAY, headers={"Cookie": "session=abc"})
         assert len(statements) > 1
         client.get("/papers/2506.99999")
-        with counting(client) as statements:
+        with counted_statements(client) as statements:
             assert client.get("/papers/2506.99999").status_code == 404
         assert len(statements) > 1
 
