@@ -115,12 +115,13 @@ def _migrated_engine(settings: Settings) -> Iterator[Engine]:
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
-    from paperboy.services.sync import start_background_sync_if_empty
+    from paperboy.services.background import start_background_sync
 
     engine = make_engine(settings.effective_database_url)
     upgrade(engine)  # once here, before workers start; the background sync keeps using the engine
-    if start_background_sync_if_empty(engine, settings):
-        print("paperboy: empty catalogue: a first sync runs in the background", file=sys.stderr)
+    plan = _sync_plan(settings, engine)
+    if start_background_sync(engine, settings):
+        print(plan, file=sys.stderr)
     print(f"paperboy: serving on http://{settings.host}:{settings.port}", file=sys.stderr)
     uvicorn.run(
         "paperboy.asgi:app",
@@ -131,6 +132,15 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         log_level="warning",
     )
     return 0
+
+
+def _sync_plan(settings: Settings, engine: Engine) -> str:
+    from paperboy.services.sync import catalogue_is_empty
+
+    every = f"every {settings.sync_interval_hours:g} h" if settings.sync_interval_hours > 0 else ""
+    first = "now (empty catalogue)" if settings.sync_on_empty and catalogue_is_empty(engine) else ""
+    when = " and ".join(part for part in (first, every) if part)
+    return f"paperboy: syncing from arXiv and Hugging Face in the background {when}"
 
 
 def _import(args: argparse.Namespace, settings: Settings) -> int:

@@ -73,6 +73,13 @@ SETTINGS: tuple[Setting, ...] = (
         True,
         "Start a first sync in the background when `serve` finds an empty catalogue.",
     ),
+    Setting(
+        "sync_interval_hours",
+        float,
+        6.0,
+        "`serve` runs `paperboy sync` in the background this often (0: never; use cron instead, "
+        "and on one host only when several serve the same database).",
+    ),
     Setting("sync_hf", bool, True, "Also fetch Hugging Face daily papers (upvotes, GitHub links) on sync."),
     Setting("arxiv_oai_url", str, "https://oaipmh.arxiv.org/oai", "arXiv OAI-PMH endpoint."),
     Setting("arxiv_api_url", str, "https://export.arxiv.org/api/query", "arXiv API (Atom) endpoint."),
@@ -105,6 +112,7 @@ class Settings:
     categories: list[str]
     sync_days: int
     sync_on_empty: bool
+    sync_interval_hours: float
     sync_hf: bool
     arxiv_oai_url: str
     arxiv_api_url: str

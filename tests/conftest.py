@@ -91,6 +91,7 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
         data_dir=tmp_path / "data",
         database_url=database_url,
         sync_on_empty=False,
+        sync_interval_hours=0,
         arxiv_delay=0,
     )
 

@@ -12,12 +12,11 @@ never deletes anything already stored:
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Engine
 
 from paperboy.config import Settings
 from paperboy.domain.arxiv_ids import parse_arxiv_id
@@ -183,20 +182,16 @@ def _set(engine: Engine, state: str, message: str) -> None:
         set_state(conn, SYNC_MESSAGE_KEY, message[:2000])
 
 
-def _sync_is_running(conn: Connection) -> bool:
+def sync_is_running(engine: Engine) -> bool:
     """A "running" mark older than an hour was left by a process that died mid-sync."""
-    state = get_state_age(conn, SYNC_STATE_KEY)
+    with engine.connect() as conn:
+        state = get_state_age(conn, SYNC_STATE_KEY)
     return state is not None and state[0] == "running" and state[1] < STALE_RUNNING
 
 
-def start_background_sync_if_empty(engine: Engine, settings: Settings) -> threading.Thread | None:
-    """For `serve`: a new user with an empty catalogue sees real papers within minutes."""
+def catalogue_is_empty(engine: Engine) -> bool:
     with engine.connect() as conn:
-        if not settings.sync_on_empty or count_papers(conn) > 0 or _sync_is_running(conn):
-            return None
-    thread = threading.Thread(target=sync_catalogue, args=(engine, settings), name="first-sync", daemon=True)
-    thread.start()
-    return thread
+        return count_papers(conn) == 0
 
 
 @dataclass(slots=True)

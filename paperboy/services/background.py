@@ -1,0 +1,58 @@
+"""Syncing in the background of `paperboy serve`, so that a site run without cron stays current:
+a first sync at once when the catalogue is empty (a new user sees real papers within minutes),
+then one every `sync_interval_hours`. Runs in the `serve` process, never in its web workers."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+
+from sqlalchemy import Engine
+
+from paperboy.config import Settings
+from paperboy.services.sync import catalogue_is_empty, sync_catalogue, sync_is_running
+
+log = logging.getLogger(__name__)
+SyncJob = Callable[[Engine, Settings], object]
+
+
+def start_background_sync(
+    engine: Engine,
+    settings: Settings,
+    *,
+    stop: threading.Event | None = None,
+    job: SyncJob = sync_catalogue,
+) -> threading.Thread | None:
+    """Start the schedule; None when there is nothing to do (no first sync, no interval)."""
+    first = settings.sync_on_empty and catalogue_is_empty(engine)
+    if not first and settings.sync_interval_hours <= 0:
+        return None
+    thread = threading.Thread(
+        target=_schedule,
+        args=(engine, settings, first, stop or threading.Event(), job),
+        name="paperboy-sync",
+        daemon=True,
+    )
+    thread.start()
+    return thread
+
+
+def _schedule(engine: Engine, settings: Settings, first: bool, stop: threading.Event, job: SyncJob) -> None:
+    if first:
+        _run_once(engine, settings, job)
+    interval = settings.sync_interval_hours * 3600
+    while interval > 0 and not stop.wait(interval):
+        _run_once(engine, settings, job)
+
+
+def _run_once(engine: Engine, settings: Settings, job: SyncJob) -> None:
+    """One sync, unless another process's sync is still running; failures are logged, not fatal
+    (the sync records them for the front page, and the next interval tries again)."""
+    try:
+        if sync_is_running(engine):
+            log.info("background sync skipped: another sync is running")
+            return
+        job(engine, settings)
+    except Exception:
+        log.exception("background sync failed")
