@@ -3,14 +3,16 @@
 Feed and paper pages are the same for every anonymous reader until the catalogue changes, so
 each web process keeps the finished bytes (plain and gzip-compressed) of recent pages, keyed by
 URL, the catalogue version (storage/sync_state.py: every write that pages show changes it) and
-today's date (empty-state messages depend on it). A hit costs one small query instead of a
-page's worth of queries, rendering and compression. Requests that carry cookies bypass it, and
+today's date (empty-state messages depend on it). A hit costs at most one small query (the
+version, read at most once a second) instead of a page's worth of queries, rendering and
+compression. Requests that carry cookies bypass it, and
 handlers opt pages in by setting `request.state.page_cacheable`.
 """
 
 from __future__ import annotations
 
 import gzip
+import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,6 +26,7 @@ from paperboy.storage.sync_state import catalogue_version
 
 CacheKey = tuple[str, bytes, str, date]
 CACHEABLE_FLAG = "page_cacheable"
+VERSION_TTL_S = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,13 +51,14 @@ class PageCache:
         self.max_bytes = max_bytes
         self.today = today or (lambda: datetime.now(UTC).date())
         self.pages: OrderedDict[CacheKey, CachedPage] = OrderedDict()
+        self._version: tuple[str, float] | None = None  # (version, when it was read)
         self.used = 0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if not self._applies(scope):
             await self.app(scope, receive, send)
             return
-        version = await run_in_threadpool(self._version)
+        version = await self._current_version()
         key = (scope["path"], scope["query_string"], version, self.today())
         page = self.pages.get(key)
         if page is not None:
@@ -68,7 +72,15 @@ class PageCache:
             return False
         return all(name != b"cookie" for name, _ in scope["headers"])
 
-    def _version(self) -> str:
+    async def _current_version(self) -> str:
+        """The catalogue version, asked of the database at most once per VERSION_TTL_S: a hit
+        then costs no query at all, and a change shows within that second."""
+        now = time.monotonic()
+        if self._version is None or now - self._version[1] >= VERSION_TTL_S:
+            self._version = (await run_in_threadpool(self._read_version), now)
+        return self._version[0]
+
+    def _read_version(self) -> str:
         with self.engine.connect() as conn:
             return catalogue_version(conn)
 
