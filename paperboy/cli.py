@@ -169,9 +169,11 @@ def _import(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _sync(args: argparse.Namespace, settings: Settings) -> int:
-    from paperboy.services.sync import sync_catalogue
+    from paperboy.services.sync import sync_catalogue, sync_is_running
 
     with _migrated_engine(settings) as engine:
+        if sync_is_running(engine):
+            raise CommandError("another sync is running (try again when it has finished)")
         report = sync_catalogue(engine, settings, progress=lambda line: print(line, file=sys.stderr))
     print(report.summary())
     if not report.ok:

@@ -6,6 +6,7 @@ docs/settings.md documents every entry; tests/unit/test_config.py fails when one
 
 from __future__ import annotations
 
+import math
 import os
 import tomllib
 from collections.abc import Mapping
@@ -182,13 +183,18 @@ def _coerce(name: str, raw: Any) -> Any:
         value = kind(raw)
     except (TypeError, ValueError) as exc:
         raise SettingsError(f"{name}: {raw!r} is not a valid {kind.__name__}") from exc
+    if kind is float and not math.isfinite(value):
+        raise SettingsError(f"{name}: must be a finite number, got {raw!r}")
     if kind in (int, float) and value < _MINIMUMS.get(name, 0):
         raise SettingsError(f"{name}: must be at least {_MINIMUMS.get(name, 0)}, got {raw!r}")
+    if kind in (int, float) and value > _MAXIMUMS.get(name, value):
+        raise SettingsError(f"{name}: must be at most {_MAXIMUMS[name]}, got {raw!r}")
     return value
 
 
 # Settings where zero makes no sense (a zero batch size, a zero-second timeout).
 _MINIMUMS = {"port": 1, "workers": 1, "page_size": 1, "import_batch_size": 1, "http_timeout": 0.1}
+_MAXIMUMS = {"port": 65535, "page_size": 1000, "sync_interval_hours": 24 * 366}
 
 
 def _checked_categories(value: list[str]) -> list[str]:

@@ -21,6 +21,7 @@ from paperboy.storage.engine import make_engine
 from paperboy.storage.migrate import upgrade
 from paperboy.storage.papers import upsert_papers
 from paperboy.storage.schema import metadata
+from paperboy.storage.transactions import write_transaction
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED = REPO_ROOT.parent / "shared"
@@ -126,7 +127,7 @@ def add_papers(engine: Engine) -> Callable[..., None]:
     """Insert records through the real write path."""
 
     def add(*records: PaperRecord) -> None:
-        with engine.begin() as conn:
+        with write_transaction(engine) as conn:
             upsert_papers(conn, list(records))
 
     return add

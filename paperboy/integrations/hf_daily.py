@@ -116,7 +116,8 @@ def _first_version(value: object) -> tuple[Version, ...]:
 
 def _text(mapping: dict[str, Any], key: str) -> str | None:
     value = mapping.get(key)
-    return collapse(value) if isinstance(value, str) else None
+    # NUL is valid in JSON strings but not in PostgreSQL text (records are sanitised later; signals here).
+    return collapse(value.replace("\x00", "")) if isinstance(value, str) else None
 
 
 MAX_COUNT = 2**31 - 1

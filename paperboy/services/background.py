@@ -15,6 +15,7 @@ from paperboy.services.sync import catalogue_is_empty, sync_catalogue, sync_is_r
 
 log = logging.getLogger(__name__)
 SyncJob = Callable[[Engine, Settings], object]
+FIRST_SYNC_RETRY_S = 30.0
 
 
 def start_background_sync(
@@ -39,20 +40,24 @@ def start_background_sync(
 
 
 def _schedule(engine: Engine, settings: Settings, first: bool, stop: threading.Event, job: SyncJob) -> None:
-    if first:
-        _run_once(engine, settings, job)
+    # The first sync waits for one that is running elsewhere (a cron job, another host), then
+    # runs unless that one filled the catalogue; an interrupted one goes stale (sync_state.py).
+    while first and not _run_once(engine, settings, job) and catalogue_is_empty(engine):
+        if stop.wait(FIRST_SYNC_RETRY_S):
+            return
     interval = settings.sync_interval_hours * 3600
     while interval > 0 and not stop.wait(interval):
         _run_once(engine, settings, job)
 
 
-def _run_once(engine: Engine, settings: Settings, job: SyncJob) -> None:
-    """One sync, unless another process's sync is still running; failures are logged, not fatal
-    (the sync records them for the front page, and the next interval tries again)."""
+def _run_once(engine: Engine, settings: Settings, job: SyncJob) -> bool:
+    """One sync, unless another process's sync is still running (then False); failures are
+    logged, not fatal (the sync records them for the front page, and the next turn tries again)."""
     try:
         if sync_is_running(engine):
             log.info("background sync skipped: another sync is running")
-            return
+            return False
         job(engine, settings)
     except Exception:
         log.exception("background sync failed")
+    return True

@@ -18,8 +18,8 @@ from sqlalchemy import Connection, Engine
 from paperboy.domain.iterables import batched
 from paperboy.domain.models import Listing, PaperRecord
 from paperboy.integrations.bulk_jsonl import LineError, read_listings_tsv, read_papers
-from paperboy.storage.engine import write_transaction
 from paperboy.storage.papers import UpsertResult, upsert_papers, write_papers
+from paperboy.storage.transactions import write_transaction
 
 MAX_REPORTED_ERRORS = 100
 

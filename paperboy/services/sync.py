@@ -25,13 +25,20 @@ from paperboy.domain.models import Listing, PaperRecord
 from paperboy.domain.schedule import expected_listing_day
 from paperboy.integrations import arxiv_api, arxiv_oai, arxiv_rss, hf_daily
 from paperboy.integrations.http import HttpClient, UpstreamError
-from paperboy.storage.engine import now_utc, write_transaction
+from paperboy.storage.engine import now_utc
 from paperboy.storage.hf import upsert_hf_signals
 from paperboy.storage.papers import UpsertResult, count_papers, ids_with_listings, write_papers
-from paperboy.storage.sync_state import SYNC_MESSAGE_KEY, SYNC_STATE_KEY, get_state, get_state_age, set_state
+from paperboy.storage.sync_state import (
+    RUNNING_GOES_STALE,
+    SYNC_MESSAGE_KEY,
+    SYNC_STATE_KEY,
+    get_state,
+    get_state_age,
+    set_state,
+)
+from paperboy.storage.transactions import write_transaction
 
 BATCH = 1000
-STALE_RUNNING = timedelta(hours=1)
 Progress = Callable[[str], None]
 
 
@@ -65,9 +72,14 @@ def sync_catalogue(
 ) -> SyncReport:
     """Run every enabled source once; record the outcome in sync_state for the web pages."""
     today = today or now_utc().date()
-    say = progress or (lambda _line: None)
     report = SyncReport()
-    _set(engine, "running", "fetching papers from arXiv and Hugging Face")
+
+    def say(line: str) -> None:
+        _set(engine, "running", line.removeprefix("sync: "))  # a heartbeat, shown on the front page
+        if progress:
+            progress(line)
+
+    say("sync: fetching papers from arXiv and Hugging Face")
     http = client or HttpClient.from_settings(settings)
     try:
         _run_source(report, "arXiv RSS", lambda: _sync_rss(engine, settings, http, report), say)
@@ -75,7 +87,9 @@ def sync_catalogue(
             report, "arXiv OAI-PMH", lambda: _sync_oai(engine, settings, http, today, report, say), say
         )
         if settings.sync_hf:
-            _run_source(report, "Hugging Face", lambda: _sync_hf(engine, settings, http, today, report), say)
+            _run_source(
+                report, "Hugging Face", lambda: _sync_hf(engine, settings, http, today, report, say), say
+            )
     except Exception as exc:  # a bug or a database failure: the front page must not say "done"
         report.failures.append(f"{type(exc).__name__}: {exc}")
         raise
@@ -87,7 +101,7 @@ def sync_catalogue(
 
 
 def _run_source(report: SyncReport, name: str, run: Callable[[], int], say: Progress) -> None:
-    say(f"sync: {name}…")
+    say(f"sync: {name}…")  # also the heartbeat of the "running" state
     try:
         report.fetched[name] = run()
     except UpstreamError as exc:
@@ -156,10 +170,13 @@ def _with_estimated_listings(
     return out
 
 
-def _sync_hf(engine: Engine, settings: Settings, http: HttpClient, today: date, report: SyncReport) -> int:
+def _sync_hf(
+    engine: Engine, settings: Settings, http: HttpClient, today: date, report: SyncReport, say: Progress
+) -> int:
     total = 0
     for offset in range(settings.sync_days, -1, -1):
         day = today - timedelta(days=offset)
+        say(f"sync: Hugging Face daily papers of {day.isoformat()}")
         response = http.get(
             f"{settings.hf_api_url.rstrip('/')}/daily_papers", params={"date": day.isoformat()}
         )
@@ -186,7 +203,7 @@ def sync_is_running(engine: Engine) -> bool:
     """A "running" mark older than an hour was left by a process that died mid-sync."""
     with engine.connect() as conn:
         state = get_state_age(conn, SYNC_STATE_KEY)
-    return state is not None and state[0] == "running" and state[1] < STALE_RUNNING
+    return state is not None and state[0] == "running" and state[1] < RUNNING_GOES_STALE
 
 
 def catalogue_is_empty(engine: Engine) -> bool:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -25,24 +23,20 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         event.listen(engine, "begin", _begin_sqlite)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
+    engine = create_engine(url, **kwargs)
     if parsed.get_backend_name() == "postgresql":
-        # timestamptz values come back in the session's zone: make that UTC whatever the server's.
-        kwargs.setdefault("connect_args", {"options": "-c timezone=UTC"})
-    return create_engine(url, **kwargs)
+        event.listen(engine, "connect", _utc_session)
+    return engine
 
 
-@contextmanager
-def write_transaction(engine: Engine) -> Iterator[Connection]:
-    """A transaction that reads then writes (merge, upsert).
-
-    On SQLite it takes the database's write lock at BEGIN (BEGIN IMMEDIATE), before its first
-    read, so two writers never merge into the same stale copy; readers are not blocked (WAL).
-    On PostgreSQL the writers lock the rows they read (SELECT … FOR UPDATE in storage/papers.py).
-    """
-    with engine.connect() as conn:
-        conn.execution_options(**{WRITER: True})
-        with conn.begin():
-            yield conn
+def _utc_session(dbapi_connection: Any, _record: Any) -> None:
+    """timestamptz values come back in the session's zone: make that UTC, whatever the server's.
+    (A connect-time SET, not an `options` startup parameter, which would override the URL's own
+    and which PgBouncer refuses.)"""
+    autocommit = dbapi_connection.autocommit
+    dbapi_connection.autocommit = True
+    dbapi_connection.execute("SET TIME ZONE 'UTC'")
+    dbapi_connection.autocommit = autocommit
 
 
 def _begin_sqlite(conn: Connection) -> None:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import Connection, delete, insert, select
+from sqlalchemy import Connection, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from paperboy.domain.models import HfSignal
 from paperboy.storage.engine import now_utc
 from paperboy.storage.schema import hf_papers, papers
-from paperboy.storage.sync_state import bump_catalogue_version
+from paperboy.storage.transactions import mark_catalogue_changed
 
 
 def upsert_hf_signals(conn: Connection, signals: Sequence[HfSignal]) -> int:
@@ -22,7 +24,6 @@ def upsert_hf_signals(conn: Connection, signals: Sequence[HfSignal]) -> int:
     )
     if not ids:
         return 0
-    conn.execute(delete(hf_papers).where(hf_papers.c.paper_id.in_(ids.values())))
     now = now_utc()
     rows = [
         {
@@ -36,9 +37,14 @@ def upsert_hf_signals(conn: Connection, signals: Sequence[HfSignal]) -> int:
             "num_comments": s.num_comments,
             "fetched_at": now,
         }
-        for arxiv_id, s in wanted.items()
+        for arxiv_id, s in sorted(wanted.items())  # one lock order for concurrent syncs
         if arxiv_id in ids
     ]
-    conn.execute(insert(hf_papers), rows)
-    bump_catalogue_version(conn)
+    insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    statement = insert(hf_papers)
+    replace_all = {c.name: statement.excluded[c.name] for c in hf_papers.c if c.name != "paper_id"}
+    conn.execute(
+        statement.on_conflict_do_update(index_elements=[hf_papers.c.paper_id], set_=replace_all), rows
+    )
+    mark_catalogue_changed(conn)
     return len(rows)

@@ -12,14 +12,14 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, delete, func, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.sql.expression import bindparam
 
 from paperboy.domain.links import find_links
 from paperboy.domain.merge import content_hash, merge_records
 from paperboy.domain.models import Listing, PaperRecord, Version
 from paperboy.storage.bulk import allocate_ids, insert_rows
-from paperboy.storage.engine import now_utc, utc, write_transaction
+from paperboy.storage.engine import now_utc, utc
 from paperboy.storage.schema import (
     listings,
     paper_authors,
@@ -28,7 +28,7 @@ from paperboy.storage.schema import (
     paper_versions,
     papers,
 )
-from paperboy.storage.sync_state import bump_catalogue_version
+from paperboy.storage.transactions import mark_catalogue_changed, write_transaction
 
 _CHILD_TABLES = (paper_authors, paper_categories, paper_versions, paper_links, listings)
 
@@ -53,7 +53,8 @@ def upsert_papers(conn: Connection, records: Sequence[PaperRecord]) -> UpsertRes
     A paper whose last applied record is exactly this one (same source hash) is skipped without
     loading it: merging is idempotent, so applying that record again cannot change anything.
     """
-    incoming = _combine_duplicates(records)
+    # In arxiv_id order, like the row locks below: concurrent writers lock papers in one order.
+    incoming = dict(sorted(_combine_duplicates(records).items()))
     source_hashes = {arxiv_id: content_hash(record) for arxiv_id, record in incoming.items()}
     last_applied = _source_hashes(conn, list(incoming))
     fresh = [arxiv_id for arxiv_id in incoming if last_applied.get(arxiv_id) != source_hashes[arxiv_id]]
@@ -77,22 +78,27 @@ def upsert_papers(conn: Connection, records: Sequence[PaperRecord]) -> UpsertRes
     _insert(conn, to_insert, source_hashes)
     _update(conn, to_update, source_hashes)
     if to_insert or to_update:
-        bump_catalogue_version(conn)
+        mark_catalogue_changed(conn)
     result.inserted, result.updated = len(to_insert), len(to_update)
     return result
 
 
 def write_papers(engine: Engine, records: Sequence[PaperRecord], attempts: int = 3) -> UpsertResult:
-    """`upsert_papers` in a transaction of its own, retried when a concurrent writer inserted one
-    of the same new papers first (PostgreSQL; on SQLite writers take turns)."""
+    """`upsert_papers` in a transaction of its own, retried when it lost a race with a concurrent
+    writer: an insert of the same new paper, or a deadlock (PostgreSQL; on SQLite writers take turns)."""
     for attempt in range(attempts):
         try:
             with write_transaction(engine) as conn:
                 return upsert_papers(conn, records)
-        except IntegrityError:
-            if attempt + 1 == attempts:
+        except (IntegrityError, OperationalError) as exc:
+            if attempt + 1 == attempts or not _lost_a_race(exc):
                 raise
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _lost_a_race(exc: DBAPIError) -> bool:
+    """A unique violation, deadlock or serialization failure: the batch can simply run again."""
+    return getattr(exc.orig, "sqlstate", None) in ("23505", "40P01", "40001")
 
 
 def _combine_duplicates(records: Iterable[PaperRecord]) -> dict[str, PaperRecord]:
@@ -109,6 +115,7 @@ def _source_hashes(conn: Connection, arxiv_ids: list[str]) -> dict[str, str | No
     query = (
         select(papers.c.arxiv_id, papers.c.source_hash)
         .where(papers.c.arxiv_id.in_(arxiv_ids))
+        .order_by(papers.c.arxiv_id)
         .with_for_update()  # PostgreSQL: concurrent writers of these papers wait for this one
     )
     return {row.arxiv_id: row.source_hash for row in conn.execute(query)}
@@ -118,7 +125,8 @@ def load_records(conn: Connection, arxiv_ids: list[str]) -> dict[str, tuple[int,
     """arxiv_id -> (row id, the stored record, its content hash), in five queries."""
     if not arxiv_ids:
         return {}
-    rows = conn.execute(select(papers).where(papers.c.arxiv_id.in_(arxiv_ids)).with_for_update()).all()
+    query = select(papers).where(papers.c.arxiv_id.in_(arxiv_ids)).order_by(papers.c.arxiv_id)
+    rows = conn.execute(query.with_for_update()).all()
     if not rows:
         return {}
     ids = [row.id for row in rows]

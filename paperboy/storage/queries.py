@@ -26,7 +26,7 @@ from sqlalchemy import (
 )
 
 from paperboy.domain.models import HfSignal, Link, Listing, Paper, Version
-from paperboy.storage.engine import utc
+from paperboy.storage.engine import now_utc, utc
 from paperboy.storage.schema import (
     hf_papers,
     listings,
@@ -37,7 +37,12 @@ from paperboy.storage.schema import (
     papers,
     sync_state,
 )
-from paperboy.storage.sync_state import SYNC_MESSAGE_KEY, SYNC_STATE_KEY
+from paperboy.storage.sync_state import (
+    INTERRUPTED,
+    RUNNING_GOES_STALE,
+    SYNC_MESSAGE_KEY,
+    SYNC_STATE_KEY,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -302,8 +307,11 @@ def sync_status(conn: Connection) -> SyncStatus:
     ).all()
     by_key = {row.key: row for row in rows}
     state, message = by_key.get(SYNC_STATE_KEY), by_key.get(SYNC_MESSAGE_KEY)
-    return SyncStatus(
+    status = SyncStatus(
         state=state.value if state else None,
         message=message.value if message else None,
         updated_at=utc(state.updated_at) if state else None,
     )
+    if status.state == "running" and status.updated_at and now_utc() - status.updated_at > RUNNING_GOES_STALE:
+        return SyncStatus(state="failed", message=INTERRUPTED, updated_at=status.updated_at)
+    return status

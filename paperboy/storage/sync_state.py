@@ -14,6 +14,10 @@ from paperboy.storage.schema import sync_state
 
 SYNC_STATE_KEY = "sync:state"  # "running" | "failed" | "done", written by services/sync.py
 SYNC_MESSAGE_KEY = "sync:message"  # what the last sync did, or why it failed
+# A running sync rewrites its state at every step (a heartbeat); one silent for this long was
+# left behind by a process that stopped or crashed mid-sync.
+RUNNING_GOES_STALE = timedelta(minutes=10)
+INTERRUPTED = "the last sync stopped before it finished (its process was stopped or crashed)"
 
 
 def get_state(conn: Connection, key: str) -> str | None:

@@ -130,3 +130,17 @@ def _hf_upvotes(arxiv_id):
 
     items = json.loads(shared_path(*HF).read_bytes())
     return next(item["paper"]["upvotes"] for item in items if item["paper"]["id"] == arxiv_id)
+
+
+def test_sync_refuses_to_run_beside_another(sync_env, engine, capsys):
+    from paperboy.storage.sync_state import set_state
+    from paperboy.storage.transactions import write_transaction
+
+    with write_transaction(engine) as conn:
+        set_state(conn, "sync:state", "running")
+    sync_env("http://127.0.0.1:9")
+    assert main(["sync"]) == 1
+    assert (
+        capsys.readouterr().err
+        == "paperboy: error: another sync is running (try again when it has finished)\n"
+    )

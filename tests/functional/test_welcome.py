@@ -79,3 +79,15 @@ def test_the_first_listing_replaces_the_welcome_page(client, add_papers):
     assert "Welcome" not in html
     assert "The very first paper" in html
     assert date(2025, 6, 12).isoformat() in html
+
+
+def test_a_sync_whose_process_died_is_shown_as_interrupted(client, engine):
+    from datetime import timedelta
+
+    with engine.begin() as conn:
+        stale = now_utc() - timedelta(minutes=30)
+        conn.execute(insert(sync_state).values(key="sync:state", value="running", updated_at=stale))
+    html = client.get("/").text
+    assert "stopped before it finished" in html
+    assert REFRESH not in html
+    assert IMPORT_COMMAND in html

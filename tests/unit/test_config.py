@@ -55,3 +55,9 @@ def test_describe_hides_database_password(tmp_path):
     shown = {name: value for name, value, _ in describe(settings)}
     assert shown["PAPERBOY_DATABASE_URL"] == "postgresql+psycopg://u:***@db/pb"
     assert "hunter2" not in " ".join(shown.values())
+
+
+@pytest.mark.parametrize("value", ["inf", "nan", "100000"])
+def test_sync_interval_must_be_finite_and_sane(value, tmp_path):
+    with pytest.raises(SettingsError, match="sync_interval_hours"):
+        load_settings({"PAPERBOY_SYNC_INTERVAL_HOURS": value}, tmp_path / "absent.toml")

@@ -126,3 +126,14 @@ def test_items_of_unexpected_shape_are_skipped_and_reported():
         "Hugging Face daily papers item 6: not an object with a 'paper' object",
         "Hugging Face daily papers item 7: not an object with a 'paper' object",
     ]
+
+
+def test_nul_characters_never_reach_a_signal():
+    import json
+
+    items = json.loads(shared_fixture("hf_api", "sotawhat", "hf_daily_papers.json").read_bytes())[:1]
+    items[0]["paper"]["githubRepo"] = "https://github.com/a/b\u0000"
+    items[0]["paper"]["projectPage"] = "https://a.github.io/\u0000x"
+    ((_, signal),) = parse_daily_papers(json.dumps(items).encode())
+    assert signal.github_repo == "https://github.com/a/b"
+    assert signal.project_page == "https://a.github.io/x"

@@ -6,8 +6,8 @@ import time
 from conftest import make_record
 
 from paperboy.services.background import start_background_sync
-from paperboy.storage.engine import write_transaction
 from paperboy.storage.sync_state import SYNC_STATE_KEY, set_state
+from paperboy.storage.transactions import write_transaction
 
 
 def _recording_job(calls, fail=False):

@@ -1,0 +1,39 @@
+"""Write transactions: the one way paperboy writes the catalogue.
+
+- Writers lock before they read. On SQLite the transaction begins with BEGIN IMMEDIATE (the
+  database's write lock; writers take turns, WAL readers never wait); on PostgreSQL the writers
+  read the papers they merge FOR UPDATE, in arxiv_id order (storage/papers.py).
+- A transaction that changed what pages show bumps the catalogue version as its very last
+  statement, so that the version row is held only for the moment before commit and never
+  makes two writers wait on each other in opposite orders.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import Connection, Engine
+
+from paperboy.storage.engine import WRITER
+from paperboy.storage.sync_state import bump_catalogue_version
+
+_CATALOGUE_CHANGED = "paperboy_catalogue_changed"
+
+
+@contextmanager
+def write_transaction(engine: Engine) -> Iterator[Connection]:
+    with engine.connect() as conn:
+        conn.execution_options(**{WRITER: True})
+        try:
+            with conn.begin():
+                yield conn
+                if conn.info.pop(_CATALOGUE_CHANGED, False):
+                    bump_catalogue_version(conn)
+        finally:
+            conn.info.pop(_CATALOGUE_CHANGED, None)  # a rolled-back change changed nothing
+
+
+def mark_catalogue_changed(conn: Connection) -> None:
+    """Called by writers of papers and their signals, inside a write_transaction."""
+    conn.info[_CATALOGUE_CHANGED] = True
