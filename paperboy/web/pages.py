@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
@@ -110,7 +111,9 @@ def paper_page(request: Request, arxiv_id: str) -> Response:
             404, "Paper not in this catalogue", message, [("See it on arXiv", abs_url(parsed.base))]
         )
     request.state.page_cacheable = True
-    context = {"paper": paper, "canonical": paper_url(paper.arxiv_id)}
+    # The header's Day / Week / Month lead to the feeds around the paper's first listing.
+    tabs = _tabs_around(paper.first_listed) if paper.first_listed else []
+    context = {"paper": paper, "canonical": paper_url(paper.arxiv_id), "tabs": tabs}
     return app_context(request).templates.TemplateResponse(request, "paper.html", context)
 
 
@@ -157,11 +160,17 @@ def _render_feed(request: Request, feed: FeedPage) -> Response:
 def _tabs(feed: FeedPage) -> list[tuple[str, str, bool]]:
     """Day / Week / Month links around the same moment: the period's last listing day."""
     moment = feed.last_listed or feed.period.start
+    return _tabs_around(moment, feed.period.kind, category=feed.category, sort=feed.sort)
+
+
+def _tabs_around(
+    moment: date, active: str | None = None, *, category: str | None = None, sort: str | None = None
+) -> list[tuple[str, str, bool]]:
     return [
         (
             _TAB_LABELS[kind],
-            period_url(period_containing(kind, moment), category=feed.category, sort=feed.sort),
-            kind == feed.period.kind,
+            period_url(period_containing(kind, moment), category=category, sort=sort),
+            kind == active,
         )
         for kind in PERIOD_KINDS
     ]

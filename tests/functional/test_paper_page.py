@@ -104,3 +104,12 @@ def test_unknown_valid_id_is_not_in_this_catalogue(client):
     assert response.status_code == 404
     assert "arXiv paper 2506.99999 is not in this catalogue." in response.text
     assert 'href="https://arxiv.org/abs/2506.99999"' in response.text
+
+
+def test_header_leads_to_the_feeds_of_the_first_listing(client, add_papers):
+    add_papers(make_record("2506.00007", listings=(Listing(date(2025, 6, 12), "new"),)))
+    html = client.get("/papers/2506.00007").text
+    nav = html[html.index('<nav class="tabs"') : html.index("</nav>")]
+    assert 'href="/papers/date/2025-06-12"' in nav
+    assert 'href="/papers/week/2025-W24"' in nav
+    assert 'href="/papers/month/2025-06"' in nav
