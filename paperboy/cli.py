@@ -148,7 +148,16 @@ def _import(args: argparse.Namespace, settings: Settings) -> int:
 
     from paperboy.services.ingest import ImportAborted, import_files
 
-    bar = tqdm(unit=" papers", disable=not sys.stderr.isatty(), smoothing=0.1)
+    total = sum(path.stat().st_size for path in args.paths if path.is_file())
+    bar = tqdm(
+        total=total,
+        unit="B",
+        unit_scale=True,
+        unit_divisor=1024,
+        desc="importing",
+        disable=not sys.stderr.isatty(),
+        smoothing=0.1,
+    )
     try:
         with _migrated_engine(settings) as engine:
             report = import_files(

@@ -46,7 +46,7 @@ class ImportReport:
 
 
 ErrorCallback = Callable[[LineError], None]
-ProgressCallback = Callable[[int], None]
+ProgressCallback = Callable[[int], None]  # hears how many more bytes of the paper files were read
 
 
 def import_files(
@@ -59,7 +59,10 @@ def import_files(
     on_error: ErrorCallback | None = None,
     progress: ProgressCallback | None = None,
 ) -> ImportReport:
-    """Import paper files (JSONL / JSONL.gz, Kaggle or paperboy format) and a listings TSV."""
+    """Import paper files (JSONL / JSONL.gz, Kaggle or paperboy format) and a listings TSV.
+
+    `progress` hears how far into the paper files (in bytes, compressed or not) reading has come.
+    """
     for path in [*paths, *([listings_path] if listings_path else [])]:
         _check_readable(path)
     report = ImportReport()
@@ -68,11 +71,9 @@ def import_files(
         write_transaction(engine) if strict else nullcontext()
     )
     with whole_run as shared_conn:
-        records = _records(paths, listings, report, strict, on_error)
+        records = _records(paths, listings, report, strict, on_error, progress)
         for batch in batched(records, batch_size):
             _write(engine, shared_conn, batch, report)
-            if progress:
-                progress(len(batch))
         leftovers = (PaperRecord(arxiv_id, listings=tuple(days)) for arxiv_id, days in listings.items())
         for batch in batched(leftovers, batch_size):
             _write(engine, shared_conn, batch, report)
@@ -102,10 +103,11 @@ def _records(
     report: ImportReport,
     strict: bool,
     on_error: ErrorCallback | None,
+    progress: ProgressCallback | None,
 ) -> Iterator[PaperRecord]:
     """Records from every file, each with its listing days attached (and taken out of `listings`)."""
     for path in paths:
-        for item in read_papers(path):
+        for item in read_papers(path, progress):
             if isinstance(item, LineError):
                 _record_error(item, report, strict, on_error)
                 continue

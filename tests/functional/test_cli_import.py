@@ -170,3 +170,15 @@ def test_unwritable_data_directory_is_one_line(monkeypatch, tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.startswith("paperboy: error: ")
     assert err.count("\n") == 1
+
+
+def test_progress_reaches_the_size_of_the_files(engine, tmp_path):
+    from paperboy.services.ingest import import_files
+
+    path = tmp_path / "many.jsonl.gz"
+    _write_lines(path, [_paper(f"2506.{i:05d}") for i in range(1, 5001)])
+    heard = []
+    report = import_files(engine, [path], batch_size=1000, progress=heard.append)
+    assert report.written.inserted == 5000
+    assert len(heard) > 2  # reported along the way, not only at the end
+    assert sum(heard) == path.stat().st_size
