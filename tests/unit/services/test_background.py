@@ -51,5 +51,9 @@ def test_a_running_sync_elsewhere_is_not_doubled(engine, settings):
     calls, stop = [], threading.Event()
     settings = settings.replace(sync_on_empty=True, sync_interval_hours=0)
     thread = start_background_sync(engine, settings, stop=stop, job=_recording_job(calls))
-    thread.join(timeout=5)
+    thread.join(timeout=1)
+    assert thread.is_alive(), "the first sync waits for the running one to finish"
     assert calls == []
+    stop.set()
+    thread.join(timeout=5)
+    assert not thread.is_alive()
