@@ -57,3 +57,19 @@ def test_a_running_sync_elsewhere_is_not_doubled(engine, settings):
     stop.set()
     thread.join(timeout=5)
     assert not thread.is_alive()
+
+
+def test_the_first_sync_runs_once_the_other_one_has_finished(engine, settings, monkeypatch):
+    monkeypatch.setattr("paperboy.services.background.FIRST_SYNC_RETRY_S", 0.05)
+    with write_transaction(engine) as conn:
+        set_state(conn, SYNC_STATE_KEY, "running")
+    calls, stop = [], threading.Event()
+    settings = settings.replace(sync_on_empty=True, sync_interval_hours=0)
+    thread = start_background_sync(engine, settings, stop=stop, job=_recording_job(calls))
+    time.sleep(0.2)
+    assert calls == []
+    with write_transaction(engine) as conn:
+        set_state(conn, SYNC_STATE_KEY, "failed")  # the other sync ended without filling the catalogue
+    thread.join(timeout=5)
+    assert len(calls) == 1
+    assert not thread.is_alive()
