@@ -62,12 +62,6 @@ def _checked(match: re.Match[str], new_style: bool) -> ArxivId:
     return ArxivId(f"{match['archive']}/{match['yy']}{match['mm']}{match['num']}", version)
 
 
-def split_version(text: str) -> tuple[str, int | None]:
-    """('2506.12229v2') -> ('2506.12229', 2) for ids already known to be valid."""
-    parsed = parse_arxiv_id(text)
-    return parsed.base, parsed.version
-
-
 def abs_url(arxiv_id: str) -> str:
     return f"https://arxiv.org/abs/{arxiv_id}"
 

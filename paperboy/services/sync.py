@@ -111,7 +111,7 @@ def _run_source(report: SyncReport, name: str, run: Callable[[], int], say: Prog
 
 def _sync_rss(engine: Engine, settings: Settings, http: HttpClient, report: SyncReport) -> int:
     records = arxiv_rss.fetch_listing(http, settings.arxiv_rss_url, settings.categories)
-    _write(engine, records, report)
+    _write(engine, records, report.written)
     return len(records)
 
 
@@ -133,7 +133,7 @@ def _sync_oai(
             until_date=today,
         )
         for batch in batched((item.record for item in harvested), BATCH):
-            _write(engine, _with_estimated_listings(engine, batch, settings, start, today), report)
+            _write(engine, _with_estimated_listings(engine, batch, settings, start, today), report.written)
             total += len(batch)
             say(f"sync: {set_spec}: {total} records")
         with write_transaction(engine) as conn:  # only a completed harvest moves the mark forward
@@ -181,16 +181,16 @@ def _sync_hf(
             f"{settings.hf_api_url.rstrip('/')}/daily_papers", params={"date": day.isoformat()}
         )
         pairs = hf_daily.parse_daily_papers(response.content)
-        _write(engine, [record for record, _ in pairs], report)
+        _write(engine, [record for record, _ in pairs], report.written)
         with write_transaction(engine) as conn:
             upsert_hf_signals(conn, [signal for _, signal in pairs])
         total += len(pairs)
     return total
 
 
-def _write(engine: Engine, records: list[PaperRecord], report: SyncReport) -> None:
+def _write(engine: Engine, records: list[PaperRecord], written: UpsertResult) -> None:
     for batch in batched(records, BATCH):
-        report.written.add(write_papers(engine, batch))
+        written.add(write_papers(engine, batch))
 
 
 def _set(engine: Engine, state: str, message: str) -> None:
@@ -231,7 +231,7 @@ def fetch_papers_by_id(
     finally:
         if client is None:
             http.close()
-    report = SyncReport()
-    _write(engine, records, report)
+    written = UpsertResult()
+    _write(engine, records, written)
     found = {record.arxiv_id for record in records}
-    return FetchReport(report.written, [arxiv_id for arxiv_id in wanted if arxiv_id not in found])
+    return FetchReport(written, [arxiv_id for arxiv_id in wanted if arxiv_id not in found])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -34,10 +34,6 @@ def set_state(conn: Connection, key: str, value: str) -> None:
             set_={"value": statement.excluded.value, "updated_at": statement.excluded.updated_at},
         )
     )
-
-
-def touch_state(conn: Connection, key: str) -> None:
-    conn.execute(update(sync_state).where(sync_state.c.key == key).values(updated_at=now_utc()))
 
 
 def get_state_age(conn: Connection, key: str) -> tuple[str, timedelta] | None:
