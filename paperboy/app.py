@@ -14,9 +14,11 @@ from starlette.staticfiles import StaticFiles
 
 from paperboy import __version__
 from paperboy.config import Settings
+from paperboy.integrations.mail import make_mailer
 from paperboy.storage.engine import is_sqlite, make_engine
 from paperboy.storage.migrate import pending_revisions, upgrade
 from paperboy.web import health, pages
+from paperboy.web.auth import ViewerMiddleware
 from paperboy.web.context import AppContext
 from paperboy.web.errors import install_error_handlers
 from paperboy.web.page_cache import PageCache
@@ -47,8 +49,12 @@ def create_app(settings: Settings) -> FastAPI:
     app = FastAPI(
         title=settings.site_name, version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None
     )
-    app.state.paperboy = AppContext(settings=settings, engine=engine, templates=make_templates(settings))
+    app.state.paperboy = AppContext(
+        settings=settings, engine=engine, templates=make_templates(settings), mailer=make_mailer(settings)
+    )
     install_error_handlers(app)
+    # Inside the page cache: a cached page never costs the session look-up.
+    app.add_middleware(ViewerMiddleware, engine=engine, settings=settings)
     app.add_middleware(PageCache, engine=engine, max_bytes=settings.page_cache_mb * 2**20)
     # Outermost (added last): compresses what the page cache did not already compress.
     # Feed pages carry full abstracts (~250 KB a week page): compress for clients that accept it.

@@ -9,12 +9,14 @@ from __future__ import annotations
 import math
 import os
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
 ENV_PREFIX = "PAPERBOY_"
+# Calibrated on the Hugging Face upvote data: docs/trending.md, bench/trending_calibration.py.
+TRENDING_GRAVITY = 0.8
 
 
 class SettingsError(ValueError):
@@ -95,6 +97,81 @@ SETTINGS: tuple[Setting, ...] = (
         "Seconds between requests to arXiv (its documented politeness delay is 3 s).",
     ),
     Setting("import_batch_size", int, 2000, "Papers per transaction when importing."),
+    # --- the community ---------------------------------------------------------------------
+    Setting(
+        "base_url",
+        str,
+        "",
+        "Public address of the site, used in links sent by mail and to decide on Secure cookies "
+        "(https). Empty: http://HOST:PORT.",
+    ),
+    Setting(
+        "trusted_proxies",
+        str,
+        "",
+        "Addresses of reverse proxies whose X-Forwarded-For / X-Forwarded-Proto headers are believed "
+        "(comma-separated, or * for any). Empty: none; the client address is the TCP peer's.",
+    ),
+    Setting(
+        "secret_key",
+        str,
+        "",
+        "Key that signs e-mail verification links. Empty: a random key made once and kept in the "
+        "database, shared by every process that uses it.",
+    ),
+    Setting(
+        "smtp_host", str, "", "SMTP server for outgoing mail. Empty: mail is written to data_dir/outbox."
+    ),
+    Setting("smtp_port", int, 587, "SMTP server port."),
+    Setting("smtp_security", str, "starttls", "starttls, tls (implicit TLS, port 465) or none."),
+    Setting("smtp_username", str, "", "SMTP login (empty: no authentication)."),
+    Setting("smtp_password", str, "", "SMTP password."),
+    Setting("mail_from", str, "paperboy <paperboy@localhost>", "From address of every mail paperboy sends."),
+    Setting("session_days", int, 30, "Days a login lasts."),
+    Setting("verify_link_hours", int, 48, "Hours an e-mail verification link stays valid."),
+    Setting("reset_link_minutes", int, 60, "Minutes a password reset link stays valid (and it works once)."),
+    Setting(
+        "submission_window_days",
+        int,
+        14,
+        "A paper can be submitted to the daily feed up to this many days after its first version.",
+    ),
+    Setting(
+        "trending_gravity",
+        float,
+        TRENDING_GRAVITY,
+        "How fast age lowers a paper's trending score: score = points / (age_hours + offset) ^ gravity. "
+        "docs/trending.md explains how the default was calibrated.",
+    ),
+    Setting("trending_offset_hours", float, 2.0, "Hours added to a paper's age in the trending formula."),
+    Setting("trending_comment_weight", float, 0.5, "Points a visible comment adds to a paper."),
+    Setting("trending_hf_weight", float, 1.0, "Points a Hugging Face upvote adds to a paper."),
+    Setting(
+        "trending_stars_weight",
+        float,
+        1.0,
+        "Points from GitHub stars: weight × log2(1 + stars), so 1,000 stars add about 10 points.",
+    ),
+    Setting("rate_limit_signup", str, "5/hour", "Sign-ups per IP address."),
+    Setting("rate_limit_login", str, "30/10minutes", "Login attempts per IP address."),
+    Setting(
+        "login_failures_account",
+        str,
+        "5/15minutes",
+        "Failed logins per account before further attempts on it wait (against password guessing).",
+    ),
+    Setting("login_failures_ip", str, "20/hour", "Failed logins per IP address before it must wait."),
+    Setting("rate_limit_mail", str, "5/hour", "Verification and reset mails per address and per IP."),
+    Setting("rate_limit_vote", str, "120/minute", "Votes per account."),
+    Setting("rate_limit_comment", str, "10/minute", "Comments (new or edited) per account."),
+    Setting("rate_limit_submit", str, "10/hour", "Submissions per account."),
+    Setting(
+        "rate_limit_ip_factor",
+        int,
+        10,
+        "Per-IP limit on votes, comments and submissions, as a multiple of the per-account one "
+        "(people behind one address share it).",
+    ),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}
@@ -123,12 +200,48 @@ class Settings:
     http_retries: int
     arxiv_delay: float
     import_batch_size: int
+    base_url: str
+    trusted_proxies: str
+    secret_key: str
+    smtp_host: str
+    smtp_port: int
+    smtp_security: str
+    smtp_username: str
+    smtp_password: str
+    mail_from: str
+    session_days: int
+    verify_link_hours: int
+    reset_link_minutes: int
+    submission_window_days: int
+    trending_gravity: float
+    trending_offset_hours: float
+    trending_comment_weight: float
+    trending_hf_weight: float
+    trending_stars_weight: float
+    rate_limit_signup: str
+    rate_limit_login: str
+    login_failures_account: str
+    login_failures_ip: str
+    rate_limit_mail: str
+    rate_limit_vote: str
+    rate_limit_comment: str
+    rate_limit_submit: str
+    rate_limit_ip_factor: int
 
     @property
     def effective_database_url(self) -> str:
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'paperboy.sqlite3').resolve()}"
+
+    @property
+    def public_url(self) -> str:
+        """The site's address for links that leave the page (mail), without a trailing slash."""
+        return (self.base_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.public_url.startswith("https://")
 
     def replace(self, **changes: Any) -> Settings:
         values = {f.name: getattr(self, f.name) for f in fields(self)}
@@ -185,6 +298,9 @@ def _coerce(name: str, raw: Any) -> Any:
         raise SettingsError(f"{name}: {raw!r} is not a valid {kind.__name__}") from exc
     if kind is float and not math.isfinite(value):
         raise SettingsError(f"{name}: must be a finite number, got {raw!r}")
+    check = _CHECKS.get(name)
+    if check is not None:
+        check(name, value)
     if kind in (int, float) and value < _MINIMUMS.get(name, 0):
         raise SettingsError(f"{name}: must be at least {_MINIMUMS.get(name, 0)}, got {raw!r}")
     if kind in (int, float) and value > _MAXIMUMS.get(name, value):
@@ -194,7 +310,46 @@ def _coerce(name: str, raw: Any) -> Any:
 
 # Settings where zero makes no sense (a zero batch size, a zero-second timeout).
 _MINIMUMS = {"port": 1, "workers": 1, "page_size": 1, "import_batch_size": 1, "http_timeout": 0.1}
-_MAXIMUMS = {"port": 65535, "page_size": 1000, "sync_interval_hours": 24 * 366}
+_MINIMUMS.update(
+    {
+        "smtp_port": 1,
+        "session_days": 1,
+        "verify_link_hours": 1,
+        "reset_link_minutes": 1,
+        "rate_limit_ip_factor": 1,
+    }
+)
+_MAXIMUMS = {"port": 65535, "smtp_port": 65535, "page_size": 1000, "sync_interval_hours": 24 * 366}
+
+
+def _check_rate(name: str, value: str) -> None:
+    from paperboy.domain.rates import parse_rate
+
+    try:
+        parse_rate(value)
+    except ValueError as exc:
+        raise SettingsError(f"{name}: {exc}") from None
+
+
+def _check_choice(*choices: str) -> Callable[[str, str], None]:
+    def check(name: str, value: str) -> None:
+        if value not in choices:
+            raise SettingsError(f"{name}: {value!r} is not one of {', '.join(choices)}")
+
+    return check
+
+
+def _check_base_url(name: str, value: str) -> None:
+    if value and not value.startswith(("http://", "https://")):
+        raise SettingsError(f"{name}: {value!r} must start with http:// or https://")
+
+
+_CHECKS: dict[str, Callable[[str, Any], None]] = {
+    **{s.name: _check_rate for s in SETTINGS if s.name.startswith(("rate_limit_", "login_failures_"))},
+    "rate_limit_ip_factor": lambda name, value: None,
+    "smtp_security": _check_choice("starttls", "tls", "none"),
+    "base_url": _check_base_url,
+}
 
 
 def _checked_categories(value: list[str]) -> list[str]:
@@ -225,6 +380,8 @@ def describe(settings: Settings) -> list[tuple[str, str, str]]:
     for setting in SETTINGS:
         value = getattr(settings, setting.name)
         shown = " ".join(value) if isinstance(value, list) else str(value)
+        if setting.name in ("smtp_password", "secret_key") and shown:
+            shown = "***"
         if setting.name == "database_url":
             shown = _redact(shown) or f"(default) {settings.effective_database_url}"
         rows.append((ENV_PREFIX + setting.name.upper(), shown, setting.help))

@@ -121,3 +121,116 @@ sync_state = Table(
     Column("value", Text, nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
+
+
+# --- the community: accounts, sessions, submissions, votes, comments, moderation -------------
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", IdType, primary_key=True, autoincrement=True),
+    Column("email", String(320), nullable=False, unique=True),  # normalised: lower-cased
+    Column("name", String(40), nullable=False, unique=True),  # public handle, lower-cased
+    Column("password_hash", Text, nullable=False),  # argon2id
+    Column("role", String(16), nullable=False),  # member | moderator | admin
+    Column("email_verified_at", DateTime(timezone=True)),
+    Column("banned_at", DateTime(timezone=True)),
+    Column("ban_reason", Text),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("password_changed_at", DateTime(timezone=True), nullable=False),
+)
+
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("id", String(64), primary_key=True),  # sha256 of the cookie's token: a leak logs nobody in
+    Column("user_id", IdType, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("csrf_token", String(64), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("last_seen_at", DateTime(timezone=True), nullable=False),
+)
+Index("ix_sessions_user_id", sessions.c.user_id)
+
+password_resets = Table(
+    "password_resets",
+    metadata,
+    Column("id", String(64), primary_key=True),  # sha256 of the mailed token
+    Column("user_id", IdType, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("used_at", DateTime(timezone=True)),
+)
+Index("ix_password_resets_user_id", password_resets.c.user_id)
+
+submissions = Table(
+    "submissions",
+    metadata,
+    Column("paper_id", IdType, ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True),
+    Column("user_id", IdType, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("day", Date, nullable=False),  # the feed day it was submitted to (UTC)
+    Column("submitted_at", DateTime(timezone=True), nullable=False),
+)
+Index("ix_submissions_user_id", submissions.c.user_id, submissions.c.submitted_at)
+
+votes = Table(
+    "votes",
+    metadata,
+    Column("paper_id", IdType, ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True),
+    Column("user_id", IdType, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+Index("ix_votes_user_id", votes.c.user_id, votes.c.created_at)
+
+# Counters kept in the same transaction as the votes and comments they count, so that feed
+# pages rank thousands of papers without counting rows. votes / comments stay the truth.
+paper_stats = Table(
+    "paper_stats",
+    metadata,
+    Column("paper_id", IdType, ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True),
+    Column("upvotes", Integer, nullable=False),
+    Column("comments", Integer, nullable=False),  # visible comments: not deleted, not hidden
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+comments = Table(
+    "comments",
+    metadata,
+    Column("id", IdType, primary_key=True, autoincrement=True),
+    Column("paper_id", IdType, ForeignKey("papers.id", ondelete="CASCADE"), nullable=False),
+    Column("user_id", IdType, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("parent_id", IdType, ForeignKey("comments.id", ondelete="CASCADE")),
+    Column("body", Text, nullable=False),  # Markdown as written
+    Column("body_html", Text, nullable=False),  # rendered and sanitised when written
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("edited_at", DateTime(timezone=True)),
+    Column("deleted_at", DateTime(timezone=True)),
+    Column("hidden_at", DateTime(timezone=True)),
+    Column("hidden_by", IdType, ForeignKey("users.id", ondelete="SET NULL")),
+)
+Index("ix_comments_paper_id", comments.c.paper_id, comments.c.id)
+Index("ix_comments_user_id", comments.c.user_id, comments.c.created_at)
+Index("ix_comments_parent_id", comments.c.parent_id)
+
+moderation_log = Table(
+    "moderation_log",
+    metadata,
+    Column("id", IdType, primary_key=True, autoincrement=True),
+    Column("moderator_id", IdType, ForeignKey("users.id", ondelete="SET NULL")),
+    Column("action", String(32), nullable=False),  # hide_comment | unhide_comment | ban | unban | role
+    Column("user_id", IdType, ForeignKey("users.id", ondelete="CASCADE")),
+    Column("comment_id", IdType, ForeignKey("comments.id", ondelete="CASCADE")),
+    Column("reason", Text),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+# Fixed-window counters shared by every web process: rate limits and login throttling.
+rate_counters = Table(
+    "rate_counters",
+    metadata,
+    Column("bucket", String(200), primary_key=True),  # e.g. "vote:user:42", "login-fail:ip:1.2.3.4"
+    Column("window_start", BigInteger, primary_key=True, autoincrement=False),  # epoch seconds
+    Column("hits", Integer, nullable=False),
+    Column("expires_at", BigInteger, nullable=False),  # epoch seconds; purged after
+)
+Index("ix_rate_counters_expires_at", rate_counters.c.expires_at)

@@ -9,6 +9,7 @@ from sqlalchemy import Engine
 from starlette.templating import Jinja2Templates
 
 from paperboy.config import Settings
+from paperboy.integrations.mail import Mailer
 
 
 @dataclass(frozen=True, slots=True)
@@ -16,6 +17,7 @@ class AppContext:
     settings: Settings
     engine: Engine
     templates: Jinja2Templates
+    mailer: Mailer
 
 
 def app_context(request: Request) -> AppContext:

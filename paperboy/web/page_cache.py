@@ -5,7 +5,7 @@ each web process keeps the finished bytes (plain and gzip-compressed) of recent 
 URL, the catalogue version (storage/sync_state.py: every write that pages show changes it) and
 today's date (empty-state messages depend on it). A hit costs at most one small query (the
 version, read at most once a second) instead of a page's worth of queries, rendering and
-compression. Requests that carry cookies bypass it, and
+compression. Logged-in requests (a session cookie) bypass it, and
 handlers opt pages in by setting `request.state.page_cacheable`.
 """
 
@@ -23,6 +23,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from paperboy.storage.sync_state import catalogue_version
+from paperboy.web.auth import has_session_cookie
 
 CacheKey = tuple[str, bytes, str, date]
 CACHEABLE_FLAG = "page_cacheable"
@@ -70,7 +71,7 @@ class PageCache:
     def _applies(self, scope: Scope) -> bool:
         if scope["type"] != "http" or scope["method"] != "GET" or self.max_bytes <= 0:
             return False
-        return all(name != b"cookie" for name, _ in scope["headers"])
+        return not has_session_cookie(scope)
 
     async def _current_version(self) -> str:
         """The catalogue version, asked of the database at most once per VERSION_TTL_S: a hit

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import jinja2
+from fastapi import Request
 from starlette.templating import Jinja2Templates
 
 from paperboy import __version__
 from paperboy.config import Settings
 from paperboy.services.feed import SORTS
 from paperboy.web import urls
+from paperboy.web.auth import csrf_token_for, viewer_of
 from paperboy.web.filters import FILTERS, SORT_LABELS, TESTS
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
@@ -35,4 +38,9 @@ def make_templates(settings: Settings) -> Jinja2Templates:
         sorts=[(sort, SORT_LABELS.get(sort, sort)) for sort in SORTS],
         static_url=lambda name: f"/static/{name}?v={__version__}",
     )
-    return Jinja2Templates(env=env)
+    return Jinja2Templates(env=env, context_processors=[_viewer_context])
+
+
+def _viewer_context(request: Request) -> dict[str, Any]:
+    """Every page knows who is looking; forms ask for `csrf_token()` only when they render."""
+    return {"viewer": viewer_of(request), "csrf_token": lambda: csrf_token_for(request)}

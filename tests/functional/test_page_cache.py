@@ -38,13 +38,16 @@ def test_cached_page_is_sent_gzipped_to_clients_that_accept_it(settings, add_pap
     assert response.headers["vary"] == "Accept-Encoding"
 
 
-def test_requests_with_cookies_and_error_pages_bypass_the_cache(settings, add_papers):
+def test_logged_in_requests_and_error_pages_bypass_the_cache(settings, add_papers):
     add_papers(make_record("2506.00001"))
     with open_client(settings) as client:
         client.get(DAY)
         with counted_statements(client) as statements:
-            client.get(DAY, headers={"Cookie": "session=abc"})
-        assert len(statements) > 1  # the page's own queries
+            client.get(DAY, headers={"Cookie": "other=1; paperboy_session=abc"})
+        assert len(statements) > 1  # the session look-up and the page's own queries
+        with counted_statements(client) as statements:
+            client.get(DAY, headers={"Cookie": "paperboy_csrf=abc"})  # not personal: still cached
+        assert statements == []
         client.get("/papers/2506.99999")
         with counted_statements(client) as statements:
             assert client.get("/papers/2506.99999").status_code == 404

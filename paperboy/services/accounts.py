@@ -1,0 +1,396 @@
+"""Accounts: sign-up with a verified address, logging in and out, password resets, roles, bans.
+
+Messages never reveal whether an address has an account: sign-up and reset requests answer the
+same either way, and the mail itself tells the owner what happened.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy import Engine
+
+from paperboy.config import Settings
+from paperboy.domain.users import (
+    ROLES,
+    InvalidSignUp,
+    User,
+    check_email,
+    check_name,
+    check_password,
+    normalise_email,
+)
+from paperboy.integrations.mail import Mailer, MailError, compose
+from paperboy.services import rate_limits
+from paperboy.services.rate_limits import RateLimited
+from paperboy.storage import users as store
+from paperboy.storage.engine import now_utc
+from paperboy.storage.sync_state import get_state, set_state
+from paperboy.storage.transactions import write_transaction
+
+log = logging.getLogger(__name__)
+_hasher = PasswordHasher()  # argon2id with the library's (RFC 9106 low-memory) parameters
+_DUMMY_HASH = _hasher.hash("not a password of anyone's")
+_SECRET_KEY_STATE = "secret:signing-key"  # noqa: S105 - a state key, not a secret
+_TOUCH_EVERY = timedelta(hours=1)  # a session's expiry slides forward at most this often (one write)
+
+__all__ = ["InvalidSignUp", "RateLimited"]
+
+
+class AccountError(Exception):
+    """Something the person must fix or wait for; the message says what (shown as is)."""
+
+
+class LoginFailed(AccountError):
+    """Wrong e-mail or password, or an account that may not log in (banned)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    token: str  # goes into the cookie; the database keeps only its hash
+    user: User
+    csrf_token: str
+
+
+@dataclass(frozen=True, slots=True)
+class Viewer:
+    """Who is asking: an account with its session, or nobody."""
+
+    user: User | None
+    session_id: str | None = None
+    csrf_token: str | None = None
+
+
+ANONYMOUS = Viewer(None)
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+# --- signing secret -----------------------------------------------------------------------------
+
+
+def signing_secret(engine: Engine, settings: Settings) -> str:
+    """PAPERBOY_SECRET_KEY, or a random key made once and kept in the database for every process."""
+    if settings.secret_key:
+        return settings.secret_key
+    with engine.connect() as conn:
+        stored = get_state(conn, _SECRET_KEY_STATE)
+    if stored:
+        return stored
+    with write_transaction(engine) as conn:
+        stored = get_state(conn, _SECRET_KEY_STATE)  # another process may have made it meanwhile
+        if not stored:
+            stored = secrets.token_urlsafe(48)
+            set_state(conn, _SECRET_KEY_STATE, stored)
+    return stored
+
+
+def _serializer(engine: Engine, settings: Settings) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(signing_secret(engine, settings), salt="paperboy.verify-email")
+
+
+# --- sign-up and verification ------------------------------------------------------------------
+
+
+def sign_up(
+    engine: Engine, mailer: Mailer, settings: Settings, *, email: str, name: str, password: str, ip: str
+) -> None:
+    """Create an unverified account and mail its verification link.
+
+    InvalidSignUp for input to correct; RateLimited past the per-IP limit. An address that already
+    has an account gets a mail saying so instead, and the answer here is the same.
+    """
+    email, name = check_email(email), check_name(name)
+    check_password(password, email=email, name=name)
+    rate_limits.hit(
+        engine, rate_limits.limit("signup", f"ip:{ip}", settings.rate_limit_signup), what="sign-ups"
+    )
+    password_hash = hash_password(password)
+    with write_transaction(engine) as conn:
+        existing = store.user_by_email(conn, email)
+        if existing is None:
+            if store.user_by_name(conn, name) is not None:
+                raise InvalidSignUp(f"The name {name!r} is taken: choose another.")
+            user = store.insert_user(
+                conn, email=email, name=name, password_hash=password_hash, role="member", now=now_utc()
+            )
+    if existing is not None:
+        _send(
+            mailer,
+            settings,
+            existing.email,
+            "Someone tried to sign up with your address",
+            _taken_text(settings),
+        )
+        return
+    send_verification(engine, mailer, settings, user)
+
+
+def send_verification(engine: Engine, mailer: Mailer, settings: Settings, user: User) -> None:
+    token = _serializer(engine, settings).dumps({"uid": user.id, "email": user.email})
+    link = f"{settings.public_url}/verify-email?token={token}"
+    text = (
+        f"Hello {user.name},\n\nConfirm your address for {settings.site_name} by opening this link "
+        f"(valid for {settings.verify_link_hours} hours):\n\n{link}\n\n"
+        "If you did not sign up, ignore this mail: the account stays unverified and cannot take part.\n"
+    )
+    _send(mailer, settings, user.email, f"Confirm your address for {settings.site_name}", text)
+
+
+def resend_verification(engine: Engine, mailer: Mailer, settings: Settings, user: User, *, ip: str) -> None:
+    if user.verified:
+        return
+    rate_limits.hit(engine, *_mail_limits(settings, user.email, ip), what="mails")
+    send_verification(engine, mailer, settings, user)
+
+
+def verify_email(engine: Engine, settings: Settings, token: str) -> User:
+    """Mark the account in a valid, unexpired link verified (again is fine); AccountError otherwise."""
+    try:
+        data = _serializer(engine, settings).loads(token, max_age=settings.verify_link_hours * 3600)
+    except SignatureExpired:
+        raise AccountError("This verification link has expired: log in and ask for a new one.") from None
+    except BadSignature:
+        raise AccountError("This verification link is not valid: check that it was copied whole.") from None
+    with write_transaction(engine) as conn:
+        user = store.user_by_id(conn, int(data["uid"]))
+        if user is None or user.email != data["email"]:
+            raise AccountError("This verification link belongs to an account that no longer exists.")
+        store.mark_verified(conn, user.id, now_utc())
+        verified = store.user_by_id(conn, user.id)
+    assert verified is not None
+    return verified
+
+
+# --- logging in and out ---------------------------------------------------------------------------
+
+
+def log_in(engine: Engine, settings: Settings, *, email: str, password: str, ip: str) -> Session:
+    """A new session; LoginFailed (one message for every wrong pair) or RateLimited."""
+    email = normalise_email(email)[:320]
+    per_ip = rate_limits.limit("login", f"ip:{ip}", settings.rate_limit_login)
+    failures = _failure_limits(settings, email, ip)
+    rate_limits.hit(engine, per_ip, what="login attempts")
+    rate_limits.check(engine, *failures, what="failed logins")
+    with engine.connect() as conn:
+        found = store.credentials(conn, email)
+    if not _password_matches(found[1] if found else _DUMMY_HASH, password[:1024]) or found is None:
+        rate_limits.record(engine, *failures)
+        raise LoginFailed("Wrong e-mail address or password.")
+    user = found[0]
+    if user.banned:
+        raise LoginFailed(f"This account is banned{': ' + user.ban_reason if user.ban_reason else ''}.")
+    rate_limits.forget(engine, failures[0])
+    if _hasher.check_needs_rehash(found[1]):
+        with write_transaction(engine) as conn:
+            store.update_user(conn, user.id, password_hash=hash_password(password))
+    return open_session(engine, settings, user)
+
+
+def _password_matches(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def open_session(engine: Engine, settings: Settings, user: User) -> Session:
+    token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+    now = now_utc()
+    with write_transaction(engine) as conn:
+        store.insert_session(
+            conn,
+            session_id=token_digest(token),
+            user_id=user.id,
+            csrf_token=csrf,
+            now=now,
+            expires_at=now + timedelta(days=settings.session_days),
+        )
+    return Session(token, user, csrf)
+
+
+def viewer_for_token(
+    engine: Engine, settings: Settings, token: str, *, now: datetime | None = None
+) -> Viewer:
+    """The session's account (ANONYMOUS for an unknown or expired token); slides the expiry hourly."""
+    if not token or len(token) > 128:
+        return ANONYMOUS
+    moment = now or now_utc()
+    session_id = token_digest(token)
+    with engine.connect() as conn:
+        found = store.session_user(conn, session_id, moment)
+    if found is None:
+        return ANONYMOUS
+    user, csrf, last_seen = found
+    if moment - last_seen > _TOUCH_EVERY:
+        with write_transaction(engine) as conn:
+            store.touch_session(conn, session_id, moment, moment + timedelta(days=settings.session_days))
+    return Viewer(user, session_id, csrf)
+
+
+def log_out(engine: Engine, viewer: Viewer) -> None:
+    if viewer.session_id is not None:
+        with write_transaction(engine) as conn:
+            store.delete_session(conn, viewer.session_id)
+
+
+def csrf_matches(expected: str | None, given: str | None) -> bool:
+    return bool(expected and given) and hmac.compare_digest(str(expected), str(given))
+
+
+# --- password resets ------------------------------------------------------------------------------
+
+
+def request_password_reset(
+    engine: Engine, mailer: Mailer, settings: Settings, *, email: str, ip: str
+) -> None:
+    """Mail a single-use reset link if the address has an account; the same answer either way."""
+    email = normalise_email(email)[:320]
+    rate_limits.hit(engine, *_mail_limits(settings, email, ip), what="reset requests")
+    token = secrets.token_urlsafe(32)
+    now = now_utc()
+    with write_transaction(engine) as conn:
+        user = store.user_by_email(conn, email)
+        if user is not None:
+            expires = now + timedelta(minutes=settings.reset_link_minutes)
+            store.insert_password_reset(
+                conn, reset_id=token_digest(token), user_id=user.id, now=now, expires_at=expires
+            )
+    if user is None:
+        return
+    link = f"{settings.public_url}/reset-password?token={token}"
+    text = (
+        f"Hello {user.name},\n\nSomeone (we hope you) asked to reset your {settings.site_name} password. "
+        f"Choose a new one here (the link works once, for {settings.reset_link_minutes} minutes):"
+        f"\n\n{link}\n\n"
+        "If it was not you, ignore this mail: your password stays as it is.\n"
+    )
+    _send(mailer, settings, user.email, f"Reset your {settings.site_name} password", text)
+
+
+def reset_link_is_live(engine: Engine, token: str) -> bool:
+    with engine.connect() as conn:
+        return store.reset_is_live(conn, token_digest(token[:128]), now_utc())
+
+
+def reset_password(engine: Engine, *, token: str, password: str) -> User:
+    """Spend the token and set the password; every session of the account is logged out."""
+    now = now_utc()
+    with write_transaction(engine) as conn:
+        user_id = store.use_password_reset(conn, token_digest(token[:128]), now)
+        if user_id is None:
+            raise AccountError("This reset link has expired or was already used: ask for a new one.")
+        user = store.user_by_id(conn, user_id)
+        assert user is not None  # the reset row cascades with its account
+        check_password(password, email=user.email, name=user.name)
+        store.set_password_hash(conn, user_id, hash_password(password), now)
+        store.mark_verified(conn, user_id, now)  # the mailbox owner proved it by opening the link
+        store.delete_user_sessions(conn, user_id)
+        store.drop_password_resets(conn, user_id)
+    return user
+
+
+def change_password(engine: Engine, viewer: Viewer, *, current: str, new: str) -> None:
+    """From settings: the current password is asked again; other sessions are logged out."""
+    assert viewer.user is not None
+    with engine.connect() as conn:
+        found = store.credentials(conn, viewer.user.email)
+    if found is None or not _password_matches(found[1], current[:1024]):
+        raise AccountError("The current password is not right.")
+    check_password(new, email=viewer.user.email, name=viewer.user.name)
+    with write_transaction(engine) as conn:
+        store.set_password_hash(conn, viewer.user.id, hash_password(new), now_utc())
+        store.delete_user_sessions(conn, viewer.user.id, keep=viewer.session_id)
+
+
+# --- administration -----------------------------------------------------------------------------
+
+
+def create_user(
+    engine: Engine, *, email: str, name: str, password: str, role: str = "member", verified: bool = True
+) -> User:
+    """An account made by an operator (`paperboy admin create-user`): verified unless told otherwise."""
+    if role not in ROLES:
+        raise InvalidSignUp(f"role must be one of {', '.join(ROLES)}")
+    email, name = check_email(email), check_name(name)
+    check_password(password, email=email, name=name)
+    with write_transaction(engine) as conn:
+        try:
+            return store.insert_user(
+                conn,
+                email=email,
+                name=name,
+                password_hash=hash_password(password),
+                role=role,
+                now=now_utc(),
+                verified=verified,
+            )
+        except store.NameOrEmailTaken:
+            raise InvalidSignUp(f"an account with the e-mail {email} or the name {name} exists") from None
+
+
+def set_role(engine: Engine, name: str, role: str) -> User:
+    if role not in ROLES:
+        raise AccountError(f"role must be one of {', '.join(ROLES)}")
+    with write_transaction(engine) as conn:
+        user = store.user_by_name(conn, name)
+        if user is None:
+            raise AccountError(f"no account is named {name!r}")
+        store.update_user(conn, user.id, role=role)
+        changed = store.user_by_id(conn, user.id)
+    assert changed is not None
+    return changed
+
+
+def find_user(engine: Engine, name: str) -> User | None:
+    with engine.connect() as conn:
+        return store.user_by_name(conn, name[:64].lower())
+
+
+# --- helpers --------------------------------------------------------------------------------------
+
+
+def _mail_limits(settings: Settings, email: str, ip: str) -> list[rate_limits.Limit]:
+    return [
+        rate_limits.limit("mail", f"email:{email}", settings.rate_limit_mail),
+        rate_limits.limit("mail", f"ip:{ip}", settings.rate_limit_mail),
+    ]
+
+
+def _failure_limits(settings: Settings, email: str, ip: str) -> list[rate_limits.Limit]:
+    return [
+        rate_limits.limit("login-fail", f"email:{email}", settings.login_failures_account),
+        rate_limits.limit("login-fail", f"ip:{ip}", settings.login_failures_ip),
+    ]
+
+
+def _taken_text(settings: Settings) -> str:
+    return (
+        f"Someone tried to create a {settings.site_name} account with this address, "
+        "which already has one.\n\n"
+        f"If it was you, log in at {settings.public_url}/login, or reset your password at "
+        f"{settings.public_url}/reset-password.\n\nIf it was not you, ignore this mail.\n"
+    )
+
+
+def _send(mailer: Mailer, settings: Settings, to: str, subject: str, text: str) -> None:
+    """Account mail is best effort: a mail server down must not lose the account, only the mail,
+    which the person can ask for again."""
+    try:
+        mailer.send(compose(sender=settings.mail_from, to=to, subject=subject, text=text))
+    except MailError:
+        log.exception("could not send %r to an account address", subject)

@@ -1,0 +1,40 @@
+"""Fixed-window counters in the database, so that every web process shares one count."""
+
+from __future__ import annotations
+
+from sqlalchemy import Connection, delete, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from paperboy.storage.schema import rate_counters
+
+
+def add_hit(conn: Connection, bucket: str, window_start: int, expires_at: int) -> int:
+    """Count one event in (bucket, window); the window's count after it, atomically."""
+    insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    statement = insert(rate_counters).values(
+        bucket=bucket, window_start=window_start, hits=1, expires_at=expires_at
+    )
+    upsert = statement.on_conflict_do_update(
+        index_elements=[rate_counters.c.bucket, rate_counters.c.window_start],
+        set_={"hits": rate_counters.c.hits + 1},
+    ).returning(rate_counters.c.hits)
+    hits: int = conn.execute(upsert).scalar_one()
+    return hits
+
+
+def hits_in(conn: Connection, bucket: str, window_start: int) -> int:
+    hits: int | None = conn.execute(
+        select(rate_counters.c.hits).where(
+            rate_counters.c.bucket == bucket, rate_counters.c.window_start == window_start
+        )
+    ).scalar()
+    return hits or 0
+
+
+def clear_bucket(conn: Connection, bucket: str) -> None:
+    conn.execute(delete(rate_counters).where(rate_counters.c.bucket == bucket))
+
+
+def purge_expired(conn: Connection, now: int) -> int:
+    return conn.execute(delete(rate_counters).where(rate_counters.c.expires_at <= now)).rowcount

@@ -1,0 +1,189 @@
+"""Who is asking, and whether they may: session cookies, CSRF checks, role requirements.
+
+- The session cookie holds a random token; the database keeps its hash (services/accounts.py).
+  HttpOnly, SameSite=Lax, and Secure when the site's base URL is https.
+- CSRF: every state-changing request must carry a token, as the form field `csrf_token` or the
+  header `X-CSRF-Token`: the session's token when logged in, otherwise the value of the
+  `paperboy_csrf` cookie (double submit; the login and sign-up forms). A cross-site Origin header
+  is refused outright.
+- Status codes: 401 for anonymous, 403 for unverified, banned, wrong owner or missing role.
+"""
+
+from __future__ import annotations
+
+import secrets
+from http.cookies import CookieError, SimpleCookie
+from typing import Annotated
+from urllib.parse import urlsplit
+
+from fastapi import Depends, Request
+from sqlalchemy import Engine
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from paperboy.config import Settings
+from paperboy.domain.users import User
+from paperboy.services.accounts import ANONYMOUS, Session, Viewer, csrf_matches, viewer_for_token
+from paperboy.web.context import app_context
+from paperboy.web.errors import PageError
+
+SESSION_COOKIE = "paperboy_session"
+CSRF_COOKIE = "paperboy_csrf"
+CSRF_FIELD = "csrf_token"
+CSRF_HEADER = "x-csrf-token"
+_SESSION_PREFIX = SESSION_COOKIE.encode() + b"="
+
+
+def has_session_cookie(scope: Scope) -> bool:
+    """Cheap test on the raw headers, for the page cache: only logged-in requests are personal."""
+    return any(name == b"cookie" and _SESSION_PREFIX in value for name, value in scope["headers"])
+
+
+class ViewerMiddleware:
+    """Loads the session's account once per request into request.state.viewer (one query)."""
+
+    def __init__(self, app: ASGIApp, *, engine: Engine, settings: Settings) -> None:
+        self.app = app
+        self.engine = engine
+        self.settings = settings
+
+    def load(self, token: str) -> Viewer:
+        return viewer_for_token(self.engine, self.settings, token)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            state = scope.setdefault("state", {})
+            token = _cookie(scope, SESSION_COOKIE) if has_session_cookie(scope) else None
+            state["viewer"] = await run_in_threadpool(self.load, token) if token else ANONYMOUS
+        await self.app(scope, receive, send)
+
+
+def _cookie(scope: Scope, name: str) -> str | None:
+    for header, value in scope["headers"]:
+        if header == b"cookie":
+            jar: SimpleCookie = SimpleCookie()
+            try:
+                jar.load(value.decode("latin-1"))
+            except CookieError:  # a malformed Cookie header means no session
+                return None
+            if name in jar:
+                return jar[name].value
+    return None
+
+
+def viewer_of(request: Request) -> Viewer:
+    viewer: Viewer = getattr(request.state, "viewer", ANONYMOUS)
+    return viewer
+
+
+def client_ip(request: Request) -> str:
+    """The client's address (uvicorn applies X-Forwarded-For only from PAPERBOY_TRUSTED_PROXIES)."""
+    return request.client.host if request.client else "unknown"
+
+
+# --- CSRF -----------------------------------------------------------------------------------------
+
+
+def csrf_token_for(request: Request) -> str:
+    """The token forms on this page must carry; for anonymous visitors, the cookie's (set on the
+    response by `remember_csrf_cookie`)."""
+    viewer = viewer_of(request)
+    if viewer.csrf_token:
+        return viewer.csrf_token
+    token = request.cookies.get(CSRF_COOKIE) or getattr(request.state, "new_csrf", None)
+    if not token or len(token) > 64:
+        token = secrets.token_urlsafe(24)
+        request.state.new_csrf = token
+    return token
+
+
+def remember_csrf_cookie(request: Request, response: Response) -> Response:
+    token = getattr(request.state, "new_csrf", None)
+    if token:
+        secure = app_context(request).settings.secure_cookies
+        response.set_cookie(CSRF_COOKIE, token, httponly=True, samesite="lax", secure=secure, path="/")
+    return response
+
+
+async def checked_viewer(request: Request) -> Viewer:
+    """Dependency of every state-changing route: the viewer, after the CSRF and Origin checks."""
+    _check_origin(request)
+    viewer = viewer_of(request)
+    given = request.headers.get(CSRF_HEADER)
+    if given is None and request.headers.get("content-type", "").startswith(
+        ("application/x-www-form-urlencoded", "multipart/form-data")
+    ):
+        form = await request.form()
+        field = form.get(CSRF_FIELD)
+        given = field if isinstance(field, str) else None
+    expected = viewer.csrf_token if viewer.user else request.cookies.get(CSRF_COOKIE)
+    if not csrf_matches(expected, given):
+        raise PageError(
+            403,
+            "Form expired",
+            "This form's security token is missing or out of date (CSRF protection). "
+            "Go back, reload the page and try again.",
+        )
+    return viewer
+
+
+def _check_origin(request: Request) -> None:
+    origin = request.headers.get("origin")
+    if origin is None:  # not a browser, or a same-origin GET-like request: the token decides
+        return
+    if urlsplit(origin).netloc != request.headers.get("host", ""):
+        raise PageError(403, "Cross-site request refused", "This request came from another site.")
+
+
+CheckedViewer = Annotated[Viewer, Depends(checked_viewer)]
+
+
+# --- requirements ----------------------------------------------------------------------------------
+
+
+def require_user(viewer: Viewer) -> User:
+    """401 for anonymous requests."""
+    if viewer.user is None:
+        raise PageError(401, "Log in first", "You need to log in to do that.", [("Log in", "/login")])
+    return viewer.user
+
+
+def require_member(viewer: Viewer) -> User:
+    """A verified, unbanned account: who may submit, vote and comment. 401 / 403 otherwise."""
+    user = require_user(viewer)
+    if user.banned:
+        raise PageError(403, "Account banned", "This account is banned from taking part.")
+    if not user.verified:
+        raise PageError(
+            403,
+            "Confirm your address first",
+            "Open the link in the mail we sent you to verify your address; then you can submit, "
+            "vote and comment.",
+            [("Send the mail again", "/settings")],
+        )
+    return user
+
+
+def require_moderator(viewer: Viewer) -> User:
+    user = require_member(viewer)
+    if not user.is_moderator:
+        raise PageError(403, "Moderators only", "Only moderators can do that.")
+    return user
+
+
+def set_session_cookie(request: Request, response: Response, session: Session) -> None:
+    settings = app_context(request).settings
+    response.set_cookie(
+        SESSION_COOKIE,
+        session.token,
+        max_age=settings.session_days * 86400,
+        httponly=True,
+        samesite="lax",
+        secure=settings.secure_cookies,
+        path="/",
+    )
+
+
+def clear_session_cookie(response: Response) -> None:
+    response.delete_cookie(SESSION_COOKIE, path="/")
