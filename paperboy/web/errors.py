@@ -10,8 +10,9 @@ from http import HTTPStatus
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, Response
 
+from paperboy.services.rate_limits import RateLimited
 from paperboy.web.context import app_context
 
 log = logging.getLogger(__name__)
@@ -30,6 +31,12 @@ class PageError(Exception):
         self.links = list(links)  # (label, href) pairs offered as ways on
 
 
+def wants_json(request: Request) -> bool:
+    """Scripts (the vote button's fetch, API clients) get JSON errors; browsers get pages."""
+    accept = request.headers.get("accept", "")
+    return "application/json" in accept and "text/html" not in accept
+
+
 def render_error(
     request: Request,
     status_code: int,
@@ -38,6 +45,10 @@ def render_error(
     links: Sequence[tuple[str, str]] = (),
     headers: Mapping[str, str] | None = None,
 ) -> Response:
+    if wants_json(request):
+        code = HTTPStatus(status_code).phrase.lower().replace(" ", "_")
+        body = {"error": {"code": code, "title": title, "message": message}}
+        return JSONResponse(body, status_code=status_code, headers=headers)
     context = {"status_code": status_code, "title": title, "message": message, "links": list(links)}
     templates = app_context(request).templates
     return templates.TemplateResponse(
@@ -63,6 +74,12 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return render_error(request, exc.status_code, title, message, headers=exc.headers)
 
 
+async def _rate_limited(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RateLimited)
+    headers = {"Retry-After": str(exc.retry_after)}
+    return render_error(request, 429, "Slow down", str(exc), headers=headers)
+
+
 async def _validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     reasons = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
@@ -83,4 +100,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(PageError, _page_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(RateLimited, _rate_limited)
     app.add_exception_handler(Exception, _server_error)

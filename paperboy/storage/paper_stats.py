@@ -1,0 +1,38 @@
+"""Per-paper community counters (upvotes, visible comments), changed in the same transaction as
+the votes and comments they count. An UPDATE … SET n = n + delta is atomic on both databases, so
+concurrent voters never lose a count."""
+
+from __future__ import annotations
+
+from sqlalchemy import Connection, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from paperboy.storage.engine import now_utc
+from paperboy.storage.schema import paper_stats
+
+
+def add_to_stats(conn: Connection, paper_id: int, *, upvotes: int = 0, comments: int = 0) -> None:
+    insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    now = now_utc()
+    statement = insert(paper_stats).values(
+        paper_id=paper_id, upvotes=max(upvotes, 0), comments=max(comments, 0), updated_at=now
+    )
+    conn.execute(
+        statement.on_conflict_do_update(
+            index_elements=[paper_stats.c.paper_id],
+            set_={
+                "upvotes": paper_stats.c.upvotes + upvotes,
+                "comments": paper_stats.c.comments + comments,
+                "updated_at": now,
+            },
+        )
+    )
+
+
+def stats_of(conn: Connection, paper_id: int) -> tuple[int, int]:
+    """(upvotes, visible comments) of one paper."""
+    row = conn.execute(
+        select(paper_stats.c.upvotes, paper_stats.c.comments).where(paper_stats.c.paper_id == paper_id)
+    ).first()
+    return (row.upvotes, row.comments) if row else (0, 0)
