@@ -55,7 +55,12 @@ def create_app(settings: Settings) -> FastAPI:
     install_error_handlers(app)
     # Inside the page cache: a cached page never costs the session look-up.
     app.add_middleware(ViewerMiddleware, engine=engine, settings=settings)
-    app.add_middleware(PageCache, engine=engine, max_bytes=settings.page_cache_mb * 2**20)
+    app.add_middleware(
+        PageCache,
+        engine=engine,
+        max_bytes=settings.page_cache_mb * 2**20,
+        max_age=settings.page_cache_seconds,
+    )
     # Outermost (added last): compresses what the page cache did not already compress.
     # Feed pages carry full abstracts (~250 KB a week page): compress for clients that accept it.
     app.add_middleware(GZipMiddleware, minimum_size=2048, compresslevel=5)

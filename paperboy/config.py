@@ -58,6 +58,13 @@ SETTINGS: tuple[Setting, ...] = (
         "changes. 0 turns the cache off.",
     ),
     Setting(
+        "page_cache_seconds",
+        float,
+        10.0,
+        "Longest time a cached page is served: upvote and comment counts that anonymous readers "
+        "see lag by at most this (catalogue changes show within a second).",
+    ),
+    Setting(
         "categories",
         list,
         ["cs.AI", "cs.CL", "cs.CV", "cs.LG"],
@@ -187,6 +194,7 @@ class Settings:
     site_name: str
     page_size: int
     page_cache_mb: int
+    page_cache_seconds: float
     categories: list[str]
     sync_days: int
     sync_on_empty: bool

@@ -3,7 +3,9 @@
 Feed and paper pages are the same for every anonymous reader until the catalogue changes, so
 each web process keeps the finished bytes (plain and gzip-compressed) of recent pages, keyed by
 URL, the catalogue version (storage/sync_state.py: every write that pages show changes it) and
-today's date (empty-state messages depend on it). A hit costs at most one small query (the
+today's date (empty-state messages depend on it). Votes and comments do not change the version:
+a page is rendered again at most `max_age` seconds after it was made, so community counts seen
+by anonymous readers lag by at most that (logged-in readers always see live counts). A hit costs at most one small query (the
 version, read at most once a second) instead of a page's worth of queries, rendering and
 compression. Logged-in requests (a session cookie) bypass it, and
 handlers opt pages in by setting `request.state.page_cacheable`.
@@ -35,6 +37,7 @@ class CachedPage:
     headers: list[tuple[bytes, bytes]]
     body: bytes
     gzipped: bytes
+    made: float  # time.monotonic() when rendered
 
     @property
     def size(self) -> int:
@@ -45,11 +48,18 @@ class PageCache:
     """ASGI middleware; `max_bytes` bounds the memory of one process (0 turns it off)."""
 
     def __init__(
-        self, app: ASGIApp, *, engine: Engine, max_bytes: int, today: Callable[[], date] | None = None
+        self,
+        app: ASGIApp,
+        *,
+        engine: Engine,
+        max_bytes: int,
+        max_age: float = 10.0,
+        today: Callable[[], date] | None = None,
     ) -> None:
         self.app = app
         self.engine = engine
         self.max_bytes = max_bytes
+        self.max_age = max_age
         self.today = today or (lambda: datetime.now(UTC).date())
         self.pages: OrderedDict[CacheKey, CachedPage] = OrderedDict()
         self._version: tuple[str, float] | None = None  # (version, when it was read)
@@ -62,7 +72,7 @@ class PageCache:
         version = await self._current_version()
         key = (scope["path"], scope["query_string"], version, self.today())
         page = self.pages.get(key)
-        if page is not None:
+        if page is not None and time.monotonic() - page.made < self.max_age:
             self.pages.move_to_end(key)
             await _replay(page, _accepts_gzip(scope), send)
             return
@@ -103,9 +113,11 @@ class PageCache:
             return None
         body = b"".join(m.get("body", b"") for m in messages if m["type"] == "http.response.body")
         headers = [(n, v) for n, v in start["headers"] if n.lower() not in (b"content-length", b"set-cookie")]
-        page = CachedPage(headers, body, gzip.compress(body, compresslevel=6))
+        page = CachedPage(headers, body, gzip.compress(body, compresslevel=6), time.monotonic())
         if page.size > self.max_bytes // 4:
             return page  # sent, not kept: one page must not crowd out the rest
+        if key in self.pages:  # expired: replaced
+            self.used -= self.pages.pop(key).size
         self.pages[key] = page
         self.used += page.size
         while self.used > self.max_bytes:
