@@ -5,10 +5,10 @@ each web process keeps the finished bytes (plain and gzip-compressed) of recent 
 URL, the catalogue version (storage/sync_state.py: every write that pages show changes it) and
 today's date (empty-state messages depend on it). Votes and comments do not change the version:
 a page is rendered again at most `max_age` seconds after it was made, so community counts seen
-by anonymous readers lag by at most that (logged-in readers always see live counts). A hit costs at most one small query (the
-version, read at most once a second) instead of a page's worth of queries, rendering and
-compression. Logged-in requests (a session cookie) bypass it, and
-handlers opt pages in by setting `request.state.page_cacheable`.
+by anonymous readers lag by at most that (logged-in readers always see live counts). A hit costs
+at most one small query (the version, read at most once a second) instead of a page's worth of
+queries, rendering and compression. Logged-in requests (a session cookie) bypass it, and handlers
+opt pages in by setting `request.state.page_cacheable`.
 """
 
 from __future__ import annotations
