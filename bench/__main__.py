@@ -11,7 +11,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from bench import import_speed, pages, postgres
+from bench import community, import_speed, pages, postgres
 from bench.common import BenchError, Corpus, find_corpus
 from bench.facts import machine_facts, print_header
 from bench.workspace import Workspace
@@ -21,6 +21,7 @@ Benchmark = Callable[[Workspace, Corpus, argparse.Namespace], dict[str, Any]]
 BENCHMARKS: dict[str, Benchmark] = {
     "import": lambda ws, corpus, args: import_speed.run(ws, corpus, repeats=args.repeats),
     "pages": lambda ws, corpus, args: pages.run(ws, corpus, _load(args)),
+    "community": lambda ws, corpus, args: community.run(ws, corpus, _load(args)),
 }
 
 

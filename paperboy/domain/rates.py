@@ -25,7 +25,7 @@ def parse_rate(text: str) -> Rate:
         raise ValueError(f"{text!r} is not a rate such as 5/hour, 120/minute or 5/15minutes")
     limit, count = int(match.group(1)), int(match.group(2) or 1)
     if limit < 1 or count < 1:
-        raise ValueError(f"{text!r}: the count and the period must both be at least 1")
+        raise ValueError(f"{text!r}: a rate's count and period must both be at least 1")
     return Rate(limit, count * unit)
 
 
