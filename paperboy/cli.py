@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import getpass
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -65,6 +66,7 @@ def _parser() -> argparse.ArgumentParser:
     _add_fetch(commands)
     _add(commands, "config", "Print the effective settings and where each can be set.", _config)
     _add(commands, "migrate", "Create or upgrade the database schema.", _migrate)
+    _add_admin(commands)
     return parser
 
 
@@ -100,6 +102,40 @@ def _add_fetch(commands: argparse._SubParsersAction) -> None:  # type: ignore[ty
     sub.add_argument(
         "ids", nargs="+", metavar="ID", help="arXiv ids or URLs: 2506.12229, hep-th/9901001v2, …"
     )
+
+
+def _add_admin(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    admin = _add(commands, "admin", "Manage accounts: create users, set roles.", _admin_help)
+    actions = admin.add_subparsers(title="actions", metavar="ACTION")
+    admin.set_defaults(admin_parser=admin)
+    create = _add(actions, "create-user", "Create an account, verified unless told otherwise.", _create_user)
+    create.add_argument("email", metavar="EMAIL")
+    create.add_argument("name", metavar="NAME", help="the public user name")
+    role = create.add_mutually_exclusive_group()
+    role.add_argument(
+        "--admin", dest="role", action="store_const", const="admin", default="member", help="an administrator"
+    )
+    role.add_argument(
+        "--moderator",
+        dest="role",
+        action="store_const",
+        const="moderator",
+        help="a moderator (default: member)",
+    )
+    create.add_argument(
+        "--unverified",
+        action="store_true",
+        help="leave the address unconfirmed (the user confirms it by mail)",
+    )
+    create.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="read the password from the first line of standard input (the default when it is not a "
+        "terminal); otherwise it is asked for twice, unechoed. Never give it as an argument.",
+    )
+    set_role = _add(actions, "set-role", "Give an account the role member, moderator or admin.", _set_role)
+    set_role.add_argument("name", metavar="NAME")
+    set_role.add_argument("role", metavar="ROLE", choices=("member", "moderator", "admin"))
 
 
 @contextmanager
@@ -218,4 +254,61 @@ def _config(args: argparse.Namespace, settings: Settings) -> int:
 def _migrate(args: argparse.Namespace, settings: Settings) -> int:
     with _migrated_engine(settings):
         print("paperboy: database schema is up to date")
+    return 0
+
+
+def _admin_help(args: argparse.Namespace, settings: Settings) -> int:
+    args.admin_parser.print_help()
+    return 2
+
+
+def _create_user(args: argparse.Namespace, settings: Settings) -> int:
+    from paperboy.domain.users import InvalidSignUp, check_email, check_name
+    from paperboy.services.accounts import create_user
+
+    try:
+        email, name = check_email(args.email), check_name(args.name)  # before asking for a password
+        password = _new_password(args.password_stdin)
+        with _migrated_engine(settings) as engine:
+            user = create_user(
+                engine,
+                email=email,
+                name=name,
+                password=password,
+                role=args.role,
+                verified=not args.unverified,
+            )
+    except InvalidSignUp as exc:
+        raise CommandError(str(exc)) from exc
+    state = "verified" if user.verified else "unverified"
+    print(f"paperboy: created {user.role} {user.name} <{user.email}> ({state})")
+    return 0
+
+
+def _new_password(from_stdin: bool) -> str:
+    """The first line of stdin when piped (or asked to), else asked twice on the terminal."""
+    if from_stdin or not sys.stdin.isatty():
+        password = sys.stdin.readline().rstrip("\r\n")
+        if not password:
+            raise CommandError("no password on standard input (give it as the first line)")
+        return password
+    try:
+        password = getpass.getpass("Password for the new account: ")
+        again = getpass.getpass("The same password again: ")
+    except EOFError:
+        raise CommandError("no password given") from None
+    if password != again:
+        raise CommandError("the two passwords differ")
+    return password
+
+
+def _set_role(args: argparse.Namespace, settings: Settings) -> int:
+    from paperboy.services.accounts import AccountError, set_role
+
+    try:
+        with _migrated_engine(settings) as engine:
+            user = set_role(engine, args.name, args.role)
+    except AccountError as exc:
+        raise CommandError(str(exc)) from exc
+    print(f"paperboy: {user.name} is now {user.role}")
     return 0

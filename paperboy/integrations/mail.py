@@ -7,6 +7,7 @@ still works, and an operator can read the links there.
 
 from __future__ import annotations
 
+import logging
 import os
 import smtplib
 import ssl
@@ -18,6 +19,8 @@ from pathlib import Path
 from typing import Protocol
 
 from paperboy.config import Settings
+
+log = logging.getLogger(__name__)
 
 
 class MailError(RuntimeError):
@@ -37,7 +40,12 @@ def compose(*, sender: str, to: str, subject: str, text: str, html: str | None =
     message["Date"] = formatdate(localtime=False)
     domain = sender.rsplit("@", 1)[-1].strip(" >") or "localhost"
     message["Message-ID"] = make_msgid(domain=domain)
-    message.set_content(text)
+    # Plain ASCII with short lines goes as is (7bit), so that links in outbox files stay greppable;
+    # anything else gets the library's safe transfer encoding.
+    if text.isascii() and all(len(line) <= 900 for line in text.splitlines()):
+        message.set_content(text, cte="7bit")
+    else:
+        message.set_content(text)
     if html is not None:
         message.add_alternative(html, subtype="html")
     return message
@@ -90,6 +98,26 @@ class SmtpMailer:
         if self.security == "starttls":
             smtp.starttls(context=context)
         return smtp
+
+
+class QueuedMailer:
+    """Keeps messages until `flush`: the web layer sends account mail after the response, so that
+    how long a request takes never tells whether an address has an account."""
+
+    def __init__(self, mailer: Mailer) -> None:
+        self.mailer = mailer
+        self.queue: list[EmailMessage] = []
+
+    def send(self, message: EmailMessage) -> None:
+        self.queue.append(message)
+
+    def flush(self) -> None:
+        messages, self.queue = self.queue, []
+        for message in messages:
+            try:
+                self.mailer.send(message)
+            except MailError:
+                log.exception("could not send %r", message["Subject"])
 
 
 def make_mailer(settings: Settings) -> Mailer:

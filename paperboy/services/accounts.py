@@ -125,9 +125,12 @@ def sign_up(
         if existing is None:
             if store.user_by_name(conn, name) is not None:
                 raise InvalidSignUp(f"The name {name!r} is taken: choose another.")
-            user = store.insert_user(
-                conn, email=email, name=name, password_hash=password_hash, role="member", now=now_utc()
-            )
+            try:
+                user = store.insert_user(
+                    conn, email=email, name=name, password_hash=password_hash, role="member", now=now_utc()
+                )
+            except store.NameOrEmailTaken:  # a sign-up racing this one won the unique key
+                raise InvalidSignUp("That name or address was taken a moment ago: try again.") from None
     if existing is not None:
         _send(
             mailer,
@@ -304,12 +307,15 @@ def reset_password(engine: Engine, *, token: str, password: str) -> User:
     return user
 
 
-def change_password(engine: Engine, viewer: Viewer, *, current: str, new: str) -> None:
+def change_password(engine: Engine, settings: Settings, viewer: Viewer, *, current: str, new: str) -> None:
     """From settings: the current password is asked again; other sessions are logged out."""
     assert viewer.user is not None
+    failures = rate_limits.limit("login-fail", f"email:{viewer.user.email}", settings.login_failures_account)
+    rate_limits.check(engine, failures, what="wrong passwords")  # a stolen session cannot guess freely
     with engine.connect() as conn:
         found = store.credentials(conn, viewer.user.email)
     if found is None or not _password_matches(found[1], current[:1024]):
+        rate_limits.record(engine, failures)
         raise AccountError("The current password is not right.")
     check_password(new, email=viewer.user.email, name=viewer.user.name)
     with write_transaction(engine) as conn:

@@ -22,7 +22,9 @@ class Profile:
     comments: Capped[CommentActivity]
 
 
-def user_profile(engine: Engine, name: str, *, moderator: bool = False, limit: int = LIST_LIMIT) -> Profile | None:
+def user_profile(
+    engine: Engine, name: str, *, moderator: bool = False, limit: int = LIST_LIMIT
+) -> Profile | None:
     """The profile of the account `name`, or None. Moderators also see deleted and hidden comments."""
     with engine.connect() as conn:
         user = user_by_name(conn, normalise_name(name)[:64])

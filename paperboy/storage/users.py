@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from paperboy.domain.users import User
 from paperboy.storage.engine import utc
@@ -55,7 +56,10 @@ def insert_user(
         "created_at": now,
         "password_changed_at": now,
     }
-    user_id = conn.execute(insert(users).values(**values).returning(users.c.id)).scalar_one()
+    try:
+        user_id = conn.execute(insert(users).values(**values).returning(users.c.id)).scalar_one()
+    except IntegrityError:  # inserted by a concurrent transaction since the check above
+        raise NameOrEmailTaken() from None
     return User(user_id, email, name, role, now if verified else None, None, None, now)
 
 

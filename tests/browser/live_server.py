@@ -51,6 +51,7 @@ def live_server(env: Mapping[str, str], log: Path, *, workers: int = 1) -> Itera
         "PAPERBOY_HOST": "127.0.0.1",
         "PAPERBOY_SYNC_ON_EMPTY": "0",
         "PAPERBOY_SYNC_INTERVAL_HOURS": "0",
+        "PAPERBOY_BASE_URL": f"http://127.0.0.1:{port}",  # links in mails lead back here
         **env,
     }
     with log.open("wb") as out:
@@ -69,7 +70,9 @@ def _wait_healthy(proc: subprocess.Popen[bytes], base: str, log: Path) -> None:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            pytest.fail(f"paperboy serve exited {proc.returncode}:\n{log.read_text(errors='replace')[-3000:]}")
+            pytest.fail(
+                f"paperboy serve exited {proc.returncode}:\n{log.read_text(errors='replace')[-3000:]}"
+            )
         with contextlib.suppress(httpx.HTTPError):
             if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
                 return
@@ -102,7 +105,7 @@ def chromium():
         browser.close()
 
 
-def screenshot(page, name: str) -> Path:  # noqa: ANN001 - a Playwright Page
+def screenshot(page, name: str) -> Path:
     """Save a full-page screenshot as a test-run artifact (artifacts/ is not committed)."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     path = ARTIFACTS / f"{name}.png"

@@ -4,7 +4,7 @@ import pytest
 
 from paperboy.cli import main
 
-COMMANDS = ["serve", "import", "sync", "fetch", "config", "migrate"]
+COMMANDS = ["serve", "import", "sync", "fetch", "config", "migrate", "admin"]
 
 
 @pytest.mark.parametrize("command", COMMANDS)

@@ -10,7 +10,7 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from paperboy.config import load_settings
-from paperboy.integrations.mail import MailError, OutboxMailer, SmtpMailer, compose, make_mailer
+from paperboy.integrations.mail import MailError, OutboxMailer, QueuedMailer, SmtpMailer, compose, make_mailer
 
 
 class Sink:
@@ -18,7 +18,7 @@ class Sink:
         self.answer = answer
         self.messages: list[email.message.EmailMessage] = []
 
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
+    async def handle_DATA(self, server, session, envelope):
         if self.answer.startswith("250"):
             self.messages.append(email.message_from_bytes(envelope.content, policy=policy.default))
         return self.answer
@@ -105,3 +105,28 @@ def test_no_smtp_host_means_the_outbox(tmp_path):
     settings = load_settings(environ={}, toml_path=tmp_path / "none.toml", data_dir=tmp_path)
     assert isinstance(make_mailer(settings), OutboxMailer)
     assert isinstance(make_mailer(settings.replace(smtp_host="mail.example.org")), SmtpMailer)
+
+
+def test_short_ascii_text_is_sent_as_is_so_links_stay_whole(tmp_path):
+    link = "http://127.0.0.1:8000/verify-email?token=" + "x" * 120
+    message = compose(sender="a@example.org", to="b@example.org", subject="Hi", text=f"Open:\n{link}\n")
+    assert message["Content-Transfer-Encoding"] == "7bit"
+    assert link.encode() in message.as_bytes()
+
+
+def test_queued_mail_waits_for_flush_and_a_failure_loses_only_that_mail(tmp_path):
+    sent = []
+
+    class Flaky:
+        def send(self, message):
+            if message["Subject"] == "bad":
+                raise MailError("refused")
+            sent.append(message["Subject"])
+
+    queued = QueuedMailer(Flaky())
+    for subject in ("one", "bad", "two"):
+        queued.send(compose(sender="a@example.org", to="b@example.org", subject=subject, text="x"))
+    assert sent == []
+    queued.flush()
+    assert sent == ["one", "two"]
+    assert queued.queue == []
