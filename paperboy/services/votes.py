@@ -1,0 +1,89 @@
+"""Upvotes: one per member per paper, counted exactly however many members vote at once.
+
+The vote row and the paper's counter (paper_stats.upvotes) change in one transaction, and the
+counter moves only when a row was really inserted or deleted: a double click, two tabs, or a
+retried request leave the count as it should be.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+
+from paperboy.config import Settings
+from paperboy.domain.arxiv_ids import InvalidArxivId, parse_arxiv_id
+from paperboy.domain.rates import Rate, parse_rate
+from paperboy.domain.users import User
+from paperboy.services import rate_limits
+from paperboy.storage import votes as store
+from paperboy.storage.engine import now_utc
+from paperboy.storage.paper_stats import add_to_stats, stats_of
+from paperboy.storage.transactions import write_transaction
+
+
+class PaperNotFound(LookupError):
+    """No paper with this arXiv id is in the catalogue (HTTP 404); the message says which."""
+
+
+@dataclass(frozen=True, slots=True)
+class VoteResult:
+    arxiv_id: str
+    upvotes: int  # the paper's count after this vote
+    voted: bool  # whether the member's upvote now stands
+
+
+def upvote_paper(engine: Engine, settings: Settings, user: User, arxiv_id: str, ip: str) -> VoteResult:
+    """Add the member's upvote (again is fine). PaperNotFound, RateLimited."""
+    return _vote(engine, settings, user, arxiv_id, ip, up=True)
+
+
+def remove_upvote(engine: Engine, settings: Settings, user: User, arxiv_id: str, ip: str) -> VoteResult:
+    """Withdraw the member's upvote (none is fine). PaperNotFound, RateLimited."""
+    return _vote(engine, settings, user, arxiv_id, ip, up=False)
+
+
+def voted_papers(engine: Engine, user: User | None, paper_ids: Sequence[int]) -> set[int]:
+    """Which of these papers (row ids) the viewer has upvoted; empty for anonymous readers."""
+    if user is None or not paper_ids:
+        return set()
+    with engine.connect() as conn:
+        return store.voted_among(conn, user.id, paper_ids)
+
+
+def member_limits(kind: str, user: User, ip: str, rate: str, ip_factor: int) -> list[rate_limits.Limit]:
+    """A limit per account and a looser one per IP address (people behind one address share it)."""
+    per_account = parse_rate(rate)
+    per_ip = Rate(per_account.limit * ip_factor, per_account.seconds)
+    return [
+        rate_limits.limit(kind, f"user:{user.id}", per_account),
+        rate_limits.limit(kind, f"ip:{ip}", per_ip),
+    ]
+
+
+def _vote(engine: Engine, settings: Settings, user: User, arxiv_id: str, ip: str, *, up: bool) -> VoteResult:
+    canonical = _canonical(arxiv_id)
+    limits = member_limits("vote", user, ip, settings.rate_limit_vote, settings.rate_limit_ip_factor)
+    rate_limits.hit(engine, *limits, what="votes")
+    # No mark_catalogue_changed: pages cached for anonymous readers catch up within
+    # page_cache_seconds, and a vote must not throw away every cached page.
+    with write_transaction(engine) as conn:
+        paper_id = store.paper_id_by_arxiv_id(conn, canonical)
+        if paper_id is None:
+            raise PaperNotFound(f"arXiv paper {canonical} is not in this catalogue.")
+        if up:
+            changed = store.insert_vote(conn, paper_id, user.id, now_utc())
+        else:
+            changed = store.delete_vote(conn, paper_id, user.id)
+        if changed:
+            add_to_stats(conn, paper_id, upvotes=1 if up else -1)
+        upvotes, _ = stats_of(conn, paper_id)
+    return VoteResult(canonical, upvotes, up)
+
+
+def _canonical(arxiv_id: str) -> str:
+    try:
+        return parse_arxiv_id(arxiv_id).base
+    except InvalidArxivId as exc:
+        raise PaperNotFound(str(exc)) from None

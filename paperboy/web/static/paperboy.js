@@ -1,0 +1,79 @@
+/* paperboy: the upvote forms (form.vote) update in place instead of reloading the page.
+   Without this script they post normally and the server redirects back, so it only adds. */
+(() => {
+  "use strict";
+
+  const token = () => document.querySelector('meta[name="csrf-token"]')?.content || "";
+  const MESSAGE_MS = 6000;
+
+  document.addEventListener("submit", (event) => {
+    const form = event.target;
+    if (!(form instanceof HTMLFormElement) || !form.classList.contains("vote")) return;
+    if (!window.fetch || !token()) return; // let the browser post the form
+    event.preventDefault();
+    if (form.getAttribute("aria-busy") === "true") return; // a double click sends one vote
+    vote(form);
+  });
+
+  async function vote(form) {
+    form.setAttribute("aria-busy", "true");
+    let response;
+    try {
+      // getAttribute: `form.action` is the hidden input named "action", not the URL
+      response = await fetch(form.getAttribute("action"), {
+        method: "POST",
+        body: new URLSearchParams(new FormData(form)),
+        headers: { Accept: "application/json", "X-CSRF-Token": token() },
+        credentials: "same-origin",
+      });
+    } catch (error) {
+      form.submit(); // the network failed: try the plain form, which reports its own errors
+      return;
+    } finally {
+      form.removeAttribute("aria-busy");
+    }
+    const data = await response.json().catch(() => null);
+    if (response.ok && data && typeof data.upvotes === "number") {
+      sameVoteForms(form).forEach((each) => show(each, data.upvotes, data.voted));
+      clearMessage(form);
+    } else {
+      say(form, (data && data.error && data.error.message) || `The vote failed (HTTP ${response.status}).`);
+    }
+  }
+
+  // A paper can have more than one button on a page: keep them all in step.
+  function sameVoteForms(form) {
+    const action = form.getAttribute("action");
+    return [...document.querySelectorAll("form.vote")].filter((each) => each.getAttribute("action") === action);
+  }
+
+  function show(form, upvotes, voted) {
+    const button = form.querySelector("button");
+    const count = form.querySelector(".vote-count");
+    const next = form.querySelector('input[name="action"]');
+    if (count) count.textContent = String(upvotes);
+    if (next) next.value = voted ? "remove" : "up";
+    if (button) {
+      button.classList.toggle("voted", voted);
+      button.setAttribute("aria-pressed", voted ? "true" : "false");
+      button.title = voted ? "Remove your upvote" : "Upvote";
+    }
+  }
+
+  // One small message beside the button, replaced by the next and gone after a while.
+  function say(form, text) {
+    clearMessage(form);
+    const message = document.createElement("span");
+    message.className = "vote-message";
+    message.setAttribute("role", "status");
+    message.textContent = text;
+    form.after(message);
+    form.voteMessageTimer = setTimeout(() => message.remove(), MESSAGE_MS);
+  }
+
+  function clearMessage(form) {
+    clearTimeout(form.voteMessageTimer);
+    const old = form.nextElementSibling;
+    if (old && old.classList.contains("vote-message")) old.remove();
+  }
+})();
