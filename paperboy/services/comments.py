@@ -14,7 +14,6 @@ from sqlalchemy import Connection, Engine
 from paperboy.config import Settings
 from paperboy.domain.comments import BadRequest, Comment, CommentNode, Forbidden, NotFound, build_thread
 from paperboy.domain.markup import clean_comment_text, render_comment
-from paperboy.domain.rates import Rate, parse_rate
 from paperboy.domain.users import User
 from paperboy.services import rate_limits
 from paperboy.storage import comments as store
@@ -122,13 +121,9 @@ def user_comments(
 
 
 def comment_limits(settings: Settings, user: User, ip: str) -> list[rate_limits.Limit]:
-    """New and edited comments, per account and (times rate_limit_ip_factor) per IP address."""
-    rate = parse_rate(settings.rate_limit_comment)
-    per_ip = Rate(rate.limit * max(1, settings.rate_limit_ip_factor), rate.seconds)
-    return [
-        rate_limits.limit("comment", f"user:{user.id}", rate),
-        rate_limits.limit("comment", f"ip:{ip}", per_ip),
-    ]
+    return rate_limits.member_limits(
+        "comment", user.id, ip, settings.rate_limit_comment, settings.rate_limit_ip_factor
+    )
 
 
 # --- checks ---------------------------------------------------------------------------------------

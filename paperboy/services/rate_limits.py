@@ -39,6 +39,13 @@ def limit(kind: str, who: str, rate: str | Rate) -> Limit:
     return Limit(f"{kind}:{who}"[:200], parse_rate(rate) if isinstance(rate, str) else rate)
 
 
+def member_limits(kind: str, user_id: int, ip: str, rate: str, ip_factor: int) -> list[Limit]:
+    """A limit per account and a looser one per IP address (people behind one address share it)."""
+    per_account = parse_rate(rate)
+    per_ip = Rate(per_account.limit * ip_factor, per_account.seconds)
+    return [limit(kind, f"user:{user_id}", per_account), limit(kind, f"ip:{ip}", per_ip)]
+
+
 def hit(engine: Engine, *limits: Limit, what: str, now: float | None = None) -> None:
     """Count one event against every limit, in one short transaction; RateLimited if any is spent.
 

@@ -27,7 +27,6 @@ from paperboy.domain.users import User
 from paperboy.integrations import arxiv_api
 from paperboy.integrations.http import HttpClient, UpstreamError
 from paperboy.services import rate_limits
-from paperboy.services.votes import member_limits
 from paperboy.storage import submissions as store
 from paperboy.storage.engine import now_utc
 from paperboy.storage.paper_stats import add_to_stats
@@ -77,7 +76,9 @@ def submit_paper(
     SubmissionRefused (bad id, unknown to arXiv, too old), ArxivUnavailable, RateLimited.
     """
     arxiv_id = parse_submission(text)
-    limits = member_limits("submit", user, ip, settings.rate_limit_submit, settings.rate_limit_ip_factor)
+    limits = rate_limits.member_limits(
+        "submit", user.id, ip, settings.rate_limit_submit, settings.rate_limit_ip_factor
+    )
     rate_limits.hit(engine, *limits, what="submissions")
     moment = now or now_utc()
     with engine.connect() as conn:

@@ -14,7 +14,6 @@ from sqlalchemy import Engine
 
 from paperboy.config import Settings
 from paperboy.domain.arxiv_ids import InvalidArxivId, parse_arxiv_id
-from paperboy.domain.rates import Rate, parse_rate
 from paperboy.domain.users import User
 from paperboy.services import rate_limits
 from paperboy.storage import votes as store
@@ -52,19 +51,11 @@ def voted_papers(engine: Engine, user: User | None, paper_ids: Sequence[int]) ->
         return store.voted_among(conn, user.id, paper_ids)
 
 
-def member_limits(kind: str, user: User, ip: str, rate: str, ip_factor: int) -> list[rate_limits.Limit]:
-    """A limit per account and a looser one per IP address (people behind one address share it)."""
-    per_account = parse_rate(rate)
-    per_ip = Rate(per_account.limit * ip_factor, per_account.seconds)
-    return [
-        rate_limits.limit(kind, f"user:{user.id}", per_account),
-        rate_limits.limit(kind, f"ip:{ip}", per_ip),
-    ]
-
-
 def _vote(engine: Engine, settings: Settings, user: User, arxiv_id: str, ip: str, *, up: bool) -> VoteResult:
     canonical = _canonical(arxiv_id)
-    limits = member_limits("vote", user, ip, settings.rate_limit_vote, settings.rate_limit_ip_factor)
+    limits = rate_limits.member_limits(
+        "vote", user.id, ip, settings.rate_limit_vote, settings.rate_limit_ip_factor
+    )
     rate_limits.hit(engine, *limits, what="votes")
     # No mark_catalogue_changed: pages cached for anonymous readers catch up within
     # page_cache_seconds, and a vote must not throw away every cached page.

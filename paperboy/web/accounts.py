@@ -23,6 +23,7 @@ from paperboy.web.auth import (
     CheckedViewer,
     clear_session_cookie,
     client_ip,
+    local_path,
     remember_csrf_cookie,
     require_user,
     set_session_cookie,
@@ -37,26 +38,12 @@ router = APIRouter(default_response_class=HTMLResponse, include_in_schema=False)
 Field = Annotated[str, Form()]
 NextField = Annotated[str, Form(alias="next")]  # where to go after logging in
 NextQuery = Annotated[str, Query(alias="next")]
-_MAX_NEXT = 2000
 
 LOGIN_NOTICES = {"reset": "Your password has been changed. Log in with the new one."}
 SETTINGS_NOTICES = {
     "password": "Your password has been changed. Your other sessions have been logged out.",
     "verification-sent": "We sent the verification mail again: open the link in it to confirm your address.",
 }
-
-
-def local_path(target: str | None) -> str:
-    """`target` when it is a path on this site, otherwise "/": never a redirect to another site.
-
-    "//host" and "/\\host" are other sites to a browser, which also drops tabs and newlines
-    inside URLs ("/\\t/host" becomes "//host"): any backslash or control character is refused.
-    """
-    if not target or len(target) > _MAX_NEXT or not target.startswith("/") or target.startswith("//"):
-        return "/"
-    if "\\" in target or any(ord(char) < 0x20 or ord(char) == 0x7F for char in target):
-        return "/"
-    return target
 
 
 def _redirect(path: str, *, mail: QueuedMailer | None = None) -> RedirectResponse:
@@ -147,7 +134,12 @@ def verify_email(request: Request, token: str = "") -> Response:
 def login_form(request: Request, next_path: NextQuery = "", done: str = "") -> Response:
     if viewer_of(request).user:
         return _redirect("/")
-    context = {"email": "", "next": local_path(next_path), "error": None, "notice": LOGIN_NOTICES.get(done)}
+    context = {
+        "email": "",
+        "next": (local_path(next_path) or "/"),
+        "error": None,
+        "notice": LOGIN_NOTICES.get(done),
+    }
     return _render(request, "login.html", context)
 
 
@@ -159,7 +151,7 @@ def login(
     password: Field = "",
     next_path: NextField = "",
 ) -> Response:
-    target = local_path(next_path)
+    target = local_path(next_path) or "/"
     if viewer.user:
         return _redirect(target)
     ctx = app_context(request)

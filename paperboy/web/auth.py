@@ -33,6 +33,7 @@ CSRF_COOKIE = "paperboy_csrf"
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
 _SESSION_PREFIX = SESSION_COOKIE.encode() + b"="
+_MAX_NEXT = 2000
 
 
 def has_session_cookie(scope: Scope) -> bool:
@@ -80,6 +81,19 @@ def viewer_of(request: Request) -> Viewer:
 def client_ip(request: Request) -> str:
     """The client's address (uvicorn applies X-Forwarded-For only from PAPERBOY_TRUSTED_PROXIES)."""
     return request.client.host if request.client else "unknown"
+
+
+def local_path(target: str | None) -> str | None:
+    """`target` when it is a path on this site, else None: never a redirect to another site.
+
+    "//host" and "/\\host" are other sites to a browser, which also drops tabs and newlines
+    inside URLs ("/\\t/host" becomes "//host"): any backslash or control character is refused.
+    """
+    if not target or len(target) > _MAX_NEXT or not target.startswith("/") or target.startswith("//"):
+        return None
+    if "\\" in target or any(ord(char) < 0x20 or ord(char) == 0x7F for char in target):
+        return None
+    return target
 
 
 # --- CSRF -----------------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from starlette.responses import Response
 
 from paperboy.services.submissions import ArxivUnavailable, SubmissionRefused, submit_paper
 from paperboy.services.votes import PaperNotFound, VoteResult, remove_upvote, upvote_paper
-from paperboy.web.auth import CheckedViewer, client_ip, require_member, require_user, viewer_of
+from paperboy.web.auth import CheckedViewer, client_ip, local_path, require_member, require_user, viewer_of
 from paperboy.web.context import app_context
 from paperboy.web.errors import PageError, wants_json
 from paperboy.web.urls import paper_url
@@ -24,7 +24,6 @@ router = APIRouter(default_response_class=HTMLResponse, include_in_schema=False)
 
 Field = Annotated[str, Form()]  # "" when absent: this module's message, not a 422
 NextField = Annotated[str, Form(alias="next")]  # where a form without JavaScript goes back to
-_MAX_NEXT = 2000
 _VOTES = {"up": upvote_paper, "remove": remove_upvote}
 
 
@@ -63,7 +62,7 @@ def _vote_json(result: VoteResult) -> dict[str, object]:
 def _back(request: Request, next_path: str, arxiv_id: str) -> str:
     """The page the vote came from: the form's `next`, the Referer on this site, or the paper."""
     for target in (next_path, _referer_path(request)):
-        local = local_target(target)
+        local = local_path(target)
         if local:
             return local
     return paper_url(arxiv_id)
@@ -77,19 +76,6 @@ def _referer_path(request: Request) -> str | None:
     if parts.netloc and parts.netloc != request.headers.get("host", ""):
         return None
     return parts.path + (f"?{parts.query}" if parts.query else "")
-
-
-def local_target(target: str | None) -> str | None:
-    """`target` when it is a path on this site, else None: never a redirect to another site.
-
-    "//host" and "/\\host" are other sites to a browser, which also drops tabs and newlines
-    inside URLs: any backslash or control character is refused.
-    """
-    if not target or len(target) > _MAX_NEXT or not target.startswith("/") or target.startswith("//"):
-        return None
-    if "\\" in target or any(ord(char) < 0x20 or ord(char) == 0x7F for char in target):
-        return None
-    return target
 
 
 @router.get("/submit")

@@ -7,7 +7,6 @@ on paper pages through the `discussion` macro in templates/_comments.html.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated
@@ -21,7 +20,14 @@ from paperboy.domain.arxiv_ids import InvalidArxivId, parse_arxiv_id
 from paperboy.domain.comments import Comment, DiscussionError
 from paperboy.domain.markup import MAX_COMMENT_LENGTH, InvalidComment
 from paperboy.services import comments, moderation
-from paperboy.web.auth import CheckedViewer, client_ip, require_member, require_moderator, viewer_of
+from paperboy.web.auth import (
+    CheckedViewer,
+    client_ip,
+    local_path,
+    require_member,
+    require_moderator,
+    viewer_of,
+)
 from paperboy.web.context import app_context
 from paperboy.web.errors import PageError
 from paperboy.web.urls import paper_url
@@ -30,7 +36,6 @@ router = APIRouter(default_response_class=HTMLResponse, include_in_schema=False)
 
 TextField = Annotated[str, Form()]
 _MAX_ID = 2**63 - 1  # the largest BIGINT: beyond it no comment exists
-_LOCAL_PATH = re.compile(r"/(?![/\\])[!#-\[\]-~]*")  # printable ASCII, no space, quote or backslash
 
 
 @router.post("/papers/{arxiv_id:path}/comments")
@@ -114,7 +119,7 @@ def ban_user(
         banned = moderation.ban_user(
             app_context(request).engine, user, name, reason, hide_comments=bool(hide_comments)
         )
-    return _redirect(_local(next_url) or f"/users/{quote(banned.name)}")
+    return _redirect(local_path(next_url) or f"/users/{quote(banned.name)}")
 
 
 @router.post("/users/{name}/unban")
@@ -128,7 +133,7 @@ def unban_user(
     user = require_moderator(viewer)
     with _discussion_errors():
         unbanned = moderation.unban_user(app_context(request).engine, user, name, reason)
-    return _redirect(_local(next_url) or f"/users/{quote(unbanned.name)}")
+    return _redirect(local_path(next_url) or f"/users/{quote(unbanned.name)}")
 
 
 # --- helpers --------------------------------------------------------------------------------------
@@ -175,12 +180,6 @@ def _optional_id(text: str) -> int | None:
     if not (text.isascii() and text.isdigit()) or len(text) > 19:
         raise PageError(400, "Bad comment id", f"A comment id is a whole number, not {text[:20]!r}.")
     return int(text)
-
-
-def _local(url: str) -> str | None:
-    """A same-site path to go back to, or None (never an open redirect: browsers drop tabs and
-    newlines and read a backslash as a slash, so "/<tab>/evil.example" would leave the site)."""
-    return url if _LOCAL_PATH.fullmatch(url) and len(url) < 2000 else None
 
 
 def _to_comment(comment: Comment) -> Response:

@@ -38,7 +38,7 @@ def make_member(engine: Engine, name: str, *, verified: bool = True, role: str =
         )
 
 
-def log_in_as(client, user: User) -> str:  # noqa: ANN001 - a TestClient
+def log_in_as(client, user: User) -> str:
     """Give `client` a session cookie for `user`; the session's CSRF token is returned."""
     ctx = client.app.state.paperboy
     session = open_session(ctx.engine, ctx.settings, user)

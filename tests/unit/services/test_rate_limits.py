@@ -18,7 +18,7 @@ def test_the_limit_passes_then_refuses_with_the_time_left(engine):
     with pytest.raises(RateLimited) as refused:
         rate_limits.hit(engine, limit, what="votes", now=NOW + 10)
     assert refused.value.retry_after == 50
-    assert "Too many votes: try again in 50 seconds." == str(refused.value)
+    assert str(refused.value) == "Too many votes: try again in 50 seconds."
     rate_limits.hit(engine, limit, what="votes", now=NOW + 60)  # the next window starts afresh
 
 
