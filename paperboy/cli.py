@@ -166,6 +166,10 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         port=settings.port,
         workers=settings.workers,
         log_level="warning",
+        # The client address decides per-IP rate limits: believe X-Forwarded-For only from the
+        # proxies the operator names (uvicorn would otherwise trust 127.0.0.1 by default).
+        proxy_headers=bool(settings.trusted_proxies),
+        forwarded_allow_ips=settings.trusted_proxies or None,
     )
     return 0
 
