@@ -11,7 +11,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from bench import community, import_speed, pages, postgres
+from bench import community, import_speed, pages, postgres, trending_calibration
 from bench.common import BenchError, Corpus, find_corpus
 from bench.facts import machine_facts, print_header
 from bench.workspace import Workspace
@@ -22,6 +22,8 @@ BENCHMARKS: dict[str, Benchmark] = {
     "import": lambda ws, corpus, args: import_speed.run(ws, corpus, repeats=args.repeats),
     "pages": lambda ws, corpus, args: pages.run(ws, corpus, _load(args)),
     "community": lambda ws, corpus, args: community.run(ws, corpus, _load(args)),
+    # Calibrates the trending gravity on the Hugging Face upvotes (docs/trending.md); no database.
+    "trending": lambda ws, corpus, args: trending_calibration.run(),
 }
 
 

@@ -17,7 +17,7 @@ from paperboy.config import Settings
 from paperboy.integrations.mail import make_mailer
 from paperboy.storage.engine import is_sqlite, make_engine
 from paperboy.storage.migrate import pending_revisions, upgrade
-from paperboy.web import health, pages
+from paperboy.web import accounts, community, discussion, health, pages
 from paperboy.web.auth import ViewerMiddleware
 from paperboy.web.context import AppContext
 from paperboy.web.errors import install_error_handlers
@@ -66,6 +66,9 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_middleware(GZipMiddleware, minimum_size=2048, compresslevel=5)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(health.router)
+    app.include_router(accounts.router)
+    app.include_router(community.router)
+    app.include_router(discussion.router)
     # Last: /papers/{arxiv_id:path} answers every path under /papers/ that no earlier route took.
     app.include_router(pages.router)
     return app

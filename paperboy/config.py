@@ -16,7 +16,7 @@ from typing import Any
 
 ENV_PREFIX = "PAPERBOY_"
 # Calibrated on the Hugging Face upvote data: docs/trending.md, bench/trending_calibration.py.
-TRENDING_GRAVITY = 0.8
+TRENDING_GRAVITY = 0.45
 
 
 class SettingsError(ValueError):

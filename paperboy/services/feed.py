@@ -6,20 +6,25 @@ Each function opens its own connection: callers never hold one.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from urllib.parse import quote
 
 from sqlalchemy import Connection, Engine
 
+from paperboy.config import SETTINGS, Settings
 from paperboy.domain.arxiv_ids import abs_url, pdf_url
 from paperboy.domain.calendar import Period, day_period, format_day, is_weekend, period_containing
 from paperboy.domain.models import Link, Listing, Paper
-from paperboy.storage import queries
-from paperboy.storage.queries import CatalogueCounts, SyncStatus
+from paperboy.domain.trending import TrendingParams, rank, reference_time, trending_params
+from paperboy.storage import queries, trending_queries
+from paperboy.storage.queries import NO_COMMUNITY, CatalogueCounts, Community, ListedPaper, SyncStatus
 
-SORTS = queries.SORTS
-DEFAULT_SORT = "newest"
+TRENDING = "trending"
+SORTS = (TRENDING, *queries.SORTS)
+DEFAULT_SORT = TRENDING
+# The configured defaults, for callers that do not pass the site's own settings.
+DEFAULT_TRENDING = trending_params(Settings(**{setting.name: setting.default for setting in SETTINGS}))
 
 
 class FeedRequestError(ValueError):
@@ -33,7 +38,19 @@ class FeedPageNotFound(LookupError):
 @dataclass(frozen=True, slots=True)
 class FeedItem:
     paper: Paper
-    listing: Listing  # the paper's first listing inside the period: its day and announce type
+    # The paper's first listing inside the period (its day and announce type); None on lists
+    # that span no period, such as the all-time top.
+    listing: Listing | None
+    community: Community = NO_COMMUNITY
+    score: float | None = None  # the trending score it was ranked by (None: sorted otherwise)
+
+
+@dataclass(frozen=True, slots=True)
+class PaperView:
+    """A paper page: the paper with all its links, and what the community did with it."""
+
+    paper: Paper
+    community: Community
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +67,7 @@ class FeedPage:
     next_period: Period | None
     last_listed: date | None  # the last listing day inside the period
     notice: str | None  # why the page is empty, for the reader
+    ranked_at: datetime | None = None  # the trending reference time (None: not sorted by trending)
 
     @property
     def pages(self) -> int:
@@ -71,11 +89,18 @@ def feed_for_period(
     page: int = 1,
     page_size: int = 100,
     today: date | None = None,
+    viewer_id: int | None = None,
+    trending: TrendingParams = DEFAULT_TRENDING,
+    now: datetime | None = None,
 ) -> FeedPage:
-    """One page of the papers listed in `period`, newest first by default."""
+    """One page of the papers listed in `period`, trending first by default.
+
+    `viewer_id`: the logged-in reader, whose upvotes the cards show; `now` fakes the clock.
+    """
     _check_request(sort, page)
+    request = _FeedRequest(category or None, sort, page, max(1, page_size), viewer_id, trending)
     with engine.connect() as conn:
-        return _feed(conn, period, category or None, sort, page, max(1, page_size), today or _today())
+        return _feed(conn, period, request, now or _now(), today)
 
 
 def latest_feed(
@@ -86,15 +111,18 @@ def latest_feed(
     page: int = 1,
     page_size: int = 100,
     today: date | None = None,
+    viewer_id: int | None = None,
+    trending: TrendingParams = DEFAULT_TRENDING,
+    now: datetime | None = None,
 ) -> FeedPage | None:
     """The feed of the latest listing day; None while the catalogue has no listings."""
     _check_request(sort, page)
+    request = _FeedRequest(category or None, sort, page, max(1, page_size), viewer_id, trending)
     with engine.connect() as conn:
         latest = queries.latest_listing_day(conn)
         if latest is None:
             return None
-        period = day_period(latest)
-        return _feed(conn, period, category or None, sort, page, max(1, page_size), today or _today())
+        return _feed(conn, day_period(latest), request, now or _now(), today)
 
 
 def paper_detail(engine: Engine, arxiv_id: str) -> Paper | None:
@@ -102,6 +130,26 @@ def paper_detail(engine: Engine, arxiv_id: str) -> Paper | None:
     with engine.connect() as conn:
         paper = queries.paper_by_arxiv_id(conn, arxiv_id)
     return with_all_links(paper) if paper else None
+
+
+def paper_view(engine: Engine, arxiv_id: str, *, viewer_id: int | None = None) -> PaperView | None:
+    """paper_detail, with the community's counts and whether the reader (`viewer_id`) voted."""
+    with engine.connect() as conn:
+        paper = queries.paper_by_arxiv_id(conn, arxiv_id)
+        if paper is None:
+            return None
+        community = community_of(conn, [paper.id], viewer_id).get(paper.id, NO_COMMUNITY)
+    return PaperView(with_all_links(paper), community)
+
+
+def community_of(conn: Connection, ids: list[int], viewer_id: int | None) -> dict[int, Community]:
+    """Counts and submitters of `ids`, with the reader's votes: two queries at most."""
+    found = queries.community_of(conn, ids)
+    if viewer_id is None:
+        return found
+    for paper_id in queries.voted_among(conn, viewer_id, ids):
+        found[paper_id] = replace(found.get(paper_id, NO_COMMUNITY), voted=True)
+    return found
 
 
 def catalogue_status(engine: Engine) -> CatalogueStatus:
@@ -141,47 +189,127 @@ def _check_request(sort: str, page: int) -> None:
         raise FeedRequestError(f"page {page} does not exist: pages are numbered from 1")
 
 
-def _today() -> date:
-    return datetime.now(UTC).date()
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class _FeedRequest:
+    category: str | None
+    sort: str
+    page: int
+    size: int
+    viewer_id: int | None
+    trending: TrendingParams
+
+    @property
+    def offset(self) -> int:
+        return (self.page - 1) * self.size
+
+
+@dataclass(frozen=True, slots=True)
+class _Selection:
+    """The papers of one feed page, in order, and how many the whole period has."""
+
+    total: int
+    listed: list[ListedPaper]
+    scores: dict[int, float] = field(default_factory=dict)
+    ranked_at: datetime | None = None
 
 
 def _feed(
-    conn: Connection, period: Period, category: str | None, sort: str, page: int, size: int, today: date
+    conn: Connection, period: Period, request: _FeedRequest, now: datetime, today: date | None
 ) -> FeedPage:
-    total = queries.count_listed_papers(conn, period.start, period.end, category)
-    if page > _page_count(total, size):
-        pages = _page_count(total, size)
-        count = "only 1 page" if pages == 1 else f"only {pages} pages"
-        raise FeedPageNotFound(f"page {page} does not exist: {period.label} has {count}")
+    selection = _select(conn, period, request, now)
     days = queries.listing_days_around(conn, period.start, period.end)
     feed = FeedPage(
         period=period,
-        category=category,
-        sort=sort,
-        page=page,
-        page_size=size,
-        total=total,
-        items=_items(conn, period, category, sort, limit=size, offset=(page - 1) * size),
+        category=request.category,
+        sort=request.sort,
+        page=request.page,
+        page_size=request.size,
+        total=selection.total,
+        items=_items(conn, selection, request.viewer_id),
         facet=queries.category_facet(conn, period.start, period.end),
         prev_period=period_containing(period.kind, days.before) if days.before else None,
         next_period=period_containing(period.kind, days.after) if days.after else None,
         last_listed=days.last,
         notice=None,
+        ranked_at=selection.ranked_at,
     )
-    return replace(feed, notice=explain_empty(feed, days.before, days.after, today))
+    return replace(feed, notice=explain_empty(feed, days.before, days.after, today or now.date()))
 
 
-def _items(
-    conn: Connection, period: Period, category: str | None, sort: str, *, limit: int, offset: int
-) -> list[FeedItem]:
-    """One page of listed papers, loaded whole in a fixed number of queries."""
+def _select(conn: Connection, period: Period, request: _FeedRequest, now: datetime) -> _Selection:
+    if request.sort == TRENDING:
+        return _select_trending(conn, period, request, now)
+    total = queries.count_listed_papers(conn, period.start, period.end, request.category)
+    check_page(request.page, total, request.size, period.label)
     listed = queries.listed_papers(
-        conn, period.start, period.end, category=category, sort=sort, limit=limit, offset=offset
+        conn,
+        period.start,
+        period.end,
+        category=request.category,
+        sort=request.sort,
+        limit=request.size,
+        offset=request.offset,
     )
-    papers = {paper.id: paper for paper in queries.papers_by_ids(conn, [item.paper_id for item in listed])}
+    return _Selection(total, listed)
+
+
+def _select_trending(conn: Connection, period: Period, request: _FeedRequest, now: datetime) -> _Selection:
+    """The papers with a positive score, ranked in Python; then the rest, which tie at 0 and so
+    come newest first, paged by the database. Python handles only the papers with signals (a
+    few percent of a month), not every paper of the period."""
+    start, end, category = period.start, period.end, request.category
+    found = trending_queries.listed_candidates(conn, start, end, category, signalled_only=True)
+    total = queries.count_listed_papers(conn, start, end, category)
+    check_page(request.page, total, request.size, period.label)
+    reference = reference_time(end, now)
+    ids, scores = rank((row.candidate for row in found), request.trending, reference)
+    ranked = {paper_id: value for paper_id, value in zip(ids, scores, strict=True) if value > 0}
+    on_page = list(ranked)[request.offset : request.offset + request.size]
+    rest = queries.listed_papers(
+        conn,
+        start,
+        end,
+        category=category,
+        sort="newest",
+        limit=request.size - len(on_page),
+        offset=max(0, request.offset - len(ranked)),
+        exclude=list(ranked),
+    )
+    by_id = {row.listed.paper_id: row.listed for row in found}
+    listed = [by_id[paper_id] for paper_id in on_page] + rest
+    return _Selection(
+        total=total,
+        listed=listed,
+        scores={item.paper_id: ranked.get(item.paper_id, 0.0) for item in listed},
+        ranked_at=reference,
+    )
+
+
+def check_page(page: int, total: int, size: int, label: str) -> None:
+    """FeedPageNotFound when `page` is past the last page of `total` items."""
+    pages = _page_count(total, size)
+    if page > pages:
+        count = "only 1 page" if pages == 1 else f"only {pages} pages"
+        raise FeedPageNotFound(f"page {page} does not exist: {label} has {count}")
+
+
+def _items(conn: Connection, selection: _Selection, viewer_id: int | None) -> list[FeedItem]:
+    """One page of listed papers, loaded whole in a fixed number of queries."""
+    ids = [item.paper_id for item in selection.listed]
+    papers = {paper.id: paper for paper in queries.papers_by_ids(conn, ids)}
+    community = community_of(conn, ids, viewer_id)
     return [
-        FeedItem(with_all_links(papers[item.paper_id]), Listing(item.day, item.announce_type))
-        for item in listed
+        FeedItem(
+            with_all_links(papers[item.paper_id]),
+            Listing(item.day, item.announce_type),
+            community.get(item.paper_id, NO_COMMUNITY),
+            selection.scores.get(item.paper_id),
+        )
+        for item in selection.listed
         if item.paper_id in papers  # deleted since the page query ran
     ]
 

@@ -33,9 +33,13 @@ from paperboy.storage.schema import (
     paper_authors,
     paper_categories,
     paper_links,
+    paper_stats,
     paper_versions,
     papers,
+    submissions,
     sync_state,
+    users,
+    votes,
 )
 from paperboy.storage.sync_state import (
     INTERRUPTED,
@@ -52,6 +56,20 @@ class ListedPaper:
     paper_id: int
     day: date
     announce_type: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Community:
+    """What this site's members did with a paper: upvotes, visible comments, who submitted it,
+    and whether the reader looking voted for it."""
+
+    upvotes: int = 0
+    comments: int = 0
+    submitted_by: str | None = None
+    voted: bool = False
+
+
+NO_COMMUNITY = Community()
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,7 +128,8 @@ def _in_category(category: str) -> ColumnElement[bool]:
     )
 
 
-def _period_filter(start: date, end: date, category: str | None) -> list[ColumnElement[bool]]:
+def period_filter(start: date, end: date, category: str | None) -> list[ColumnElement[bool]]:
+    """Listings inside [start, end], of papers filed under `category` when one is given."""
     conditions: list[ColumnElement[bool]] = [listings.c.day.between(start, end)]
     if category is not None:
         conditions.append(_in_category(category))
@@ -119,7 +138,7 @@ def _period_filter(start: date, end: date, category: str | None) -> list[ColumnE
 
 def count_listed_papers(conn: Connection, start: date, end: date, category: str | None = None) -> int:
     """Distinct papers listed in the period: a paper listed on two days counts once."""
-    query = select(func.count(distinct(listings.c.paper_id))).where(*_period_filter(start, end, category))
+    query = select(func.count(distinct(listings.c.paper_id))).where(*period_filter(start, end, category))
     count: int = conn.execute(query).scalar_one()
     return count
 
@@ -130,10 +149,22 @@ def _newest_first(query: Select[Any]) -> Select[Any]:
     return query.order_by(listings.c.day.desc(), papers.c.arxiv_id.desc())
 
 
-# A sort orders the period's first listings joined to their papers (columns of `listings` and
-# `papers`). A new sort (trending) adds an entry here, adding whatever joins its score needs.
+# A sort the database can do orders the period's first listings joined to their papers (columns
+# of `listings` and `papers`). Trending is not one of them: its score needs floating-point powers
+# and logarithms that SQLite may lack, so storage/trending_queries.py returns the signals of the
+# period's papers and domain/trending.py ranks them. Papers scoring 0 tie, and ties go newest
+# first: that tail of a trending list is this "newest" order, paged here.
 ORDERINGS: dict[str, Callable[[Select[Any]], Select[Any]]] = {"newest": _newest_first}
 SORTS: tuple[str, ...] = tuple(ORDERINGS)
+
+
+def first_listing_in_period(start: date) -> ColumnElement[bool]:
+    """The listing is the paper's first one from `start` on: a paper listed twice in a period
+    appears once, at its first listing there."""
+    earlier = listings.alias("earlier")
+    return ~exists().where(
+        earlier.c.paper_id == listings.c.paper_id, earlier.c.day >= start, earlier.c.day < listings.c.day
+    )
 
 
 def listed_papers(
@@ -145,20 +176,19 @@ def listed_papers(
     sort: str = "newest",
     limit: int = 100,
     offset: int = 0,
+    exclude: Sequence[int] = (),
 ) -> list[ListedPaper]:
-    """One page of the distinct papers listed in [start, end], each with its first listing there."""
+    """One page of the distinct papers listed in [start, end], each with its first listing there,
+    leaving out the papers `exclude` names (those the trending sort placed already)."""
     if sort not in ORDERINGS:
         raise ValueError(f"unknown sort {sort!r}; expected one of {', '.join(SORTS)}")
-    earlier = listings.alias("earlier")
-    # A paper listed twice in the period appears once, at its first listing: no earlier one exists.
-    first_in_period = ~exists().where(
-        earlier.c.paper_id == listings.c.paper_id, earlier.c.day >= start, earlier.c.day < listings.c.day
-    )
     query = (
         select(listings.c.paper_id, listings.c.day, listings.c.announce_type)
         .join_from(listings, papers, papers.c.id == listings.c.paper_id)
-        .where(*_period_filter(start, end, category), first_in_period)
+        .where(*period_filter(start, end, category), first_listing_in_period(start))
     )
+    if exclude:
+        query = query.where(~id_in(listings.c.paper_id, exclude))
     rows = conn.execute(ORDERINGS[sort](query).limit(limit).offset(offset))
     return [ListedPaper(row.paper_id, row.day, row.announce_type) for row in rows]
 
@@ -184,7 +214,7 @@ def category_facet(conn: Connection, start: date, end: date) -> list[tuple[str, 
 _PAPER_COLUMNS = [c for c in papers.c if c.name not in ("content_hash", "source_hash", "changed_at")]
 
 
-def _id_in(column: ColumnElement[Any], ids: Sequence[int]) -> ColumnElement[bool]:
+def id_in(column: ColumnElement[Any], ids: Sequence[int]) -> ColumnElement[bool]:
     """column IN (1, 2, ...) with the integers written into the SQL text.
 
     With one bound parameter per id, psycopg re-parses a long query text on every page (about a
@@ -198,7 +228,7 @@ def papers_by_ids(conn: Connection, ids: Sequence[int]) -> list[Paper]:
     """Papers in the order of `ids` (unknown ids skipped), in five queries whatever their number."""
     if not ids:
         return []
-    rows = conn.execute(select(*_PAPER_COLUMNS).where(_id_in(papers.c.id, ids))).all()
+    rows = conn.execute(select(*_PAPER_COLUMNS).where(id_in(papers.c.id, ids))).all()
     by_id = {paper.id: paper for paper in _papers_from_rows(conn, rows)}
     return [by_id[pid] for pid in ids if pid in by_id]
 
@@ -256,7 +286,7 @@ def _children(
 ) -> defaultdict[int, list[Row[Any]]]:
     grouped: defaultdict[int, list[Row[Any]]] = defaultdict(list)
     # Ordered by paper first: rows come straight off the primary key index, no sort needed.
-    query = select(table).where(_id_in(table.c.paper_id, ids)).order_by(table.c.paper_id, order)
+    query = select(table).where(id_in(table.c.paper_id, ids)).order_by(table.c.paper_id, order)
     for row in conn.execute(query):
         grouped[row.paper_id].append(row)
     return grouped
@@ -264,7 +294,7 @@ def _children(
 
 def _hf_signals(conn: Connection, paper_rows: Sequence[Row[Any]]) -> dict[int, HfSignal]:
     arxiv_ids = {row.id: row.arxiv_id for row in paper_rows}
-    query = select(hf_papers).where(_id_in(hf_papers.c.paper_id, list(arxiv_ids)))
+    query = select(hf_papers).where(id_in(hf_papers.c.paper_id, list(arxiv_ids)))
     return {
         row.paper_id: HfSignal(
             arxiv_id=arxiv_ids[row.paper_id],
@@ -278,6 +308,35 @@ def _hf_signals(conn: Connection, paper_rows: Sequence[Row[Any]]) -> dict[int, H
         )
         for row in conn.execute(query)
     }
+
+
+# --- the community around a page's papers: one query each, whatever their number --------
+
+
+def community_of(conn: Connection, ids: Sequence[int]) -> dict[int, Community]:
+    """Upvotes, visible comments and submitter of each paper, in one query."""
+    if not ids:
+        return {}
+    joined = (
+        papers.outerjoin(paper_stats, paper_stats.c.paper_id == papers.c.id)
+        .outerjoin(submissions, submissions.c.paper_id == papers.c.id)
+        .outerjoin(users, users.c.id == submissions.c.user_id)
+    )
+    query = select(
+        papers.c.id, paper_stats.c.upvotes, paper_stats.c.comments, users.c.name.label("submitter")
+    ).select_from(joined)
+    return {
+        row.id: Community(row.upvotes or 0, row.comments or 0, row.submitter)
+        for row in conn.execute(query.where(id_in(papers.c.id, ids)))
+    }
+
+
+def voted_among(conn: Connection, user_id: int, ids: Sequence[int]) -> set[int]:
+    """Which of `ids` the user has upvoted."""
+    if not ids:
+        return set()
+    query = select(votes.c.paper_id).where(votes.c.user_id == user_id, id_in(votes.c.paper_id, ids))
+    return set(conn.execute(query).scalars())
 
 
 # --- catalogue and sync status ------------------------------------------------------------

@@ -17,9 +17,10 @@ ANNOUNCE_LABELS = {
     "cross": "cross-list",
     "replace": "replaced",
     "replace-cross": "replaced cross-list",
+    "submitted": "submitted",
 }
 LINK_LABELS = {"abs": "arXiv", "pdf": "PDF", "code": "Code", "project": "Project page", "doi": "DOI"}
-SORT_LABELS = {"newest": "Newest"}
+SORT_LABELS = {"trending": "Trending", "newest": "Newest"}
 
 # arXiv wraps abstracts at ~80 columns and starts a paragraph with an indented line or a blank one.
 _PARAGRAPH_BREAK = re.compile(r"\n\s*\n|\n(?=[ \t])")
@@ -82,6 +83,22 @@ def plural(count: int, singular: str, many: str | None = None) -> str:
     return f"{count:,} {word}"
 
 
+def figure(value: float) -> str:
+    """A computed number (points, scores) as a reader reads it: whole numbers plainly, others to
+    four significant digits, thousands separated."""
+    if value == int(value) and abs(value) < 1e15:
+        return f"{int(value):,}"
+    if abs(value) >= 1000:
+        return f"{value:,.1f}"
+    return f"{value:.4g}"
+
+
+def hours(value: float) -> str:
+    """An age in hours, with days for long ones: 30 h (1.2 days)."""
+    text = f"{figure(round(value, 1))} h"
+    return f"{text} ({figure(round(value / 24, 1))} days)" if value >= 48 else text
+
+
 FILTERS: dict[str, Callable[..., Any]] = {
     "day": format_day,
     "short_day": format_short_day,
@@ -94,6 +111,8 @@ FILTERS: dict[str, Callable[..., Any]] = {
     "announce_label": announce_label,
     "link_label": link_label,
     "plural": plural,
+    "figure": figure,
+    "hours": hours,
 }
 
 TESTS: dict[str, Callable[..., bool]] = {"web_url": is_web_url}

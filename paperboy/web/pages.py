@@ -1,4 +1,5 @@
-"""HTML pages: the daily feed (latest day, day, week, month) and paper pages.
+"""HTML pages: the daily feed (latest day, day, week, month), paper pages, the all-time top list
+and the pages that explain trending.
 
 Handlers are thin: parse the URL, call one service function, render a template.
 """
@@ -8,15 +9,18 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from starlette.responses import Response
 
-from paperboy.domain.arxiv_ids import InvalidArxivId, abs_url, parse_arxiv_id
+from paperboy.config import ENV_PREFIX, TRENDING_GRAVITY
+from paperboy.domain.arxiv_ids import ArxivId, InvalidArxivId, abs_url, parse_arxiv_id
 from paperboy.domain.calendar import PERIOD_KINDS, PeriodKind, parse_period, period_containing
+from paperboy.domain.trending import Signals, TrendingParams, score, trending_params
+from paperboy.services.comments import comment_thread
 from paperboy.services.feed import (
     DEFAULT_SORT,
     FeedPage,
@@ -25,17 +29,26 @@ from paperboy.services.feed import (
     catalogue_status,
     feed_for_period,
     latest_feed,
-    paper_detail,
+    paper_view,
 )
+from paperboy.services.trending import explain_paper, top_papers
+from paperboy.web.auth import viewer_of
 from paperboy.web.context import app_context
 from paperboy.web.errors import PageError
-from paperboy.web.urls import paper_url, period_url
+from paperboy.web.urls import ABOUT_TRENDING_PATH, TOP_PATH, paper_url, period_url, top_url, why_url
 
 # HTML pages stay out of the OpenAPI schema, which documents the JSON API. HEAD is answered
 # too: uptime monitors and link checkers use it.
 router = APIRouter(default_response_class=HTMLResponse, include_in_schema=False)
 _METHODS = ["GET", "HEAD"]
 _TAB_LABELS = {"day": "Day", "week": "Week", "month": "Month"}
+# ?notice=… on a paper page: where the submit form sends a member afterwards.
+PAPER_NOTICES = {
+    "submitted": "Thanks — your submission is on today's feed.",
+    "already-on-feed": "This paper is already on a feed — here it is; upvote it instead.",
+}
+# The ages the about page shows a worked example for.
+EXAMPLE_AGES_HOURS = (1, 6, 24, 72, 168)
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +87,8 @@ def home(request: Request, query: FeedParams) -> Response:
             sort=query.sort,
             page=query.page,
             page_size=ctx.settings.page_size,
+            viewer_id=_viewer_id(request),
+            trending=_trending(request),
         )
     if feed is None:
         return _welcome(request)
@@ -95,26 +110,111 @@ def month_page(request: Request, month: str, query: FeedParams) -> Response:
     return _period_page(request, "month", month, query)
 
 
-@router.api_route("/papers/{arxiv_id:path}", methods=_METHODS)
-def paper_page(request: Request, arxiv_id: str) -> Response:
-    """/papers/2506.12229 and old-style /papers/hep-th/9901001; other spellings redirect."""
-    try:
-        parsed = parse_arxiv_id(arxiv_id)
-    except InvalidArxivId as exc:
-        raise PageError(404, "Not an arXiv id", str(exc)) from None
-    if arxiv_id != parsed.base:  # versioned (2506.12229v2), arXiv: prefix, trailing slash
-        return RedirectResponse(paper_url(parsed.base), status_code=301)
-    paper = paper_detail(app_context(request).engine, parsed.base)
-    if paper is None:
-        message = f"arXiv paper {parsed.base} is not in this catalogue."
-        raise PageError(
-            404, "Paper not in this catalogue", message, [("See it on arXiv", abs_url(parsed.base))]
+@router.api_route(TOP_PATH, methods=_METHODS)
+def top_page(request: Request, query: FeedParams) -> Response:
+    """Every paper with a community or Hugging Face signal, by points: age does not count here."""
+    ctx = app_context(request)
+    with _feed_errors():
+        top = top_papers(
+            ctx.engine,
+            category=query.category,
+            page=query.page,
+            page_size=ctx.settings.page_size,
+            viewer_id=_viewer_id(request),
+            trending=_trending(request),
         )
     request.state.page_cacheable = True
+    context = {"top": top, "canonical": top_url(category=top.category, page=top.page), "top_url": top_url}
+    return ctx.templates.TemplateResponse(request, "top.html", context)
+
+
+@router.api_route(ABOUT_TRENDING_PATH, methods=_METHODS)
+def about_trending(request: Request) -> Response:
+    """The published formula, with this site's configured values."""
+    params = _trending(request)
+    request.state.page_cacheable = True
+    context = {
+        "params": params,
+        "calibrated_gravity": TRENDING_GRAVITY,
+        "env": {name: ENV_PREFIX + "TRENDING_" + name.upper() for name in _PARAM_SETTINGS},
+        "examples": _examples(params),
+    }
+    return app_context(request).templates.TemplateResponse(request, "about_trending.html", context)
+
+
+_PARAM_SETTINGS = ("gravity", "offset_hours", "comment_weight", "hf_weight", "stars_weight")
+
+
+def _examples(params: TrendingParams) -> list[tuple[int, float, float]]:
+    """(age in hours, divisor, score) of a paper with 10 upvotes, at a few ages."""
+    reference = datetime(2025, 1, 8, tzinfo=UTC)  # any moment: only the differences count
+    rows = []
+    for hours in EXAMPLE_AGES_HOURS:
+        signals = Signals(upvotes=10, appeared_at=reference - timedelta(hours=hours))
+        breakdown = score(signals, params, reference)
+        rows.append((hours, breakdown.divisor, breakdown.score))
+    return rows
+
+
+@router.api_route("/papers/{arxiv_id:path}/why", methods=_METHODS)
+def why_page(request: Request, arxiv_id: str) -> Response:
+    """Every number behind a paper's trending score, and its rank on its first day and week."""
+    parsed = _canonical_id(arxiv_id)
+    if arxiv_id != parsed.base:
+        return RedirectResponse(why_url(parsed.base), status_code=301)
+    explanation = explain_paper(app_context(request).engine, parsed.base, trending=_trending(request))
+    if explanation is None:
+        raise _not_in_catalogue(parsed.base)
+    request.state.page_cacheable = True
+    context = {"why": explanation, "paper": explanation.paper, "canonical": why_url(parsed.base)}
+    return app_context(request).templates.TemplateResponse(request, "why.html", context)
+
+
+@router.api_route("/papers/{arxiv_id:path}", methods=_METHODS)
+def paper_page(request: Request, arxiv_id: str, notice: str | None = None) -> Response:
+    """/papers/2506.12229 and old-style /papers/hep-th/9901001; other spellings redirect."""
+    parsed = _canonical_id(arxiv_id)
+    if arxiv_id != parsed.base:  # versioned (2506.12229v2), arXiv: prefix, trailing slash
+        return RedirectResponse(paper_url(parsed.base), status_code=301)
+    engine = app_context(request).engine
+    view = paper_view(engine, parsed.base, viewer_id=_viewer_id(request))
+    if view is None:
+        raise _not_in_catalogue(parsed.base)
+    request.state.page_cacheable = True
+    paper = view.paper
+    thread = comment_thread(engine, paper.id, viewer_of(request).user)
     # The header's Day / Week / Month lead to the feeds around the paper's first listing.
     tabs = _tabs_around(paper.first_listed) if paper.first_listed else []
-    context = {"paper": paper, "canonical": paper_url(paper.arxiv_id), "tabs": tabs}
+    context = {
+        "paper": paper,
+        "community": view.community,
+        "thread": thread,
+        "canonical": paper_url(paper.arxiv_id),
+        "tabs": tabs,
+        "notice": PAPER_NOTICES.get(notice or ""),
+    }
     return app_context(request).templates.TemplateResponse(request, "paper.html", context)
+
+
+def _canonical_id(arxiv_id: str) -> ArxivId:
+    try:
+        return parse_arxiv_id(arxiv_id)
+    except InvalidArxivId as exc:
+        raise PageError(404, "Not an arXiv id", str(exc)) from None
+
+
+def _not_in_catalogue(arxiv_id: str) -> PageError:
+    message = f"arXiv paper {arxiv_id} is not in this catalogue."
+    return PageError(404, "Paper not in this catalogue", message, [("See it on arXiv", abs_url(arxiv_id))])
+
+
+def _viewer_id(request: Request) -> int | None:
+    user = viewer_of(request).user
+    return user.id if user else None
+
+
+def _trending(request: Request) -> TrendingParams:
+    return trending_params(app_context(request).settings)
 
 
 def _period_page(request: Request, kind: PeriodKind, key: str, query: FeedQuery) -> Response:
@@ -131,6 +231,8 @@ def _period_page(request: Request, kind: PeriodKind, key: str, query: FeedQuery)
             sort=query.sort,
             page=query.page,
             page_size=ctx.settings.page_size,
+            viewer_id=_viewer_id(request),
+            trending=_trending(request),
         )
     return _render_feed(request, feed)
 

@@ -12,6 +12,9 @@ from urllib.parse import quote, urlencode
 from paperboy.domain.calendar import Period, day_period
 from paperboy.services.feed import DEFAULT_SORT
 
+TOP_PATH = "/papers/top"
+ABOUT_TRENDING_PATH = "/about/trending"
+
 
 @lru_cache(maxsize=4096)  # a feed page links each category chip: the same few URLs many times
 def period_url(period: Period, *, category: str | None = None, sort: str | None = None, page: int = 1) -> str:
@@ -34,3 +37,17 @@ def day_url(day: date) -> str:
 def paper_url(arxiv_id: str) -> str:
     # Old-style ids keep their slash: /papers/hep-th/9901001.
     return "/papers/" + quote(arxiv_id, safe="/")
+
+
+def why_url(arxiv_id: str) -> str:
+    """The "why is this here" breakdown of a paper's trending score."""
+    return paper_url(arxiv_id) + "/why"
+
+
+def top_url(*, category: str | None = None, page: int = 1) -> str:
+    params: dict[str, str] = {}
+    if category:
+        params["category"] = category
+    if page > 1:
+        params["page"] = str(page)
+    return f"{TOP_PATH}?{urlencode(params)}" if params else TOP_PATH

@@ -49,5 +49,5 @@ def test_head_requests_are_answered_for_monitors(client):
 def test_the_services_reject_bad_requests_with_reasons(engine):
     with pytest.raises(feed.FeedRequestError, match="pages are numbered from 1"):
         feed.feed_for_period(engine, parse_day("2025-06-12"), page=0)
-    with pytest.raises(feed.FeedRequestError, match="choose one of newest"):
+    with pytest.raises(feed.FeedRequestError, match="choose one of trending, newest"):
         feed.feed_for_period(engine, parse_day("2025-06-12"), sort="random")

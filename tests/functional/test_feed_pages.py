@@ -46,8 +46,8 @@ def test_home_renders_the_latest_listing_day_without_redirecting(client, june):
     assert '<link rel="canonical" href="/papers/date/2025-06-16">' in response.text
 
 
-def test_day_page_lists_that_day_newest_id_first(client, june):
-    response = client.get("/papers/date/2025-06-12")
+def test_day_page_sorted_newest_lists_that_day_newest_id_first(client, june):
+    response = client.get("/papers/date/2025-06-12", params={"sort": "newest"})
     assert response.status_code == 200
     assert listed_ids(response.text) == ["2506.00202", "2506.00201"]
     assert "Monday paper" not in response.text
@@ -63,13 +63,13 @@ def test_day_navigation_skips_the_weekend(client, june):
     assert link_to(html, "next") is None
 
 
-def test_week_lists_each_paper_once_ordered_by_day_then_id(client, june):
-    html = client.get("/papers/week/2025-W24").text
+def test_week_sorted_newest_lists_each_paper_once_ordered_by_day_then_id(client, june):
+    html = client.get("/papers/week/2025-W24", params={"sort": "newest"}).text
     assert listed_ids(html) == ["2506.00301", "2506.00202", "2506.00201", "2505.09999", "2506.00101"]
     assert "5 papers" in html
     assert "Week 24, 2025 (9–15 June 2025)" in html
-    assert link_to(html, "prev") == "/papers/week/2025-W22"  # W23 (2 to 6 June) has no listings
-    assert link_to(html, "next") == "/papers/week/2025-W25"
+    assert link_to(html, "prev") == "/papers/week/2025-W22?sort=newest"  # W23 (2 to 6 June) has no listings
+    assert link_to(html, "next") == "/papers/week/2025-W25?sort=newest"
 
 
 def test_week_shows_a_paper_under_its_first_listing_in_the_week(client, june):
@@ -99,7 +99,7 @@ def test_period_tabs_point_at_the_same_moment(client, june):
 
 def test_category_filter_keeps_primary_and_cross_lists(client, june):
     html = client.get("/papers/month/2025-06", params={"category": "cs.CV"}).text
-    assert listed_ids(html) == ["2506.00401", "2506.00202"]
+    assert sorted(listed_ids(html)) == ["2506.00202", "2506.00401"]
     assert '<option value="cs.CV" selected>cs.CV (2)</option>' in html
     assert '<option value="cs.LG">cs.LG (4)</option>' in html
     assert link_to(html, "prev") == "/papers/month/2025-05?category=cs.CV"
@@ -116,11 +116,12 @@ def test_unknown_category_is_an_empty_page_with_a_message(client, june):
 def test_pages_split_a_long_listing(client, settings, add_papers):
     add_papers(*(listed(f"2506.{n:05d}", date(2025, 6, 12)) for n in range(1, 8)))
     with open_client(settings.replace(page_size=3)) as small:
-        first, last = small.get("/papers/date/2025-06-12"), small.get("/papers/date/2025-06-12?page=3")
+        first = small.get("/papers/date/2025-06-12?sort=newest")
+        last = small.get("/papers/date/2025-06-12?sort=newest&page=3")
         beyond = small.get("/papers/date/2025-06-12?page=4")
     assert listed_ids(first.text) == ["2506.00007", "2506.00006", "2506.00005"]
     assert "Page 1 of 3" in first.text
-    assert 'rel="next" href="/papers/date/2025-06-12?page=2"' in first.text
+    assert 'rel="next" href="/papers/date/2025-06-12?sort=newest&amp;page=2"' in first.text
     assert listed_ids(last.text) == ["2506.00001"]
     assert "Page 3 of 3" in last.text
     assert beyond.status_code == 404
@@ -145,7 +146,7 @@ def test_absurd_page_numbers_are_not_found(client, june):
 def test_unknown_sort_gets_a_400_page_naming_the_sorts(client, june):
     response = client.get("/papers/date/2025-06-12", params={"sort": "oldest"})
     assert response.status_code == 400
-    assert "unknown sort &#39;oldest&#39;: choose one of newest" in response.text
+    assert "unknown sort &#39;oldest&#39;: choose one of trending, newest" in response.text
 
 
 def test_weekend_day_explains_itself_and_links_the_listing_days(client, june):

@@ -6,16 +6,49 @@ from datetime import date, timedelta
 
 import pytest
 from app_client import counted_statements, listed_ids, open_client
+from community import log_in_as, make_member
 from conftest import make_record
+from sqlalchemy import delete, insert, select
 
 from paperboy.domain.models import Listing
+from paperboy.storage.engine import now_utc
+from paperboy.storage.schema import hf_papers, paper_stats, papers, votes
 
-MAX_STATEMENTS = {"/": 10, "day": 9, "week": 9, "month": 9, "paper": 7}
+# Trending feed pages (the default): the signals of the period's papers that have any, the count,
+# the rest of the page in "newest" order (they all score 0), the listing days around, five to load
+# the page's papers, the category facet and the community counts. Sorting by newest needs no
+# signals. "/" first finds the latest day.
+MAX_STATEMENTS = {
+    "/": 12,
+    "day": 11,
+    "day newest": 10,
+    "week": 11,
+    "month": 11,
+    "paper": 9,  # seven for the paper, one for its community counts, one for its discussion
+    "why": 10,  # the paper, its community counts, and the signals of its day and of its week
+    "top": 7,  # the signals of every paper that has any, five to load the page, the counts
+    "about": 0,
+}
+# A logged-in reader costs the session look-up and, on lists and paper pages, one query for
+# which of the page's papers they upvoted.
+MEMBER_EXTRA = 2
 WEEK_DAYS = [date(2025, 6, 9) + timedelta(days=n) for n in range(5)]  # Mon 9 - Fri 13 June 2025
+PAGES = {
+    "/": "/",
+    "day": "/papers/date/2025-06-12",
+    "day newest": "/papers/date/2025-06-12?sort=newest",
+    "week": "/papers/week/2025-W24?category=cs.CV",
+    "month": "/papers/month/2025-06",
+    "paper": "/papers/2506.00003",
+    "why": "/papers/2506.00003/why",
+    "top": "/papers/top",
+    "about": "/about/trending",
+}
 
 
-def add_week_of_papers(add_papers, count):
-    """`count` papers spread over a week; every third one listed twice; authors, links, 3 categories."""
+def add_week_of_papers(add_papers, engine, count):
+    """`count` papers spread over a week; every third one listed twice; authors, links, 3 categories;
+    every second one with Hugging Face upvotes and every third one with upvotes here."""
     records = []
     for n in range(count):
         days = [WEEK_DAYS[n % 5]] + ([WEEK_DAYS[(n + 1) % 5]] if n % 3 == 0 else [])
@@ -29,37 +62,59 @@ def add_week_of_papers(add_papers, count):
             )
         )
     add_papers(*records)
+    _add_signals(engine)
 
 
-def statements_per_page(settings, add_papers, papers):
-    add_week_of_papers(add_papers, papers)
-    pages = {
-        "/": "/",
-        "day": "/papers/date/2025-06-12",
-        "week": "/papers/week/2025-W24?category=cs.CV",
-        "month": "/papers/month/2025-06",
-        "paper": "/papers/2506.00003",
-    }
+def _add_signals(engine):
+    with engine.begin() as conn:
+        ids = conn.execute(select(papers.c.id).order_by(papers.c.id)).scalars().all()
+        now = now_utc()
+        hf = [
+            {"paper_id": pid, "upvotes": pid % 17, "github_stars": pid * 10, "fetched_at": now}
+            for pid in ids[::2]
+        ]
+        stats = [
+            {"paper_id": pid, "upvotes": pid % 5, "comments": pid % 3, "updated_at": now} for pid in ids[::3]
+        ]
+        conn.execute(delete(hf_papers))  # a second call refills the same papers
+        conn.execute(delete(paper_stats))
+        conn.execute(insert(hf_papers), hf)
+        conn.execute(insert(paper_stats), stats)
+
+
+def statements_per_page(settings, add_papers, engine, papers, *, member=False):
+    add_week_of_papers(add_papers, engine, papers)
     counts = {}
     with open_client(settings.replace(page_size=200, page_cache_mb=0)) as client:  # measure rendering
+        if member:
+            user = make_member(engine, "reader")
+            log_in_as(client, user)
+            with engine.begin() as conn:  # the reader upvoted the first paper
+                conn.execute(insert(votes).values(paper_id=1, user_id=user.id, created_at=now_utc()))
         client.get("/healthz")  # the first connection's set-up is not a page's cost
-        for name, path in pages.items():
+        for name, path in PAGES.items():
             with counted_statements(client) as statements:
                 response = client.get(path)
             assert response.status_code == 200, path
             counts[name] = len(statements)
-        assert len(listed_ids(client.get(pages["week"]).text)) == papers
+        assert len(listed_ids(client.get(PAGES["week"]).text)) == papers
     return counts
 
 
 @pytest.mark.parametrize("papers", [10, 150])
-def test_statement_counts_are_capped(settings, add_papers, papers):
-    counts = statements_per_page(settings, add_papers, papers)
+def test_statement_counts_are_capped(settings, add_papers, engine, papers):
+    counts = statements_per_page(settings, add_papers, engine, papers)
     for name, count in counts.items():
         assert count <= MAX_STATEMENTS[name], (name, count)
 
 
-def test_statement_counts_do_not_grow_with_the_papers_shown(settings, add_papers):
-    few = statements_per_page(settings, add_papers, 10)
-    many = statements_per_page(settings, add_papers, 150)  # the same pages, now showing 15 times more
+def test_statement_counts_do_not_grow_with_the_papers_shown(settings, add_papers, engine):
+    few = statements_per_page(settings, add_papers, engine, 10)
+    many = statements_per_page(settings, add_papers, engine, 150)  # the same pages, now showing 15 times more
     assert few == many
+
+
+def test_a_logged_in_reader_costs_a_fixed_number_more(settings, add_papers, engine):
+    counts = statements_per_page(settings, add_papers, engine, 150, member=True)
+    for name, count in counts.items():
+        assert count <= MAX_STATEMENTS[name] + MEMBER_EXTRA, (name, count)
