@@ -22,6 +22,7 @@ from paperboy.web.auth import ViewerMiddleware
 from paperboy.web.context import AppContext
 from paperboy.web.errors import install_error_handlers
 from paperboy.web.page_cache import PageCache
+from paperboy.web.request_guard import RequestGuard
 from paperboy.web.templating import STATIC_DIR, make_templates
 
 log = logging.getLogger(__name__)
@@ -55,6 +56,7 @@ def create_app(settings: Settings) -> FastAPI:
     install_error_handlers(app)
     # Inside the page cache: a cached page never costs the session look-up.
     app.add_middleware(ViewerMiddleware, engine=engine, settings=settings)
+    app.add_middleware(RequestGuard)
     app.add_middleware(
         PageCache,
         engine=engine,

@@ -8,8 +8,11 @@ from datetime import datetime
 
 ROLES = ("member", "moderator", "admin")
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{1,29}$")
-# Deliberately loose (one @, a dot in the domain, no spaces): the verification mail is the real test.
-EMAIL_PATTERN = re.compile(r"^[^@\s<>\"',;]{1,64}@[^@\s<>\"',;]+\.[^@\s<>\"',;]+$")
+# Loose (one @, a dot in the domain): the verification mail is the real test. But no character
+# that mail headers treat as syntax (":()[]\\<>,;" quotes, controls), which could make the mail
+# go to another address than the one stored.
+_ADDRESS_CHAR = r"[^@\s<>\"',;:()\[\]\\\x00-\x1f\x7f]"
+EMAIL_PATTERN = re.compile(rf"^{_ADDRESS_CHAR}{{1,64}}@{_ADDRESS_CHAR}+\.{_ADDRESS_CHAR}+$")
 MIN_PASSWORD = 10
 MAX_PASSWORD = 1024  # argon2 hashes any length; a cap keeps a megabyte "password" from costing CPU
 RESERVED_NAMES = frozenset({"admin", "administrator", "moderator", "root", "paperboy", "system", "deleted"})

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+import random
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -17,6 +18,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError
 
 from paperboy.config import Settings
 from paperboy.domain.users import (
@@ -33,13 +35,14 @@ from paperboy.services import rate_limits
 from paperboy.services.rate_limits import RateLimited
 from paperboy.storage import users as store
 from paperboy.storage.engine import now_utc
-from paperboy.storage.sync_state import get_state, set_state
+from paperboy.storage.sync_state import get_state, insert_state_if_absent
 from paperboy.storage.transactions import write_transaction
 
 log = logging.getLogger(__name__)
 _hasher = PasswordHasher()  # argon2id with the library's (RFC 9106 low-memory) parameters
 _DUMMY_HASH = _hasher.hash("not a password of anyone's")
 _SECRET_KEY_STATE = "secret:signing-key"  # noqa: S105 - a state key, not a secret
+_PURGE_CHANCE = 0.01  # about one session refresh in a hundred also deletes expired sessions
 _TOUCH_EVERY = timedelta(hours=1)  # a session's expiry slides forward at most this often (one write)
 
 __all__ = ["InvalidSignUp", "RateLimited"]
@@ -67,6 +70,7 @@ class Viewer:
     user: User | None
     session_id: str | None = None
     csrf_token: str | None = None
+    refreshed: bool = False  # the session's expiry slid forward: send the cookie again
 
 
 ANONYMOUS = Viewer(None)
@@ -92,10 +96,10 @@ def signing_secret(engine: Engine, settings: Settings) -> str:
     if stored:
         return stored
     with write_transaction(engine) as conn:
-        stored = get_state(conn, _SECRET_KEY_STATE)  # another process may have made it meanwhile
-        if not stored:
-            stored = secrets.token_urlsafe(48)
-            set_state(conn, _SECRET_KEY_STATE, stored)
+        # Another process may make it at the same moment: the first insert wins, both read it back.
+        insert_state_if_absent(conn, _SECRET_KEY_STATE, secrets.token_urlsafe(48))
+        stored = get_state(conn, _SECRET_KEY_STATE)
+    assert stored
     return stored
 
 
@@ -121,10 +125,12 @@ def sign_up(
     )
     password_hash = hash_password(password)
     with write_transaction(engine) as conn:
+        # The name first, whatever the address: names are public, and checking it only for new
+        # addresses would tell whether an address has an account.
+        if store.user_by_name(conn, name) is not None:
+            raise InvalidSignUp(f"The name {name!r} is taken: choose another.")
         existing = store.user_by_email(conn, email)
         if existing is None:
-            if store.user_by_name(conn, name) is not None:
-                raise InvalidSignUp(f"The name {name!r} is taken: choose another.")
             try:
                 user = store.insert_user(
                     conn, email=email, name=name, password_hash=password_hash, role="member", now=now_utc()
@@ -188,19 +194,22 @@ def log_in(engine: Engine, settings: Settings, *, email: str, password: str, ip:
     per_ip = rate_limits.limit("login", f"ip:{ip}", settings.rate_limit_login)
     failures = _failure_limits(settings, email, ip)
     rate_limits.hit(engine, per_ip, what="login attempts")
-    rate_limits.check(engine, *failures, what="failed logins")
+    # Counted as a failure before the password is checked, and taken back when it matches:
+    # parallel guesses cannot all pass the check before any of them is counted.
+    rate_limits.hit(engine, *failures, what="failed logins")
     with engine.connect() as conn:
         found = store.credentials(conn, email)
     if not _password_matches(found[1] if found else _DUMMY_HASH, password[:1024]) or found is None:
-        rate_limits.record(engine, *failures)
         raise LoginFailed("Wrong e-mail address or password.")
     user = found[0]
     if user.banned:
         raise LoginFailed(f"This account is banned{': ' + user.ban_reason if user.ban_reason else ''}.")
     rate_limits.forget(engine, failures[0])
+    rate_limits.take_back(engine, failures[1])
     if _hasher.check_needs_rehash(found[1]):
+        rehashed = hash_password(password)  # before the transaction: never hash holding the write lock
         with write_transaction(engine) as conn:
-            store.update_user(conn, user.id, password_hash=hash_password(password))
+            store.update_user(conn, user.id, password_hash=rehashed)
     return open_session(engine, settings, user)
 
 
@@ -239,10 +248,17 @@ def viewer_for_token(
     if found is None:
         return ANONYMOUS
     user, csrf, last_seen = found
-    if moment - last_seen > _TOUCH_EVERY:
+    if moment - last_seen <= _TOUCH_EVERY:
+        return Viewer(user, session_id, csrf)
+    try:
         with write_transaction(engine) as conn:
             store.touch_session(conn, session_id, moment, moment + timedelta(days=settings.session_days))
-    return Viewer(user, session_id, csrf)
+            if random.random() < _PURGE_CHANCE:  # noqa: S311 - housekeeping, not security
+                store.purge_expired_sessions(conn, moment)
+    except OperationalError:  # a long write holds the lock: the page matters more than the refresh
+        log.warning("could not refresh a session's expiry; it is retried on a later request")
+        return Viewer(user, session_id, csrf)
+    return Viewer(user, session_id, csrf, refreshed=True)
 
 
 def log_out(engine: Engine, viewer: Viewer) -> None:
@@ -287,28 +303,36 @@ def request_password_reset(
 
 def reset_link_is_live(engine: Engine, token: str) -> bool:
     with engine.connect() as conn:
-        return store.reset_is_live(conn, token_digest(token[:128]), now_utc())
+        return store.live_reset_user(conn, token_digest(token[:128]), now_utc()) is not None
 
 
 def reset_password(engine: Engine, *, token: str, password: str) -> User:
     """Spend the token and set the password; every session of the account is logged out."""
+    reset_id, expired = (
+        token_digest(token[:128]),
+        "This reset link has expired or was already used: ask for a new one.",
+    )
+    with engine.connect() as conn:
+        user_id = store.live_reset_user(conn, reset_id, now_utc())
+        user = store.user_by_id(conn, user_id) if user_id is not None else None
+    if user is None:
+        raise AccountError(expired)
+    check_password(password, email=user.email, name=user.name)
+    password_hash = hash_password(password)  # before the transaction: never hash holding the write lock
     now = now_utc()
     with write_transaction(engine) as conn:
-        user_id = store.use_password_reset(conn, token_digest(token[:128]), now)
-        if user_id is None:
-            raise AccountError("This reset link has expired or was already used: ask for a new one.")
-        user = store.user_by_id(conn, user_id)
-        assert user is not None  # the reset row cascades with its account
-        check_password(password, email=user.email, name=user.name)
-        store.set_password_hash(conn, user_id, hash_password(password), now)
-        store.mark_verified(conn, user_id, now)  # the mailbox owner proved it by opening the link
-        store.delete_user_sessions(conn, user_id)
-        store.drop_password_resets(conn, user_id)
+        if store.use_password_reset(conn, reset_id, now) != user.id:  # spent meanwhile: once only
+            raise AccountError(expired)
+        store.set_password_hash(conn, user.id, password_hash, now)
+        store.mark_verified(conn, user.id, now)  # the mailbox owner proved it by opening the link
+        store.delete_user_sessions(conn, user.id)
+        store.drop_password_resets(conn, user.id)
     return user
 
 
 def change_password(engine: Engine, settings: Settings, viewer: Viewer, *, current: str, new: str) -> None:
-    """From settings: the current password is asked again; other sessions are logged out."""
+    """From settings: the current password is asked again; other sessions are logged out, and
+    reset links still in a mailbox stop working."""
     assert viewer.user is not None
     failures = rate_limits.limit("login-fail", f"email:{viewer.user.email}", settings.login_failures_account)
     rate_limits.check(engine, failures, what="wrong passwords")  # a stolen session cannot guess freely
@@ -318,9 +342,11 @@ def change_password(engine: Engine, settings: Settings, viewer: Viewer, *, curre
         rate_limits.record(engine, failures)
         raise AccountError("The current password is not right.")
     check_password(new, email=viewer.user.email, name=viewer.user.name)
+    password_hash = hash_password(new)
     with write_transaction(engine) as conn:
-        store.set_password_hash(conn, viewer.user.id, hash_password(new), now_utc())
+        store.set_password_hash(conn, viewer.user.id, password_hash, now_utc())
         store.delete_user_sessions(conn, viewer.user.id, keep=viewer.session_id)
+        store.drop_password_resets(conn, viewer.user.id)
 
 
 # --- administration -----------------------------------------------------------------------------

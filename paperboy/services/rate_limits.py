@@ -87,6 +87,14 @@ def record(engine: Engine, *limits: Limit, now: float | None = None) -> None:
             rate_counters.add_hit(conn, item.bucket, start, start + item.rate.seconds)
 
 
+def take_back(engine: Engine, *limits: Limit, now: float | None = None) -> None:
+    """Uncount one event of the current window (a login counted as failed that succeeded)."""
+    moment = time.time() if now is None else now
+    with write_transaction(engine) as conn:
+        for item in limits:
+            rate_counters.remove_hit(conn, item.bucket, _window_start(item.rate, moment))
+
+
 def forget(engine: Engine, *limits: Limit) -> None:
     """Clear limits' counts (a successful login clears the account's failures)."""
     with write_transaction(engine) as conn:

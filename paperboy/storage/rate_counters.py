@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, delete, select
+from sqlalchemy import Connection, delete, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -30,6 +30,18 @@ def hits_in(conn: Connection, bucket: str, window_start: int) -> int:
         )
     ).scalar()
     return hits or 0
+
+
+def remove_hit(conn: Connection, bucket: str, window_start: int) -> None:
+    conn.execute(
+        update(rate_counters)
+        .where(
+            rate_counters.c.bucket == bucket,
+            rate_counters.c.window_start == window_start,
+            rate_counters.c.hits > 0,
+        )
+        .values(hits=rate_counters.c.hits - 1)
+    )
 
 
 def clear_bucket(conn: Connection, bucket: str) -> None:

@@ -36,6 +36,12 @@ def set_state(conn: Connection, key: str, value: str) -> None:
     )
 
 
+def insert_state_if_absent(conn: Connection, key: str, value: str) -> None:
+    insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    statement = insert(sync_state).values(key=key, value=value, updated_at=now_utc())
+    conn.execute(statement.on_conflict_do_nothing(index_elements=[sync_state.c.key]))
+
+
 def get_state_age(conn: Connection, key: str) -> tuple[str, timedelta] | None:
     """The value of `key` and how long ago it was written."""
     row = conn.execute(

@@ -187,15 +187,16 @@ def use_password_reset(conn: Connection, reset_id: str, now: datetime) -> int | 
     return user_id
 
 
-def reset_is_live(conn: Connection, reset_id: str, now: datetime) -> bool:
-    row = conn.execute(
+def live_reset_user(conn: Connection, reset_id: str, now: datetime) -> int | None:
+    """The account of a reset token that is unused and unexpired."""
+    user_id: int | None = conn.execute(
         select(password_resets.c.user_id).where(
             password_resets.c.id == reset_id,
             password_resets.c.used_at.is_(None),
             password_resets.c.expires_at > now,
         )
-    ).first()
-    return row is not None
+    ).scalar()
+    return user_id
 
 
 def drop_password_resets(conn: Connection, user_id: int) -> None:

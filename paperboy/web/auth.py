@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import secrets
 from http.cookies import CookieError, SimpleCookie
 from typing import Annotated
@@ -19,8 +20,9 @@ from urllib.parse import urlsplit
 from fastapi import Depends, Request
 from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import MutableHeaders
 from starlette.responses import Response
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from paperboy.config import Settings
 from paperboy.domain.users import User
@@ -53,11 +55,31 @@ class ViewerMiddleware:
         return viewer_for_token(self.engine, self.settings, token)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            state = scope.setdefault("state", {})
-            token = _cookie(scope, SESSION_COOKIE) if has_session_cookie(scope) else None
-            state["viewer"] = await run_in_threadpool(self.load, token) if token else ANONYMOUS
-        await self.app(scope, receive, send)
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        state = scope.setdefault("state", {})
+        token = _cookie(scope, SESSION_COOKIE) if has_session_cookie(scope) else None
+        viewer = await run_in_threadpool(self.load, token) if token else ANONYMOUS
+        state["viewer"] = viewer
+        if viewer.user is None or token is None:
+            await self.app(scope, receive, send)
+            return
+        await self.app(scope, receive, self._personal(send, token, refreshed=viewer.refreshed))
+
+    def _personal(self, send: Send, token: str, *, refreshed: bool) -> Send:
+        """A logged-in page is this reader's alone: no shared cache (a proxy, a CDN) may keep it.
+        When the session's expiry slid forward, the cookie's goes with it."""
+
+        async def wrapped(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                headers.setdefault("cache-control", "private, no-store")
+                if refreshed and "set-cookie" not in headers:
+                    headers.append("set-cookie", session_cookie_header(self.settings, token))
+            await send(message)
+
+        return wrapped
 
 
 def _cookie(scope: Scope, name: str) -> str | None:
@@ -79,8 +101,16 @@ def viewer_of(request: Request) -> Viewer:
 
 
 def client_ip(request: Request) -> str:
-    """The client's address (uvicorn applies X-Forwarded-For only from PAPERBOY_TRUSTED_PROXIES)."""
-    return request.client.host if request.client else "unknown"
+    """The client's address, as rate limits count it (uvicorn applies X-Forwarded-For only from
+    PAPERBOY_TRUSTED_PROXIES). IPv6 clients count by /64: one host commonly holds a whole /64."""
+    host = request.client.host if request.client else "unknown"
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return host
+    if address.version == 6 and not address.ipv4_mapped:
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return str(address.ipv4_mapped or address) if address.version == 6 else host
 
 
 def local_path(target: str | None) -> str | None:
@@ -146,7 +176,10 @@ def _check_origin(request: Request) -> None:
     origin = request.headers.get("origin")
     if origin is None:  # not a browser, or a same-origin GET-like request: the token decides
         return
-    if urlsplit(origin).netloc != request.headers.get("host", ""):
+    # This host as the browser addressed it, or the configured public address (a proxy may
+    # rewrite the Host header on its way here).
+    ours = {request.headers.get("host", ""), urlsplit(app_context(request).settings.public_url).netloc}
+    if urlsplit(origin).netloc not in ours:
         raise PageError(403, "Cross-site request refused", "This request came from another site.")
 
 
@@ -187,16 +220,31 @@ def require_moderator(viewer: Viewer) -> User:
 
 
 def set_session_cookie(request: Request, response: Response, session: Session) -> None:
-    settings = app_context(request).settings
+    response.headers.append("set-cookie", session_cookie_header(app_context(request).settings, session.token))
+
+
+def session_cookie_header(settings: Settings, token: str) -> str:
+    """The session cookie: HttpOnly, SameSite=Lax, Secure when the site is served over https."""
+    response = Response()
     response.set_cookie(
         SESSION_COOKIE,
-        session.token,
+        token,
         max_age=settings.session_days * 86400,
         httponly=True,
         samesite="lax",
         secure=settings.secure_cookies,
         path="/",
     )
+    return response.headers["set-cookie"]
+
+
+def logged_in(request: Request) -> None:
+    """Runs before the CSRF check: a visitor who is not logged in (or whose session expired in
+    another tab) is told to log in (401), not that the form expired (403)."""
+    require_user(viewer_of(request))
+
+
+LOGGED_IN = [Depends(logged_in)]
 
 
 def clear_session_cookie(response: Response) -> None:

@@ -9,13 +9,20 @@ from __future__ import annotations
 from typing import Annotated
 from urllib.parse import urlsplit
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from starlette.responses import Response
 
 from paperboy.services.submissions import ArxivUnavailable, SubmissionRefused, submit_paper
 from paperboy.services.votes import PaperNotFound, VoteResult, remove_upvote, upvote_paper
-from paperboy.web.auth import CheckedViewer, client_ip, local_path, require_member, require_user, viewer_of
+from paperboy.web.auth import (
+    LOGGED_IN,
+    CheckedViewer,
+    client_ip,
+    local_path,
+    require_member,
+    viewer_of,
+)
 from paperboy.web.context import app_context
 from paperboy.web.errors import PageError, wants_json
 from paperboy.web.urls import paper_url
@@ -27,16 +34,7 @@ NextField = Annotated[str, Form(alias="next")]  # where a form without JavaScrip
 _VOTES = {"up": upvote_paper, "remove": remove_upvote}
 
 
-def logged_in(request: Request) -> None:
-    """Runs before the CSRF check: a visitor who is not logged in (or whose session expired in
-    another tab) is told to log in (401), not that the form expired (403)."""
-    require_user(viewer_of(request))
-
-
-_LOGGED_IN = [Depends(logged_in)]
-
-
-@router.post("/papers/{arxiv_id:path}/vote", dependencies=_LOGGED_IN)
+@router.post("/papers/{arxiv_id:path}/vote", dependencies=LOGGED_IN)
 def vote(
     request: Request, arxiv_id: str, viewer: CheckedViewer, action: Field = "up", next_path: NextField = ""
 ) -> Response:
@@ -88,7 +86,7 @@ def submit_form(request: Request) -> Response:
     return _render_form(request)
 
 
-@router.post("/submit", dependencies=_LOGGED_IN)
+@router.post("/submit", dependencies=LOGGED_IN)
 def submit(request: Request, viewer: CheckedViewer, paper: Field = "") -> Response:
     user = require_member(viewer)
     ctx = app_context(request)

@@ -21,6 +21,7 @@ from paperboy.domain.comments import Comment, DiscussionError
 from paperboy.domain.markup import MAX_COMMENT_LENGTH, InvalidComment
 from paperboy.services import comments, moderation
 from paperboy.web.auth import (
+    LOGGED_IN,
     CheckedViewer,
     client_ip,
     local_path,
@@ -38,7 +39,7 @@ TextField = Annotated[str, Form()]
 _MAX_ID = 2**63 - 1  # the largest BIGINT: beyond it no comment exists
 
 
-@router.post("/papers/{arxiv_id:path}/comments")
+@router.post("/papers/{arxiv_id:path}/comments", dependencies=LOGGED_IN)
 def post_comment(
     request: Request, viewer: CheckedViewer, arxiv_id: str, body: TextField = "", parent_id: TextField = ""
 ) -> Response:
@@ -60,7 +61,7 @@ def edit_form(request: Request, comment_id: str) -> Response:
     return _edit_page(request, comment, comment.body)
 
 
-@router.post("/comments/{comment_id}/edit")
+@router.post("/comments/{comment_id}/edit", dependencies=LOGGED_IN)
 def edit_comment(request: Request, viewer: CheckedViewer, comment_id: str, body: TextField = "") -> Response:
     user = require_member(viewer)
     ctx = app_context(request)
@@ -75,7 +76,7 @@ def edit_comment(request: Request, viewer: CheckedViewer, comment_id: str, body:
     return _to_comment(comment)
 
 
-@router.post("/comments/{comment_id}/delete")
+@router.post("/comments/{comment_id}/delete", dependencies=LOGGED_IN)
 def delete_comment(request: Request, viewer: CheckedViewer, comment_id: str) -> Response:
     user = require_member(viewer)
     with _discussion_errors():
@@ -83,7 +84,7 @@ def delete_comment(request: Request, viewer: CheckedViewer, comment_id: str) -> 
     return _redirect(f"{paper_url(comment.arxiv_id)}#comments")
 
 
-@router.post("/comments/{comment_id}/hide")
+@router.post("/comments/{comment_id}/hide", dependencies=LOGGED_IN)
 def hide_comment(
     request: Request, viewer: CheckedViewer, comment_id: str, reason: TextField = ""
 ) -> Response:
@@ -93,7 +94,7 @@ def hide_comment(
     return _to_comment(comment)
 
 
-@router.post("/comments/{comment_id}/unhide")
+@router.post("/comments/{comment_id}/unhide", dependencies=LOGGED_IN)
 def unhide_comment(
     request: Request, viewer: CheckedViewer, comment_id: str, reason: TextField = ""
 ) -> Response:
@@ -105,7 +106,7 @@ def unhide_comment(
     return _to_comment(comment)
 
 
-@router.post("/users/{name}/ban")
+@router.post("/users/{name}/ban", dependencies=LOGGED_IN)
 def ban_user(
     request: Request,
     viewer: CheckedViewer,
@@ -122,7 +123,7 @@ def ban_user(
     return _redirect(local_path(next_url) or f"/users/{quote(banned.name)}")
 
 
-@router.post("/users/{name}/unban")
+@router.post("/users/{name}/unban", dependencies=LOGGED_IN)
 def unban_user(
     request: Request,
     viewer: CheckedViewer,
@@ -179,6 +180,8 @@ def _optional_id(text: str) -> int | None:
         return None
     if not (text.isascii() and text.isdigit()) or len(text) > 19:
         raise PageError(400, "Bad comment id", f"A comment id is a whole number, not {text[:20]!r}.")
+    if int(text) > _MAX_ID:
+        raise PageError(404, "No such comment", f"There is no comment {text}.")
     return int(text)
 
 

@@ -12,9 +12,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from chromium import chromium, screenshot  # noqa: F401 - chromium is a fixture
 from community import PASSWORD, make_member
 from conftest import make_record
-from live_server import chromium, live_server, screenshot  # noqa: F401 - chromium is a fixture
+from live_server import live_server
 from mail_sink import link_in, running_smtp_sink
 
 from paperboy.domain.models import Listing, Version

@@ -261,7 +261,7 @@ def test_a_ban_logs_the_member_out_and_stops_posting(client, engine, people):
     client.cookies.clear()
     client.cookies.set("paperboy_session", ada_cookie)
     response = _post(client, f"/papers/{PAPER}/comments", ada_token, body="after")
-    assert response.status_code == 403  # logged out: the old session's token is no longer valid
+    assert response.status_code == 401  # logged out: the old session no longer exists
     assert [e.action for e in moderation.moderation_log(engine)] == ["ban"]
 
 

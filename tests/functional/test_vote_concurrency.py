@@ -4,13 +4,7 @@ take turns) and on PostgreSQL (row locks)."""
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
-import sys
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +12,7 @@ import httpx
 import pytest
 from community import make_member
 from conftest import make_record
+from live_server import live_server
 from sqlalchemy import func, select
 
 from paperboy.services.accounts import open_session
@@ -26,66 +21,20 @@ from paperboy.storage.schema import papers, votes
 
 PAPER = "2506.12229"
 VOTERS = 200
-START_TIMEOUT_S = 60
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture
 def server(database_url: str, tmp_path: Path) -> Iterator[str]:
-    """The real app on a free port, over this test's database; stopped by its PID afterwards."""
-    port = _free_port()
+    """The real app with two workers over this test's database; stopped by its PID afterwards."""
     env = {
-        **{name: value for name, value in os.environ.items() if not name.startswith("PAPERBOY_")},
         "PAPERBOY_DATABASE_URL": database_url,
         "PAPERBOY_DATA_DIR": str(tmp_path / "data"),
         "PAPERBOY_CONFIG": str(tmp_path / "absent.toml"),
-        "PAPERBOY_SYNC_ON_EMPTY": "0",
-        "PAPERBOY_SYNC_INTERVAL_HOURS": "0",
         "PAPERBOY_RATE_LIMIT_VOTE": "100000/minute",
         "PAPERBOY_RATE_LIMIT_IP_FACTOR": "1",  # every voter comes from 127.0.0.1
     }
-    command = [sys.executable, "-m", "paperboy", "serve", "--workers", "2", "--port", str(port)]
-    log_path = tmp_path / "server.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [*command, "--host", "127.0.0.1"], env=env, stdout=log, stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    try:
-        _wait_until_healthy(base, process, log_path)
+    with live_server(env, tmp_path / "server.log", workers=2) as base:
         yield base
-    finally:
-        _stop(process)
-    assert "database is locked" not in log_path.read_text(errors="replace")
-
-
-def _wait_until_healthy(base: str, process: subprocess.Popen[bytes], log_path: Path) -> None:
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"paperboy serve exited with {process.returncode}:\n{log_path.read_text()}")
-        try:
-            if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    pytest.fail(f"paperboy serve did not answer /healthz within {START_TIMEOUT_S} s:\n{log_path.read_text()}")
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)  # the server and the workers it started
-        process.wait(timeout=30)
 
 
 def _sessions(engine, settings, count: int) -> list[tuple[str, str]]:

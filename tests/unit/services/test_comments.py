@@ -4,6 +4,7 @@ rate limits."""
 from __future__ import annotations
 
 import pytest
+from community import make_member
 from conftest import make_record
 from sqlalchemy import event
 
@@ -12,26 +13,14 @@ from paperboy.domain.markup import InvalidComment
 from paperboy.services import comments, moderation
 from paperboy.services.rate_limits import RateLimited
 from paperboy.storage import comments as store
-from paperboy.storage.engine import now_utc
 from paperboy.storage.paper_stats import stats_of
-from paperboy.storage.transactions import write_transaction
-from paperboy.storage.users import insert_user
 
 IP = "192.0.2.7"
 PAPER = "2506.12229"
 
 
 def _user(engine, name, *, role="member", verified=True):
-    with write_transaction(engine) as conn:
-        return insert_user(
-            conn,
-            email=f"{name}@example.org",
-            name=name,
-            password_hash="not-a-hash",
-            role=role,
-            now=now_utc(),
-            verified=verified,
-        )
+    return make_member(engine, name, role=role, verified=verified)
 
 
 def _paper_id(engine, arxiv_id=PAPER):

@@ -6,41 +6,21 @@ import threading
 from contextlib import suppress
 
 import pytest
+from community import PASSWORD, make_member
 from conftest import make_record
 
 from paperboy.domain.comments import BadRequest, Conflict, Forbidden, NotFound
 from paperboy.services import comments, moderation
-from paperboy.services.accounts import LoginFailed, hash_password, log_in, open_session, viewer_for_token
+from paperboy.services.accounts import LoginFailed, log_in, open_session, viewer_for_token
 from paperboy.storage import comments as store
-from paperboy.storage.engine import now_utc
 from paperboy.storage.paper_stats import stats_of
-from paperboy.storage.transactions import write_transaction
-from paperboy.storage.users import insert_user
 
 IP = "192.0.2.7"
-PASSWORD = "correct horse battery"
-
-
-@pytest.fixture(scope="module")
-def password_hash():
-    return hash_password(PASSWORD)
 
 
 @pytest.fixture
-def make_user(engine, password_hash):
-    def make(name, role="member"):
-        with write_transaction(engine) as conn:
-            return insert_user(
-                conn,
-                email=f"{name}@example.org",
-                name=name,
-                password_hash=password_hash,
-                role=role,
-                now=now_utc(),
-                verified=True,
-            )
-
-    return make
+def make_user(engine):
+    return lambda name, role="member": make_member(engine, name, role=role)
 
 
 @pytest.fixture

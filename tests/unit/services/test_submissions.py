@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import httpx
 import pytest
+from community import make_member
 from conftest import make_record, shared_path
 from sqlalchemy import func, select
 
@@ -24,14 +25,11 @@ from paperboy.services.submissions import (
     parse_submission,
     submit_paper,
 )
-from paperboy.storage.engine import now_utc
 from paperboy.storage.paper_stats import stats_of
 from paperboy.storage.papers import load_records, write_papers
 from paperboy.storage.schema import listings, paper_stats, papers, submissions, votes
 from paperboy.storage.submissions import submission_of
 from paperboy.storage.sync_state import catalogue_version
-from paperboy.storage.transactions import write_transaction
-from paperboy.storage.users import insert_user
 
 IP = "192.0.2.7"
 V1 = datetime(2025, 6, 11, 17, 0, tzinfo=UTC)  # make_record's first version
@@ -47,16 +45,7 @@ COMMUNITY_TABLES = (papers, listings, submissions, votes, paper_stats)
 
 
 def _member(engine, name="ada"):
-    with write_transaction(engine) as conn:
-        return insert_user(
-            conn,
-            email=f"{name}@example.org",
-            name=name,
-            password_hash="not-a-hash",
-            role="member",
-            now=now_utc(),
-            verified=True,
-        )
+    return make_member(engine, name)
 
 
 def _recorded_api(status=200, seen=None):

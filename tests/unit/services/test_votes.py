@@ -6,32 +6,21 @@ from __future__ import annotations
 import threading
 
 import pytest
+from community import make_member
 from conftest import make_record
 
 from paperboy.services import votes
 from paperboy.services.rate_limits import RateLimited
 from paperboy.services.votes import PaperNotFound, VoteResult
 from paperboy.storage import votes as store
-from paperboy.storage.engine import now_utc
 from paperboy.storage.paper_stats import stats_of
 from paperboy.storage.sync_state import catalogue_version
-from paperboy.storage.transactions import write_transaction
-from paperboy.storage.users import insert_user
 
 IP = "192.0.2.7"
 
 
 def _member(engine, name):
-    with write_transaction(engine) as conn:
-        return insert_user(
-            conn,
-            email=f"{name}@example.org",
-            name=name,
-            password_hash="not-a-hash",
-            role="member",
-            now=now_utc(),
-            verified=True,
-        )
+    return make_member(engine, name)
 
 
 def _paper_id(engine, arxiv_id="2506.12229"):

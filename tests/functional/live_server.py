@@ -1,14 +1,10 @@
-"""`paperboy serve` in a subprocess on a free 127.0.0.1 port, and Chromium driven by Playwright.
-
-Not a conftest.py (see tests/functional/app_client.py). The browser is Debian's chromium
-(DESIGN.md): Playwright never downloads one here.
-"""
+"""`paperboy serve` in a subprocess on a free 127.0.0.1 port, over a test's database, stopped by
+its PID (its process group: the uvicorn workers too). Not a conftest.py (see app_client.py)."""
 
 from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -20,18 +16,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-
-CHROMIUM = os.environ.get("PAPERBOY_TEST_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-ARTIFACTS = Path(os.environ.get("PAPERBOY_TEST_ARTIFACTS", Path(__file__).resolve().parents[2] / "artifacts"))
 
 
 def free_port() -> int:
@@ -54,6 +38,7 @@ def live_server(env: Mapping[str, str], log: Path, *, workers: int = 1) -> Itera
         "PAPERBOY_BASE_URL": f"http://127.0.0.1:{port}",  # links in mails lead back here
         **env,
     }
+    log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("wb") as out:
         proc = subprocess.Popen(
             command, env=child_env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
@@ -64,6 +49,8 @@ def live_server(env: Mapping[str, str], log: Path, *, workers: int = 1) -> Itera
         yield base
     finally:
         _stop(proc)
+    # SQLite's busy wait must absorb every write contention: no user ever sees this error.
+    assert "database is locked" not in log.read_text(errors="replace")
 
 
 def _wait_healthy(proc: subprocess.Popen[bytes], base: str, log: Path) -> None:
@@ -91,23 +78,3 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
             proc.wait()
     with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, signal.SIGKILL)
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    """A headless Chromium for the module, or a skip naming what is missing (CI installs it)."""
-    if not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)):
-        pytest.skip(f"{CHROMIUM} is absent: browser tests need Debian's chromium (apt-get install chromium)")
-    playwright_api = pytest.importorskip("playwright.sync_api")
-    with playwright_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-        yield browser
-        browser.close()
-
-
-def screenshot(page, name: str) -> Path:
-    """Save a full-page screenshot as a test-run artifact (artifacts/ is not committed)."""
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    path = ARTIFACTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
-    return path

@@ -1,0 +1,42 @@
+"""Chromium driven by Playwright, for the browser tests. The browser is Debian's chromium
+(DESIGN.md): Playwright never downloads one here. Not a conftest.py (see app_client.py)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = os.environ.get("PAPERBOY_TEST_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+ARTIFACTS = Path(os.environ.get("PAPERBOY_TEST_ARTIFACTS", Path(__file__).resolve().parents[2] / "artifacts"))
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    """A headless Chromium for the module, or a skip naming what is missing (CI installs it)."""
+    if not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)):
+        pytest.skip(f"{CHROMIUM} is absent: browser tests need Debian's chromium (apt-get install chromium)")
+    playwright_api = pytest.importorskip("playwright.sync_api")
+    with playwright_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        yield browser
+        browser.close()
+
+
+def screenshot(page, name: str) -> Path:
+    """Save a full-page screenshot as a test-run artifact (artifacts/ is not committed)."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
