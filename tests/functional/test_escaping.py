@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from html.parser import HTMLParser
 
 import pytest
 from app_client import open_client
@@ -75,3 +76,73 @@ def test_hostile_paths_are_escaped_in_error_pages(client):
         response = client.get(path)
         assert response.status_code == 404
         assert "<script>" not in response.text
+
+
+class _Executable(HTMLParser):
+    """Everything in a page that a browser could run: script elements (other than paperboy's own
+    static script), event-handler attributes, and links or sources with a non-web scheme."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.found: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = dict(attrs)
+        if tag == "script" and not (values.get("src") or "").startswith("/static/paperboy.js"):
+            self.found.append(f"<script {values}>")
+        if tag in ("iframe", "object", "embed", "svg", "math", "base"):
+            self.found.append(f"<{tag}>")
+        for name, value in attrs:
+            if name.startswith("on"):
+                self.found.append(f"{tag} {name}={value!r}")
+            if name in ("href", "src", "action", "formaction", "srcdoc") and value is not None:
+                scheme = value.strip().split(":", 1)[0].lower() if ":" in value.split("/", 1)[0] else ""
+                if scheme not in ("", "http", "https", "mailto"):
+                    self.found.append(f"{tag} {name}={value!r}")
+
+
+def _executable(html: str) -> list[str]:
+    parser = _Executable()
+    parser.feed(html)
+    return parser.found
+
+
+@pytest.fixture
+def hostile_community(hostile, engine, settings):
+    """The hostile paper, voted for, commented on with hostile Markdown, by a hostile-looking member."""
+    from community import make_member
+
+    from paperboy.services import comments, votes
+
+    ada = make_member(engine, "ada")
+    votes.upvote_paper(engine, settings, ada, "2506.00666", "192.0.2.1")
+    for body in (f"{SCRIPT} [x](javascript:alert(1)) {IMG}", '<a href="jav&#x61;script:alert(1)">y</a>'):
+        comments.post_comment(engine, settings, ada, "2506.00666", body, None, "192.0.2.1")
+    return ada
+
+
+@pytest.mark.parametrize("logged_in", [False, True])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/",
+        "/papers/date/2025-06-12",
+        "/papers/week/2025-W24",
+        "/papers/month/2025-06",
+        "/papers/2506.00666",
+        "/papers/2506.00666/why",
+        "/papers/top",
+        "/users/ada",
+        "/about/trending",
+    ],
+)
+def test_nothing_executable_reaches_any_page(settings, hostile_community, path, logged_in):
+    from community import log_in_as
+
+    with open_client(settings.replace(page_cache_mb=0)) as client:
+        if logged_in:
+            log_in_as(client, hostile_community)
+        response = client.get(path)
+    assert response.status_code == 200
+    assert _executable(response.text) == []
+    assert "alert(1)" not in response.text or "&lt;" in response.text  # shown as text, escaped
