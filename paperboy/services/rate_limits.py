@@ -11,7 +11,7 @@ import random
 import time
 from dataclasses import dataclass
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from paperboy.domain.rates import Rate, parse_rate
 from paperboy.storage import rate_counters
@@ -51,18 +51,29 @@ def hit(engine: Engine, *limits: Limit, what: str, now: float | None = None) -> 
 
     Counted even when refused, so that hammering a limit does not shorten the wait.
     """
+    with write_transaction(engine) as conn:
+        wait = count_in(conn, *limits, now=now)
+    if wait is not None:
+        raise refusal(what, wait)
+
+
+def count_in(conn: Connection, *limits: Limit, now: float | None = None) -> int | None:
+    """`hit` inside the caller's write transaction (one transaction for the count and the action):
+    the seconds to wait when a limit is spent, else None. The caller commits the count either way."""
     moment = time.time() if now is None else now
     refused: list[int] = []
-    with write_transaction(engine) as conn:
-        for item in limits:
-            start = _window_start(item.rate, moment)
-            hits = rate_counters.add_hit(conn, item.bucket, start, start + item.rate.seconds)
-            if hits > item.rate.limit:
-                refused.append(math.ceil(start + item.rate.seconds - moment))
-        if random.random() < _PURGE_CHANCE:  # noqa: S311 - not security-relevant
-            rate_counters.purge_expired(conn, int(moment))
-    if refused:
-        raise RateLimited(f"Too many {what}: try again in {_wait(max(refused))}.", max(refused))
+    for item in limits:
+        start = _window_start(item.rate, moment)
+        hits = rate_counters.add_hit(conn, item.bucket, start, start + item.rate.seconds)
+        if hits > item.rate.limit:
+            refused.append(math.ceil(start + item.rate.seconds - moment))
+    if random.random() < _PURGE_CHANCE:  # noqa: S311 - not security-relevant
+        rate_counters.purge_expired(conn, int(moment))
+    return max(refused) if refused else None
+
+
+def refusal(what: str, wait: int) -> RateLimited:
+    return RateLimited(f"Too many {what}: try again in {_wait(wait)}.", wait)
 
 
 def check(engine: Engine, *limits: Limit, what: str, now: float | None = None) -> None:
@@ -75,7 +86,7 @@ def check(engine: Engine, *limits: Limit, what: str, now: float | None = None) -
             if rate_counters.hits_in(conn, item.bucket, start) >= item.rate.limit:
                 waits.append(math.ceil(start + item.rate.seconds - moment))
     if waits:
-        raise RateLimited(f"Too many {what}: try again in {_wait(max(waits))}.", max(waits))
+        raise refusal(what, max(waits))
 
 
 def record(engine: Engine, *limits: Limit, now: float | None = None) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from paperboy.config import Settings
 from paperboy.domain.arxiv_ids import InvalidArxivId, parse_arxiv_id
@@ -56,21 +56,31 @@ def _vote(engine: Engine, settings: Settings, user: User, arxiv_id: str, ip: str
     limits = rate_limits.member_limits(
         "vote", user.id, ip, settings.rate_limit_vote, settings.rate_limit_ip_factor
     )
-    rate_limits.hit(engine, *limits, what="votes")
-    # No mark_catalogue_changed: pages cached for anonymous readers catch up within
-    # page_cache_seconds, and a vote must not throw away every cached page.
+    # One write transaction for the rate count and the vote (on SQLite writers take turns: one
+    # turn per vote, not two). No mark_catalogue_changed: pages cached for anonymous readers catch
+    # up within page_cache_seconds, and a vote must not throw away every cached page.
     with write_transaction(engine) as conn:
-        paper_id = store.paper_id_by_arxiv_id(conn, canonical)
-        if paper_id is None:
-            raise PaperNotFound(f"arXiv paper {canonical} is not in this catalogue.")
-        if up:
-            changed = store.insert_vote(conn, paper_id, user.id, now_utc())
-        else:
-            changed = store.delete_vote(conn, paper_id, user.id)
-        if changed:
-            add_to_stats(conn, paper_id, upvotes=1 if up else -1)
-        upvotes, _ = stats_of(conn, paper_id)
+        wait = rate_limits.count_in(conn, *limits)
+        if wait is None:
+            upvotes = _cast(conn, user, canonical, up=up)
+    if wait is not None:
+        raise rate_limits.refusal("votes", wait)
     return VoteResult(canonical, upvotes, up)
+
+
+def _cast(conn: Connection, user: User, canonical: str, *, up: bool) -> int:
+    """Add or remove the vote; the paper's count afterwards."""
+    paper_id = store.paper_id_by_arxiv_id(conn, canonical)
+    if paper_id is None:
+        raise PaperNotFound(f"arXiv paper {canonical} is not in this catalogue.")
+    if up:
+        changed = store.insert_vote(conn, paper_id, user.id, now_utc())
+    else:
+        changed = store.delete_vote(conn, paper_id, user.id)
+    if changed:
+        add_to_stats(conn, paper_id, upvotes=1 if up else -1)
+    upvotes, _ = stats_of(conn, paper_id)
+    return upvotes
 
 
 def _canonical(arxiv_id: str) -> str:

@@ -10,6 +10,8 @@
 
 from __future__ import annotations
 
+import threading
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -21,9 +23,13 @@ from paperboy.storage.sync_state import bump_catalogue_version
 _CATALOGUE_CHANGED = "paperboy_catalogue_changed"
 
 
+_SQLITE_WRITERS: weakref.WeakKeyDictionary[Engine, threading.RLock] = weakref.WeakKeyDictionary()
+_WRITERS_GUARD = threading.Lock()
+
+
 @contextmanager
 def write_transaction(engine: Engine) -> Iterator[Connection]:
-    with engine.connect() as conn:
+    with _sqlite_turn(engine), engine.connect() as conn:
         conn.execution_options(**{WRITER: True})
         try:
             with conn.begin():
@@ -32,6 +38,24 @@ def write_transaction(engine: Engine) -> Iterator[Connection]:
                     bump_catalogue_version(conn)
         finally:
             conn.info.pop(_CATALOGUE_CHANGED, None)  # a rolled-back change changed nothing
+
+
+@contextmanager
+def _sqlite_turn(engine: Engine) -> Iterator[None]:
+    """On SQLite, the threads of one process take turns at writing before they ask the database.
+
+    SQLite's own busy handler waits by sleeping and retrying (up to 100 ms a sleep), so writers
+    queued on the database lock wait far longer than the lock is held; waiting on a thread lock
+    wakes the next writer as soon as the previous one commits. Processes still queue on SQLite's
+    lock (busy_timeout), but then only one writer per process does.
+    """
+    if engine.dialect.name != "sqlite":
+        yield
+        return
+    with _WRITERS_GUARD:
+        lock = _SQLITE_WRITERS.setdefault(engine, threading.RLock())
+    with lock:
+        yield
 
 
 def mark_catalogue_changed(conn: Connection) -> None:

@@ -13,6 +13,7 @@ opt pages in by setting `request.state.page_cacheable`.
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import time
 from collections import OrderedDict
@@ -63,6 +64,8 @@ class PageCache:
         self.today = today or (lambda: datetime.now(UTC).date())
         self.pages: OrderedDict[CacheKey, CachedPage] = OrderedDict()
         self._version: tuple[str, float] | None = None  # (version, when it was read)
+        self._rendering: dict[CacheKey, asyncio.Event] = {}  # misses being rendered
+        self._refreshing: set[CacheKey] = set()  # stale pages being rendered again
         self.used = 0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -72,11 +75,37 @@ class PageCache:
         version = await self._current_version()
         key = (scope["path"], scope["query_string"], version, self.today())
         page = self.pages.get(key)
-        if page is not None and time.monotonic() - page.made < self.max_age:
-            self.pages.move_to_end(key)
-            await _replay(page, _accepts_gzip(scope), send)
+        if page is None:
+            await self._render_once(key, scope, receive, send)
             return
-        await self._render_and_keep(key, scope, receive, send)
+        self.pages.move_to_end(key)
+        if time.monotonic() - page.made >= self.max_age and key not in self._refreshing:
+            # Stale (community counts may have moved): this request renders it again while the
+            # others keep getting the stale copy, so no reader queues behind a render.
+            self._refreshing.add(key)
+            try:
+                await self._render_and_keep(key, scope, receive, send)
+            finally:
+                self._refreshing.discard(key)
+            return
+        await _replay(page, _accepts_gzip(scope), send)
+
+    async def _render_once(self, key: CacheKey, scope: Scope, receive: Receive, send: Send) -> None:
+        """A miss: one request renders the page; the others asking for it meanwhile wait for that
+        render instead of all rendering it at once (after every catalogue change, say)."""
+        pending = self._rendering.get(key)
+        if pending is not None:
+            await pending.wait()
+            page = self.pages.get(key)
+            if page is not None:
+                await _replay(page, _accepts_gzip(scope), send)
+                return
+        done = self._rendering[key] = asyncio.Event()
+        try:
+            await self._render_and_keep(key, scope, receive, send)
+        finally:
+            del self._rendering[key]
+            done.set()
 
     def _applies(self, scope: Scope) -> bool:
         if scope["type"] != "http" or scope["method"] != "GET" or self.max_bytes <= 0:
@@ -100,30 +129,35 @@ class PageCache:
         the way a hit would be sent, so that it is compressed once, not again by GZipMiddleware."""
         messages: list[Message] = []
         await self.app(scope, receive, _append_to(messages))
-        page = self._keep(key, scope, messages)
+        # Compressing a 250 KB page takes milliseconds: not on the event loop, which serves hits.
+        page = await run_in_threadpool(_finished_page, scope, messages)
         if page is None:
             for message in messages:
                 await send(message)
-        else:
-            await _replay(page, _accepts_gzip(scope), send)
+            return
+        self._store(key, page)
+        await _replay(page, _accepts_gzip(scope), send)
 
-    def _keep(self, key: CacheKey, scope: Scope, messages: list[Message]) -> CachedPage | None:
-        start = next((m for m in messages if m["type"] == "http.response.start"), {})
-        if start.get("status") != 200 or not scope.get("state", {}).get(CACHEABLE_FLAG):
-            return None
-        body = b"".join(m.get("body", b"") for m in messages if m["type"] == "http.response.body")
-        headers = [(n, v) for n, v in start["headers"] if n.lower() not in (b"content-length", b"set-cookie")]
-        page = CachedPage(headers, body, gzip.compress(body, compresslevel=6), time.monotonic())
+    def _store(self, key: CacheKey, page: CachedPage) -> None:
         if page.size > self.max_bytes // 4:
-            return page  # sent, not kept: one page must not crowd out the rest
-        if key in self.pages:  # expired: replaced
+            return  # sent, not kept: one page must not crowd out the rest
+        if key in self.pages:  # stale: replaced
             self.used -= self.pages.pop(key).size
         self.pages[key] = page
         self.used += page.size
         while self.used > self.max_bytes:
             _, evicted = self.pages.popitem(last=False)
             self.used -= evicted.size
-        return page
+
+
+def _finished_page(scope: Scope, messages: list[Message]) -> CachedPage | None:
+    """The response as a page to keep (compressed once), or None when the handler did not allow it."""
+    start = next((m for m in messages if m["type"] == "http.response.start"), {})
+    if start.get("status") != 200 or not scope.get("state", {}).get(CACHEABLE_FLAG):
+        return None
+    body = b"".join(m.get("body", b"") for m in messages if m["type"] == "http.response.body")
+    headers = [(n, v) for n, v in start["headers"] if n.lower() not in (b"content-length", b"set-cookie")]
+    return CachedPage(headers, body, gzip.compress(body, compresslevel=6), time.monotonic())
 
 
 def _append_to(messages: list[Message]) -> Send:

@@ -116,3 +116,74 @@ def test_hits_within_a_second_run_no_query(settings, add_papers):
         with counted_statements(client) as statements:
             client.get(DAY)
         assert statements == []
+
+
+class _SlowPages:
+    """An ASGI app that takes `delay` seconds per page and counts its renders."""
+
+    def __init__(self, delay: float) -> None:
+        self.delay = delay
+        self.renders = 0
+
+    async def __call__(self, scope, receive, send):
+        import asyncio
+
+        self.renders += 1
+        number = self.renders
+        await asyncio.sleep(self.delay)
+        scope["state"]["page_cacheable"] = True
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": f"render {number}".encode()})
+
+
+def _scope(path="/papers/date/2025-06-12"):
+    return {"type": "http", "method": "GET", "path": path, "query_string": b"", "headers": [], "state": {}}
+
+
+async def _get(cache) -> str:
+    bodies = []
+
+    async def send(message):
+        if message["type"] == "http.response.body":
+            bodies.append(message["body"])
+
+    await cache(_scope(), None, send)
+    return b"".join(bodies).decode()
+
+
+def test_readers_arriving_during_a_render_wait_for_it_instead_of_rendering(engine):
+    import asyncio
+
+    from paperboy.web.page_cache import PageCache
+
+    app = _SlowPages(delay=0.2)
+    cache = PageCache(app, engine=engine, max_bytes=100_000)
+
+    async def ten_readers():
+        return await asyncio.gather(*(_get(cache) for _ in range(10)))
+
+    assert asyncio.run(ten_readers()) == ["render 1"] * 10
+    assert app.renders == 1
+
+
+def test_a_stale_page_is_served_while_one_reader_renders_it_again(engine):
+    import asyncio
+
+    from paperboy.web.page_cache import PageCache
+
+    app = _SlowPages(delay=0.2)
+    cache = PageCache(app, engine=engine, max_bytes=100_000, max_age=0.1)
+
+    async def scenario():
+        assert await _get(cache) == "render 1"
+        await asyncio.sleep(0.15)  # now stale
+        refresher = asyncio.create_task(_get(cache))
+        await asyncio.sleep(0.01)
+        during = await asyncio.gather(*(_get(cache) for _ in range(5)))  # served at once, stale
+        assert await refresher == "render 2"
+        return during, await _get(cache)
+
+    during, after = asyncio.run(scenario())
+    assert during == ["render 1"] * 5
+    assert after == "render 2"
+    assert app.renders == 2
