@@ -61,8 +61,9 @@ SETTINGS: tuple[Setting, ...] = (
         "page_cache_seconds",
         float,
         10.0,
-        "Longest time a cached page is served: upvote and comment counts that anonymous readers "
-        "see lag by at most this (catalogue changes show within a second).",
+        "Age after which a cached page is rendered again (by one reader, while the others get the "
+        "stale copy): upvote and comment counts that anonymous readers see lag by about this much. "
+        "Catalogue changes show within a second.",
     ),
     Setting(
         "categories",
