@@ -64,6 +64,7 @@ def _parser() -> argparse.ArgumentParser:
     _add_import(commands)
     _add(commands, "sync", "Fetch new papers from arXiv (OAI-PMH, daily RSS) and Hugging Face.", _sync)
     _add_fetch(commands)
+    _add_index(commands)
     _add(commands, "config", "Print the effective settings and where each can be set.", _config)
     _add(commands, "migrate", "Create or upgrade the database schema.", _migrate)
     _add_admin(commands)
@@ -102,6 +103,12 @@ def _add_fetch(commands: argparse._SubParsersAction) -> None:  # type: ignore[ty
     sub.add_argument(
         "ids", nargs="+", metavar="ID", help="arXiv ids or URLs: 2506.12229, hep-th/9901001v2, …"
     )
+
+
+def _add_index(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    sub = _add(commands, "index", "Build the search index; an interrupted build resumes.", _index)
+    sub.add_argument("--rebuild", action="store_true", help="empty the index and build it from the start")
+    sub.add_argument("--batch-size", type=int, default=2000, help="papers per transaction (default: 2000)")
 
 
 def _add_admin(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -211,6 +218,30 @@ def _import(args: argparse.Namespace, settings: Settings) -> int:
             )
     except ImportAborted as exc:
         raise CommandError(str(exc)) from exc
+    finally:
+        bar.close()
+    print(report.summary())
+    return 0
+
+
+def _index(args: argparse.Namespace, settings: Settings) -> int:
+    from tqdm import tqdm
+
+    from paperboy.services.search_index import rebuild_lexical_index
+
+    if args.batch_size < 1:
+        raise CommandError("--batch-size must be at least 1")
+    bar = tqdm(unit=" papers", desc="indexing", disable=not sys.stderr.isatty(), smoothing=0.1)
+
+    def progress(done: int, total: int) -> None:
+        bar.total = total
+        bar.update(done)
+
+    try:
+        with _migrated_engine(settings) as engine:
+            report = rebuild_lexical_index(
+                engine, progress=progress, rebuild=args.rebuild, batch_size=args.batch_size
+            )
     finally:
         bar.close()
     print(report.summary())

@@ -20,6 +20,7 @@ from paperboy.domain.merge import content_hash, merge_records
 from paperboy.domain.models import Listing, PaperRecord, Version
 from paperboy.storage.bulk import allocate_ids, insert_rows
 from paperboy.storage.engine import now_utc, utc
+from paperboy.storage.lexical import index_papers, remove_papers
 from paperboy.storage.schema import (
     listings,
     paper_authors,
@@ -62,6 +63,7 @@ def upsert_papers(conn: Connection, records: Sequence[PaperRecord]) -> UpsertRes
     result = UpsertResult(unchanged=len(incoming) - len(fresh))
     to_insert: list[PaperRecord] = []
     to_update: list[tuple[int, PaperRecord]] = []
+    retext: list[int] = []  # updated papers whose indexed text (title, abstract, authors) changes
     for arxiv_id in fresh:
         record = incoming[arxiv_id]
         known = stored.get(arxiv_id)
@@ -75,8 +77,12 @@ def upsert_papers(conn: Connection, records: Sequence[PaperRecord]) -> UpsertRes
             result.unchanged += 1
         else:
             to_update.append((known[0], merged))
-    _insert(conn, to_insert, source_hashes)
+            if _indexed_text(merged) != _indexed_text(known[1]):
+                retext.append(known[0])
+    remove_papers(conn, retext)  # before their rows change: SQLite's index needs the old text
+    inserted_ids = _insert(conn, to_insert, source_hashes)
     _update(conn, to_update, source_hashes)
+    index_papers(conn, inserted_ids + retext)
     if to_insert or to_update:
         mark_catalogue_changed(conn)
     result.inserted, result.updated = len(to_insert), len(to_update)
@@ -192,9 +198,13 @@ def _paper_row(record: PaperRecord, now: datetime, source_hash: str) -> dict[str
     }
 
 
-def _insert(conn: Connection, records: list[PaperRecord], source_hashes: dict[str, str]) -> None:
+def _indexed_text(record: PaperRecord) -> tuple[object, ...]:
+    return record.title, record.abstract, record.authors
+
+
+def _insert(conn: Connection, records: list[PaperRecord], source_hashes: dict[str, str]) -> list[int]:
     if not records:
-        return
+        return []
     now = now_utc()
     rows = [_paper_row(record, now, source_hashes[record.arxiv_id]) for record in records]
     if conn.dialect.name == "postgresql":
@@ -206,6 +216,7 @@ def _insert(conn: Connection, records: list[PaperRecord], source_hashes: dict[st
         returned = conn.execute(insert(papers).returning(papers.c.id, papers.c.arxiv_id), rows)
         ids = {arxiv_id: pid for pid, arxiv_id in returned}
     _insert_children(conn, [(ids[r.arxiv_id], r) for r in records])
+    return list(ids.values())
 
 
 def _update(conn: Connection, pairs: list[tuple[int, PaperRecord]], source_hashes: dict[str, str]) -> None:

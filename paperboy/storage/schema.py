@@ -11,12 +11,14 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     SmallInteger,
     String,
     Table,
     Text,
 )
+from sqlalchemy.dialects.postgresql import TSVECTOR
 
 metadata = MetaData(
     naming_convention={
@@ -113,6 +115,17 @@ hf_papers = Table(
     Column("num_comments", Integer),
     Column("fetched_at", DateTime(timezone=True), nullable=False),
 )
+
+# The lexical index on PostgreSQL: one weighted tsvector per paper (title A, authors B, abstract C),
+# written by storage/lexical.py. Empty on SQLite, whose index is the FTS5 table paper_fts that
+# migration 0003 creates (virtual tables cannot be declared here).
+paper_search = Table(
+    "paper_search",
+    metadata,
+    Column("paper_id", IdType, ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True),
+    Column("document", TSVECTOR().with_variant(Text(), "sqlite"), nullable=False),
+)
+Index("ix_paper_search_document", paper_search.c.document, postgresql_using="gin")
 
 sync_state = Table(
     "sync_state",
@@ -234,3 +247,23 @@ rate_counters = Table(
     Column("expires_at", BigInteger, nullable=False),  # epoch seconds; purged after
 )
 Index("ix_rate_counters_expires_at", rate_counters.c.expires_at)
+
+
+def is_declared(name: str | None, type_: str, parent_names: object = None) -> bool:
+    """Alembic's `include_name` hook: False for SQLite's FTS5 table paper_fts and its shadow
+    tables (paper_fts_data, …), which migration 0003 creates and no Table here describes."""
+    fts5 = name is not None and (name == "paper_fts" or name.startswith("paper_fts_"))
+    return not (type_ == "table" and fts5)
+
+
+# Embeddings of title + abstract (storage/vectors.py): one per paper and model, computed from the
+# paper version recorded here, as float16 little-endian bytes (docs/search.md, "Semantic index").
+
+paper_embeddings = Table(
+    "paper_embeddings",
+    metadata,
+    Column("paper_id", IdType, ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True),
+    Column("model", Text, primary_key=True),  # Embedder.model_id, e.g. "all-MiniLM-L6-v2"
+    Column("version", Integer, nullable=False),  # papers.latest_version embedded (0: unknown)
+    Column("vector", LargeBinary, nullable=False),
+)

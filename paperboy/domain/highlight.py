@@ -1,0 +1,105 @@
+"""Highlighted matches: a title or an abstract as HTML, escaped, with <mark> around the words a
+query searched for. Pure code, so both databases highlight the same way.
+
+Matching is close to what the lexical index does (docs/search.md): case and diacritics are
+ignored ("Schrödinger" matches schrodinger) and common English endings are dropped, so a search
+for "networks" marks "network" and "learning" marks "learned". Excluded words, authors and
+filters are never marked.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+from collections.abc import Iterable
+
+from paperboy.domain.search_query import SearchQuery
+
+_WORD = re.compile(r"\w+")
+# Longest first; a word keeps at least 3 letters. "ies"/"ied" also give the -y form.
+_SUFFIXES = ("ations", "ation", "ings", "ing", "ies", "ied", "es", "ed", "ly", "s")
+SNIPPET_CHARS = 300
+_LEAD_CHARS = 60  # how much text a snippet shows before its first match
+
+
+def fold_text(text: str) -> str:
+    """Lower-cased, without diacritics: é, è and e are one letter, as in the index."""
+    if text.isascii():  # most titles and abstracts: no diacritics to take off
+        return text.lower()
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+
+
+def highlight(text: str, query: SearchQuery) -> str:
+    """All of `text`, HTML-escaped, with the query's words marked."""
+    return _render(text, _spans(text, _stems_of(query)), 0, len(text))
+
+
+def snippet(text: str, query: SearchQuery, max_chars: int = SNIPPET_CHARS) -> str:
+    """About `max_chars` of `text` around its first match (or its start), escaped and marked;
+    an ellipsis shows where text was cut."""
+    spans = _spans(text, _stems_of(query))
+    if len(text) <= max_chars:
+        return _render(text, spans, 0, len(text))
+    start = _word_start(text, max(0, spans[0][0] - _LEAD_CHARS)) if spans else 0
+    end = _word_end(text, min(len(text), start + max_chars))
+    inner = _render(text, [s for s in spans if s[0] >= start and s[1] <= end], start, end)
+    return ("…" if start > 0 else "") + inner + ("…" if end < len(text) else "")
+
+
+def _stems_of(query: SearchQuery) -> frozenset[str]:
+    words = (w for text in query.terms + query.phrases for w in _WORD.findall(fold_text(text)))
+    return frozenset(stem for word in words for stem in _stems(word))
+
+
+def _stems(word: str) -> set[str]:
+    """The word and the forms it has without each ending it may carry."""
+    forms = {word}
+    for suffix in _SUFFIXES:
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            forms.add(word[: -len(suffix)])
+            if suffix in ("ies", "ied"):
+                forms.add(word[: -len(suffix)] + "y")
+    if word.endswith("ss"):
+        forms.discard(word[:-1])  # "class" is not the plural of "clas"
+    return forms
+
+
+def _spans(text: str, stems: frozenset[str]) -> list[tuple[int, int]]:
+    """Character ranges to mark; neighbours separated only by spaces become one range."""
+    spans: list[tuple[int, int]] = []
+    if not stems:
+        return spans
+    for match in _WORD.finditer(text):
+        if _stems(fold_text(match[0])) & stems:
+            if spans and not text[spans[-1][1] : match.start()].strip():
+                spans[-1] = (spans[-1][0], match.end())
+            else:
+                spans.append(match.span())
+    return spans
+
+
+def _render(text: str, spans: Iterable[tuple[int, int]], start: int, end: int) -> str:
+    parts, position = [], start
+    for left, right in spans:
+        parts.append(html.escape(text[position:left]))
+        parts.append(f"<mark>{html.escape(text[left:right])}</mark>")
+        position = right
+    parts.append(html.escape(text[position:end]))
+    return "".join(parts)
+
+
+def _word_start(text: str, index: int) -> int:
+    """`index` when a word starts there, else the start of the next word."""
+    if index == 0 or text[index - 1] == " ":
+        return index
+    space = text.find(" ", index)
+    return index if space < 0 else space + 1
+
+
+def _word_end(text: str, index: int) -> int:
+    if index >= len(text):
+        return len(text)
+    space = text.rfind(" ", 0, index)
+    return index if space <= 0 else space

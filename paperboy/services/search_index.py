@@ -1,0 +1,66 @@
+"""Building the search indexes from the catalogue: what `paperboy index` runs.
+
+New and changed papers are indexed as they are written (storage/papers.py); a build is needed
+once, for papers stored before the index existed, or to start over. It runs in batches, each
+its own transaction that also records the last paper done in sync_state, so a build stopped
+half-way continues where it stopped, and searches keep working meanwhile.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy import Engine, func, select
+
+from paperboy.storage.lexical import clear_index, index_papers, indexed_count
+from paperboy.storage.schema import papers
+from paperboy.storage.sync_state import get_state, set_state
+from paperboy.storage.transactions import write_transaction
+
+LEXICAL_PROGRESS_KEY = "index:lexical:last_paper_id"
+BATCH_SIZE = 2000
+
+Progress = Callable[[int, int], None]  # (papers just indexed, papers this run indexes in all)
+
+
+@dataclass(frozen=True, slots=True)
+class IndexReport:
+    indexed: int  # papers indexed by this run
+    resumed_after: int  # the last paper id a previous run had done (0: from the start)
+    in_index: int  # papers in the index at the end
+
+    def summary(self) -> str:
+        resumed = f", resuming after paper id {self.resumed_after}" if self.resumed_after else ""
+        return f"lexical index: {self.indexed} papers indexed{resumed}; {self.in_index} in the index"
+
+
+def rebuild_lexical_index(
+    engine: Engine, *, progress: Progress | None = None, rebuild: bool = False, batch_size: int = BATCH_SIZE
+) -> IndexReport:
+    """Index every paper after the last one a previous run finished (all of them the first
+    time, or with `rebuild`, which empties the index first)."""
+    with write_transaction(engine) as conn:
+        if rebuild:
+            clear_index(conn)
+            set_state(conn, LEXICAL_PROGRESS_KEY, "0")
+        start = int(get_state(conn, LEXICAL_PROGRESS_KEY) or 0)
+        total = int(conn.execute(select(func.count()).where(papers.c.id > start)).scalar_one())
+    last, done = start, 0
+    while batch := _index_batch(engine, last, batch_size):
+        last, done = batch[-1], done + len(batch)
+        if progress:
+            progress(len(batch), total)
+    with engine.connect() as conn:
+        return IndexReport(indexed=done, resumed_after=start, in_index=indexed_count(conn))
+
+
+def _index_batch(engine: Engine, after: int, size: int) -> list[int]:
+    """Index the next `size` papers after id `after`, and record the last one as done."""
+    with write_transaction(engine) as conn:
+        query = select(papers.c.id).where(papers.c.id > after).order_by(papers.c.id).limit(size)
+        ids = list(conn.execute(query).scalars())
+        if ids:
+            index_papers(conn, ids)
+            set_state(conn, LEXICAL_PROGRESS_KEY, str(ids[-1]))
+    return ids

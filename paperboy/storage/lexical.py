@@ -1,0 +1,281 @@
+"""The lexical (keyword) index: one interface over SQLite FTS5 and PostgreSQL full-text search.
+
+- SQLite: the contentless FTS5 table `paper_fts` (migration 0003), rowid = papers.id, columns
+  title, abstract, authors, tokenizer `porter unicode61 remove_diacritics 2`; ranked by bm25().
+  Being contentless, it forgets a paper only when given the text it indexed, so the text is
+  taken out *before* a paper's row changes (upsert_papers does) and a trigger does it on delete.
+- PostgreSQL: `paper_search`, a tsvector per paper ('english'; title A, authors B, abstract C;
+  diacritics folded in Python first), with a GIN index; ranked by ts_rank. Deletes cascade.
+
+Both are written in the caller's transaction, so a paper and its index entry change together.
+docs/search.md ("Lexical index") describes what matches what.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import (
+    Connection,
+    Select,
+    and_,
+    bindparam,
+    column,
+    exists,
+    func,
+    literal,
+    literal_column,
+    not_,
+    or_,
+    select,
+    table,
+    text,
+)
+from sqlalchemy.sql.elements import ColumnElement
+
+from paperboy.domain.highlight import fold_text
+from paperboy.domain.iterables import batched
+from paperboy.domain.search_query import SearchQuery
+from paperboy.storage.schema import hf_papers, paper_categories, paper_links, paper_search, papers
+
+# bm25() column weights (title, abstract, authors): a word in the title says more than one in
+# the abstract. PostgreSQL's ts_rank weighs A (title) 1.0, B (authors) 0.4, C (abstract) 0.2.
+BM25_WEIGHTS = (3.0, 1.0, 2.0)
+_CHUNK = 500  # ids per statement: far below either database's limit on bound parameters
+
+# The authors text SQLite indexes; migration 0003's delete trigger builds the same string.
+_SQLITE_AUTHORS = (
+    "coalesce((SELECT group_concat(name, ', ') FROM "
+    "(SELECT name FROM paper_authors WHERE paper_id = p.id ORDER BY position)), '')"
+)
+_SQLITE_TEXT = f"p.id, p.title, p.abstract, {_SQLITE_AUTHORS}"
+_SQLITE_FORGET = text(
+    "INSERT INTO paper_fts(paper_fts, rowid, title, abstract, authors) "
+    f"SELECT 'delete', {_SQLITE_TEXT} FROM papers p "
+    "WHERE p.id IN (SELECT id FROM paper_fts_docsize WHERE id IN :ids)"
+).bindparams(bindparam("ids", expanding=True))
+_SQLITE_ADD = text(
+    f"INSERT INTO paper_fts(rowid, title, abstract, authors) SELECT {_SQLITE_TEXT} "
+    "FROM papers p WHERE p.id IN :ids"
+).bindparams(bindparam("ids", expanding=True))
+
+_PG_TEXT = text(
+    "SELECT p.id, p.title, p.abstract, "
+    "coalesce(string_agg(a.name, ', ' ORDER BY a.position), '') AS authors "
+    "FROM papers p LEFT JOIN paper_authors a ON a.paper_id = p.id "
+    "WHERE p.id IN :ids GROUP BY p.id"
+).bindparams(bindparam("ids", expanding=True))
+_PG_UPSERT = text(
+    "INSERT INTO paper_search (paper_id, document) VALUES (:id, "
+    "setweight(to_tsvector('english', :title), 'A') || "
+    "setweight(to_tsvector('english', :authors), 'B') || "
+    "setweight(to_tsvector('english', :abstract), 'C')) "
+    "ON CONFLICT (paper_id) DO UPDATE SET document = EXCLUDED.document"
+)
+_ENGLISH: ColumnElement[Any] = literal_column("'english'::regconfig")
+_AUTHORS_WEIGHT: ColumnElement[Any] = literal_column("ARRAY['b']::\"char\"[]")
+
+_fts = table("paper_fts", column("rowid"))
+_FTS: ColumnElement[Any] = literal_column("paper_fts")
+
+
+def index_papers(conn: Connection, paper_ids: Sequence[int]) -> None:
+    """Index the current title, abstract and authors of these papers, replacing what the index
+    held for them. Ids of papers that do not exist are ignored."""
+    for chunk in batched(sorted(set(paper_ids)), _CHUNK):
+        ids = list(chunk)
+        if conn.dialect.name == "postgresql":
+            rows = conn.execute(_PG_TEXT, {"ids": ids}).all()
+            if rows:
+                conn.execute(_PG_UPSERT, [_folded(row) for row in rows])
+        else:
+            conn.execute(_SQLITE_FORGET, {"ids": ids})
+            conn.execute(_SQLITE_ADD, {"ids": ids})
+
+
+def remove_papers(conn: Connection, paper_ids: Sequence[int]) -> None:
+    """Take these papers out of the index (they stay in the catalogue). On SQLite this must run
+    while the papers still hold the text that was indexed: before their rows change."""
+    for chunk in batched(sorted(set(paper_ids)), _CHUNK):
+        ids = list(chunk)
+        if conn.dialect.name == "postgresql":
+            conn.execute(paper_search.delete().where(paper_search.c.paper_id.in_(ids)))
+        else:
+            conn.execute(_SQLITE_FORGET, {"ids": ids})
+
+
+def clear_index(conn: Connection) -> None:
+    """Empty the index (`paperboy index --rebuild`); works whatever the index holds."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(paper_search.delete())
+    else:
+        conn.execute(text("INSERT INTO paper_fts(paper_fts) VALUES ('delete-all')"))
+
+
+def indexed_count(conn: Connection) -> int:
+    source = "paper_search" if conn.dialect.name == "postgresql" else "paper_fts_docsize"
+    return int(conn.execute(text(f"SELECT count(*) FROM {source}")).scalar_one())
+
+
+def search_lexical(
+    conn: Connection, query: SearchQuery, limit: int = 20, offset: int = 0
+) -> tuple[list[int], list[float]]:
+    """Paper ids best first, with scores (higher is better), for one page of results.
+
+    Words and phrases must all match; when together they match nothing, any of them may
+    (best first, so papers with more of them come first). A browse query (filters only) lists
+    papers newest first, each scored 0.
+    """
+    units = len(query.terms) + len(query.phrases)
+    ids, scores = _run(conn, query, limit, offset, any_word=False)
+    if not ids and units > 1 and (offset == 0 or not _run(conn, query, 1, 0, any_word=False)[0]):
+        ids, scores = _run(conn, query, limit, offset, any_word=True)
+    return ids, scores
+
+
+def _run(
+    conn: Connection, query: SearchQuery, limit: int, offset: int, *, any_word: bool
+) -> tuple[list[int], list[float]]:
+    build = _pg_select if conn.dialect.name == "postgresql" else _sqlite_select
+    statement = build(query, any_word).where(*_filters(query)).limit(limit).offset(offset)
+    rows = conn.execute(statement).all()
+    return [row[0] for row in rows], [float(row[1]) for row in rows]
+
+
+# --- SQLite: an FTS5 MATCH expression in which every piece of user text is a quoted string ---
+
+
+def _fts_string(text_: str) -> str:
+    """A FTS5 string: the tokenizer splits it, and nothing in it is syntax (NEAR, *, ^, :, …)."""
+    return '"' + text_.replace('"', '""') + '"'
+
+
+def _sqlite_select(query: SearchQuery, any_word: bool) -> Select[Any]:
+    units = [_fts_string(t) for t in query.terms + query.phrases]
+    required = [f"({' OR '.join(units)})" if any_word and units else " AND ".join(units)]
+    required += [f"authors : {_fts_string(a)}" for a in query.authors]
+    required = [r for r in required if r]
+    excluded = " OR ".join(_fts_string(t) for t in query.excluded_terms + query.excluded_phrases)
+    if not required:
+        statement = _browse()
+        if excluded:
+            matching = select(_fts.c.rowid).where(_FTS.bool_op("MATCH")(excluded))
+            statement = statement.where(papers.c.id.not_in(matching))
+        return statement
+    expression = " AND ".join(f"({r})" for r in required)
+    if excluded:
+        expression = f"({expression}) NOT ({excluded})"
+    if query.is_browse:
+        return _browse().where(papers.c.id.in_(select(_fts.c.rowid).where(_FTS.bool_op("MATCH")(expression))))
+    score = -func.bm25(_FTS, *BM25_WEIGHTS)
+    return (
+        select(papers.c.id, score.label("score"))
+        .select_from(_fts.join(papers, papers.c.id == _fts.c.rowid))
+        .where(_FTS.bool_op("MATCH")(expression))
+        .order_by(score.desc(), papers.c.id)
+    )
+
+
+# --- PostgreSQL: tsqueries built by phraseto_tsquery, which accepts any text ---
+
+
+def _tsquery(text_: str) -> ColumnElement[Any]:
+    return func.phraseto_tsquery(_ENGLISH, fold_text(text_))
+
+
+def _combine(parts: list[ColumnElement[Any]], *, any_: bool) -> ColumnElement[Any]:
+    combined = parts[0]
+    for part in parts[1:]:
+        combined = (func.tsquery_or if any_ else func.tsquery_and)(combined, part)
+    return combined
+
+
+def _pg_select(query: SearchQuery, any_word: bool) -> Select[Any]:
+    document = paper_search.c.document
+    conditions: list[ColumnElement[bool]] = []
+    for author in query.authors:
+        wanted = _tsquery(author)
+        in_authors = func.ts_filter(document, _AUTHORS_WEIGHT).bool_op("@@")(wanted)
+        conditions.append(and_(document.bool_op("@@")(wanted), in_authors))
+    excluded = [_tsquery(t) for t in query.excluded_terms + query.excluded_phrases]
+    if excluded:
+        conditions.append(not_(document.bool_op("@@")(_combine(excluded, any_=True))))
+    if query.is_browse:
+        indexed = select(paper_search.c.paper_id).where(*conditions) if conditions else None
+        return _browse() if indexed is None else _browse().where(papers.c.id.in_(indexed))
+    wanted = _combine([_tsquery(t) for t in query.terms + query.phrases], any_=any_word)
+    score = func.ts_rank(document, wanted, 1)
+    return (
+        select(papers.c.id, score.label("score"))
+        .select_from(paper_search.join(papers, papers.c.id == paper_search.c.paper_id))
+        .where(document.bool_op("@@")(wanted), *conditions)
+        .order_by(score.desc(), papers.c.id)
+    )
+
+
+def _folded(row: Any) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "title": fold_text(row.title),
+        "abstract": fold_text(row.abstract),
+        "authors": fold_text(row.authors),
+    }
+
+
+# --- shared: browse order and the filters, plain SQL on the catalogue tables ---
+
+
+def _browse() -> Select[Any]:
+    """Filters only: newest first (by the day first listed), each scored 0."""
+    return select(papers.c.id, literal(0.0).label("score")).order_by(
+        papers.c.first_listed.desc().nulls_last(), papers.c.id.desc()
+    )
+
+
+def _filters(query: SearchQuery) -> list[ColumnElement[bool]]:
+    filters: list[ColumnElement[bool]] = []
+    if query.categories:
+        filters.append(_in_categories(query.categories))
+    if query.date_from:
+        filters.append(_listed_on_or_after(query.date_from))
+    if query.date_to:
+        filters.append(_listed_on_or_before(query.date_to))
+    if query.has_code:
+        filters.append(_has_code())
+    return filters
+
+
+def _in_categories(categories: Sequence[str]) -> ColumnElement[bool]:
+    """Any of these categories; an archive alone (`cs`) means any of its categories."""
+    category = paper_categories.c.category
+    alternatives = [
+        category == c if "." in c else or_(category == c, category.like(c + ".%")) for c in categories
+    ]
+    return exists().where(paper_categories.c.paper_id == papers.c.id, or_(*alternatives))
+
+
+def _listed_on_or_after(day: date) -> ColumnElement[bool]:
+    """The day a paper was first listed; for papers never listed, the day v1 was submitted (UTC)."""
+    midnight = datetime.combine(day, time(), UTC)
+    return or_(
+        papers.c.first_listed >= day,
+        and_(papers.c.first_listed.is_(None), papers.c.published_at >= midnight),
+    )
+
+
+def _listed_on_or_before(day: date) -> ColumnElement[bool]:
+    next_midnight = datetime.combine(day + timedelta(days=1), time(), UTC)
+    return or_(
+        papers.c.first_listed <= day,
+        and_(papers.c.first_listed.is_(None), papers.c.published_at < next_midnight),
+    )
+
+
+def _has_code() -> ColumnElement[bool]:
+    code_link = exists().where(paper_links.c.paper_id == papers.c.id, paper_links.c.kind == "code")
+    repo = exists().where(
+        hf_papers.c.paper_id == papers.c.id, func.coalesce(hf_papers.c.github_repo, "") != ""
+    )
+    return or_(code_link, repo)

@@ -1,0 +1,73 @@
+"""`paperboy index`: builds the lexical index, resumes after an interruption, --rebuild."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import make_record
+
+import paperboy.services.search_index as search_index
+from paperboy.cli import main
+from paperboy.domain.search_query import parse_search_query
+from paperboy.storage.lexical import clear_index, indexed_count, search_lexical
+from paperboy.storage.transactions import write_transaction
+
+
+@pytest.fixture
+def unindexed(add_papers, engine):
+    """Ten papers, then an empty index: as a database from before the index existed."""
+    add_papers(*(make_record(f"2501.{i:05d}", title=f"Paper about topic{i}") for i in range(10)))
+    with write_transaction(engine) as conn:
+        clear_index(conn)
+
+
+def _in_index(engine):
+    with engine.connect() as conn:
+        return indexed_count(conn)
+
+
+def _found(engine, text):
+    with engine.connect() as conn:
+        return search_lexical(conn, parse_search_query(text))[0]
+
+
+def test_index_builds_the_whole_index(cli_env, engine, unindexed, capsys):
+    assert main(["index"]) == 0
+    assert "10 papers indexed; 10 in the index" in capsys.readouterr().out
+    assert _in_index(engine) == 10
+    assert len(_found(engine, "topic7")) == 1
+
+
+def test_an_interrupted_build_resumes_where_it_stopped(cli_env, engine, unindexed, monkeypatch, capsys):
+    real = search_index.index_papers
+    calls = []
+
+    def fail_after_first_batch(conn, ids):
+        calls.append(list(ids))
+        if len(calls) > 1:
+            raise KeyboardInterrupt
+        real(conn, ids)
+
+    monkeypatch.setattr(search_index, "index_papers", fail_after_first_batch)
+    assert main(["index", "--batch-size", "4"]) == 130
+    assert "re-run to finish" in capsys.readouterr().err
+    assert _in_index(engine) == 4  # the first batch was committed, the second rolled back
+
+    monkeypatch.setattr(search_index, "index_papers", real)
+    assert main(["index", "--batch-size", "4"]) == 0
+    out = capsys.readouterr().out
+    assert "6 papers indexed, resuming after paper id" in out
+    assert _in_index(engine) == 10
+
+
+def test_a_finished_build_has_nothing_left_and_rebuild_starts_over(cli_env, engine, unindexed, capsys):
+    assert main(["index"]) == 0
+    assert main(["index"]) == 0
+    assert "0 papers indexed" in capsys.readouterr().out.splitlines()[-1]
+    assert main(["index", "--rebuild", "--batch-size", "3"]) == 0
+    assert "10 papers indexed; 10 in the index" in capsys.readouterr().out
+    assert len(_found(engine, "topic3")) == 1
+
+
+def test_a_bad_batch_size_is_one_line(cli_env, capsys):
+    assert main(["index", "--batch-size", "0"]) == 1
+    assert capsys.readouterr().err == "paperboy: error: --batch-size must be at least 1\n"

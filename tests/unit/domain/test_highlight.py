@@ -1,0 +1,50 @@
+from __future__ import annotations
+
+from paperboy.domain.highlight import fold_text, highlight, snippet
+from paperboy.domain.search_query import parse_search_query
+
+
+def marked(text, query):
+    return highlight(text, parse_search_query(query))
+
+
+def test_words_are_marked_ignoring_case_diacritics_and_endings():
+    assert marked("Graph Networks learned", "graph network learning") == (
+        "<mark>Graph Networks learned</mark>"
+    )
+    assert marked("Schrödinger's cat", "schrodinger") == "<mark>Schrödinger</mark>&#x27;s cat"
+    assert marked("Studies of a study", "study") == "<mark>Studies</mark> of a <mark>study</mark>"
+
+
+def test_everything_else_is_escaped():
+    assert marked("<b>x</b> & graph", "graph") == "&lt;b&gt;x&lt;/b&gt; &amp; <mark>graph</mark>"
+    assert marked("<script>", "script") == "&lt;<mark>script</mark>&gt;"
+
+
+def test_exclusions_authors_and_filters_are_not_marked():
+    assert marked("graph survey by lovelace", "graph -survey author:lovelace") == (
+        "<mark>graph</mark> survey by lovelace"
+    )
+    assert marked("class classes", "classes") == "<mark>class classes</mark>"
+    assert marked("clas", "class") == "clas"
+
+
+def test_phrases_mark_their_words():
+    assert marked("message passing networks", '"message passing"') == (
+        "<mark>message passing</mark> networks"
+    )
+
+
+def test_snippet_shows_text_around_the_first_match():
+    text = " ".join(["filler"] * 100) + " the target word " + " ".join(["tail"] * 100)
+    out = snippet(text, parse_search_query("target"), max_chars=120)
+    assert out.startswith("…")
+    assert out.endswith("…")
+    assert "<mark>target</mark>" in out
+    assert len(out) < 160
+    assert snippet("short text", parse_search_query("absent")) == "short text"
+    assert snippet(text, parse_search_query("absent"), max_chars=50).startswith("filler filler")
+
+
+def test_fold_text():
+    assert fold_text("Ÿ É ß") == "y e ss"
