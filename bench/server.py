@@ -44,7 +44,7 @@ def serving(target: Target, log_dir: Path, workers: int = 2, **extra_env: str) -
         _wait_healthy(proc, base, log)
         yield base
     finally:
-        _stop(proc)
+        stop_process_group(proc)
 
 
 NO_RESPONSE = 0
@@ -75,7 +75,7 @@ def _wait_healthy(proc: subprocess.Popen[bytes], base: str, log: Path) -> None:
     raise BenchError(f"paperboy serve: no 200 from /healthz within {STARTUP_TIMEOUT_S:.0f} s")
 
 
-def _stop(proc: subprocess.Popen[bytes]) -> None:
+def stop_process_group(proc: subprocess.Popen[bytes]) -> None:
     """SIGTERM the server's process group (its PID is the group id), SIGKILL if it lingers."""
     if proc.poll() is None:
         os.killpg(proc.pid, signal.SIGTERM)

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -17,11 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from bench.server import free_port, stop_process_group  # the benchmarks start servers the same way
 
 
 @contextmanager
@@ -48,7 +42,7 @@ def live_server(env: Mapping[str, str], log: Path, *, workers: int = 1) -> Itera
         _wait_healthy(proc, base, log)
         yield base
     finally:
-        _stop(proc)
+        stop_process_group(proc)
     # SQLite's busy wait must absorb every write contention: no user ever sees this error.
     assert "database is locked" not in log.read_text(errors="replace")
 
@@ -65,16 +59,3 @@ def _wait_healthy(proc: subprocess.Popen[bytes], base: str, log: Path) -> None:
                 return
         time.sleep(0.2)
     pytest.fail("paperboy serve did not answer /healthz within 60 s")
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    """SIGTERM the server's process group (its PID is the group id), SIGKILL if it lingers."""
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGKILL)

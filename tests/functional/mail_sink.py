@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import email
 import re
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -22,6 +21,7 @@ from urllib.parse import urlsplit
 import pytest
 from aiosmtpd.controller import Controller
 
+from bench.server import free_port
 from paperboy.config import Settings
 
 _LINK = re.compile(r"https?://[^\s<>\"']+")
@@ -55,13 +55,6 @@ class SmtpSink:
     def settings_for(self, settings: Settings) -> Settings:
         """`settings` sending through this server, in plain SMTP (no TLS on 127.0.0.1)."""
         return settings.replace(smtp_host=self.host, smtp_port=self.port, smtp_security="none")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @contextmanager

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import email
-import socket
 from email import policy
 
 import pytest
 from aiosmtpd.controller import Controller
 
+from bench.server import free_port
 from paperboy.config import load_settings
 from paperboy.integrations.mail import MailError, OutboxMailer, QueuedMailer, SmtpMailer, compose, make_mailer
 
@@ -24,18 +24,12 @@ class Sink:
         return self.answer
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture
 def smtp_server():
     servers = []
 
     def start(answer: str = "250 OK") -> tuple[Sink, int]:
-        sink, port = Sink(answer), _free_port()
+        sink, port = Sink(answer), free_port()
         controller = Controller(sink, hostname="127.0.0.1", port=port)
         controller.start()
         servers.append(controller)
@@ -81,7 +75,7 @@ def test_a_refusal_is_a_mail_error_with_the_servers_code(smtp_server, answer):
 
 
 def test_an_unreachable_server_is_a_mail_error():
-    mailer = SmtpMailer("127.0.0.1", _free_port(), security="none", username="", password="", timeout=2)
+    mailer = SmtpMailer("127.0.0.1", free_port(), security="none", username="", password="", timeout=2)
     with pytest.raises(MailError, match="cannot send mail"):
         mailer.send(_message())
 
