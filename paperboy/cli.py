@@ -106,9 +106,23 @@ def _add_fetch(commands: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 
 def _add_index(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    sub = _add(commands, "index", "Build the search index; an interrupted build resumes.", _index)
-    sub.add_argument("--rebuild", action="store_true", help="empty the index and build it from the start")
-    sub.add_argument("--batch-size", type=int, default=2000, help="papers per transaction (default: 2000)")
+    sub = _add(
+        commands,
+        "index",
+        "Build the search index, then embed papers for semantic search; an interrupted build resumes.",
+        _index,
+    )
+    sub.add_argument(
+        "--rebuild",
+        action="store_true",
+        help="empty the index (and the embedder's vectors) and build it from the start",
+    )
+    sub.add_argument(
+        "--batch-size", type=int, default=2000, help="papers per lexical-index transaction (default: 2000)"
+    )
+    sub.add_argument(
+        "--no-embeddings", action="store_true", help="build only the lexical index, embedding nothing"
+    )
 
 
 def _add_admin(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -225,27 +239,53 @@ def _import(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _index(args: argparse.Namespace, settings: Settings) -> int:
-    from tqdm import tqdm
-
-    from paperboy.services.search_index import rebuild_lexical_index
+    from paperboy.integrations.embedder import Embedder, EmbedderUnavailable, make_embedder
+    from paperboy.services.search_index import (
+        clear_embeddings,
+        count_papers_to_embed,
+        embed_papers,
+        rebuild_lexical_index,
+    )
 
     if args.batch_size < 1:
         raise CommandError("--batch-size must be at least 1")
-    bar = tqdm(unit=" papers", desc="indexing", disable=not sys.stderr.isatty(), smoothing=0.1)
+    embedder: Embedder | None = None
+    if not args.no_embeddings:  # first, so that a missing extra stops the command before any work
+        try:
+            embedder = make_embedder(settings.embedder, batch_size=settings.embed_batch_size)
+        except EmbedderUnavailable as exc:
+            raise CommandError(f'{exc} (or run with --no-embeddings, or set embedder = "hashing")') from exc
+    with _migrated_engine(settings) as engine:
+        with _progress_bar("indexing") as progress:
+            report = rebuild_lexical_index(
+                engine, progress=progress, rebuild=args.rebuild, batch_size=args.batch_size
+            )
+        print(report.summary())
+        if embedder is None:
+            return 0
+        if args.rebuild:
+            clear_embeddings(engine, embedder)
+        with _progress_bar("embedding", total=count_papers_to_embed(engine, embedder)) as progress:
+            embedded = embed_papers(engine, embedder, batch_size=settings.embed_batch_size, progress=progress)
+        print(embedded.summary())
+    return 0
+
+
+@contextmanager
+def _progress_bar(desc: str, total: int | None = None) -> Iterator[Callable[[int, int], None]]:
+    """A tqdm bar on a terminal (nothing otherwise), fed (papers just done, papers in all)."""
+    from tqdm import tqdm
+
+    bar = tqdm(total=total, unit=" papers", desc=desc, disable=not sys.stderr.isatty(), smoothing=0.1)
 
     def progress(done: int, total: int) -> None:
         bar.total = total
         bar.update(done)
 
     try:
-        with _migrated_engine(settings) as engine:
-            report = rebuild_lexical_index(
-                engine, progress=progress, rebuild=args.rebuild, batch_size=args.batch_size
-            )
+        yield progress
     finally:
         bar.close()
-    print(report.summary())
-    return 0
 
 
 def _sync(args: argparse.Namespace, settings: Settings) -> int:

@@ -105,6 +105,17 @@ SETTINGS: tuple[Setting, ...] = (
         "Seconds between requests to arXiv (its documented politeness delay is 3 s).",
     ),
     Setting("import_batch_size", int, 2000, "Papers per transaction when importing."),
+    Setting(
+        "embedder",
+        str,
+        "auto",
+        "Sentence embedder `paperboy index` uses for semantic search: minilm (all-MiniLM-L6-v2, needs "
+        "the search extra), hashing (a bag of hashed words; no extra needed), or auto: minilm when the "
+        "search extra is installed, hashing otherwise.",
+    ),
+    Setting(
+        "embed_batch_size", int, 32, "Papers embedded per batch (and per transaction) by `paperboy index`."
+    ),
     # --- the community ---------------------------------------------------------------------
     Setting(
         "base_url",
@@ -209,6 +220,8 @@ class Settings:
     http_retries: int
     arxiv_delay: float
     import_batch_size: int
+    embedder: str
+    embed_batch_size: int
     base_url: str
     trusted_proxies: str
     secret_key: str
@@ -321,6 +334,7 @@ def _coerce(name: str, raw: Any) -> Any:
 _MINIMUMS = {"port": 1, "workers": 1, "page_size": 1, "import_batch_size": 1, "http_timeout": 0.1}
 _MINIMUMS.update(
     {
+        "embed_batch_size": 1,
         "smtp_port": 1,
         "session_days": 1,
         "verify_link_hours": 1,
@@ -328,7 +342,13 @@ _MINIMUMS.update(
         "rate_limit_ip_factor": 1,
     }
 )
-_MAXIMUMS = {"port": 65535, "smtp_port": 65535, "page_size": 1000, "sync_interval_hours": 24 * 366}
+_MAXIMUMS = {
+    "port": 65535,
+    "smtp_port": 65535,
+    "page_size": 1000,
+    "sync_interval_hours": 24 * 366,
+    "embed_batch_size": 1024,
+}
 
 
 def _check_rate(name: str, value: str) -> None:
@@ -357,6 +377,7 @@ _CHECKS: dict[str, Callable[[str, Any], None]] = {
     **{s.name: _check_rate for s in SETTINGS if s.name.startswith(("rate_limit_", "login_failures_"))},
     "rate_limit_ip_factor": lambda name, value: None,
     "smtp_security": _check_choice("starttls", "tls", "none"),
+    "embedder": _check_choice("auto", "minilm", "hashing"),
     "base_url": _check_base_url,
 }
 

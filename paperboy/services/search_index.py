@@ -4,19 +4,33 @@ New and changed papers are indexed as they are written (storage/papers.py); a bu
 once, for papers stored before the index existed, or to start over. It runs in batches, each
 its own transaction that also records the last paper done in sync_state, so a build stopped
 half-way continues where it stopped, and searches keep working meanwhile.
+
+Embeddings (`embed_papers`) need no bookmark: the vector store knows which papers an embedder
+has not embedded at their latest version, and each batch is read, embedded with no transaction
+open (the slow part: never holding SQLite's write lock meanwhile), then stored in its own short
+write transaction.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import Engine, func, select
 
+from paperboy.integrations.embedder import Embedder, paper_text
 from paperboy.storage.lexical import clear_index, index_papers, indexed_count
 from paperboy.storage.schema import papers
 from paperboy.storage.sync_state import get_state, set_state
 from paperboy.storage.transactions import write_transaction
+from paperboy.storage.vectors import (
+    count_embeddings,
+    count_papers_needing_embeddings,
+    delete_embeddings,
+    papers_needing_embeddings,
+    store_embeddings,
+)
 
 LEXICAL_PROGRESS_KEY = "index:lexical:last_paper_id"
 BATCH_SIZE = 2000
@@ -64,3 +78,65 @@ def _index_batch(engine: Engine, after: int, size: int) -> list[int]:
             index_papers(conn, ids)
             set_state(conn, LEXICAL_PROGRESS_KEY, str(ids[-1]))
     return ids
+
+
+@dataclass(frozen=True, slots=True)
+class EmbedReport:
+    model: str  # the embedder's model id
+    embedded: int  # papers embedded by this run
+    seconds: float  # how long this run took
+    stored: int  # vectors of this model in the store at the end
+
+    def summary(self) -> str:
+        return (
+            f"embeddings ({self.model}): {self.embedded} papers embedded in {self.seconds:.1f} s; "
+            f"{self.stored} stored"
+        )
+
+
+def count_papers_to_embed(engine: Engine, embedder: Embedder) -> int:
+    """Papers `embed_papers` would embed now (new, or changed since they were embedded)."""
+    with engine.connect() as conn:
+        return count_papers_needing_embeddings(conn, embedder.model_id)
+
+
+def clear_embeddings(engine: Engine, embedder: Embedder) -> int:
+    """Delete the embedder's vectors (other models' stay), so that every paper is embedded again."""
+    with write_transaction(engine) as conn:
+        return delete_embeddings(conn, embedder.model_id)
+
+
+def embed_papers(
+    engine: Engine,
+    embedder: Embedder,
+    *,
+    batch_size: int,
+    progress: Progress | None = None,
+    limit: int | None = None,
+) -> EmbedReport:
+    """Embed every paper the embedder has not embedded at its latest version (at most `limit`),
+    `batch_size` papers at a time, each batch stored in its own transaction."""
+    if batch_size < 1:
+        raise ValueError("batch size must be at least 1")
+    started = time.perf_counter()
+    model = embedder.model_id
+    with engine.connect() as conn:
+        total = count_papers_needing_embeddings(conn, model)
+    if limit is not None:
+        total = min(total, limit)
+    done = 0
+    while limit is None or done < limit:
+        size = batch_size if limit is None else min(batch_size, limit - done)
+        with engine.connect() as conn:
+            todo = papers_needing_embeddings(conn, model, size)
+        if not todo:
+            break
+        vectors = embedder.embed([paper_text(p.title, p.abstract) for p in todo])
+        with write_transaction(engine) as conn:
+            store_embeddings(conn, model, [(p.paper_id, p.version) for p in todo], vectors)
+        done += len(todo)
+        if progress:
+            progress(len(todo), max(total, done))
+    with engine.connect() as conn:
+        stored = count_embeddings(conn, model)
+    return EmbedReport(model=model, embedded=done, seconds=time.perf_counter() - started, stored=stored)

@@ -13,7 +13,8 @@ from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import Connection, and_, delete, func, insert, or_, select
+from sqlalchemy import Connection, Join, and_, delete, func, insert, or_, select
+from sqlalchemy.sql.elements import ColumnElement
 
 from paperboy.storage.schema import paper_embeddings, papers
 
@@ -64,17 +65,38 @@ def papers_needing_embeddings(conn: Connection, model: str, limit: int) -> list[
     """Up to `limit` papers, by id, that `model` has not embedded, or embedded at an older version.
     Resuming an interrupted build is calling this again: what was stored is not returned."""
     version = func.coalesce(papers.c.latest_version, 0)
-    joined = papers.outerjoin(
-        paper_embeddings, and_(paper_embeddings.c.paper_id == papers.c.id, paper_embeddings.c.model == model)
-    )
     statement = (
         select(papers.c.id, version, papers.c.title, papers.c.abstract)
-        .select_from(joined)
-        .where(or_(paper_embeddings.c.paper_id.is_(None), paper_embeddings.c.version < version))
+        .select_from(_with_embeddings(model))
+        .where(_needs_embedding(version))
         .order_by(papers.c.id)
         .limit(limit)
     )
     return [PaperToEmbed(*row) for row in conn.execute(statement)]
+
+
+def count_papers_needing_embeddings(conn: Connection, model: str) -> int:
+    """How many papers `papers_needing_embeddings` would list without a limit."""
+    version = func.coalesce(papers.c.latest_version, 0)
+    statement = select(func.count()).select_from(_with_embeddings(model)).where(_needs_embedding(version))
+    count: int = conn.execute(statement).scalar_one()
+    return count
+
+
+def _with_embeddings(model: str) -> Join:
+    return papers.outerjoin(
+        paper_embeddings, and_(paper_embeddings.c.paper_id == papers.c.id, paper_embeddings.c.model == model)
+    )
+
+
+def _needs_embedding(version: ColumnElement[int]) -> ColumnElement[bool]:
+    return or_(paper_embeddings.c.paper_id.is_(None), paper_embeddings.c.version < version)
+
+
+def delete_embeddings(conn: Connection, model: str) -> int:
+    """Delete every vector of `model` (other models' stay); returns how many there were."""
+    result = conn.execute(delete(paper_embeddings).where(paper_embeddings.c.model == model))
+    return result.rowcount
 
 
 def load_vectors(conn: Connection, model: str) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.int64]]:
