@@ -17,7 +17,7 @@ from paperboy.domain.arxiv_ids import abs_url, pdf_url
 from paperboy.domain.calendar import Period, day_period, format_day, is_weekend, period_containing
 from paperboy.domain.models import Link, Listing, Paper
 from paperboy.domain.trending import TrendingParams, rank, reference_time, trending_params
-from paperboy.storage import queries, trending_queries
+from paperboy.storage import queries, trending_queries, votes
 from paperboy.storage.queries import NO_COMMUNITY, CatalogueCounts, Community, ListedPaper, SyncStatus
 
 TRENDING = "trending"
@@ -147,7 +147,7 @@ def community_of(conn: Connection, ids: list[int], viewer_id: int | None) -> dic
     found = queries.community_of(conn, ids)
     if viewer_id is None:
         return found
-    for paper_id in queries.voted_among(conn, viewer_id, ids):
+    for paper_id in votes.voted_among(conn, viewer_id, ids):
         found[paper_id] = replace(found.get(paper_id, NO_COMMUNITY), voted=True)
     return found
 

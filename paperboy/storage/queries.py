@@ -39,7 +39,6 @@ from paperboy.storage.schema import (
     submissions,
     sync_state,
     users,
-    votes,
 )
 from paperboy.storage.sync_state import (
     INTERRUPTED,
@@ -329,14 +328,6 @@ def community_of(conn: Connection, ids: Sequence[int]) -> dict[int, Community]:
         row.id: Community(row.upvotes or 0, row.comments or 0, row.submitter)
         for row in conn.execute(query.where(id_in(papers.c.id, ids)))
     }
-
-
-def voted_among(conn: Connection, user_id: int, ids: Sequence[int]) -> set[int]:
-    """Which of `ids` the user has upvoted."""
-    if not ids:
-        return set()
-    query = select(votes.c.paper_id).where(votes.c.user_id == user_id, id_in(votes.c.paper_id, ids))
-    return set(conn.execute(query).scalars())
 
 
 # --- catalogue and sync status ------------------------------------------------------------

@@ -12,6 +12,7 @@ from sqlalchemy import Connection, delete, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from paperboy.storage.queries import id_in
 from paperboy.storage.schema import papers, votes
 
 
@@ -48,9 +49,7 @@ def voted_among(conn: Connection, user_id: int, paper_ids: Sequence[int]) -> set
     """Which of these papers (row ids) the account has upvoted, in one query."""
     if not paper_ids:
         return set()
-    query = select(votes.c.paper_id).where(
-        votes.c.user_id == user_id, votes.c.paper_id.in_([int(pid) for pid in paper_ids])
-    )
+    query = select(votes.c.paper_id).where(votes.c.user_id == user_id, id_in(votes.c.paper_id, paper_ids))
     return set(conn.execute(query).scalars())
 
 
