@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -15,6 +16,7 @@ from starlette.staticfiles import StaticFiles
 from paperboy import __version__
 from paperboy.config import Settings
 from paperboy.integrations.mail import make_mailer
+from paperboy.services.search import Searcher
 from paperboy.storage.engine import is_sqlite, make_engine
 from paperboy.storage.migrate import pending_revisions, upgrade
 from paperboy.web import accounts, community, discussion, health, pages
@@ -39,19 +41,27 @@ def create_app(settings: Settings) -> FastAPI:
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         try:
             _prepare_database(engine)
+            if settings.search_warm_up:  # the model and the vectors load while the first pages serve
+                threading.Thread(target=_warm_up, args=(searcher,), name="warm-up", daemon=True).start()
             # Objects alive after start-up live for the whole process: keep them out of the
             # collector's generations, which cut p99 latency roughly in half under load.
             gc.freeze()
             yield
         finally:
+            searcher.close()
             engine.dispose()
 
     # No /docs or /redoc: their pages load scripts from a CDN, which an offline install cannot reach.
     app = FastAPI(
         title=settings.site_name, version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None
     )
+    searcher = Searcher(engine, settings.embedder)
     app.state.paperboy = AppContext(
-        settings=settings, engine=engine, templates=make_templates(settings), mailer=make_mailer(settings)
+        settings=settings,
+        engine=engine,
+        templates=make_templates(settings),
+        mailer=make_mailer(settings),
+        searcher=searcher,
     )
     install_error_handlers(app)
     # Inside the page cache: a cached page never costs the session look-up.
@@ -74,6 +84,13 @@ def create_app(settings: Settings) -> FastAPI:
     # Last: /papers/{arxiv_id:path} answers every path under /papers/ that no earlier route took.
     app.include_router(pages.router)
     return app
+
+
+def _warm_up(searcher: Searcher) -> None:
+    try:
+        searcher.warm_up()
+    except Exception:  # a search will try again, and report what is wrong
+        log.exception("loading the search model and vectors failed")
 
 
 def _prepare_database(engine: Engine) -> None:

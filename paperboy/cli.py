@@ -172,13 +172,14 @@ def _migrated_engine(settings: Settings) -> Iterator[Engine]:
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
-    from paperboy.services.background import start_background_sync
+    from paperboy.services.background import start_background_embedding, start_background_sync
 
     engine = make_engine(settings.effective_database_url)
     upgrade(engine)  # once here, before workers start; the background sync keeps using the engine
     plan = _sync_plan(settings, engine)
     if start_background_sync(engine, settings):
         print(plan, file=sys.stderr)
+    start_background_embedding(engine, settings)  # papers imported, or stored before search existed
     print(f"paperboy: serving on http://{settings.host}:{settings.port}", file=sys.stderr)
     uvicorn.run(
         "paperboy.asgi:app",
@@ -235,7 +236,21 @@ def _import(args: argparse.Namespace, settings: Settings) -> int:
     finally:
         bar.close()
     print(report.summary())
+    _say_embeddings_pending(settings)
     return 0
+
+
+def _say_embeddings_pending(settings: Settings) -> None:
+    from paperboy.integrations.embedder import model_id_for
+    from paperboy.storage.vectors import count_papers_needing_embeddings
+
+    with _migrated_engine(settings) as engine, engine.connect() as conn:
+        pending = count_papers_needing_embeddings(conn, model_id_for(settings.embedder))
+    if pending:
+        print(
+            f"{pending} papers wait to be embedded for search by meaning: `paperboy serve` embeds them in "
+            "the background, or run `paperboy index` now"
+        )
 
 
 def _index(args: argparse.Namespace, settings: Settings) -> int:

@@ -109,12 +109,25 @@ SETTINGS: tuple[Setting, ...] = (
         "embedder",
         str,
         "auto",
-        "Sentence embedder `paperboy index` uses for semantic search: minilm (all-MiniLM-L6-v2, needs "
+        "Sentence embedder for search by meaning and similar papers: minilm (all-MiniLM-L6-v2, needs "
         "the search extra), hashing (a bag of hashed words; no extra needed), or auto: minilm when the "
         "search extra is installed, hashing otherwise.",
     ),
     Setting(
         "embed_batch_size", int, 32, "Papers embedded per batch (and per transaction) by `paperboy index`."
+    ),
+    Setting(
+        "embed_on_sync",
+        bool,
+        True,
+        "Embed new and changed papers at the end of every sync (and of `paperboy import`), so search "
+        "by meaning finds them; off: only `paperboy index` embeds.",
+    ),
+    Setting(
+        "search_warm_up",
+        bool,
+        True,
+        "Load the embedding model and the vectors when a web process starts, not at its first search.",
     ),
     # --- the community ---------------------------------------------------------------------
     Setting(
@@ -222,6 +235,8 @@ class Settings:
     import_batch_size: int
     embedder: str
     embed_batch_size: int
+    embed_on_sync: bool
+    search_warm_up: bool
     base_url: str
     trusted_proxies: str
     secret_key: str

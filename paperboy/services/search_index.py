@@ -13,13 +13,16 @@ write transaction.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import Engine, func, select
+from sqlalchemy.exc import IntegrityError
 
-from paperboy.integrations.embedder import Embedder, paper_text
+from paperboy.config import Settings
+from paperboy.integrations.embedder import Embedder, make_embedder, paper_text
 from paperboy.storage.lexical import clear_index, index_papers, indexed_count
 from paperboy.storage.schema import papers
 from paperboy.storage.sync_state import get_state, set_state
@@ -132,11 +135,38 @@ def embed_papers(
         if not todo:
             break
         vectors = embedder.embed([paper_text(p.title, p.abstract) for p in todo])
-        with write_transaction(engine) as conn:
-            store_embeddings(conn, model, [(p.paper_id, p.version) for p in todo], vectors)
+        try:
+            with write_transaction(engine) as conn:
+                store_embeddings(conn, model, [(p.paper_id, p.version) for p in todo], vectors)
+        except IntegrityError:  # another process (a sync, `paperboy index`) stored some of them
+            continue  # first: ask again what is still missing
         done += len(todo)
         if progress:
             progress(len(todo), max(total, done))
     with engine.connect() as conn:
         stored = count_embeddings(conn, model)
     return EmbedReport(model=model, embedded=done, seconds=time.perf_counter() - started, stored=stored)
+
+
+_embedders: dict[tuple[str, int, int | None], Embedder] = {}
+_embedders_lock = threading.Lock()
+
+
+def settings_embedder(settings: Settings, *, threads: int | None = None) -> Embedder:
+    """The embedder the settings name, loaded once per process (MiniLM takes seconds to load).
+    EmbedderUnavailable when it cannot be loaded here."""
+    key = (settings.embedder, settings.embed_batch_size, threads)
+    with _embedders_lock:
+        if key not in _embedders:
+            _embedders[key] = make_embedder(
+                settings.embedder, batch_size=settings.embed_batch_size, threads=threads
+            )
+        return _embedders[key]
+
+
+def embed_new_papers(
+    engine: Engine, settings: Settings, *, threads: int | None = None, progress: Progress | None = None
+) -> EmbedReport:
+    """Embed the papers added or changed since the last run (what a sync and `serve` do)."""
+    embedder = settings_embedder(settings, threads=threads)
+    return embed_papers(engine, embedder, batch_size=settings.embed_batch_size, progress=progress)

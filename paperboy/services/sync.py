@@ -24,6 +24,7 @@ from paperboy.domain.iterables import batched
 from paperboy.domain.models import Listing, PaperRecord
 from paperboy.domain.schedule import expected_listing_day
 from paperboy.integrations import arxiv_api, arxiv_oai, arxiv_rss, hf_daily
+from paperboy.integrations.embedder import EmbedderUnavailable
 from paperboy.integrations.http import HttpClient, UpstreamError
 from paperboy.storage.engine import now_utc
 from paperboy.storage.hf import upsert_hf_signals
@@ -47,6 +48,7 @@ class SyncReport:
     written: UpsertResult = field(default_factory=UpsertResult)
     fetched: dict[str, int] = field(default_factory=dict)
     failures: list[str] = field(default_factory=list)
+    embedded: int | None = None  # papers embedded at the end (None: embedding was not run)
 
     @property
     def ok(self) -> bool:
@@ -59,7 +61,9 @@ class SyncReport:
     def summary(self) -> str:
         fetched = ", ".join(f"{n} from {source}" for source, n in self.fetched.items()) or "nothing fetched"
         w = self.written
-        return f"sync: {fetched}; {w.inserted} new, {w.updated} updated, {w.unchanged} unchanged papers"
+        embedded = "" if self.embedded is None else f"; {self.embedded} embedded for search"
+        written = f"{w.inserted} new, {w.updated} updated, {w.unchanged} unchanged papers"
+        return f"sync: {fetched}; {written}{embedded}"
 
 
 def sync_catalogue(
@@ -90,6 +94,8 @@ def sync_catalogue(
             _run_source(
                 report, "Hugging Face", lambda: _sync_hf(engine, settings, http, today, report, say), say
             )
+        if settings.embed_on_sync:
+            _embed(engine, settings, report, say)
     except Exception as exc:  # a bug or a database failure: the front page must not say "done"
         report.failures.append(f"{type(exc).__name__}: {exc}")
         raise
@@ -98,6 +104,18 @@ def sync_catalogue(
             http.close()
         _set(engine, "failed" if report.failures else "done", report.failure or report.summary())
     return report
+
+
+def _embed(engine: Engine, settings: Settings, report: SyncReport, say: Progress) -> None:
+    """Embed what this sync (or anything before it) added or changed, for search by meaning."""
+    from paperboy.services.search_index import embed_new_papers  # loads numpy only when needed
+
+    say("sync: embedding new papers for search…")
+    try:
+        report.embedded = embed_new_papers(engine, settings).embedded
+    except EmbedderUnavailable as exc:
+        report.failures.append(f"embedding: {exc}")
+        say(f"sync: embedding failed: {exc}")
 
 
 def _run_source(report: SyncReport, name: str, run: Callable[[], int], say: Progress) -> None:

@@ -13,7 +13,8 @@ docs/search.md ("Lexical index") describes what matches what.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
+from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
@@ -38,7 +39,14 @@ from sqlalchemy.sql.elements import ColumnElement
 from paperboy.domain.highlight import fold_text
 from paperboy.domain.iterables import batched
 from paperboy.domain.search_query import SearchQuery
-from paperboy.storage.schema import hf_papers, paper_categories, paper_links, paper_search, papers
+from paperboy.storage.schema import (
+    hf_papers,
+    paper_categories,
+    paper_links,
+    paper_search,
+    paper_stats,
+    papers,
+)
 
 # bm25() column weights (title, abstract, authors): a word in the title says more than one in
 # the abstract. PostgreSQL's ts_rank weighs A (title) 1.0, B (authors) 0.4, C (abstract) 0.2.
@@ -133,6 +141,104 @@ def search_lexical(
     if not ids and units > 1 and (offset == 0 or not _run(conn, query, 1, 0, any_word=False)[0]):
         ids, scores = _run(conn, query, limit, offset, any_word=True)
     return ids, scores
+
+
+def count_matches(conn: Connection, query: SearchQuery, cap: int) -> int:
+    """How many papers `search_lexical` would list in all, counting at most `cap` of them (the
+    count stops there, so a common word costs no more than `cap` rows)."""
+    units = len(query.terms) + len(query.phrases)
+    count = _count(conn, query, cap, any_word=False)
+    if count == 0 and units > 1:
+        count = _count(conn, query, cap, any_word=True)
+    return count
+
+
+def _count(conn: Connection, query: SearchQuery, cap: int, *, any_word: bool) -> int:
+    build = _pg_select if conn.dialect.name == "postgresql" else _sqlite_select
+    matching = build(query, any_word).where(*_filters(query)).order_by(None).limit(cap).subquery()
+    return int(conn.execute(select(func.count()).select_from(matching)).scalar_one())
+
+
+def constrained_ids(conn: Connection, query: SearchQuery, ids: Collection[int]) -> set[int]:
+    """Which of `ids` meet everything the query *requires* whatever the ranking: its phrases,
+    authors, exclusions and filters (its plain words are left to the ranking). Semantic results
+    pass through this, so a quoted phrase or a `cat:` holds for them too."""
+    if not ids:
+        return set()
+    if not has_constraints(query):
+        return set(ids)
+    build = _pg_select if conn.dialect.name == "postgresql" else _sqlite_select
+    required = replace(query, terms=())
+    found: set[int] = set()
+    for chunk in batched(sorted(set(ids)), _CHUNK):
+        statement = build(required, False).where(*_filters(query), papers.c.id.in_(list(chunk)))
+        found.update(row[0] for row in conn.execute(statement.order_by(None)))
+    return found
+
+
+def all_constrained_ids(conn: Connection, query: SearchQuery) -> list[int]:
+    """Every paper meeting the query's requirements (see `constrained_ids`): for a semantic
+    search whose filters are too narrow for its nearest neighbours to pass them."""
+    build = _pg_select if conn.dialect.name == "postgresql" else _sqlite_select
+    statement = build(replace(query, terms=()), False).where(*_filters(query)).order_by(None)
+    return [row[0] for row in conn.execute(statement)]
+
+
+def has_constraints(query: SearchQuery) -> bool:
+    """True when `constrained_ids` can reject a paper."""
+    return bool(
+        query.phrases
+        or query.authors
+        or query.excluded_terms
+        or query.excluded_phrases
+        or query.categories
+        or query.date_from
+        or query.date_to
+        or query.has_code
+    )
+
+
+SORTS = ("date", "upvotes")
+
+
+def sorted_ids(conn: Connection, ids: Collection[int], sort: str) -> list[int]:
+    """`ids` newest first (`date`: the day first listed, then v1's time) or most upvoted first
+    (`upvotes`; ties newest first). Ids of papers that no longer exist are dropped."""
+    if sort not in SORTS:
+        raise ValueError(f"unknown sort {sort!r}")
+    rows: list[Any] = []
+    for chunk in batched(sorted(set(ids)), _CHUNK):
+        statement = (
+            select(papers.c.id, papers.c.first_listed, papers.c.published_at, paper_stats.c.upvotes)
+            .select_from(papers.outerjoin(paper_stats, paper_stats.c.paper_id == papers.c.id))
+            .where(papers.c.id.in_(list(chunk)))
+        )
+        rows.extend(conn.execute(statement))
+
+    def newest(row: Any) -> tuple[int, float, int]:
+        listed = row.first_listed.toordinal() if row.first_listed else 0
+        published = row.published_at.timestamp() if row.published_at else 0.0
+        return (listed, published, row.id)
+
+    if sort == "upvotes":
+        rows.sort(key=lambda row: (row.upvotes or 0, *newest(row)), reverse=True)
+    else:
+        rows.sort(key=newest, reverse=True)
+    return [row.id for row in rows]
+
+
+def browse_ids(conn: Connection, query: SearchQuery, sort: str, limit: int, offset: int) -> list[int]:
+    """One page of what a browse query (filters only) selects, by `sort` (date or upvotes)."""
+    if sort not in SORTS:
+        raise ValueError(f"unknown sort {sort!r}")
+    build = _pg_select if conn.dialect.name == "postgresql" else _sqlite_select
+    statement = build(replace(query, terms=(), phrases=()), False).where(*_filters(query))
+    if sort == "upvotes":
+        upvotes = select(paper_stats.c.upvotes).where(paper_stats.c.paper_id == papers.c.id).scalar_subquery()
+        statement = statement.order_by(None).order_by(
+            func.coalesce(upvotes, 0).desc(), papers.c.first_listed.desc().nulls_last(), papers.c.id.desc()
+        )
+    return [row[0] for row in conn.execute(statement.limit(limit).offset(offset))]
 
 
 def _run(

@@ -13,12 +13,19 @@ from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import Connection, Join, and_, delete, func, insert, or_, select
+from sqlalchemy import BigInteger, Connection, Join, Text, and_, cast, delete, func, insert, or_, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.sql.elements import ColumnElement
 
-from paperboy.storage.schema import paper_embeddings, papers
+from paperboy.storage.engine import now_utc
+from paperboy.storage.schema import paper_embeddings, papers, sync_state
+from paperboy.storage.sync_state import get_state
 
 STORED_DTYPE = np.dtype("<f2")
+# Counts every store and delete of any model's vectors, in the writer's transaction, so that
+# processes holding vectors in memory (services/vector_index.py) see cheaply that they changed.
+GENERATION_KEY = "vectors:generation"
 
 
 class PaperToEmbed(NamedTuple):
@@ -53,6 +60,7 @@ def store_embeddings(
             for row, (paper_id, version) in enumerate(papers_embedded)
         ],
     )
+    _bump_generation(conn)
 
 
 def store_embedding(
@@ -96,7 +104,28 @@ def _needs_embedding(version: ColumnElement[int]) -> ColumnElement[bool]:
 def delete_embeddings(conn: Connection, model: str) -> int:
     """Delete every vector of `model` (other models' stay); returns how many there were."""
     result = conn.execute(delete(paper_embeddings).where(paper_embeddings.c.model == model))
+    _bump_generation(conn)
     return result.rowcount
+
+
+def vectors_generation(conn: Connection) -> int:
+    """A number that grows with every store and delete of vectors (0 before the first)."""
+    return int(get_state(conn, GENERATION_KEY) or 0)
+
+
+def _bump_generation(conn: Connection) -> None:
+    """Add one to the generation, atomically: one statement, so that concurrent writers each count."""
+    insert_ = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    statement = insert_(sync_state).values(key=GENERATION_KEY, value="1", updated_at=now_utc())
+    conn.execute(
+        statement.on_conflict_do_update(
+            index_elements=[sync_state.c.key],
+            set_={
+                "value": cast(cast(sync_state.c.value, BigInteger) + 1, Text),
+                "updated_at": statement.excluded.updated_at,
+            },
+        )
+    )
 
 
 def load_vectors(conn: Connection, model: str) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.int64]]:

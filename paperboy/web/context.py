@@ -10,6 +10,7 @@ from starlette.templating import Jinja2Templates
 
 from paperboy.config import Settings
 from paperboy.integrations.mail import Mailer
+from paperboy.services.search import Searcher
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,6 +19,7 @@ class AppContext:
     engine: Engine
     templates: Jinja2Templates
     mailer: Mailer
+    searcher: Searcher
 
 
 def app_context(request: Request) -> AppContext:

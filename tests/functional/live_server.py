@@ -30,6 +30,8 @@ def live_server(env: Mapping[str, str], log: Path, *, workers: int = 1) -> Itera
         "PAPERBOY_SYNC_ON_EMPTY": "0",
         "PAPERBOY_SYNC_INTERVAL_HOURS": "0",
         "PAPERBOY_BASE_URL": f"http://127.0.0.1:{port}",  # links in mails lead back here
+        "PAPERBOY_EMBEDDER": "hashing",  # tests that want the real model say so in `env`
+        "PAPERBOY_EMBED_ON_SYNC": "0",  # no background embedding unless a test asks for it
         **env,
     }
     log.parent.mkdir(parents=True, exist_ok=True)

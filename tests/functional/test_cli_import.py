@@ -26,7 +26,9 @@ def _count(engine, table):
 def test_kaggle_snapshot_imports_with_versions(cli_env, engine, capsys):
     path = shared_path("fixtures", "kaggle_snapshot", "arxiv-metadata-oai-snapshot.head200.jsonl")
     assert main(["import", str(path)]) == 0
-    assert "200 papers read: 200 new" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "200 papers read: 200 new" in out
+    assert "200 papers wait to be embedded for search by meaning" in out
     assert _count(engine, papers) == 200
     with engine.connect() as conn:
         first = conn.execute(select(papers).where(papers.c.arxiv_id == "0704.0001")).one()

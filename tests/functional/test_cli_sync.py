@@ -10,7 +10,7 @@ from fixture_server import fixture_server
 from sqlalchemy import func, select
 
 from paperboy.cli import main
-from paperboy.storage.schema import hf_papers, listings, papers
+from paperboy.storage.schema import hf_papers, listings, paper_embeddings, papers
 from paperboy.storage.sync_state import get_state
 
 RSS = ("fixtures", "arxiv_rss", "laya-reader", "arxiv_rss.xml")
@@ -85,11 +85,34 @@ def test_sync_stores_listings_metadata_and_hf_signals(sync_env, engine, monkeypa
         assert ("2606.00467", _hf_upvotes("2606.00467")) in hf
         assert get_state(conn, "sync:state") == "done"
     first = _counts(engine)
+    # Every paper was embedded for search by meaning at the end of the sync, once.
+    assert _embedded(engine) == first[0]
+    assert f"{first[0]} embedded for search" in capsys.readouterr().out
     with fixture_server(_upstream()) as (base, _):
         sync_env(base)
         assert main(["sync"]) == 0
-    assert "0 new, 0 updated" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "0 new, 0 updated" in out
+    assert "; 0 embedded for search" in out
     assert _counts(engine) == first
+
+
+def test_sync_can_leave_embedding_to_paperboy_index(sync_env, engine, monkeypatch, capsys):
+    monkeypatch.setattr("paperboy.services.sync.now_utc", lambda: _at(2026, 6, 13))
+    monkeypatch.setenv("PAPERBOY_EMBED_ON_SYNC", "0")
+    with fixture_server(_upstream()) as (base, _):
+        sync_env(base)
+        assert main(["sync"]) == 0
+    assert "embedded" not in capsys.readouterr().out
+    assert _counts(engine)[0] > 0
+    assert _embedded(engine) == 0
+
+
+def _embedded(engine):
+    with engine.connect() as conn:
+        return conn.execute(
+            select(func.count()).select_from(paper_embeddings).where(paper_embeddings.c.model == "hashing-v1")
+        ).scalar_one()
 
 
 def test_failing_source_keeps_everything_and_fails_with_one_line(sync_env, engine, monkeypatch, capsys):

@@ -1,0 +1,389 @@
+"""Searching the catalogue: lexical and semantic rankings fused into one, and similar papers.
+
+A query is parsed (domain/search_query.py), then ranked by up to two rankers:
+- lexical: the keyword index (storage/lexical.py), which also applies every filter;
+- semantic: the query's words embedded by the embedder and compared with the stored paper
+  embeddings (services/vector_index.py); its neighbours then pass the query's requirements
+  (phrases, authors, exclusions, filters) in SQL, so `cat:` or a "phrase" holds for them too.
+The two rankings are fused by `domain.fusion` with the parameters in `Tuning`, which
+bench/search_quality.py chose on SciFact's train split (docs/search.md, "Ranking").
+
+One `Searcher` lives per web process: it holds the embedder (loaded once, a few seconds for
+MiniLM) and the in-memory vector index. When either is missing (no `search` extra, or no
+embeddings built yet), hybrid search answers from the lexical ranker alone and says so.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+import numpy.typing as npt
+from sqlalchemy import Connection, Engine
+
+from paperboy.domain.fusion import min_max_fusion, reciprocal_rank_fusion
+from paperboy.domain.highlight import highlight, snippet
+from paperboy.domain.models import Paper
+from paperboy.domain.search_query import InvalidSearchQuery, SearchQuery, parse_search_query
+from paperboy.integrations.embedder import Embedder, EmbedderUnavailable, make_embedder, paper_text
+from paperboy.services.feed import community_of, with_all_links
+from paperboy.services.vector_index import VectorIndex
+from paperboy.storage import lexical, queries
+from paperboy.storage.queries import NO_COMMUNITY, Community
+
+log = logging.getLogger(__name__)
+
+SORTS = ("relevance", "date", "upvotes")
+MODES = ("hybrid", "lexical", "semantic")
+SIMILAR_SORTS = ("similarity", "date", "upvotes")
+MAX_RESULTS = 1000  # how deep any search pages, like the big engines: refine the query past that
+MAX_PAGE_SIZE = 100
+
+Ranking = tuple[list[int], list[float]]
+Sort = Literal["relevance", "date", "upvotes"]
+Mode = Literal["hybrid", "lexical", "semantic"]
+
+
+class SearchRequestError(ValueError):
+    """The query or a parameter cannot be used; the message says why, for the reader (HTTP 400)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Tuning:
+    """How the rankings are fused. bench/search_quality.py measures the alternatives."""
+
+    fusion: Literal["rrf", "min_max"] = "rrf"
+    rrf_k: float = 60.0
+    lexical_weight: float = 1.0
+    semantic_weight: float = 1.0
+    depth: int = 100  # candidates taken from each ranker before fusing
+    # Semantic neighbours less similar than this are not results: MiniLM puts a query and an
+    # unrelated abstract around 0.0 to 0.2, so a list of results ends where meaning runs out.
+    min_similarity: float = 0.3
+
+
+DEFAULT_TUNING = Tuning()
+
+
+@dataclass(frozen=True, slots=True)
+class SearchHit:
+    paper: Paper
+    community: Community
+    score: float  # the fused score (relevance), or the similarity (similar papers)
+    title_html: str  # escaped title with the query's words in <mark>
+    snippet_html: str  # part of the abstract around the first match, escaped and marked
+    matched_by: tuple[str, ...]  # "lexical", "semantic", or both
+
+
+@dataclass(frozen=True, slots=True)
+class SearchPage:
+    text: str
+    query: SearchQuery
+    sort: str
+    mode: str  # the mode asked for
+    used: tuple[str, ...]  # the rankers that actually ran
+    page: int
+    page_size: int
+    total: int  # results in all, at most MAX_RESULTS
+    hits: list[SearchHit]
+    notice: str | None = None  # why a ranker did not run, or why there are no results
+    took_ms: float = 0.0
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.page_size))
+
+    @property
+    def capped(self) -> bool:
+        return self.total >= MAX_RESULTS
+
+
+@dataclass(slots=True)
+class _Ranked:
+    ids: list[int]
+    scores: dict[int, float]
+    total: int
+    used: tuple[str, ...]
+    matched_by: dict[int, tuple[str, ...]] = field(default_factory=dict)
+    notice: str | None = None
+
+
+class Searcher:
+    """Search and similar papers for one process. Thread-safe; the embedder and the vectors
+    are loaded on first use (or by `warm_up`, which `serve` runs in the background)."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        embedder_name: str,
+        *,
+        tuning: Tuning = DEFAULT_TUNING,
+        embedder: Embedder | None = None,
+        refresh_seconds: float = 2.0,
+    ) -> None:
+        """`embedder_name` is the setting (auto, minilm, hashing); `embedder` an already loaded
+        one, which wins. The vectors are checked for changes every `refresh_seconds`."""
+        self.engine = engine
+        self.tuning = tuning
+        self._embedder_name = embedder_name
+        self._embedder: Embedder | None = embedder
+        self._refresh_seconds = refresh_seconds
+        self._embedder_error: str | None = None
+        self._index: VectorIndex | None = None
+        self._lock = threading.Lock()
+        self._query_vectors: OrderedDict[str, npt.NDArray[np.float32]] = OrderedDict()
+
+    # --- the pieces, loaded once ---
+
+    def embedder(self) -> Embedder | None:
+        """The embedder, or None when it cannot be loaded here (`embedder_error` says why)."""
+        with self._lock:
+            if self._embedder is None and self._embedder_error is None:
+                try:
+                    self._embedder = make_embedder(self._embedder_name)
+                except EmbedderUnavailable as exc:
+                    log.warning("semantic search is off: %s", exc)
+                    self._embedder_error = str(exc)
+            return self._embedder
+
+    @property
+    def embedder_error(self) -> str | None:
+        return self._embedder_error
+
+    def vector_index(self) -> VectorIndex | None:
+        embedder = self.embedder()
+        if embedder is None:
+            return None
+        with self._lock:
+            if self._index is None:
+                self._index = VectorIndex(
+                    self.engine, embedder.model_id, refresh_seconds=self._refresh_seconds
+                )
+            return self._index
+
+    def close(self) -> None:
+        """Let a background refresh of the vectors finish, so the engine can be disposed."""
+        index = self._index
+        if index is not None:
+            index.close()
+
+    def warm_up(self) -> None:
+        """Load the embedder and the vectors now, so the first search does not wait for them."""
+        index = self.vector_index()
+        if index is not None:
+            len(index)
+            self._embed_query("warm up")
+
+    # --- search ---
+
+    def search(
+        self,
+        text: str,
+        *,
+        sort: str = "relevance",
+        mode: str = "hybrid",
+        page: int = 1,
+        page_size: int = 20,
+        viewer_id: int | None = None,
+    ) -> SearchPage:
+        """One page of results for a query as typed. SearchRequestError for a malformed query
+        or parameter, with a message for the reader."""
+        started = time.perf_counter()
+        if sort not in SORTS:
+            raise SearchRequestError(f"sort must be one of {', '.join(SORTS)}, not {sort!r}")
+        if mode not in MODES:
+            raise SearchRequestError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
+        if not 1 <= page_size <= MAX_PAGE_SIZE:
+            raise SearchRequestError(f"page size must be between 1 and {MAX_PAGE_SIZE}, not {page_size}")
+        if page < 1:
+            raise SearchRequestError(f"page must be 1 or more, not {page}")
+        try:
+            query = parse_search_query(text)
+        except InvalidSearchQuery as exc:
+            raise SearchRequestError(str(exc)) from exc
+        offset = (page - 1) * page_size
+        if offset >= MAX_RESULTS:
+            raise SearchRequestError(
+                f"results stop at {MAX_RESULTS}: page {page} starts past them; narrow the query instead"
+            )
+        with self.engine.connect() as conn:
+            if query.is_browse:
+                ranked = self._browse(conn, query, "date" if sort == "relevance" else sort, offset, page_size)
+            else:
+                ranked = self._rank(conn, query, sort, mode, offset + page_size)
+            page_ids = ranked.ids[offset : offset + page_size] if not query.is_browse else ranked.ids
+            hits = self._hits(conn, query, page_ids, ranked, viewer_id)
+        notice = ranked.notice
+        if not hits and notice is None:
+            notice = f"no papers match {query.describe()}" if page == 1 else None
+        return SearchPage(
+            text=text.strip(),
+            query=query,
+            sort=sort,
+            mode=mode,
+            used=ranked.used,
+            page=page,
+            page_size=page_size,
+            total=min(ranked.total, MAX_RESULTS),
+            hits=hits,
+            notice=notice,
+            took_ms=(time.perf_counter() - started) * 1000,
+        )
+
+    def _browse(self, conn: Connection, query: SearchQuery, sort: str, offset: int, limit: int) -> _Ranked:
+        ids = lexical.browse_ids(conn, query, sort, limit, offset)
+        total = lexical.count_matches(conn, query, MAX_RESULTS)
+        return _Ranked(ids, {}, total, ("filters",))
+
+    def _rank(self, conn: Connection, query: SearchQuery, sort: str, mode: str, wanted: int) -> _Ranked:
+        tuning = self.tuning
+        depth = min(MAX_RESULTS, max(tuning.depth, wanted))
+        if sort != "relevance":
+            depth = MAX_RESULTS  # every match can be the newest or the most upvoted
+        rankings: list[tuple[str, tuple[list[int], list[float]]]] = []
+        notice = None
+        unfetched = 0  # lexical matches past the depth fetched: results too, on later pages
+        if mode in ("hybrid", "lexical"):
+            lexical_ranking = lexical.search_lexical(conn, query, limit=depth)
+            rankings.append(("lexical", lexical_ranking))
+            if len(lexical_ranking[0]) == depth:
+                unfetched = lexical.count_matches(conn, query, MAX_RESULTS) - depth
+        if mode in ("hybrid", "semantic"):
+            semantic = self._semantic(conn, query, tuning.depth if sort == "relevance" else depth)
+            if semantic is None:
+                notice = self._semantic_off_notice(mode)
+            else:
+                near, similarity = semantic  # only close neighbours are results
+                kept = [i for i, s in enumerate(similarity) if s >= tuning.min_similarity]
+                semantic = ([near[i] for i in kept], [similarity[i] for i in kept])
+                rankings.append(("semantic", semantic))
+        if not rankings:
+            return _Ranked([], {}, 0, (), notice=notice)
+        matched_by: dict[int, tuple[str, ...]] = {}
+        for name, (ids, _) in rankings:
+            for id_ in ids:
+                matched_by[id_] = (*matched_by.get(id_, ()), name)
+        fused_ids, fused_scores = self._fuse([ranking for _, ranking in rankings])
+        total = len(fused_ids) + max(0, unfetched)
+        scores = dict(zip(fused_ids, fused_scores, strict=True))
+        if sort != "relevance":
+            fused_ids = lexical.sorted_ids(conn, fused_ids, sort)
+        used = tuple(name for name, _ in rankings)
+        return _Ranked(fused_ids, scores, total, used, matched_by, notice)
+
+    def _fuse(self, rankings: Sequence[tuple[list[int], list[float]]]) -> tuple[list[int], list[float]]:
+        if len(rankings) == 1:
+            return list(rankings[0][0]), list(rankings[0][1])
+        tuning = self.tuning
+        weights = [tuning.lexical_weight, tuning.semantic_weight]
+        if tuning.fusion == "min_max":
+            return min_max_fusion(rankings, weights)
+        return reciprocal_rank_fusion(rankings, k=tuning.rrf_k, weights=weights)
+
+    def _semantic(
+        self, conn: Connection, query: SearchQuery, depth: int
+    ) -> tuple[list[int], list[float]] | None:
+        """The nearest papers to the query's words that meet its requirements, or None when
+        semantic search is unavailable (no embedder, or no paper embedded yet)."""
+        index = self.vector_index()
+        if index is None or len(index) == 0:
+            return None
+        vector = self._embed_query(query.semantic_text())
+        if not lexical.has_constraints(query):
+            return index.nearest(vector, depth)
+        # Over-fetch, then keep those meeting the requirements; when the filters are too narrow
+        # for that, search among the papers that meet them.
+        ids, scores = index.nearest(vector, depth * 4)
+        allowed = lexical.constrained_ids(conn, query, ids)
+        kept = [(i, s) for i, s in zip(ids, scores, strict=True) if i in allowed][:depth]
+        if len(kept) < depth and len(ids) == depth * 4:
+            return index.nearest(vector, depth, within=lexical.all_constrained_ids(conn, query))
+        return [i for i, _ in kept], [s for _, s in kept]
+
+    def _embed_query(self, text: str) -> npt.NDArray[np.float32]:
+        """The query's vector; the last few hundred are kept (paging re-asks the same query)."""
+        key = text.lower()
+        with self._lock:
+            cached = self._query_vectors.get(key)
+            if cached is not None:
+                self._query_vectors.move_to_end(key)
+                return cached
+        embedder = self.embedder()
+        assert embedder is not None  # callers checked vector_index()
+        vector: npt.NDArray[np.float32] = embedder.embed([text])[0]
+        with self._lock:
+            self._query_vectors[key] = vector
+            if len(self._query_vectors) > 512:
+                self._query_vectors.popitem(last=False)
+        return vector
+
+    def _semantic_off_notice(self, mode: str) -> str:
+        instead = " Results are by keywords only." if mode == "hybrid" else ""
+        if self._embedder_error:
+            return f"Search by meaning is off on this server ({self._embedder_error}).{instead}"
+        return f"Search by meaning is not ready: no paper has been embedded yet (paperboy index).{instead}"
+
+    def _hits(
+        self, conn: Connection, query: SearchQuery, ids: list[int], ranked: _Ranked, viewer_id: int | None
+    ) -> list[SearchHit]:
+        papers = {paper.id: paper for paper in queries.papers_by_ids(conn, ids)}
+        community = community_of(conn, ids, viewer_id)
+        return [
+            SearchHit(
+                paper=with_all_links(papers[id_]),
+                community=community.get(id_, NO_COMMUNITY),
+                score=ranked.scores.get(id_, 0.0),
+                title_html=highlight(papers[id_].title, query),
+                snippet_html=snippet(papers[id_].abstract, query),
+                matched_by=ranked.matched_by.get(id_, ()),
+            )
+            for id_ in ids
+            if id_ in papers  # deleted since the ranking ran
+        ]
+
+    # --- similar papers ---
+
+    def similar(
+        self, paper: Paper, *, sort: str = "similarity", limit: int = 10, viewer_id: int | None = None
+    ) -> list[SearchHit]:
+        """The papers nearest to `paper` by meaning (its own vector, or its text embedded now
+        when it has none yet), the `limit` closest, ordered by `sort`. Empty when semantic
+        search is unavailable."""
+        if sort not in SIMILAR_SORTS:
+            raise SearchRequestError(f"sort must be one of {', '.join(SIMILAR_SORTS)}, not {sort!r}")
+        if not 1 <= limit <= MAX_PAGE_SIZE:
+            raise SearchRequestError(f"limit must be between 1 and {MAX_PAGE_SIZE}, not {limit}")
+        index = self.vector_index()
+        if index is None or len(index) == 0:
+            return []
+        vector = index.vector_of(paper.id)
+        if vector is None:
+            embedder = self.embedder()
+            assert embedder is not None
+            vector = embedder.embed([paper_text(paper.title, paper.abstract)])[0]
+        ids, scores = index.nearest(vector, limit, exclude={paper.id})
+        similarity = dict(zip(ids, scores, strict=True))
+        with self.engine.connect() as conn:
+            if sort != "similarity":
+                ids = lexical.sorted_ids(conn, ids, sort)
+            found = {p.id: p for p in queries.papers_by_ids(conn, ids)}
+            community = community_of(conn, ids, viewer_id)
+        empty = SearchQuery()
+        return [
+            SearchHit(
+                paper=found[id_],
+                community=community.get(id_, NO_COMMUNITY),
+                score=similarity.get(id_, 0.0),
+                title_html=highlight(found[id_].title, empty),
+                snippet_html=snippet(found[id_].abstract, empty),
+                matched_by=("semantic",),
+            )
+            for id_ in ids
+            if id_ in found
+        ]
