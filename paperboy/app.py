@@ -19,7 +19,7 @@ from paperboy.integrations.mail import make_mailer
 from paperboy.services.search import Searcher
 from paperboy.storage.engine import is_sqlite, make_engine
 from paperboy.storage.migrate import pending_revisions, upgrade
-from paperboy.web import accounts, community, discussion, health, pages
+from paperboy.web import accounts, community, discussion, health, pages, search
 from paperboy.web.auth import ViewerMiddleware
 from paperboy.web.context import AppContext
 from paperboy.web.errors import install_error_handlers
@@ -81,6 +81,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(accounts.router)
     app.include_router(community.router)
     app.include_router(discussion.router)
+    app.include_router(search.router)
     # Last: /papers/{arxiv_id:path} answers every path under /papers/ that no earlier route took.
     app.include_router(pages.router)
     return app

@@ -106,6 +106,30 @@ def parse_search_query(text: str) -> SearchQuery:
 
 
 @dataclass(frozen=True, slots=True)
+class QueryPiece:
+    """One word, "phrase", exclusion or filter of a query, written so that it can be typed again."""
+
+    text: str
+    field: str | None = None  # the filter's name, lower case, for name:value pieces
+
+
+def query_pieces(text: str) -> list[QueryPiece]:
+    """The query's pieces in the order typed (punctuation alone dropped), so that a search form
+    can move some filters into its controls and join the rest with spaces. Raises
+    InvalidSearchQuery when the text cannot be read (an unclosed quote, an unknown filter); the
+    query as a whole (dates, categories, repeats) is parse_search_query's to check."""
+    return [_piece(token) for token in _tokens(_clean(text))]
+
+
+def _piece(token: _Token) -> QueryPiece:
+    sign = "-" if token.negated else ""
+    if token.field is not None:
+        value = f'"{token.value}"' if any(c.isspace() for c in token.value) else token.value
+        return QueryPiece(f"{sign}{token.field}:{value}", token.field)
+    return QueryPiece(sign + (f'"{token.value}"' if token.quoted else token.value))
+
+
+@dataclass(frozen=True, slots=True)
 class _Token:
     value: str
     negated: bool = False

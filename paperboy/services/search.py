@@ -136,14 +136,20 @@ class Searcher:
         self._refresh_seconds = refresh_seconds
         self._embedder_error: str | None = None
         self._index: VectorIndex | None = None
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # the index and the query cache
+        self._loading = threading.Lock()  # one thread loads the model; the others do not wait
         self._query_vectors: OrderedDict[str, npt.NDArray[np.float32]] = OrderedDict()
 
     # --- the pieces, loaded once ---
 
-    def embedder(self) -> Embedder | None:
-        """The embedder, or None when it cannot be loaded here (`embedder_error` says why)."""
-        with self._lock:
+    def embedder(self, *, wait: bool = True) -> Embedder | None:
+        """The embedder, or None when it cannot be loaded here (`embedder_error` says why) or,
+        with `wait=False`, while another thread is still loading it (MiniLM takes seconds)."""
+        if self._embedder is not None or self._embedder_error is not None:
+            return self._embedder
+        if not self._loading.acquire(blocking=wait):
+            return None
+        try:
             if self._embedder is None and self._embedder_error is None:
                 try:
                     self._embedder = make_embedder(self._embedder_name)
@@ -151,13 +157,17 @@ class Searcher:
                     log.warning("semantic search is off: %s", exc)
                     self._embedder_error = str(exc)
             return self._embedder
+        finally:
+            self._loading.release()
 
     @property
     def embedder_error(self) -> str | None:
         return self._embedder_error
 
-    def vector_index(self) -> VectorIndex | None:
-        embedder = self.embedder()
+    def vector_index(self, *, wait: bool = True) -> VectorIndex | None:
+        """The in-memory vector index, or None when search by meaning is unavailable (see
+        `embedder`)."""
+        embedder = self.embedder(wait=wait)
         if embedder is None:
             return None
         with self._lock:
@@ -166,6 +176,17 @@ class Searcher:
                     self.engine, embedder.model_id, refresh_seconds=self._refresh_seconds
                 )
             return self._index
+
+    def semantic_unavailable(self) -> str | None:
+        """Why search by meaning cannot answer now, for the reader; None when it can."""
+        index = self.vector_index(wait=False)
+        if index is not None and len(index) > 0:
+            return None
+        if self._embedder_error:
+            return f"Search by meaning is off on this server ({self._embedder_error})."
+        if index is None:
+            return "Search by meaning is starting up (the model is loading); try again in a few seconds."
+        return "Search by meaning is not ready: no paper has been embedded yet (paperboy index)."
 
     def close(self) -> None:
         """Let a background refresh of the vectors finish, so the engine can be disposed."""
@@ -221,7 +242,7 @@ class Searcher:
             hits = self._hits(conn, query, page_ids, ranked, viewer_id)
         notice = ranked.notice
         if not hits and notice is None:
-            notice = f"no papers match {query.describe()}" if page == 1 else None
+            notice = f"No {query.describe().removeprefix('all ')}." if page == 1 else None
         return SearchPage(
             text=text.strip(),
             query=query,
@@ -235,6 +256,18 @@ class Searcher:
             notice=notice,
             took_ms=(time.perf_counter() - started) * 1000,
         )
+
+    def rankings(self, text: str, depth: int) -> dict[str, Ranking]:
+        """A query's rankings before fusion, `depth` deep: "lexical", and "semantic" when search
+        by meaning is available (without the `min_similarity` cut). For the quality benchmarks,
+        which fuse the product's own rankings in many ways."""
+        query = parse_search_query(text)
+        with self.engine.connect() as conn:
+            found = {"lexical": lexical.search_lexical(conn, query, limit=depth)}
+            semantic = self._semantic(conn, query, depth)
+        if semantic is not None:
+            found["semantic"] = semantic
+        return found
 
     def _browse(self, conn: Connection, query: SearchQuery, sort: str, offset: int, limit: int) -> _Ranked:
         ids = lexical.browse_ids(conn, query, sort, limit, offset)
@@ -291,7 +324,7 @@ class Searcher:
     ) -> tuple[list[int], list[float]] | None:
         """The nearest papers to the query's words that meet its requirements, or None when
         semantic search is unavailable (no embedder, or no paper embedded yet)."""
-        index = self.vector_index()
+        index = self.vector_index(wait=False)
         if index is None or len(index) == 0:
             return None
         vector = self._embed_query(query.semantic_text())
@@ -324,10 +357,8 @@ class Searcher:
         return vector
 
     def _semantic_off_notice(self, mode: str) -> str:
-        instead = " Results are by keywords only." if mode == "hybrid" else ""
-        if self._embedder_error:
-            return f"Search by meaning is off on this server ({self._embedder_error}).{instead}"
-        return f"Search by meaning is not ready: no paper has been embedded yet (paperboy index).{instead}"
+        reason = self.semantic_unavailable() or "Search by meaning did not answer."
+        return reason + (" Results are by keywords only." if mode == "hybrid" else "")
 
     def _hits(
         self, conn: Connection, query: SearchQuery, ids: list[int], ranked: _Ranked, viewer_id: int | None
@@ -359,7 +390,7 @@ class Searcher:
             raise SearchRequestError(f"sort must be one of {', '.join(SIMILAR_SORTS)}, not {sort!r}")
         if not 1 <= limit <= MAX_PAGE_SIZE:
             raise SearchRequestError(f"limit must be between 1 and {MAX_PAGE_SIZE}, not {limit}")
-        index = self.vector_index()
+        index = self.vector_index(wait=False)
         if index is None or len(index) == 0:
             return []
         vector = index.vector_of(paper.id)
@@ -372,7 +403,7 @@ class Searcher:
         with self.engine.connect() as conn:
             if sort != "similarity":
                 ids = lexical.sorted_ids(conn, ids, sort)
-            found = {p.id: p for p in queries.papers_by_ids(conn, ids)}
+            found = {p.id: with_all_links(p) for p in queries.papers_by_ids(conn, ids)}
             community = community_of(conn, ids, viewer_id)
         empty = SearchQuery()
         return [

@@ -32,7 +32,10 @@ class PageError(Exception):
 
 
 def wants_json(request: Request) -> bool:
-    """Scripts (the vote button's fetch, API clients) get JSON errors; browsers get pages."""
+    """Scripts (the vote button's fetch, API clients) get JSON errors; browsers get pages.
+    Everything under /api/ answers JSON, whatever the client accepts."""
+    if request.url.path.startswith("/api/"):
+        return True
     accept = request.headers.get("accept", "")
     return "application/json" in accept and "text/html" not in accept
 

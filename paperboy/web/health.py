@@ -15,7 +15,9 @@ router = APIRouter()
 log = logging.getLogger(__name__)
 
 
-@router.api_route("/healthz", methods=["GET", "HEAD"])
+# Out of the OpenAPI schema: it is for monitors, and one route answering GET and HEAD would
+# give the schema two operations with one id.
+@router.api_route("/healthz", methods=["GET", "HEAD"], include_in_schema=False)
 def healthz(request: Request) -> JSONResponse:
     try:
         papers = count_catalogue_papers(app_context(request).engine)

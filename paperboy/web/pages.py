@@ -31,10 +31,12 @@ from paperboy.services.feed import (
     latest_feed,
     paper_view,
 )
+from paperboy.services.search import SearchRequestError
 from paperboy.services.trending import explain_paper, top_papers
 from paperboy.web.auth import viewer_of
 from paperboy.web.context import app_context
 from paperboy.web.errors import PageError
+from paperboy.web.similar import SIMILAR_LABELS, similar_section, similar_sort
 from paperboy.web.urls import ABOUT_TRENDING_PATH, TOP_PATH, paper_url, period_url, top_url, why_url
 
 # HTML pages stay out of the OpenAPI schema, which documents the JSON API. HEAD is answered
@@ -171,18 +173,29 @@ def why_page(request: Request, arxiv_id: str) -> Response:
 
 
 @router.api_route("/papers/{arxiv_id:path}", methods=_METHODS)
-def paper_page(request: Request, arxiv_id: str, notice: str | None = None) -> Response:
-    """/papers/2506.12229 and old-style /papers/hep-th/9901001; other spellings redirect."""
+def paper_page(
+    request: Request, arxiv_id: str, notice: str | None = None, similar: str | None = None
+) -> Response:
+    """/papers/2506.12229 and old-style /papers/hep-th/9901001; other spellings redirect.
+    `similar` orders the similar papers: similarity (default), date or upvotes."""
     parsed = _canonical_id(arxiv_id)
     if arxiv_id != parsed.base:  # versioned (2506.12229v2), arXiv: prefix, trailing slash
         return RedirectResponse(paper_url(parsed.base), status_code=301)
-    engine = app_context(request).engine
+    try:
+        similar_order = similar_sort(similar)
+    except SearchRequestError as exc:
+        raise PageError(400, "Bad request", str(exc)) from None
+    ctx = app_context(request)
+    engine = ctx.engine
     view = paper_view(engine, parsed.base, viewer_id=_viewer_id(request))
     if view is None:
         raise _not_in_catalogue(parsed.base)
+    # Cached per URL (?similar=… is another page); the similar papers can lag new embeddings
+    # by page_cache_seconds, like the community counts.
     request.state.page_cacheable = True
     paper = view.paper
     thread = comment_thread(engine, paper.id, viewer_of(request).user)
+    neighbours, unavailable = similar_section(ctx.searcher, paper, similar_order, _viewer_id(request))
     # The header's Day / Week / Month lead to the feeds around the paper's first listing.
     tabs = _tabs_around(paper.first_listed) if paper.first_listed else []
     context = {
@@ -192,8 +205,12 @@ def paper_page(request: Request, arxiv_id: str, notice: str | None = None) -> Re
         "canonical": paper_url(paper.arxiv_id),
         "tabs": tabs,
         "notice": PAPER_NOTICES.get(notice or ""),
+        "similar": neighbours,
+        "similar_sort": similar_order,
+        "similar_unavailable": unavailable,
+        "similar_sorts": list(SIMILAR_LABELS.items()),
     }
-    return app_context(request).templates.TemplateResponse(request, "paper.html", context)
+    return ctx.templates.TemplateResponse(request, "paper.html", context)
 
 
 def _canonical_id(arxiv_id: str) -> ArxivId:

@@ -3,6 +3,7 @@ status codes, and the thread on the paper page."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 import pytest
@@ -167,12 +168,7 @@ def test_posting_is_rate_limited_with_retry_after(client, people):
 def _with_settings(client, **changes):
     """The app's context with changed settings (the routes read settings per request)."""
     ctx = client.app.state.paperboy
-    return type(ctx)(
-        settings=ctx.settings.replace(**changes),
-        engine=ctx.engine,
-        templates=ctx.templates,
-        mailer=ctx.mailer,
-    )
+    return dataclasses.replace(ctx, settings=ctx.settings.replace(**changes))
 
 
 # --- editing and deleting ------------------------------------------------------------------------

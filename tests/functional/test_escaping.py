@@ -52,7 +52,8 @@ def hostile(add_papers, engine):
 
 
 @pytest.mark.parametrize(
-    "path", ["/", "/papers/date/2025-06-12", "/papers/week/2025-W24", "/papers/2506.00666"]
+    "path",
+    ["/", "/papers/date/2025-06-12", "/papers/week/2025-W24", "/papers/2506.00666", "/search?q=padding"],
 )
 def test_hostile_text_is_escaped_everywhere(client, hostile, path):
     html = client.get(path).text
@@ -69,6 +70,15 @@ def test_hostile_query_values_are_escaped(client, hostile):
     assert "&lt;script&gt;" in html
     html = client.get("/papers/date/2025-06-12", params={"page": SCRIPT}).text
     assert SCRIPT not in html
+    for params in (
+        {"q": SCRIPT},
+        {"q": "padding", "author": IMG},
+        {"q": f'"{IMG}'},
+        {"q": "x", "sort": SCRIPT},
+    ):
+        html = client.get("/search", params=params).text
+        assert SCRIPT not in html
+        assert IMG not in html
 
 
 def test_hostile_paths_are_escaped_in_error_pages(client):
@@ -134,6 +144,9 @@ def hostile_community(hostile, engine, settings):
         "/papers/top",
         "/users/ada",
         "/about/trending",
+        "/search?q=padding",
+        "/search?q=look+here&mode=lexical",
+        "/about/search",
     ],
 )
 def test_nothing_executable_reaches_any_page(settings, hostile_community, path, logged_in):

@@ -1,5 +1,6 @@
-/* paperboy: the upvote forms (form.vote) update in place instead of reloading the page.
-   Without this script they post normally and the server redirects back, so it only adds. */
+/* paperboy: the upvote forms (form.vote) update in place instead of reloading the page, and the
+   search form's menus search as they change. Without this script the forms post or submit
+   normally (the server redirects back after a vote), so it only adds. */
 (() => {
   "use strict";
 
@@ -76,4 +77,29 @@
     const old = form.nextElementSibling;
     if (old && old.classList.contains("vote-message")) old.remove();
   }
+
+  // The search form's "Sort by" and "Match" menus search again as soon as they change
+  // (without this script, the Search button does).
+  document.addEventListener("change", (event) => {
+    const menu = event.target;
+    if (!(menu instanceof HTMLSelectElement) || !menu.hasAttribute("data-submit-on-change") || !menu.form) return;
+    if (menu.form.requestSubmit) menu.form.requestSubmit();
+    else menu.form.submit();
+  });
+
+  // A search's address leaves out empty controls and default choices, so that it reads
+  // /search?q=graph&cat=cs.LG (the server reads the longer form just the same).
+  document.addEventListener("submit", (event) => {
+    const form = event.target;
+    if (!(form instanceof HTMLFormElement) || !form.classList.contains("search-form")) return;
+    const params = new URLSearchParams();
+    for (const [name, value] of new FormData(form)) {
+      const control = form.elements.namedItem(name);
+      const fallback = control instanceof HTMLSelectElement ? control.dataset.default : undefined;
+      if (typeof value === "string" && value.trim() !== "" && value !== fallback) params.append(name, value);
+    }
+    event.preventDefault();
+    const query = params.toString();
+    window.location.assign(form.getAttribute("action") + (query ? "?" + query : ""));
+  });
 })();

@@ -17,7 +17,7 @@ from conftest import make_record
 from sqlalchemy import insert
 
 from paperboy.domain.models import Listing, Version
-from paperboy.services.search import MAX_RESULTS, SearchRequestError, Searcher, Tuning
+from paperboy.services.search import MAX_RESULTS, Searcher, SearchRequestError, Tuning
 from paperboy.services.search_index import embed_papers
 from paperboy.storage.schema import paper_stats, papers
 from paperboy.storage.transactions import write_transaction
@@ -217,7 +217,7 @@ def test_without_embeddings_hybrid_answers_by_words_and_says_so(engine, add_pape
 def test_no_results_say_what_was_searched(corpus):
     page = corpus.search("quasar cat:math.AG", mode="lexical")
     assert page.hits == []
-    assert page.notice and "quasar" in page.notice
+    assert page.notice == "No papers matching quasar, in math.AG."
 
 
 def test_similar_papers_by_meaning_without_the_paper_itself(corpus):
