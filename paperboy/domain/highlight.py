@@ -13,6 +13,7 @@ import html
 import re
 import unicodedata
 from collections.abc import Iterable
+from functools import lru_cache
 
 from paperboy.domain.search_query import SearchQuery
 
@@ -53,6 +54,13 @@ def _stems_of(query: SearchQuery) -> frozenset[str]:
     return frozenset(stem for word in words for stem in _stems(word))
 
 
+@lru_cache(maxsize=65536)
+def _word_stems(word: str) -> frozenset[str]:
+    """The stems of a word as it appears in a text (any case, any accents); cached, since the
+    same words recur in every abstract."""
+    return frozenset(_stems(fold_text(word)))
+
+
 def _stems(word: str) -> set[str]:
     """The word and the forms it has without each ending it may carry."""
     forms = {word}
@@ -72,7 +80,7 @@ def _spans(text: str, stems: frozenset[str]) -> list[tuple[int, int]]:
     if not stems:
         return spans
     for match in _WORD.finditer(text):
-        if _stems(fold_text(match[0])) & stems:
+        if not stems.isdisjoint(_word_stems(match[0])):
             if spans and not text[spans[-1][1] : match.start()].strip():
                 spans[-1] = (spans[-1][0], match.end())
             else:

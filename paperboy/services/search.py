@@ -56,13 +56,16 @@ class SearchRequestError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class Tuning:
-    """How the rankings are fused. bench/search_quality.py measures the alternatives."""
+    """How the rankings are fused: what bench/search_quality.py chose on SciFact's train split,
+    checked against known-item look-ups on the arXiv corpus (bench/known_item.py); docs/search.md
+    ("Ranking") has the figures."""
 
-    fusion: Literal["rrf", "min_max"] = "rrf"
-    rrf_k: float = 60.0
-    lexical_weight: float = 1.0
-    semantic_weight: float = 1.0
-    depth: int = 100  # candidates taken from each ranker before fusing
+    fusion: Literal["rrf", "min_max"] = "min_max"
+    rrf_k: float = 60.0  # for fusion = "rrf"
+    lexical_weight: float = 0.6
+    semantic_weight: float = 0.4
+    lexical_depth: int = 1000  # candidates taken from each ranker before fusing
+    semantic_depth: int = 200
     # Semantic neighbours less similar than this are not results: MiniLM puts a query and an
     # unrelated abstract around 0.0 to 0.2, so a list of results ends where meaning runs out.
     min_similarity: float = 0.3
@@ -276,7 +279,7 @@ class Searcher:
 
     def _rank(self, conn: Connection, query: SearchQuery, sort: str, mode: str, wanted: int) -> _Ranked:
         tuning = self.tuning
-        depth = min(MAX_RESULTS, max(tuning.depth, wanted))
+        depth = min(MAX_RESULTS, max(tuning.lexical_depth, wanted))
         if sort != "relevance":
             depth = MAX_RESULTS  # every match can be the newest or the most upvoted
         rankings: list[tuple[str, tuple[list[int], list[float]]]] = []
@@ -288,7 +291,8 @@ class Searcher:
             if len(lexical_ranking[0]) == depth:
                 unfetched = lexical.count_matches(conn, query, MAX_RESULTS) - depth
         if mode in ("hybrid", "semantic"):
-            semantic = self._semantic(conn, query, tuning.depth if sort == "relevance" else depth)
+            semantic_depth = min(MAX_RESULTS, max(tuning.semantic_depth, wanted))
+            semantic = self._semantic(conn, query, semantic_depth if sort == "relevance" else depth)
             if semantic is None:
                 notice = self._semantic_off_notice(mode)
             else:

@@ -244,8 +244,12 @@ def browse_ids(conn: Connection, query: SearchQuery, sort: str, limit: int, offs
 def _run(
     conn: Connection, query: SearchQuery, limit: int, offset: int, *, any_word: bool
 ) -> tuple[list[int], list[float]]:
-    build = _pg_select if conn.dialect.name == "postgresql" else _sqlite_select
-    statement = build(query, any_word).where(*_filters(query)).limit(limit).offset(offset)
+    filters = _filters(query)
+    if conn.dialect.name == "postgresql":
+        statement = _pg_select(query, any_word)
+    else:
+        statement = _sqlite_select(query, any_word, alone=not filters)
+    statement = statement.where(*filters).limit(limit).offset(offset)
     rows = conn.execute(statement).all()
     return [row[0] for row in rows], [float(row[1]) for row in rows]
 
@@ -258,7 +262,9 @@ def _fts_string(text_: str) -> str:
     return '"' + text_.replace('"', '""') + '"'
 
 
-def _sqlite_select(query: SearchQuery, any_word: bool) -> Select[Any]:
+def _sqlite_select(query: SearchQuery, any_word: bool, *, alone: bool = False) -> Select[Any]:
+    """The FTS5 statement for `query`; `alone`: from the index only, for a caller that adds no
+    condition on `papers` (ranked queries only)."""
     units = [_fts_string(t) for t in query.terms + query.phrases]
     required = [f"({' OR '.join(units)})" if any_word and units else " AND ".join(units)]
     required += [f"authors : {_fts_string(a)}" for a in query.authors]
@@ -276,6 +282,12 @@ def _sqlite_select(query: SearchQuery, any_word: bool) -> Select[Any]:
     if query.is_browse:
         return _browse().where(papers.c.id.in_(select(_fts.c.rowid).where(_FTS.bool_op("MATCH")(expression))))
     score = -func.bm25(_FTS, *BM25_WEIGHTS)
+    if alone:  # no filter needs the papers table: the join would double the cost of a common word
+        return (
+            select(_fts.c.rowid, score.label("score"))
+            .where(_FTS.bool_op("MATCH")(expression))
+            .order_by(score.desc(), _fts.c.rowid)
+        )
     return (
         select(papers.c.id, score.label("score"))
         .select_from(_fts.join(papers, papers.c.id == _fts.c.rowid))

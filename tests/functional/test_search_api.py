@@ -94,7 +94,9 @@ def test_search_answers_the_parsed_query_and_highlighted_results(client, corpus)
     assert first["first_listed"] == "2025-06-10"
     assert (first["upvotes"], first["comments"], first["voted"]) == (3, 0, False)
     assert "lexical" in first["matched_by"]
-    assert first["score"] > 0
+    scores = [item["score"] for item in body["results"]]
+    assert scores == sorted(scores, reverse=True)
+    assert scores[0] > 0
     assert {"kind": "abs", "url": "https://arxiv.org/abs/2506.00001"} in first["links"]
     assert {"kind": "code", "url": "https://github.com/lovelace/molgraph"} in first["links"]
 

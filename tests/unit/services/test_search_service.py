@@ -134,7 +134,9 @@ def test_narrow_filters_still_find_the_neighbours_that_pass_them(engine, add_pap
     )
     embedder = ConceptEmbedder()
     embed_papers(engine, embedder, batch_size=50)
-    searcher = Searcher(engine, "hashing", embedder=embedder, tuning=Tuning(depth=5), refresh_seconds=0)
+    searcher = Searcher(
+        engine, "hashing", embedder=embedder, tuning=Tuning(semantic_depth=5), refresh_seconds=0
+    )
     page = searcher.search("vehicle cat:cs.CV", mode="semantic")
     searcher.close()
     assert _ids(page) == ["2502.00099"]  # not among the 20 nearest; the galaxy is not near at all
