@@ -155,7 +155,10 @@ class Searcher:
         try:
             if self._embedder is None and self._embedder_error is None:
                 try:
-                    self._embedder = make_embedder(self._embedder_name)
+                    # One torch thread: a query is one short text, and with a thread per core
+                    # it waited for every core to be free (median 31 ms against 15 ms on a busy
+                    # machine, bench/search_quality.py); other requests keep the other cores.
+                    self._embedder = make_embedder(self._embedder_name, threads=1)
                 except EmbedderUnavailable as exc:
                     log.warning("semantic search is off: %s", exc)
                     self._embedder_error = str(exc)

@@ -254,3 +254,14 @@ def test_a_new_version_replaces_the_old_text_in_both_indexes(engine, add_papers,
     by_meaning = _ids(corpus.search("cosmology", mode="semantic", page_size=1))
     assert by_meaning != ["2501.00004"]
     assert set(_ids(corpus.search("folding", mode="semantic", page_size=2))) == {"2501.00003", "2501.00004"}
+
+
+def test_stop_words_do_not_have_to_match_on_either_database(engine, add_papers):
+    add_papers(
+        _paper("2503.00001", "Sparse mixture experts", "Routing tokens.", date(2025, 3, 3)),
+        _paper("2503.00002", "Dense experts", "No mixture here at all.", date(2025, 3, 3)),
+    )
+    searcher = Searcher(engine, "hashing", embedder=ConceptEmbedder(), refresh_seconds=0)
+    assert _ids(searcher.search("mixture of the experts", mode="lexical")) == ["2503.00001", "2503.00002"]
+    assert _ids(searcher.search('"sparse mixture" of', mode="lexical")) == ["2503.00001"]
+    searcher.close()
