@@ -11,7 +11,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from bench import community, import_speed, pages, postgres, trending_calibration
+from bench import community, import_speed, pages, postgres, search_quality, search_speed, trending_calibration
 from bench.common import BenchError, Corpus, find_corpus
 from bench.facts import machine_facts, print_header
 from bench.workspace import Workspace
@@ -24,6 +24,10 @@ BENCHMARKS: dict[str, Benchmark] = {
     "community": lambda ws, corpus, args: community.run(ws, corpus, _load(args)),
     # Calibrates the trending gravity on the Hugging Face upvotes (docs/trending.md); no database.
     "trending": lambda ws, corpus, args: trending_calibration.run(),
+    # Search latency through /api/v1/search at 74,728 papers (bench/search_speed.py; --million there).
+    "search": lambda ws, corpus, args: search_speed.run(corpus, args),
+    # SciFact nDCG@10 of lexical, semantic and hybrid search; tunes the fusion (bench/search_quality.py).
+    "search_quality": lambda ws, corpus, args: search_quality.run(),
 }
 
 

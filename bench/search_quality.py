@@ -37,7 +37,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -58,6 +58,7 @@ from paperboy.integrations.embedder import (
     make_embedder,
     paper_text,
 )
+from paperboy.services.search import Searcher, SearchRequestError
 from paperboy.storage import lexical
 from paperboy.storage.engine import make_engine
 from paperboy.storage.migrate import upgrade
@@ -417,6 +418,7 @@ class Prepared:
     embedding: dict[str, Any]
     latency: dict[str, Any]
     all_words: dict[str, dict[str, int]]  # as typed / without stop words -> query id -> papers
+    product: dict[str, Runs] = field(default_factory=dict)  # mode -> the Searcher's top 100
 
 
 def run(quick: bool = False, embedder_name: str = "minilm", cache: Path | None = CACHE_DIR) -> dict[str, Any]:
@@ -483,6 +485,8 @@ def prepare(
         "docs_per_s": docs_per_s,
         "catalogue_write_s": load_s,
     }
+    _progress("searching every claim through the product's Searcher (default Tuning), each mode")
+    product = product_runs(engine, embedder, {qid: data.queries[qid] for qid in queries})
     test_queries = {q: queries[q] for q in split.test}
     latency = query_latency(engine, embedder, matrix, ids, test_queries)
     if isinstance(embedder, MiniLMEmbedder):
@@ -490,7 +494,30 @@ def prepare(
     return Prepared(
         split, doc_of, queries, Counter(path for _, path in parsed.values()),
         semantic, lexical_all, lexical_ms, embedding, latency, all_words_matches(engine, queries),
+        product,
     )  # fmt: skip
+
+
+def product_runs(engine: Engine, embedder: Embedder, claims: dict[str, str]) -> dict[str, Runs]:
+    """Each claim searched end to end as the site does (services/search.Searcher with its default
+    Tuning: fusion, depths, similarity floor, stop words), top 100, in each mode. A claim the
+    parser rejects is searched as its plain words, as claim_query does."""
+    searcher = Searcher(engine, embedder.model_id, embedder=embedder)
+    runs: dict[str, Runs] = {}
+    try:
+        for mode in ("lexical", "semantic", "hybrid"):
+            runs[mode] = {}
+            for qid, claim in claims.items():
+                try:
+                    page = searcher.search(claim, mode=mode, page_size=100)
+                except SearchRequestError:
+                    page = searcher.search(
+                        " ".join(claim_query(claim)[0].terms)[:250], mode=mode, page_size=100
+                    )
+                runs[mode][qid] = ([hit.paper.id for hit in page.hits], [hit.score for hit in page.hits])
+    finally:
+        searcher.close()
+    return runs
 
 
 def _progress(message: str) -> None:
@@ -590,6 +617,9 @@ def evaluate(prepared: Prepared, quick: bool) -> dict[str, Any]:
             f"lexical: {name}": statistics.median(ms) for name, ms in prepared.lexical_ms.items()
         },
         "latency": prepared.latency,
+        "product_end_to_end": {
+            mode: _both(prepared, top_of(runs)) for mode, runs in prepared.product.items()
+        },
     }
 
 
@@ -709,6 +739,13 @@ def print_report(results: dict[str, Any]) -> None:
     chosen = results["chosen"]
     print_grid_summary(results["grid"][chosen["lexical_variant"]], chosen["lexical_variant"])
     print_test_table(results)
+    section("the product end to end: services/search.Searcher, default Tuning, top 100 (nDCG@10 / R@100)")
+    rows = [
+        [mode, _f(f["train"]["ndcg@10"]), _f(f["test"]["ndcg@10"]), _f(f["train"]["recall@100"]),
+         _f(f["test"]["recall@100"])]
+        for mode, f in results["product_end_to_end"].items()
+    ]  # fmt: skip
+    print(markdown_table(["mode", "train nDCG@10", "test nDCG@10", "train R@100", "test R@100"], rows))
     section("test nDCG@10: chosen hybrid minus another system, same queries (mean, 95% interval)")
     rows = [
         [name, f"{d['mean']:+.3f}", f"±{d['ci95_half_width']:.3f}"]

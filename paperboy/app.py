@@ -17,6 +17,7 @@ from paperboy import __version__
 from paperboy.config import Settings
 from paperboy.integrations.mail import make_mailer
 from paperboy.services.search import Searcher
+from paperboy.services.vector_index import ANN_DIRECTORY
 from paperboy.storage.engine import is_sqlite, make_engine
 from paperboy.storage.migrate import pending_revisions, upgrade
 from paperboy.web import accounts, community, discussion, health, pages, search
@@ -55,7 +56,7 @@ def create_app(settings: Settings) -> FastAPI:
     app = FastAPI(
         title=settings.site_name, version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None
     )
-    searcher = Searcher(engine, settings.embedder)
+    searcher = Searcher(engine, settings.embedder, ann_directory=settings.data_dir / ANN_DIRECTORY)
     app.state.paperboy = AppContext(
         settings=settings,
         engine=engine,

@@ -261,6 +261,7 @@ def _index(args: argparse.Namespace, settings: Settings) -> int:
         embed_papers,
         rebuild_lexical_index,
     )
+    from paperboy.services.vector_index import ANN_DIRECTORY, update_ann_index
 
     if args.batch_size < 1:
         raise CommandError("--batch-size must be at least 1")
@@ -283,6 +284,9 @@ def _index(args: argparse.Namespace, settings: Settings) -> int:
         with _progress_bar("embedding", total=count_papers_to_embed(engine, embedder)) as progress:
             embedded = embed_papers(engine, embedder, batch_size=settings.embed_batch_size, progress=progress)
         print(embedded.summary())
+        directory = settings.data_dir / ANN_DIRECTORY
+        threshold = settings.vector_ann_threshold
+        print(update_ann_index(engine, embedder.model_id, directory, threshold, rebuild=args.rebuild))
     return 0
 
 

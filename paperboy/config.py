@@ -204,6 +204,14 @@ SETTINGS: tuple[Setting, ...] = (
         "Per-IP limit on votes, comments and submissions, as a multiple of the per-account one "
         "(people behind one address share it).",
     ),
+    Setting(
+        "vector_ann_threshold",
+        int,
+        20_000,
+        "Papers with embeddings from which `paperboy index` builds an approximate (HNSW) vector "
+        "index in data_dir/vectors, memory-mapped by every web worker; below it, semantic search "
+        "is exact (docs/search.md).",
+    ),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}
@@ -264,6 +272,7 @@ class Settings:
     rate_limit_comment: str
     rate_limit_submit: str
     rate_limit_ip_factor: int
+    vector_ann_threshold: int
 
     @property
     def effective_database_url(self) -> str:

@@ -9,10 +9,11 @@ import time
 import numpy as np
 import pytest
 from conftest import make_record
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from paperboy.domain.vectors import nearest
-from paperboy.services.vector_index import VectorIndex
+from paperboy.services import vector_index
+from paperboy.services.vector_index import VectorIndex, update_ann_index
 from paperboy.storage.schema import papers
 from paperboy.storage.transactions import write_transaction
 from paperboy.storage.vectors import delete_embeddings, store_embeddings, vectors_generation
@@ -153,6 +154,7 @@ def test_threads_share_one_index(engine, paper_ids):
     vectors = _unit(np.random.default_rng(11), len(paper_ids))
     _store(engine, paper_ids, vectors)
     index = VectorIndex(engine, MODEL, refresh_seconds=0.0)
+    assert len(index) == len(paper_ids)  # loaded here: threads arriving during a load find nothing
     answers: list[list[int]] = []
     errors: list[BaseException] = []
 
@@ -178,3 +180,155 @@ def test_a_query_of_the_wrong_size_is_refused(engine, paper_ids, index):
     _store(engine, paper_ids[:1], _unit(np.random.default_rng(12), 1))
     with pytest.raises(ValueError, match="dimensions"):
         index.nearest(np.ones(8, dtype=np.float32), 3)
+
+
+# --- the approximate index on disk ---------------------------------------------------------
+
+
+@pytest.fixture
+def many_ids(engine, add_papers):
+    add_papers(*(make_record(f"2507.{n:05d}") for n in range(1, 401)))
+    with engine.connect() as conn:
+        return list(conn.execute(select(papers.c.id).order_by(papers.c.id)).scalars())
+
+
+@pytest.fixture
+def ann_dir(tmp_path):
+    return tmp_path / "vectors"
+
+
+def _exact_top(vectors, ids, query, k, allowed=None):
+    scores = vectors @ (query / np.linalg.norm(query))
+    order = sorted(range(len(ids)), key=lambda i: (-scores[i], ids[i]))
+    return [ids[i] for i in order if allowed is None or ids[i] in allowed][:k]
+
+
+def test_above_the_threshold_an_index_on_disk_answers(engine, many_ids, ann_dir):
+    vectors = _unit(np.random.default_rng(20), len(many_ids))
+    _store(engine, many_ids[:300], vectors[:300])
+    summary = update_ann_index(engine, MODEL, ann_dir, threshold=100, threads=1)
+    assert "built" in summary
+    assert "current" in update_ann_index(engine, MODEL, ann_dir, threshold=100, threads=1)
+    index = VectorIndex(engine, MODEL, refresh_seconds=NEVER, directory=ann_dir)
+    assert index.approximate
+    assert len(index) == 300
+    query = np.random.default_rng(21).standard_normal(16).astype(np.float32)
+    found, scores = index.nearest(query, 10)
+    assert found == _exact_top(vectors[:300], many_ids[:300], query, 10)
+    assert scores == sorted(scores, reverse=True)
+    assert float(index.vector_of(many_ids[7]) @ vectors[7]) > 0.999
+    assert index.vector_of(many_ids[350]) is None
+    found, _ = index.nearest(vectors[5], 5, exclude={many_ids[5]})
+    assert many_ids[5] not in found
+    assert len(found) == 5
+
+
+def test_the_index_on_disk_with_filters(engine, many_ids, ann_dir, monkeypatch):
+    vectors = _unit(np.random.default_rng(22), len(many_ids))
+    _store(engine, many_ids, vectors)
+    update_ann_index(engine, MODEL, ann_dir, threshold=100, threads=1)
+    index = VectorIndex(engine, MODEL, refresh_seconds=NEVER, directory=ann_dir)
+    query = vectors[0]
+    few = set(many_ids[100:110])  # few: scored exactly
+    assert index.nearest(query, 5, within=few)[0] == _exact_top(vectors, many_ids, query, 5, few)
+    monkeypatch.setattr(vector_index, "EXACT_WITHIN", 10)  # many: over-fetched from the graph
+    half = set(many_ids[::2])
+    found, _ = index.nearest(query, 10, within=half, exclude={many_ids[0]})
+    assert set(found) <= half - {many_ids[0]}
+    assert found == _exact_top(vectors, many_ids, query, 11, half)[1:]
+
+
+def test_vectors_stored_after_the_build_are_searched_exactly_beside_it(engine, many_ids, ann_dir):
+    vectors = _unit(np.random.default_rng(23), len(many_ids) + 1)
+    _store(engine, many_ids[:300], vectors[:300])
+    update_ann_index(engine, MODEL, ann_dir, threshold=100, threads=1)
+    index = VectorIndex(engine, MODEL, refresh_seconds=NEVER, directory=ann_dir)
+    assert len(index) == 300
+    _store(engine, many_ids[300:], vectors[300:400])  # new papers
+    _store(engine, [many_ids[3]], vectors[400:], version=2)  # a new version of an indexed paper
+    with write_transaction(engine) as conn:
+        conn.execute(delete(papers).where(papers.c.id == many_ids[4]))  # its vector goes with it
+    index.refresh()
+    assert index.approximate
+    assert len(index) == 399
+    assert index.nearest(vectors[350], 1)[0] == [many_ids[350]]
+    assert index.nearest(vectors[400], 1)[0] == [many_ids[3]]
+    assert many_ids[3] not in index.nearest(vectors[3], 3)[0][:1]
+    assert float(index.vector_of(many_ids[3]) @ vectors[400]) > 0.999
+    assert index.vector_of(many_ids[4]) is None
+    assert many_ids[4] not in index.nearest(vectors[4], 50)[0]
+
+
+def test_new_papers_reach_an_index_on_disk_in_the_background(engine, many_ids, ann_dir):
+    vectors = _unit(np.random.default_rng(24), len(many_ids))
+    _store(engine, many_ids[:300], vectors[:300])
+    update_ann_index(engine, MODEL, ann_dir, threshold=100, threads=1)
+    index = VectorIndex(engine, MODEL, refresh_seconds=0.05, directory=ann_dir)
+    try:
+        assert len(index) == 300
+        _store(engine, many_ids[300:], vectors[300:])
+        deadline = time.monotonic() + 10
+        while len(index) != len(many_ids):
+            assert time.monotonic() < deadline, "the new vectors were never loaded"
+            time.sleep(0.01)
+        assert index.nearest(vectors[399], 1)[0] == [many_ids[399]]
+    finally:
+        index.close()
+
+
+def test_below_the_threshold_the_index_on_disk_is_removed(engine, many_ids, ann_dir):
+    vectors = _unit(np.random.default_rng(25), 300)
+    _store(engine, many_ids[:300], vectors)
+    update_ann_index(engine, MODEL, ann_dir, threshold=100, threads=1)
+    index = VectorIndex(engine, MODEL, refresh_seconds=NEVER, directory=ann_dir)
+    assert index.approximate
+    assert "exactly" in update_ann_index(engine, MODEL, ann_dir, threshold=1000, threads=1)
+    assert list(ann_dir.iterdir()) == []
+    _store(engine, many_ids[300:301], vectors[:1])
+    index.refresh()
+    assert not index.approximate
+    assert len(index) == 301
+
+
+def test_callers_during_the_first_load_find_nothing_rather_than_wait(engine, paper_ids, monkeypatch):
+    vectors = _unit(np.random.default_rng(30), len(paper_ids))
+    _store(engine, paper_ids, vectors)
+    index = VectorIndex(engine, MODEL, refresh_seconds=NEVER)
+    loading, release = threading.Event(), threading.Event()
+    real_load = vector_index.load_vectors_after
+
+    def slow_load(*args, **kwargs):
+        loading.set()
+        release.wait(10)
+        return real_load(*args, **kwargs)
+
+    monkeypatch.setattr(vector_index, "load_vectors_after", slow_load)
+    loader = threading.Thread(target=len, args=(index,))
+    loader.start()
+    assert loading.wait(10)
+    assert len(index) == 0
+    assert index.nearest(vectors[0], 3) == ([], [])
+    release.set()
+    loader.join()
+    assert index.nearest(vectors[0], 1)[0] == [paper_ids[0]]
+
+
+def test_changes_made_before_the_index_on_disk_opens_are_reconciled_in_the_background(
+    engine, many_ids, ann_dir
+):
+    vectors = _unit(np.random.default_rng(26), len(many_ids) + 1)
+    _store(engine, many_ids[:300], vectors[:300])
+    update_ann_index(engine, MODEL, ann_dir, threshold=100, threads=1)
+    _store(engine, [many_ids[3]], vectors[400:], version=2)  # before any process opened the index
+    _store(engine, many_ids[300:302], vectors[300:302])
+    index = VectorIndex(engine, MODEL, refresh_seconds=0.05, directory=ann_dir)
+    try:
+        assert len(index) == 302  # opened quickly: the index on disk and the newer papers
+        deadline = time.monotonic() + 10
+        while index.nearest(vectors[400], 1)[0] != [many_ids[3]]:
+            assert time.monotonic() < deadline, "the changed vector was never reconciled"
+            time.sleep(0.01)
+        assert len(index) == 302
+        assert float(index.vector_of(many_ids[3]) @ vectors[400]) > 0.999
+    finally:
+        index.close()

@@ -21,6 +21,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Literal
 
 import numpy as np
@@ -31,7 +32,13 @@ from paperboy.domain.fusion import min_max_fusion, reciprocal_rank_fusion
 from paperboy.domain.highlight import highlight, snippet
 from paperboy.domain.models import Paper
 from paperboy.domain.search_query import InvalidSearchQuery, SearchQuery, parse_search_query
-from paperboy.integrations.embedder import Embedder, EmbedderUnavailable, make_embedder, paper_text
+from paperboy.integrations.embedder import (
+    Embedder,
+    EmbedderUnavailable,
+    make_embedder,
+    model_id_for,
+    paper_text,
+)
 from paperboy.services.feed import community_of, with_all_links
 from paperboy.services.vector_index import VectorIndex
 from paperboy.storage import lexical, queries
@@ -129,14 +136,18 @@ class Searcher:
         tuning: Tuning = DEFAULT_TUNING,
         embedder: Embedder | None = None,
         refresh_seconds: float = 2.0,
+        ann_directory: Path | None = None,
     ) -> None:
         """`embedder_name` is the setting (auto, minilm, hashing); `embedder` an already loaded
-        one, which wins. The vectors are checked for changes every `refresh_seconds`."""
+        one, which wins. The vectors are checked for changes every `refresh_seconds`; an
+        approximate index `paperboy index` built in `ann_directory` is used when there is one."""
         self.engine = engine
         self.tuning = tuning
         self._embedder_name = embedder_name
         self._embedder: Embedder | None = embedder
+        self._model_id = embedder.model_id if embedder else model_id_for(embedder_name)
         self._refresh_seconds = refresh_seconds
+        self._ann_directory = ann_directory
         self._embedder_error: str | None = None
         self._index: VectorIndex | None = None
         self._lock = threading.Lock()  # the index and the query cache
@@ -170,29 +181,33 @@ class Searcher:
     def embedder_error(self) -> str | None:
         return self._embedder_error
 
-    def vector_index(self, *, wait: bool = True) -> VectorIndex | None:
-        """The in-memory vector index, or None when search by meaning is unavailable (see
-        `embedder`)."""
-        embedder = self.embedder(wait=wait)
-        if embedder is None:
+    def vector_index(self) -> VectorIndex | None:
+        """The vector index of the embedder's model, or None when the embedder cannot be loaded
+        here. Its stored vectors need no model: similar papers work while the model loads."""
+        if self._embedder_error is not None:
             return None
         with self._lock:
             if self._index is None:
                 self._index = VectorIndex(
-                    self.engine, embedder.model_id, refresh_seconds=self._refresh_seconds
+                    self.engine,
+                    self._model_id,
+                    refresh_seconds=self._refresh_seconds,
+                    directory=self._ann_directory,
                 )
             return self._index
 
     def semantic_unavailable(self) -> str | None:
         """Why search by meaning cannot answer now, for the reader; None when it can."""
-        index = self.vector_index(wait=False)
-        if index is not None and len(index) > 0:
-            return None
-        if self._embedder_error:
+        index = self.vector_index()
+        if index is None or self._embedder_error:
             return f"Search by meaning is off on this server ({self._embedder_error})."
-        if index is None:
+        if len(index) == 0:
+            return "Search by meaning is not ready: no paper has been embedded yet (paperboy index)."
+        if self.embedder(wait=False) is None:
+            if self._embedder_error:
+                return f"Search by meaning is off on this server ({self._embedder_error})."
             return "Search by meaning is starting up (the model is loading); try again in a few seconds."
-        return "Search by meaning is not ready: no paper has been embedded yet (paperboy index)."
+        return None
 
     def close(self) -> None:
         """Let a background refresh of the vectors finish, so the engine can be disposed."""
@@ -201,10 +216,11 @@ class Searcher:
             index.close()
 
     def warm_up(self) -> None:
-        """Load the embedder and the vectors now, so the first search does not wait for them."""
+        """Load the vectors and the embedder now, so the first search does not wait for them."""
         index = self.vector_index()
         if index is not None:
             len(index)
+        if self.embedder() is not None:
             self._embed_query("warm up")
 
     # --- search ---
@@ -331,9 +347,9 @@ class Searcher:
     ) -> tuple[list[int], list[float]] | None:
         """The nearest papers to the query's words that meet its requirements, or None when
         semantic search is unavailable (no embedder, or no paper embedded yet)."""
-        index = self.vector_index(wait=False)
-        if index is None or len(index) == 0:
-            return None
+        index = self.vector_index()
+        if index is None or len(index) == 0 or self.embedder(wait=False) is None:
+            return None  # unavailable, empty, or the model still loading (semantic_unavailable)
         vector = self._embed_query(query.semantic_text())
         if not lexical.has_constraints(query):
             return index.nearest(vector, depth)
@@ -397,13 +413,14 @@ class Searcher:
             raise SearchRequestError(f"sort must be one of {', '.join(SIMILAR_SORTS)}, not {sort!r}")
         if not 1 <= limit <= MAX_PAGE_SIZE:
             raise SearchRequestError(f"limit must be between 1 and {MAX_PAGE_SIZE}, not {limit}")
-        index = self.vector_index(wait=False)
+        index = self.vector_index()
         if index is None or len(index) == 0:
             return []
         vector = index.vector_of(paper.id)
-        if vector is None:
-            embedder = self.embedder()
-            assert embedder is not None
+        if vector is None:  # not embedded yet: its text, now, if the model is ready
+            embedder = self.embedder(wait=False)
+            if embedder is None:
+                return []
             vector = embedder.embed([paper_text(paper.title, paper.abstract)])[0]
         ids, scores = index.nearest(vector, limit, exclude={paper.id})
         similarity = dict(zip(ids, scores, strict=True))

@@ -9,7 +9,7 @@ again, for `domain.vectors.nearest`: numpy multiplies float32 with BLAS and floa
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -130,20 +130,81 @@ def _bump_generation(conn: Connection) -> None:
 
 def load_vectors(conn: Connection, model: str) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.int64]]:
     """Every vector of `model` as a float32 matrix (one row per paper) and the papers' ids, by id."""
-    rows = conn.execute(
-        select(paper_embeddings.c.paper_id, paper_embeddings.c.vector)
+    stored = _read(conn, model)
+    return stored.matrix, stored.ids
+
+
+class StoredVectors(NamedTuple):
+    ids: npt.NDArray[np.int64]  # ascending
+    versions: npt.NDArray[np.int64]  # the paper's version each vector embeds
+    matrix: npt.NDArray[np.float32]  # one unit row per id
+
+
+def load_vectors_after(
+    conn: Connection, model: str, after_id: int, limit: int | None = None
+) -> StoredVectors:
+    """`model`'s vectors of the papers with ids above `after_id`, by id, at most `limit`: what
+    was stored for papers newer than an index, or a build's next batch."""
+    return _read(conn, model, paper_embeddings.c.paper_id > after_id, limit=limit)
+
+
+def load_vectors_of(conn: Connection, model: str, paper_ids: Sequence[int]) -> StoredVectors:
+    """`model`'s vectors of those of `paper_ids` that have one, by id."""
+    column = paper_embeddings.c.paper_id
+    parts = [
+        part
+        for start in range(0, len(paper_ids), IDS_PER_QUERY)
+        if len((part := _read(conn, model, column.in_(paper_ids[start : start + IDS_PER_QUERY]))).ids)
+    ]
+    if not parts:
+        return _decoded([])
+    ids = np.concatenate([part.ids for part in parts])
+    order = np.argsort(ids, kind="stable")
+    return StoredVectors(
+        ids[order],
+        np.concatenate([part.versions for part in parts])[order],
+        np.concatenate([part.matrix for part in parts])[order],
+    )
+
+
+IDS_PER_QUERY = 1000  # bound parameters per statement
+
+
+def load_vector_versions(conn: Connection, model: str) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """The ids of the papers `model` has vectors for, ascending, and the version each embeds
+    (without the vectors: for finding what changed since an index was built)."""
+    result = conn.execute(
+        select(paper_embeddings.c.paper_id, paper_embeddings.c.version)
         .where(paper_embeddings.c.model == model)
         .order_by(paper_embeddings.c.paper_id)
-    ).all()
-    ids = np.fromiter((paper_id for paper_id, _ in rows), dtype=np.int64, count=len(rows))
+    )
+    pairs = np.array(result.all(), dtype=np.int64).reshape(-1, 2)
+    return np.ascontiguousarray(pairs[:, 0]), np.ascontiguousarray(pairs[:, 1])
+
+
+def _read(
+    conn: Connection, model: str, *where: ColumnElement[bool], limit: int | None = None
+) -> StoredVectors:
+    statement = (
+        select(paper_embeddings.c.paper_id, paper_embeddings.c.version, paper_embeddings.c.vector)
+        .where(paper_embeddings.c.model == model, *where)
+        .order_by(paper_embeddings.c.paper_id)
+        .limit(limit)
+    )
+    return _decoded(conn.execute(statement).all())
+
+
+def _decoded(rows: Sequence[Any]) -> StoredVectors:
+    ids = np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
+    versions = np.fromiter((row[1] for row in rows), dtype=np.int64, count=len(rows))
     if not rows:
-        return np.zeros((0, 0), dtype=np.float32), ids
-    blob = b"".join(bytes(vector) for _, vector in rows)
+        return StoredVectors(ids, versions, np.zeros((0, 0), dtype=np.float32))
+    blob = b"".join(bytes(row[2]) for row in rows)
     matrix = np.frombuffer(blob, dtype=STORED_DTYPE).reshape(len(rows), -1).astype(np.float32)
     # Unit length again after float16's rounding, so that a dot product is exactly a cosine.
     norms = np.linalg.norm(matrix, axis=1, keepdims=True)
     np.divide(matrix, norms, out=matrix, where=norms > 0)
-    return matrix, ids
+    return StoredVectors(ids, versions, matrix)
 
 
 def count_embeddings(conn: Connection, model: str) -> int:

@@ -73,7 +73,7 @@ def test_an_interrupted_build_resumes_where_it_stopped(cli_env, engine, unindexe
 def test_a_finished_build_has_nothing_left_and_rebuild_starts_over(cli_env, engine, unindexed, capsys):
     assert main(["index"]) == 0
     assert main(["index"]) == 0
-    assert "0 papers indexed" in capsys.readouterr().out.splitlines()[-2]
+    assert "0 papers indexed" in capsys.readouterr().out.splitlines()[-3]
     assert main(["index", "--rebuild", "--batch-size", "3"]) == 0
     assert "10 papers indexed; 10 in the index" in capsys.readouterr().out
     assert len(_found(engine, "topic3")) == 1
@@ -95,12 +95,13 @@ def test_index_embeds_the_papers_after_the_lexical_index(cli_env, engine, uninde
     assert "10 papers indexed; 10 in the index" in out[0]
     assert out[1].startswith("embeddings (hashing-v1): 10 papers embedded in ")
     assert out[1].endswith("; 10 stored")
+    assert out[2] == "vector index: 10 vectors of hashing-v1, searched exactly (below 20000)"
     assert _embedded(engine) == 10
 
     assert main(["index"]) == 0
-    assert "0 papers embedded" in capsys.readouterr().out.splitlines()[-1]
+    assert "0 papers embedded" in capsys.readouterr().out.splitlines()[-2]
     assert main(["index", "--rebuild"]) == 0
-    assert "10 papers embedded" in capsys.readouterr().out.splitlines()[-1]
+    assert "10 papers embedded" in capsys.readouterr().out.splitlines()[-2]
     assert _embedded(engine) == 10
 
 
@@ -143,3 +144,18 @@ def test_an_unavailable_embedder_is_one_line(cli_env, engine, unindexed, monkeyp
     assert err.startswith("paperboy: error: the MiniLM embedder needs the search extra")
     assert err.count("\n") == 1
     assert _in_index(engine) == 0
+
+
+def test_index_builds_the_approximate_vector_index_above_the_threshold(
+    cli_env, engine, unindexed, capsys, monkeypatch, tmp_path
+):
+    monkeypatch.setenv("PAPERBOY_VECTOR_ANN_THRESHOLD", "5")
+    assert main(["index"]) == 0
+    last = capsys.readouterr().out.splitlines()[-1]
+    assert last.startswith("vector index: approximate index of 10 hashing-v1 vectors built in ")
+    assert any((tmp_path / "data" / "vectors").iterdir())
+    monkeypatch.setenv("PAPERBOY_VECTOR_ANN_THRESHOLD", "50")
+    assert main(["index"]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == (
+        "vector index: 10 vectors of hashing-v1, searched exactly (below 50)"
+    )
