@@ -237,7 +237,13 @@ def _tokens(text: str) -> Iterator[_Token]:
         if text[i].isspace():
             i += 1
             continue
-        negated = text[i] == "-" and i + 1 < len(text) and not text[i + 1].isspace() and text[i + 1] != "-"
+        # A dash before a digit is a minus sign (`-2`, `-1.5 eV`), not an exclusion.
+        negated = (
+            text[i] == "-"
+            and i + 1 < len(text)
+            and not text[i + 1].isspace()
+            and text[i + 1] not in "-0123456789"
+        )
         token, i = _read_token(text, i + 1 if negated else i, negated)
         if token is not None:
             yield token

@@ -277,3 +277,9 @@ def test_a_double_dash_is_part_of_the_word_not_an_exclusion():
     q = parse_search_query("cli --verbose")
     assert q.terms == ("cli", "--verbose")
     assert q.excluded_terms == ()
+
+
+def test_a_dash_before_a_digit_is_a_minus_sign_not_an_exclusion():
+    q = parse_search_query("E2f-1, -2, -3 binding energy -1.5 eV -survey")
+    assert q.terms == ("E2f-1,", "-2,", "-3", "binding", "energy", "-1.5", "eV")
+    assert q.excluded_terms == ("survey",)
