@@ -23,6 +23,14 @@ def test_a_plain_claim_is_parsed_as_typed():
     assert query.terms == ("0-dimensional", "biomaterials", "lack", "inductive", "properties.")
 
 
+def test_a_minus_sign_before_a_digit_is_no_exclusion():
+    query, path = search_quality.claim_query(
+        "Differentiated E2f-1, -2, -3 TKO cells do not exhibit apoptosis."
+    )
+    assert path == "parsed as typed"
+    assert "-2," in query.terms
+
+
 def test_quoted_words_in_a_claim_stay_a_phrase():
     query, path = search_quality.claim_query('Mouse models can be generated using "artificial spermatids."')
     assert path == "parsed, with phrases"
@@ -32,7 +40,7 @@ def test_quoted_words_in_a_claim_stay_a_phrase():
 @pytest.mark.parametrize(
     "claim",
     [
-        "Differentiated E2f-1, -2, -3 TKO cells in the intestine do not exhibit apoptosis.",  # -2 excluded
+        "Cells lacking E2f-1 -Rb fail to exit the cycle.",  # -Rb read as an exclusion
         'A 5" claim with an unclosed "quote',
         "title:attention is all you need",
     ],
