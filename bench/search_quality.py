@@ -12,7 +12,7 @@ Method:
   (cached in bench/.cache/ by a hash of model and texts), stored with `store_embeddings` and read
   back with `load_vectors` (float16 round trip included).
 - Each claim is parsed by `parse_search_query`; a claim the parser rejects, or reads as filters or
-  exclusions (e.g. "E2f-1, -2, -3"), is searched as plain words instead, and the counts are shown.
+  exclusions, is searched as plain words instead, and the counts are shown.
 - Rankers: lexical = `search_lexical` (all words, then any word when none match all) and variants
   (any word from the start, English stop words dropped, other bm25 column weights); semantic =
   `domain.vectors.nearest` on the query's MiniLM vector; hybrid = `domain.fusion`'s
