@@ -3,20 +3,16 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from collections.abc import Callable, Sequence
-from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from bench import community, import_speed, pages, postgres, search_quality, search_speed, trending_calibration
-from bench.common import BenchError, Corpus, find_corpus
+from bench.common import BenchError, Corpus, find_corpus, save_results
 from bench.facts import machine_facts, print_header
 from bench.workspace import Workspace
 
-RESULTS_DIR = Path(__file__).resolve().parent / "results"
 Benchmark = Callable[[Workspace, Corpus, argparse.Namespace], dict[str, Any]]
 BENCHMARKS: dict[str, Benchmark] = {
     "import": lambda ws, corpus, args: import_speed.run(ws, corpus, repeats=args.repeats),
@@ -52,7 +48,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for name in selected:
             results[name], ok = _run_one(name, ws, corpus, args)
             failed |= not ok
-    print(f"\nresults saved to {_save(results)}")
+    print(f"\nresults saved to {save_results(results)}")
     return 1 if failed else 0
 
 
@@ -75,13 +71,6 @@ def _load(args: argparse.Namespace) -> pages.Load:
         workers=args.workers,
         gzip=not args.no_gzip,
     )
-
-
-def _save(results: dict[str, Any]) -> Path:
-    RESULTS_DIR.mkdir(exist_ok=True)
-    path = RESULTS_DIR / f"{datetime.now().strftime('%Y%m%d-%H%M%S')}.json"
-    path.write_text(json.dumps(results, indent=2, default=str) + "\n", encoding="utf-8")
-    return path
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import statistics
 import subprocess
@@ -10,11 +11,12 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED = REPO_ROOT.parent / "shared"
 ARXIV_DIR = SHARED / "data" / "arxiv"
+RESULTS_DIR = REPO_ROOT / "bench" / "results"
 T = TypeVar("T")
 
 
@@ -131,3 +133,11 @@ def _cell(value: object) -> str:
 
 def section(title: str) -> None:
     print(f"\n== {title}", flush=True)
+
+
+def save_results(results: dict[str, Any], prefix: str = "") -> Path:
+    """Write a benchmark's figures as bench/results/PREFIXyyyymmdd-HHMMSS.json (UTC); the path."""
+    RESULTS_DIR.mkdir(exist_ok=True)
+    path = RESULTS_DIR / f"{prefix}{time.strftime('%Y%m%d-%H%M%S', time.gmtime())}.json"
+    path.write_text(json.dumps(results, indent=2, default=str) + "\n", encoding="utf-8")
+    return path

@@ -45,7 +45,7 @@ from typing import Any
 import numpy as np
 from sqlalchemy import Connection, Engine, select
 
-from bench.common import SHARED, BenchError, section
+from bench.common import SHARED, BenchError, save_results, section
 from bench.retrieval_metrics import Scifact, load_scifact, ndcg_at_k, recall_at_k
 from paperboy.domain import fusion
 from paperboy.domain.models import PaperRecord, Version
@@ -70,7 +70,6 @@ from paperboy.storage.vectors import load_vectors, store_embeddings
 DATA = SHARED / "data" / "scifact"
 BASELINES = SHARED / "data" / "published_baselines.json"
 CACHE_DIR = Path(__file__).resolve().parent / ".cache"
-RESULTS_DIR = Path(__file__).resolve().parent / "results"
 MAX_DEPTH = 1000  # every ranker is run once this deep; shallower depths are prefixes of it
 DEPTHS = (20, 50, 100, 200, 1000)
 RRF_KS = (5, 10, 20, 40, 60, 100)
@@ -864,10 +863,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BenchError as exc:
         print(f"bench search_quality: {exc}")
         return 1
-    RESULTS_DIR.mkdir(exist_ok=True)
-    path = RESULTS_DIR / f"search-quality-{datetime.now(UTC).strftime('%Y%m%d-%H%M%S')}.json"
-    path.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
-    print(f"\nresults saved to {path}")
+    print(f"\nresults saved to {save_results(results, 'search-quality-')}")
     return 0
 
 

@@ -52,7 +52,17 @@ from typing import Any
 import numpy as np
 
 from bench import wrk
-from bench.common import REPO_ROOT, BenchError, Corpus, child_env, find_corpus, format_table, section, tail
+from bench.common import (
+    REPO_ROOT,
+    BenchError,
+    Corpus,
+    child_env,
+    find_corpus,
+    format_table,
+    save_results,
+    section,
+    tail,
+)
 from bench.server import free_port, get_status, stop_process_group
 
 CACHE = REPO_ROOT / "bench" / ".cache" / "search-speed"
@@ -737,10 +747,7 @@ def main() -> int:
     except BenchError as exc:
         print(f"bench search: {exc}")
         return 1
-    path = REPO_ROOT / "bench" / "results" / f"search-speed-{time.strftime('%Y%m%d-%H%M%S')}.json"
-    path.parent.mkdir(exist_ok=True)
-    path.write_text(json.dumps(results, indent=2, default=str) + "\n")
-    print(f"results saved to {path}")
+    print(f"results saved to {save_results(results, 'search-speed-')}")
     return 0
 
 

@@ -37,10 +37,9 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from bench.common import SHARED, BenchError, format_table, section
+from bench.common import SHARED, BenchError, format_table, save_results, section
 
 DATA = SHARED / "data" / "hf" / "hf_daily_papers.jsonl.gz"
-RESULTS_DIR = Path(__file__).resolve().parent / "results"
 HALF_LIVES_H = (12, 24, 48)
 OFFSETS_H = (1.0, 2.0, 4.0)
 GRAVITIES = tuple(round(0.05 * step, 2) for step in range(51))  # 0 to 2.5
@@ -274,10 +273,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BenchError as exc:
         print(f"bench trending: {exc}")
         return 1
-    RESULTS_DIR.mkdir(exist_ok=True)
-    path = RESULTS_DIR / f"trending-{datetime.now(UTC).strftime('%Y%m%d-%H%M%S')}.json"
-    path.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
-    print(f"\nresults saved to {path}")
+    print(f"\nresults saved to {save_results(results, 'trending-')}")
     return 0
 
 

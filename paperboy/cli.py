@@ -231,26 +231,26 @@ def _import(args: argparse.Namespace, settings: Settings) -> int:
                 progress=bar.update,
                 on_error=lambda error: bar.write(f"skipped {error}", file=sys.stderr),
             )
+            pending = _embeddings_pending(engine, settings)
     except ImportAborted as exc:
         raise CommandError(str(exc)) from exc
     finally:
         bar.close()
     print(report.summary())
-    _say_embeddings_pending(settings)
-    return 0
-
-
-def _say_embeddings_pending(settings: Settings) -> None:
-    from paperboy.integrations.embedder import model_id_for
-    from paperboy.storage.vectors import count_papers_needing_embeddings
-
-    with _migrated_engine(settings) as engine, engine.connect() as conn:
-        pending = count_papers_needing_embeddings(conn, model_id_for(settings.embedder))
     if pending:
         print(
             f"{pending} papers wait to be embedded for search by meaning: `paperboy serve` embeds them in "
             "the background, or run `paperboy index` now"
         )
+    return 0
+
+
+def _embeddings_pending(engine: Engine, settings: Settings) -> int:
+    from paperboy.integrations.embedder import model_id_for
+    from paperboy.storage.vectors import count_papers_needing_embeddings
+
+    with engine.connect() as conn:
+        return count_papers_needing_embeddings(conn, model_id_for(settings.embedder))
 
 
 def _index(args: argparse.Namespace, settings: Settings) -> int:
