@@ -14,13 +14,12 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from paperboy import __version__
+from paperboy.cli_common import CommandError, migrated_engine
+from paperboy.cli_common import add_command as _add
+from paperboy.cli_digest import add_digest
 from paperboy.config import Settings, SettingsError, describe, load_settings
 from paperboy.storage.engine import make_engine
 from paperboy.storage.migrate import upgrade
-
-
-class CommandError(Exception):
-    """A failure the user can act on; printed as one line, exit status 1."""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -67,17 +66,9 @@ def _parser() -> argparse.ArgumentParser:
     _add_index(commands)
     _add(commands, "config", "Print the effective settings and where each can be set.", _config)
     _add(commands, "migrate", "Create or upgrade the database schema.", _migrate)
+    add_digest(commands)
     _add_admin(commands)
     return parser
-
-
-Handler = Callable[[argparse.Namespace, Settings], int]
-
-
-def _add(commands: argparse._SubParsersAction, name: str, text: str, run: Handler) -> argparse.ArgumentParser:  # type: ignore[type-arg]
-    sub: argparse.ArgumentParser = commands.add_parser(name, help=text, description=text)
-    sub.set_defaults(run=run)
-    return sub
 
 
 def _add_serve(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -159,16 +150,6 @@ def _add_admin(commands: argparse._SubParsersAction) -> None:  # type: ignore[ty
     set_role.add_argument("role", metavar="ROLE", choices=("member", "moderator", "admin"))
 
 
-@contextmanager
-def _migrated_engine(settings: Settings) -> Iterator[Engine]:
-    engine = make_engine(settings.effective_database_url)
-    try:
-        upgrade(engine)
-        yield engine
-    finally:
-        engine.dispose()
-
-
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
@@ -221,7 +202,7 @@ def _import(args: argparse.Namespace, settings: Settings) -> int:
         smoothing=0.1,
     )
     try:
-        with _migrated_engine(settings) as engine:
+        with migrated_engine(settings) as engine:
             report = import_files(
                 engine,
                 args.paths,
@@ -271,7 +252,7 @@ def _index(args: argparse.Namespace, settings: Settings) -> int:
             embedder = make_embedder(settings.embedder, batch_size=settings.embed_batch_size)
         except EmbedderUnavailable as exc:
             raise CommandError(f'{exc} (or run with --no-embeddings, or set embedder = "hashing")') from exc
-    with _migrated_engine(settings) as engine:
+    with migrated_engine(settings) as engine:
         with _progress_bar("indexing") as progress:
             report = rebuild_lexical_index(
                 engine, progress=progress, rebuild=args.rebuild, batch_size=args.batch_size
@@ -310,7 +291,7 @@ def _progress_bar(desc: str, total: int | None = None) -> Iterator[Callable[[int
 def _sync(args: argparse.Namespace, settings: Settings) -> int:
     from paperboy.services.sync import sync_catalogue, sync_is_running
 
-    with _migrated_engine(settings) as engine:
+    with migrated_engine(settings) as engine:
         if sync_is_running(engine):
             raise CommandError("another sync is running (try again when it has finished)")
         report = sync_catalogue(engine, settings, progress=lambda line: print(line, file=sys.stderr))
@@ -326,7 +307,7 @@ def _fetch(args: argparse.Namespace, settings: Settings) -> int:
     from paperboy.services.sync import fetch_papers_by_id
 
     try:
-        with _migrated_engine(settings) as engine:
+        with migrated_engine(settings) as engine:
             report = fetch_papers_by_id(engine, settings, args.ids)
     except (InvalidArxivId, UpstreamError) as exc:
         raise CommandError(str(exc)) from exc
@@ -346,7 +327,7 @@ def _config(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _migrate(args: argparse.Namespace, settings: Settings) -> int:
-    with _migrated_engine(settings):
+    with migrated_engine(settings):
         print("paperboy: database schema is up to date")
     return 0
 
@@ -363,7 +344,7 @@ def _create_user(args: argparse.Namespace, settings: Settings) -> int:
     try:
         email, name = check_email(args.email), check_name(args.name)  # before asking for a password
         password = _new_password(args.password_stdin)
-        with _migrated_engine(settings) as engine:
+        with migrated_engine(settings) as engine:
             user = create_user(
                 engine,
                 email=email,
@@ -400,7 +381,7 @@ def _set_role(args: argparse.Namespace, settings: Settings) -> int:
     from paperboy.services.accounts import AccountError, set_role
 
     try:
-        with _migrated_engine(settings) as engine:
+        with migrated_engine(settings) as engine:
             user = set_role(engine, args.name, args.role)
     except AccountError as exc:
         raise CommandError(str(exc)) from exc

@@ -159,6 +159,51 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("smtp_username", str, "", "SMTP login (empty: no authentication)."),
     Setting("smtp_password", str, "", "SMTP password."),
     Setting("mail_from", str, "paperboy <paperboy@localhost>", "From address of every mail paperboy sends."),
+    Setting(
+        "digest_from",
+        str,
+        "",
+        "From address of digest mails (and their confirmation mails). Empty: mail_from.",
+    ),
+    Setting(
+        "digest_schedule",
+        bool,
+        False,
+        "`paperboy serve` sends due digest editions itself (checking every few minutes), from "
+        "digest_send_hour on. Off: run `paperboy digest send` from cron.",
+    ),
+    Setting(
+        "digest_send_hour",
+        int,
+        6,
+        "Hour of the day (UTC, 0-23) from which `serve`'s schedule sends a day's editions; the daily "
+        "one also waits for the day's listing.",
+    ),
+    Setting(
+        "digest_connections",
+        int,
+        4,
+        "Connections to the mail server a digest run sends over at once (each renders while "
+        "another waits for the server).",
+    ),
+    Setting(
+        "digest_rate", float, 0.0, "Digest mails per second at most (0: as fast as the server takes them)."
+    ),
+    Setting(
+        "digest_retries",
+        int,
+        3,
+        "Attempts at a digest mail the server refuses for now (4xx), with growing waits; after that it "
+        "is retried by the next `digest send` of the edition (within a day).",
+    ),
+    Setting(
+        "digest_retry_seconds",
+        float,
+        30.0,
+        "Wait before the second attempt at a refused digest mail; each later wait doubles.",
+    ),
+    Setting("digest_confirm_hours", int, 48, "Hours a digest confirmation link stays valid."),
+    Setting("rate_limit_subscribe", str, "10/hour", "Digest subscription requests per IP address."),
     Setting("session_days", int, 30, "Days a login lasts."),
     Setting("verify_link_hours", int, 48, "Hours an e-mail verification link stays valid."),
     Setting("reset_link_minutes", int, 60, "Minutes a password reset link stays valid (and it works once)."),
@@ -254,6 +299,15 @@ class Settings:
     smtp_username: str
     smtp_password: str
     mail_from: str
+    digest_from: str
+    digest_schedule: bool
+    digest_send_hour: int
+    digest_connections: int
+    digest_rate: float
+    digest_retries: int
+    digest_retry_seconds: float
+    digest_confirm_hours: int
+    rate_limit_subscribe: str
     session_days: int
     verify_link_hours: int
     reset_link_minutes: int
@@ -364,6 +418,9 @@ _MINIMUMS.update(
         "verify_link_hours": 1,
         "reset_link_minutes": 1,
         "rate_limit_ip_factor": 1,
+        "digest_retries": 1,
+        "digest_confirm_hours": 1,
+        "digest_connections": 1,
     }
 )
 _MAXIMUMS = {
@@ -372,6 +429,9 @@ _MAXIMUMS = {
     "page_size": 1000,
     "sync_interval_hours": 24 * 366,
     "embed_batch_size": 1024,
+    "digest_send_hour": 23,
+    "digest_retries": 20,
+    "digest_connections": 32,
 }
 
 

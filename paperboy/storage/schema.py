@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     Date,
     DateTime,
@@ -267,3 +268,76 @@ paper_embeddings = Table(
     Column("version", Integer, nullable=False),  # papers.latest_version embedded (0: unknown)
     Column("vector", LargeBinary, nullable=False),
 )
+
+
+# E-mail digests (docs/digests.md): subscriptions with their preferences, editions (one per
+# frequency and day), a send log that makes delivery exactly-once, and the papers mailed to each
+# subscriber ("only papers new to me").
+
+digest_subscriptions = Table(
+    "digest_subscriptions",
+    metadata,
+    Column("id", IdType, primary_key=True, autoincrement=True),
+    Column("email", String(320), nullable=False, unique=True),  # normalised: lower-cased
+    Column("user_id", IdType, ForeignKey("users.id", ondelete="SET NULL"), unique=True),
+    Column("status", String(16), nullable=False),  # pending | active | unsubscribed | bouncing
+    Column("nonce", String(32), nullable=False),  # inside every signed link; a new one revokes them
+    Column("frequency", String(8), nullable=False),  # daily | weekly
+    Column("weekday", SmallInteger, nullable=False),  # weekly: 0 = Monday
+    Column("top_n", SmallInteger, nullable=False),
+    Column("categories", Text, nullable=False),  # space-separated; empty: every category
+    Column("include_keywords", Text, nullable=False),  # one per line; empty: every paper
+    Column("exclude_keywords", Text, nullable=False),
+    Column("only_new", Boolean, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("confirmed_at", DateTime(timezone=True)),
+    Column("changed_at", DateTime(timezone=True), nullable=False),
+    Column("bounce_reason", Text),
+)
+Index("ix_digest_subscriptions_status", digest_subscriptions.c.status, digest_subscriptions.c.frequency)
+
+digest_editions = Table(
+    "digest_editions",
+    metadata,
+    Column("key", String(40), primary_key=True),  # "daily:2026-11-27", "weekly:2026-11-30"
+    Column("frequency", String(8), nullable=False),
+    Column("period_start", Date, nullable=False),  # the listing days it covers
+    Column("period_end", Date, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("sender", String(200)),  # "host:pid" of the run sending it now (a lease)
+    Column("heartbeat_at", DateTime(timezone=True)),
+    Column("finished_at", DateTime(timezone=True)),
+)
+
+digest_sends = Table(
+    "digest_sends",
+    metadata,
+    Column("edition", String(40), ForeignKey("digest_editions.key", ondelete="CASCADE"), primary_key=True),
+    Column(
+        "subscription_id",
+        IdType,
+        ForeignKey("digest_subscriptions.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("status", String(12), nullable=False),  # sent | skipped | bounced | deferred
+    Column("attempts", SmallInteger, nullable=False),
+    Column("message_id", Text),
+    Column("papers", Text, nullable=False),  # space-separated arXiv ids, in mail order
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("error", Text),
+)
+Index("ix_digest_sends_subscription_id", digest_sends.c.subscription_id)
+
+digest_mailed = Table(
+    "digest_mailed",
+    metadata,
+    Column(
+        "subscription_id",
+        IdType,
+        ForeignKey("digest_subscriptions.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("paper_id", IdType, ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True),
+    Column("mailed_at", DateTime(timezone=True), nullable=False),
+)
+Index("ix_digest_mailed_paper_id", digest_mailed.c.paper_id)

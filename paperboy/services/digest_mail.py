@@ -1,0 +1,173 @@
+"""The digest mail itself: a plain-text part and an HTML part (inline CSS, no scripts, no remote
+fonts or images), the unsubscribe headers of RFC 2369 and RFC 8058, and a Message-ID that is the
+same every time the same edition is sent to the same subscriber (so that a copy sent twice after
+a crash is recognisably the same mail).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+from email.utils import format_datetime
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import jinja2
+from markupsafe import Markup
+
+from paperboy.config import Settings
+from paperboy.domain.arxiv_ids import abs_url, pdf_url
+from paperboy.domain.digest import Edition, Subscription
+from paperboy.domain.models import Paper
+from paperboy.integrations.mail import Envelope, address_of, alternative_message
+
+TEMPLATES_DIR = Path(__file__).parent / "mail_templates"
+TEMPLATE_NAMES = ("digest.html", "digest.txt", "paper.html", "paper.txt")
+ABSTRACT_LENGTH = 420
+AUTHORS_SHOWN = 4
+
+
+@dataclass(frozen=True, slots=True)
+class DigestPaper:
+    """One paper as a digest shows it."""
+
+    paper: Paper
+    upvotes: int
+    comments: int
+    hf_upvotes: int
+
+    @property
+    def authors(self) -> str:
+        names = self.paper.authors
+        if len(names) <= AUTHORS_SHOWN + 1:
+            return ", ".join(names)
+        return f"{', '.join(names[:AUTHORS_SHOWN])} and {len(names) - AUTHORS_SHOWN} more"
+
+    @property
+    def abstract(self) -> str:
+        return trim(self.paper.abstract, ABSTRACT_LENGTH)
+
+    @property
+    def code_url(self) -> str | None:
+        return next((link.url for link in self.paper.links if link.kind == "code"), None)
+
+    @property
+    def abs_url(self) -> str:
+        return abs_url(self.paper.arxiv_id)
+
+    @property
+    def pdf_url(self) -> str:
+        return pdf_url(self.paper.arxiv_id)
+
+
+@dataclass(frozen=True, slots=True)
+class DigestLinks:
+    """The subscriber's own links: every one carries their signed token."""
+
+    manage: str
+    unsubscribe: str
+    preview: str
+
+
+def trim(text: str, length: int) -> str:
+    """At most `length` characters, cut at a word boundary, with an ellipsis when cut."""
+    text = " ".join(text.split())
+    if len(text) <= length:
+        return text
+    cut = text[: length - 1].rsplit(" ", 1)[0].rstrip(",;:.")
+    return cut + "…"
+
+
+class DigestRenderer:
+    """Renders digests for one site; made once per sending run. Each paper's part of the mail
+    is rendered once per run and shared by every subscriber who gets that paper."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.site = settings.public_url
+        self.sender = settings.digest_from or settings.mail_from
+        self.sender_address = address_of(self.sender)
+        self.domain = urlsplit(self.site).hostname or "localhost"
+        env = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
+            autoescape=jinja2.select_autoescape(["html"]),
+            undefined=jinja2.StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+            keep_trailing_newline=True,
+        )
+        env.globals.update(site_name=settings.site_name, site=self.site, paper_url=self.paper_url)
+        self.templates = {name: env.get_template(name) for name in TEMPLATE_NAMES}
+        self._fragments: dict[tuple[str, int], str] = {}
+
+    def paper_url(self, arxiv_id: str) -> str:
+        return f"{self.site}/papers/{arxiv_id}"
+
+    def subject(self, edition: Edition, count: int) -> str:
+        papers = "1 trending paper" if count == 1 else f"{count} trending papers"
+        joiner = ", " if edition.frequency == "daily" else " of "
+        return f"{self.settings.site_name}: {papers}{joiner}{edition.label}"
+
+    def render(
+        self, edition: Edition, subscription: Subscription, papers: list[DigestPaper], links: DigestLinks
+    ) -> RenderedDigest:
+        context = {
+            "edition": edition,
+            "subscription": subscription,
+            "preferences": subscription.preferences,
+            "links": links,
+        }
+        html = [Markup(self._fragment("paper.html", item)) for item in papers]  # noqa: S704 - rendered with autoescape
+        text = [self._fragment("paper.txt", item) for item in papers]
+        return RenderedDigest(
+            subject=self.subject(edition, len(papers)),
+            text=self.templates["digest.txt"].render(context, fragments=text),
+            html=self.templates["digest.html"].render(context, fragments=html),
+        )
+
+    def _fragment(self, name: str, item: DigestPaper) -> str:
+        key = (name, item.paper.id)
+        fragment = self._fragments.get(key)
+        if fragment is None:
+            fragment = self._fragments[key] = self.templates[name].render(item=item)
+        return fragment
+
+    def envelope(
+        self,
+        edition: Edition,
+        subscription: Subscription,
+        papers: list[DigestPaper],
+        links: DigestLinks,
+        now: datetime,
+    ) -> Envelope:
+        """The mail, ready for SMTP: multipart/alternative, text then HTML, with list headers."""
+        digest = self.render(edition, subscription, papers, links)
+        message_id = self.message_id(edition, subscription)
+        headers = [
+            ("From", self.sender),
+            ("To", subscription.email),
+            ("Subject", digest.subject),
+            ("Date", format_datetime(now)),
+            ("Message-ID", message_id),
+            ("List-Id", f"{self.settings.site_name} digest <digest.{self.domain}>"),
+            ("List-Unsubscribe", f"<{links.unsubscribe}>"),
+            ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"),
+            ("Precedence", "bulk"),
+            ("Auto-Submitted", "auto-generated"),
+        ]
+        data = alternative_message(headers, digest.text, digest.html)
+        return Envelope(self.sender_address, subscription.email, data, message_id)
+
+    def message_id(self, edition: Edition, subscription: Subscription) -> str:
+        """The same for every attempt at this edition and subscriber; unguessable from outside."""
+        seed = f"{edition.key}:{subscription.id}:{subscription.nonce}".encode()
+        digest = hashlib.sha256(seed).hexdigest()[:20]
+        return f"<digest.{edition.frequency}.{edition.day:%Y%m%d}.{digest}@{self.domain}>"
+
+
+@dataclass(frozen=True, slots=True)
+class RenderedDigest:
+    subject: str
+    text: str
+    html: str

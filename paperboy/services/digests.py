@@ -1,0 +1,188 @@
+"""Sending digest editions, exactly once per subscriber, and previewing the next one.
+
+An edition is sent by one run at a time (a lease on its row, kept alive by a heartbeat). For each
+waiting subscriber the run picks the papers (domain/digest.py), hands the mail to the server and,
+as soon as the server has accepted it, records it in the send log in one short transaction with
+the papers it carried. A run that is killed and started again skips every recorded mail; only a
+mail the server accepted in the last instant before the kill, before its record was written, can
+go out twice, and then with the same Message-ID, which mail clients show once.
+
+Refusals: a 4xx (or a dropped connection) is tried again after `digest_retry_seconds`, doubling,
+up to `digest_retries` attempts, while the run goes on with the others; a mail still refused is
+logged as deferred and retried by the next run of the edition (for a day). A 5xx marks the
+address bouncing: it gets nothing more until its owner subscribes again.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import Connection, Engine
+
+from paperboy.config import Settings
+from paperboy.domain.digest import (
+    Candidate,
+    Edition,
+    Selector,
+    Subscription,
+    candidate_text,
+    daily_edition,
+    due_editions,
+    weekly_edition,
+)
+from paperboy.domain.trending import rank, reference_time, trending_params
+from paperboy.integrations.mail import Delivery
+from paperboy.services.digest_mail import DigestPaper, DigestRenderer
+from paperboy.services.digest_sender import (
+    EditionBusy,
+    EditionContent,
+    Progress,
+    SendingRun,
+    SendReport,
+    hold_edition,
+)
+from paperboy.services.feed import with_all_links
+from paperboy.services.subscriptions import DigestLinks
+from paperboy.storage import digests as store
+from paperboy.storage import queries, trending_queries
+from paperboy.storage.engine import now_utc
+from paperboy.storage.queries import NO_COMMUNITY
+
+__all__ = ["EditionBusy", "SendReport"]
+
+
+# --- what to send ---------------------------------------------------------------------------------
+
+
+def editions_due(engine: Engine, today: date) -> list[Edition]:
+    with engine.connect() as conn:
+        latest = queries.latest_listing_day(conn)
+    return due_editions(today, latest)
+
+
+def edition_content(engine: Engine, settings: Settings, edition: Edition, now: datetime) -> EditionContent:
+    """Every paper first listed in the edition's days, ranked as the trending feed ranks them."""
+    with engine.connect() as conn:
+        found = trending_queries.listed_candidates(conn, edition.start, edition.end)
+        reference = reference_time(edition.end, now)
+        ids, _ = rank((row.candidate for row in found), trending_params(settings), reference)
+        papers = _digest_papers(conn, ids)
+    candidates = [
+        Candidate(
+            pid,
+            candidate_text(papers[pid].paper.title, papers[pid].paper.abstract),
+            frozenset(papers[pid].paper.categories),
+        )
+        for pid in ids
+        if pid in papers
+    ]
+    return EditionContent(edition, papers, Selector(candidates))
+
+
+def _digest_papers(conn: Connection, ids: list[int]) -> dict[int, DigestPaper]:
+    papers: dict[int, DigestPaper] = {}
+    for start in range(0, len(ids), 1000):
+        chunk = ids[start : start + 1000]
+        community = queries.community_of(conn, chunk)
+        for paper in queries.papers_by_ids(conn, chunk):
+            counts = community.get(paper.id, NO_COMMUNITY)
+            hf = paper.hf.upvotes if paper.hf else 0
+            papers[paper.id] = DigestPaper(with_all_links(paper), counts.upvotes, counts.comments, hf)
+    return papers
+
+
+# --- sending --------------------------------------------------------------------------------------
+
+
+def send_due_digests(
+    engine: Engine,
+    settings: Settings,
+    *,
+    today: date | None = None,
+    now: Callable[[], datetime] = now_utc,
+    deliveries: Callable[[], Delivery] | None = None,
+    progress: Progress | None = None,
+) -> list[SendReport]:
+    """Send every edition due `today` (default: today, UTC) that has subscribers waiting."""
+    day = today or now().date()
+    return [
+        send_edition(engine, settings, edition, now=now, deliveries=deliveries, progress=progress)
+        for edition in editions_due(engine, day)
+    ]
+
+
+def send_edition(
+    engine: Engine,
+    settings: Settings,
+    edition: Edition,
+    *,
+    now: Callable[[], datetime] = now_utc,
+    deliveries: Callable[[], Delivery] | None = None,
+    progress: Progress | None = None,
+) -> SendReport:
+    """Send one edition to every subscriber still waiting for it, over `digest_connections`
+    connections (`deliveries` makes each; default: SMTP or the outbox, as configured).
+    EditionBusy when another run holds it; MailServerUnavailable (after recording what was sent)
+    when the server is gone."""
+    started = time.monotonic()
+    report = SendReport(edition)
+    with engine.connect() as conn:
+        waiting = store.subscribers_waiting(conn, edition)
+        report.already = sum(store.edition_counts(conn, edition.key).get(s, 0) for s in store.FINAL)
+    if not waiting and report.already == 0:
+        return report  # nobody subscribes to it: no edition row, nothing to claim
+    with hold_edition(engine, edition, now) as lease:
+        if waiting:
+            content = edition_content(engine, settings, edition, now())
+            run = SendingRun(engine, settings, content, lease, report, now=now, deliveries=deliveries)
+            run.send(waiting, progress)
+        lease.finished = report.deferred == 0
+        report.finished = lease.finished
+    report.seconds = time.monotonic() - started
+    return report
+
+
+# --- previews -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Preview:
+    edition: Edition
+    papers: list[DigestPaper]
+    html: str
+    text: str
+    subject: str
+
+
+def next_edition(subscription: Subscription, today: date, latest_listing: date | None) -> Edition:
+    """The edition a subscriber would get next, as far as the catalogue knows: the latest listing
+    day for daily subscribers, their next weekday (today included) for weekly ones."""
+    if subscription.preferences.frequency == "daily":
+        return daily_edition(latest_listing or today)
+    ahead = (subscription.preferences.weekday - today.weekday()) % 7
+    return weekly_edition(today + timedelta(days=ahead))
+
+
+def preview_digest(
+    engine: Engine,
+    settings: Settings,
+    subscription: Subscription,
+    *,
+    today: date | None = None,
+    now: datetime | None = None,
+) -> Preview:
+    """The subscriber's next digest as it would be mailed now (papers already mailed left out)."""
+    moment = now or now_utc()
+    with engine.connect() as conn:
+        latest = queries.latest_listing_day(conn)
+    edition = next_edition(subscription, today or moment.date(), latest)
+    content = edition_content(engine, settings, edition, moment)
+    with engine.connect() as conn:
+        mailed = store.mailed_among(conn, content.paper_ids, [subscription.id])
+    papers = content.pick(subscription, mailed.get(subscription.id, set()))
+    mail_links = DigestLinks(engine, settings).mail_links(subscription)
+    digest = DigestRenderer(settings).render(edition, subscription, papers, mail_links)
+    return Preview(edition, papers, digest.html, digest.text, digest.subject)
