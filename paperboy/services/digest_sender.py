@@ -17,6 +17,7 @@ import queue
 import socket
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -93,7 +94,7 @@ class Lease:
 def hold_edition(engine: Engine, edition: Edition, now: Callable[[], datetime]) -> Iterator[Lease]:
     """The edition's row (created on first use) held by this run; EditionBusy when another has it.
     Set `lease.finished` before leaving to mark the edition done."""
-    lease = Lease(edition.key, f"{socket.gethostname()}:{os.getpid()}")
+    lease = Lease(edition.key, f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}")
     moment = now()
     with write_transaction(engine) as conn:
         store.ensure_edition(conn, edition, moment)
@@ -110,11 +111,11 @@ def hold_edition(engine: Engine, edition: Edition, now: Callable[[], datetime]) 
 
 def _is_dead_local_run(sender: str) -> bool:
     """True for a run of this host whose process is gone (killed): its lease is free at once."""
-    host, _, pid = sender.rpartition(":")
-    if host != socket.gethostname() or not pid.isdigit():
+    parts = sender.rsplit(":", 2)  # host:pid:run
+    if len(parts) != 3 or parts[0] != socket.gethostname() or not parts[1].isdigit():
         return False
     try:
-        os.kill(int(pid), 0)
+        os.kill(int(parts[1]), 0)
     except ProcessLookupError:
         return True
     except PermissionError:  # alive, someone else's

@@ -36,6 +36,21 @@ class SmtpSink:
         self._arrived = threading.Condition()
         self.host = "127.0.0.1"
         self.port = 0
+        self._refusals: dict[str, list[str]] = {}
+
+    def refuse(self, address: str, answers: list[str]) -> None:
+        """Answer RCPT TO `address` with these replies ("451 …", "550 …"), one per attempt, then
+        accept it as usual."""
+        self._refusals[address] = list(answers)
+
+    async def handle_RCPT(
+        self, server: object, session: object, envelope: object, address: str, rcpt_options: list[str]
+    ) -> str:
+        answers = self._refusals.get(address)
+        if answers:
+            return answers.pop(0)
+        envelope.rcpt_tos.append(address)  # type: ignore[attr-defined]
+        return "250 OK"
 
     async def handle_DATA(self, server: object, session: object, envelope: object) -> str:
         message = email.message_from_bytes(envelope.content, policy=policy.default)  # type: ignore[attr-defined]
