@@ -153,7 +153,11 @@ def _add_admin(commands: argparse._SubParsersAction) -> None:  # type: ignore[ty
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
-    from paperboy.services.background import start_background_embedding, start_background_sync
+    from paperboy.services.background import (
+        start_background_embedding,
+        start_background_sync,
+        start_digest_schedule,
+    )
 
     engine = make_engine(settings.effective_database_url)
     upgrade(engine)  # once here, before workers start; the background sync keeps using the engine
@@ -161,6 +165,11 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     if start_background_sync(engine, settings):
         print(plan, file=sys.stderr)
     start_background_embedding(engine, settings)  # papers imported, or stored before search existed
+    if start_digest_schedule(engine, settings):
+        print(
+            f"paperboy: sending digests from {settings.digest_send_hour:02d}:00 UTC as they fall due",
+            file=sys.stderr,
+        )
     print(f"paperboy: serving on http://{settings.host}:{settings.port}", file=sys.stderr)
     uvicorn.run(
         "paperboy.asgi:app",

@@ -1,17 +1,21 @@
-"""Syncing in the background of `paperboy serve`, so that a site run without cron stays current:
+"""Jobs in the background of `paperboy serve`, so that a site run without cron stays current:
 a first sync at once when the catalogue is empty (a new user sees real papers within minutes),
-then one every `sync_interval_hours`. Runs in the `serve` process, never in its web workers."""
+then one every `sync_interval_hours`; embeddings of papers no sync embedded; and, with
+`digest_schedule`, the digest editions as they fall due. Runs in the `serve` process, never in
+its web workers."""
 
 from __future__ import annotations
 
 import logging
 import threading
 from collections.abc import Callable
+from datetime import datetime
 
 from sqlalchemy import Engine
 
 from paperboy.config import Settings
 from paperboy.services.sync import catalogue_is_empty, sync_catalogue, sync_is_running
+from paperboy.storage.engine import now_utc
 
 log = logging.getLogger(__name__)
 SyncJob = Callable[[Engine, Settings], object]
@@ -95,4 +99,55 @@ def _embed_loop(engine: Engine, settings: Settings, stop: threading.Event) -> No
         except Exception:  # EmbedderUnavailable, a database failure: logged, tried again later
             log.exception("background embedding failed")
         if stop.wait(EMBED_EVERY_S):
+            return
+
+
+DIGEST_CHECK_EVERY_S = 300.0  # a due edition goes out at most this long after it is due
+
+
+def start_digest_schedule(
+    engine: Engine,
+    settings: Settings,
+    *,
+    stop: threading.Event | None = None,
+    every: float = DIGEST_CHECK_EVERY_S,
+    now: Callable[[], datetime] = now_utc,
+) -> threading.Thread | None:
+    """Send due digest editions from the `serve` process: every few minutes, from
+    `digest_send_hour` (UTC) on, whatever `paperboy digest send` would send. None when
+    `digest_schedule` is off. Several hosts may run it: an edition's lease lets one send."""
+    if not settings.digest_schedule:
+        return None
+    thread = threading.Thread(
+        target=_digest_loop,
+        args=(engine, settings, stop or threading.Event(), every, now),
+        name="paperboy-digest",
+        daemon=True,
+    )
+    thread.start()
+    return thread
+
+
+def _digest_loop(
+    engine: Engine, settings: Settings, stop: threading.Event, every: float, now: Callable[[], datetime]
+) -> None:
+    from paperboy.services.digests import EditionBusy, send_due_digests
+
+    while True:
+        moment = now()
+        if moment.hour >= settings.digest_send_hour:
+            try:
+                for report in send_due_digests(engine, settings, today=moment.date(), now=now):
+                    if report.subscribers:
+                        log.info(
+                            "digest %s: %d sent, %d deferred",
+                            report.edition.key,
+                            report.sent,
+                            report.deferred,
+                        )
+            except EditionBusy:
+                log.info("digest schedule: another run is sending an edition")
+            except Exception:  # the mail server is down, a database failure: tried again later
+                log.exception("digest schedule failed")
+        if stop.wait(every):
             return

@@ -10,10 +10,12 @@ import re
 import signal
 import subprocess
 import sys
+import threading
+import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -34,6 +36,7 @@ from sqlalchemy import Engine, select, update
 from paperboy.config import Settings
 from paperboy.domain.digest import Preferences, daily_edition, weekly_edition
 from paperboy.integrations.mail import MailServerUnavailable
+from paperboy.services.background import start_digest_schedule
 from paperboy.services.digest_sender import EditionBusy, hold_edition
 from paperboy.services.digests import send_edition
 from paperboy.storage import digests as store
@@ -313,3 +316,22 @@ def test_random_preferences_are_valid() -> None:
             )
             == p
         )
+
+
+def test_serve_sends_a_due_edition_once_from_the_send_hour(
+    catalogue: None, engine: Engine, settings: Settings, smtp: SmtpSink
+) -> None:
+    add_subscribers(engine, 3, make=lambda rng: Preferences(top_n=2))
+    scheduled = _settings(settings, smtp, digest_schedule=True, digest_send_hour=6)
+    for hour, expected in ((5, 0), (7, 3)):
+        stop = threading.Event()
+        clock = lambda hour=hour: datetime(DAY.year, DAY.month, DAY.day, hour, 30, tzinfo=UTC)  # noqa: E731
+        thread = start_digest_schedule(engine, scheduled, stop=stop, every=0.02, now=clock)
+        assert thread is not None
+        if expected:
+            smtp.wait_for(expected)
+        time.sleep(0.3)  # many more turns of the schedule: nothing is sent twice
+        stop.set()
+        thread.join(timeout=10)
+        assert len(smtp.messages) == expected
+    assert start_digest_schedule(engine, settings) is None  # off by default
