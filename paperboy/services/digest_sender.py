@@ -168,7 +168,7 @@ class SendingRun:
         with write_transaction(self.engine) as conn:
             store.prune_mailed(conn, self.started - MAILED_KEPT)
         with self.engine.connect() as conn:
-            self.mailed = store.mailed_among(conn, self.content.paper_ids)
+            self.mailed = store.mailed_among(conn, self.content.paper_ids, edition=self.edition)
             attempts = store.send_attempts(conn, self.edition.key)
         work: queue.SimpleQueue[tuple[Subscription, int]] = queue.SimpleQueue()
         for subscription in waiting:

@@ -290,16 +290,29 @@ def send_attempts(conn: Connection, key: str) -> dict[int, int]:
 
 
 def mailed_among(
-    conn: Connection, paper_ids: Sequence[int], subscription_ids: Iterable[int] | None = None
+    conn: Connection,
+    paper_ids: Sequence[int],
+    subscription_ids: Iterable[int] | None = None,
+    *,
+    edition: Edition | None = None,
 ) -> dict[int, set[int]]:
-    """Which of `paper_ids` each subscriber was mailed before: {subscription id: {paper id}}."""
+    """Which of `paper_ids` each subscriber was mailed before: {subscription id: {paper id}},
+    for the given subscribers, or those of `edition` (only they need it: a weekly edition need
+    not load what the daily subscribers got)."""
+    m, s = digest_mailed, digest_subscriptions
     mailed: dict[int, set[int]] = {}
     for start in range(0, len(paper_ids), 500):
-        query = select(digest_mailed.c.subscription_id, digest_mailed.c.paper_id).where(
-            id_in(digest_mailed.c.paper_id, paper_ids[start : start + 500])
+        query = select(m.c.subscription_id, m.c.paper_id).where(
+            id_in(m.c.paper_id, paper_ids[start : start + 500])
         )
         if subscription_ids is not None:
-            query = query.where(digest_mailed.c.subscription_id.in_(list(subscription_ids)))
+            query = query.where(m.c.subscription_id.in_(list(subscription_ids)))
+        if edition is not None:
+            query = query.join(s, s.c.id == m.c.subscription_id).where(
+                s.c.frequency == edition.frequency, s.c.only_new.is_(True)
+            )
+            if edition.weekday is not None:
+                query = query.where(s.c.weekday == edition.weekday)
         for sid, pid in conn.execute(query):
             mailed.setdefault(int(sid), set()).add(int(pid))
     return mailed
