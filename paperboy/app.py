@@ -20,7 +20,7 @@ from paperboy.services.search import Searcher
 from paperboy.services.vector_index import ANN_DIRECTORY
 from paperboy.storage.engine import is_sqlite, make_engine
 from paperboy.storage.migrate import pending_revisions, upgrade
-from paperboy.web import accounts, community, discussion, health, pages, search
+from paperboy.web import accounts, community, digests, discussion, health, pages, search
 from paperboy.web.auth import ViewerMiddleware
 from paperboy.web.context import AppContext
 from paperboy.web.errors import install_error_handlers
@@ -80,6 +80,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(health.router)
     app.include_router(accounts.router)
+    app.include_router(digests.router)
     app.include_router(community.router)
     app.include_router(discussion.router)
     app.include_router(search.router)

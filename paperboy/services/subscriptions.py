@@ -108,9 +108,13 @@ def subscription_for_token(engine: Engine, settings: Settings, token: str) -> Su
 
 
 def subscription_of(engine: Engine, user: User) -> Subscription | None:
-    """A member's subscription: linked to the account, or one made before with the same address."""
+    """A member's subscription: linked to the account, or one made before with the same address
+    once the account has confirmed that address (until then it may be someone else's)."""
     with engine.connect() as conn:
-        return store.subscription_by_user(conn, user.id) or store.subscription_by_email(conn, user.email)
+        linked = store.subscription_by_user(conn, user.id)
+        if linked is not None or not user.verified:
+            return linked
+        return store.subscription_by_email(conn, user.email)
 
 
 # --- subscribing ---------------------------------------------------------------------------------

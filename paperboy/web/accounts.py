@@ -30,6 +30,7 @@ from paperboy.web.auth import (
     viewer_of,
 )
 from paperboy.web.context import app_context
+from paperboy.web.digest_form import settings_section
 from paperboy.web.errors import PageError
 
 router = APIRouter(default_response_class=HTMLResponse, include_in_schema=False)
@@ -43,6 +44,10 @@ LOGIN_NOTICES = {"reset": "Your password has been changed. Log in with the new o
 SETTINGS_NOTICES = {
     "password": "Your password has been changed. Your other sessions have been logged out.",
     "verification-sent": "We sent the verification mail again: open the link in it to confirm your address.",
+}
+DIGEST_NOTICES = {  # shown in the settings page's digest section (web/digests.py redirects here)
+    "digest": "Saved: your digest follows these preferences.",
+    "digest-unsubscribed": "You are unsubscribed: no more digests will be sent.",
 }
 
 
@@ -268,13 +273,23 @@ def settings_page(request: Request, done: str = "") -> Response:
     user = viewer_of(request).user
     if user is None:
         return _redirect("/login?next=/settings")
-    return _settings(request, user, notice=SETTINGS_NOTICES.get(done))
+    digest = settings_section(app_context(request).engine, user, notice=DIGEST_NOTICES.get(done))
+    return settings_response(request, user, notice=SETTINGS_NOTICES.get(done), digest=digest)
 
 
-def _settings(
-    request: Request, user: User, *, notice: str | None = None, error: str | None = None, status: int = 200
+def settings_response(
+    request: Request,
+    user: User,
+    *,
+    notice: str | None = None,
+    error: str | None = None,
+    digest: dict[str, Any] | None = None,
+    status: int = 200,
 ) -> Response:
-    return _render(request, "settings.html", {"user": user, "notice": notice, "error": error}, status)
+    """The settings page; `digest` is its digest section (web/digest_form.py), read when not given."""
+    section = digest or settings_section(app_context(request).engine, user)
+    context = {"user": user, "notice": notice, "error": error, "digest": section}
+    return _render(request, "settings.html", context, status)
 
 
 @router.post("/settings/verify-email")
@@ -298,7 +313,7 @@ def change_password(
         ctx = app_context(request)
         accounts.change_password(ctx.engine, ctx.settings, viewer, current=current, new=new)
     except (AccountError, InvalidSignUp) as exc:
-        return _settings(request, user, error=str(exc), status=400)
+        return settings_response(request, user, error=str(exc), status=400)
     return _redirect("/settings?done=password")
 
 

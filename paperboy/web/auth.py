@@ -152,7 +152,7 @@ def remember_csrf_cookie(request: Request, response: Response) -> Response:
 
 async def checked_viewer(request: Request) -> Viewer:
     """Dependency of every state-changing route: the viewer, after the CSRF and Origin checks."""
-    _check_origin(request)
+    check_origin(request)
     viewer = viewer_of(request)
     given = request.headers.get(CSRF_HEADER)
     if given is None and request.headers.get("content-type", "").startswith(
@@ -172,7 +172,7 @@ async def checked_viewer(request: Request) -> Viewer:
     return viewer
 
 
-def _check_origin(request: Request) -> None:
+def check_origin(request: Request) -> None:
     origin = request.headers.get("origin")
     if origin is None:  # not a browser, or a same-origin GET-like request: the token decides
         return

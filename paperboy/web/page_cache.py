@@ -151,9 +151,13 @@ class PageCache:
 
 
 def _finished_page(scope: Scope, messages: list[Message]) -> CachedPage | None:
-    """The response as a page to keep (compressed once), or None when the handler did not allow it."""
+    """The response as a page to keep (compressed once), or None when the handler did not allow
+    it. A page sent with `Cache-Control: no-store` is never kept, whatever the flag says: pages
+    reached by a signed link (/digest/...) are their owner's alone."""
     start = next((m for m in messages if m["type"] == "http.response.start"), {})
     if start.get("status") != 200 or not scope.get("state", {}).get(CACHEABLE_FLAG):
+        return None
+    if any(n.lower() == b"cache-control" and b"no-store" in v.lower() for n, v in start["headers"]):
         return None
     body = b"".join(m.get("body", b"") for m in messages if m["type"] == "http.response.body")
     headers = [(n, v) for n, v in start["headers"] if n.lower() not in (b"content-length", b"set-cookie")]

@@ -1,5 +1,6 @@
 """The authorisation matrix: every state-changing route of the app, against anonymous, unverified,
-banned, wrong-owner and wrong-role requests, and requests without a CSRF token.
+banned, wrong-owner and wrong-role requests, and requests without a CSRF token; the digest's
+signed-link routes against missing, forged and wrong-kind tokens.
 
 The routes come from the app itself: a new POST route that is not in RULES fails this test until
 its rule is written down.
@@ -16,8 +17,12 @@ from community import log_in_as, make_member
 from conftest import make_record
 
 from paperboy.app import create_app
+from paperboy.domain.digest import Preferences
 from paperboy.domain.models import Version
 from paperboy.services import comments, moderation
+from paperboy.services.subscriptions import DigestLinks
+from paperboy.storage import digests
+from paperboy.storage.engine import now_utc
 from paperboy.storage.transactions import write_transaction
 from paperboy.storage.users import update_user
 
@@ -28,12 +33,36 @@ ANON_CSRF = "anonymous-form-token"
 
 @dataclass(frozen=True)
 class Rule:
-    needs: str  # "user" (any account), "member" (verified), "owner" (the comment's author), "moderator"
+    # "user" (any account), "verified" (a confirmed address, banned or not), "member" (verified and
+    # not banned), "owner" (the comment's author), "moderator"
+    needs: str
     data: dict[str, str] = field(default_factory=dict)
 
 
 # Routes anyone may post to (they are CSRF-protected all the same: tested in test_account_pages.py).
 PUBLIC = {"/signup", "/login", "/logout", "/reset-password"}
+# The digest's subscribe form sits in the footer of pages served from the shared page cache, so it
+# carries no CSRF token: a cross-site Origin is refused instead (the worst a forged request can do
+# is send a rate-limited confirmation mail, which anyone can ask for directly).
+ORIGIN_CHECKED = {"/digest/subscribe"}
+
+
+@dataclass(frozen=True)
+class TokenRoute:
+    """A route of the digest's signed links: the token is the credential, alone (no cookie, CSRF
+    token or Origin; RFC 8058 one-click unsubscribing comes from mail providers' servers)."""
+
+    kind: str  # "confirm" (the confirmation mail's link) or "manage" (the links in every digest)
+    in_query: bool = False  # the token in the URL (a List-Unsubscribe header) rather than a field
+    data: dict[str, str] = field(default_factory=dict)
+
+
+TOKEN_ROUTES = {
+    "/digest/confirm": TokenRoute("confirm"),
+    "/digest/manage": TokenRoute("manage", data={"frequency": "daily", "top_n": "10"}),
+    "/digest/unsubscribe": TokenRoute("manage", in_query=True, data={"List-Unsubscribe": "One-Click"}),
+    "/digest/resubscribe": TokenRoute("manage"),
+}
 RULES = {
     "/papers/{arxiv_id:path}/vote": Rule("member", {"action": "up"}),
     "/submit": Rule("member", {"paper": FRESH}),
@@ -46,6 +75,8 @@ RULES = {
     "/users/{name}/unban": Rule("moderator"),
     "/settings/verify-email": Rule("user"),
     "/settings/password": Rule("user", {"current": "wrong", "new": "x", "repeat": "x"}),
+    "/settings/digest": Rule("verified", {"frequency": "daily", "top_n": "10"}),
+    "/settings/digest/unsubscribe": Rule("verified"),
 }
 
 
@@ -61,7 +92,7 @@ def test_every_post_route_has_a_rule(settings):
     routes = list(_all_routes(app.routes))
     posts = {route.path for route in routes if "POST" in (getattr(route, "methods", None) or ())}
     assert "/papers/{arxiv_id:path}" in {getattr(route, "path", None) for route in routes}  # looked inside
-    assert posts == PUBLIC | set(RULES)
+    assert posts == PUBLIC | ORIGIN_CHECKED | set(TOKEN_ROUTES) | set(RULES)
 
 
 @pytest.fixture
@@ -114,14 +145,69 @@ def test_who_may_post(template, settings, world):
         assert _post(client, path, None, rule).status_code == 401, "anonymous"
         if rule.needs != "user":
             assert _post(client, path, people["unverified"], rule).status_code == 403, "unverified"
+        if rule.needs not in ("user", "verified"):
             assert _post(client, path, people["banned"], rule).status_code == 403, "banned"
         if rule.needs == "owner":
             assert _post(client, path, people["other"], rule).status_code == 403, "not the author"
         if rule.needs == "moderator":
             assert _post(client, path, people["other"], rule).status_code == 403, "not a moderator"
-        allowed = {"user": "unverified", "member": "other", "owner": "author", "moderator": "mod"}[rule.needs]
+        allowed = {
+            "user": "unverified",
+            "verified": "banned",  # a banned member may still manage (and stop) their digest
+            "member": "other",
+            "owner": "author",
+            "moderator": "mod",
+        }[rule.needs]
         refused = _post(client, path, people[allowed], rule, with_token=False)
         assert refused.status_code == 403, "no CSRF token"
         answer = _post(client, path, people[allowed], rule)
         # The allowed actor gets through (the password form rejects the wrong current password: 400).
         assert answer.status_code in (200, 201, 303, 400), answer.text
+
+
+def _token_post(client, template: str, route: TokenRoute, token: str):
+    if route.in_query:
+        return client.post(template, params={"token": token}, data=route.data)
+    return client.post(template, data={**route.data, "token": token})
+
+
+@pytest.mark.parametrize("template", sorted(TOKEN_ROUTES))
+def test_signed_link_routes_take_their_own_token_and_nothing_else(template, settings, engine):
+    route = TOKEN_ROUTES[template]
+    with write_transaction(engine) as conn:
+        new_id = digests.insert_subscription(
+            conn,
+            email="reader@example.org",
+            status="pending" if route.kind == "confirm" else "unsubscribed",  # what each route acts on
+            nonce="n0nce",
+            preferences=Preferences(),
+            now=now_utc(),
+        )
+        subscription = digests.subscription_by_id(conn, new_id)
+    links = DigestLinks(engine, settings)
+    tokens = {
+        "confirm": links.confirm_url(subscription).split("token=", 1)[1],
+        "manage": links.token(subscription),
+    }
+    wrong_kind = tokens["manage" if route.kind == "confirm" else "confirm"]
+    with open_client(settings.replace(page_cache_mb=0)) as client:
+        for token in ("", "forged", tokens[route.kind] + "x", wrong_kind):
+            answer = _token_post(client, template, route, token)
+            assert answer.status_code == 400, f"token {token!r}"
+            assert answer.headers["referrer-policy"] == "no-referrer"
+        assert not client.cookies
+        answer = _token_post(client, template, route, tokens[route.kind])  # no cookie, CSRF token or Origin
+        assert answer.status_code in (200, 303), answer.text
+
+
+def test_the_subscribe_form_refuses_a_cross_site_origin(settings):
+    (path,) = ORIGIN_CHECKED
+    with open_client(settings.replace(page_cache_mb=0)) as client:
+        forged = client.post(
+            path, data={"email": "victim@example.org"}, headers={"origin": "https://evil.example"}
+        )
+        assert forged.status_code == 403
+        allowed = client.post(
+            path, data={"email": "reader@example.org"}, headers={"origin": "http://testserver"}
+        )
+        assert allowed.status_code == 303

@@ -237,12 +237,12 @@ def test_a_sender_killed_mid_run_and_run_again_sends_each_subscriber_one_digest(
     count = 400
     add_subscribers(engine, count, make=lambda rng: Preferences(top_n=rng.randint(1, 10)))
     with running_smtp_sink() as sink:
-        env = _cli_env(database_url, tmp_path, sink, PAPERBOY_DIGEST_RATE="150")
+        env = _cli_env(database_url, tmp_path, sink, PAPERBOY_DIGEST_RATE="40")
         command = [sys.executable, "-m", "paperboy", "digest", "send", "--edition", f"daily:{DAY}"]
         first = subprocess.Popen(
             command, env=env, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
-        sink.wait_for(100, timeout=60)
+        sink.wait_for(40, timeout=60)
         first.send_signal(signal.SIGKILL)
         first.wait(timeout=30)
         killed_at = len(sink.messages)
