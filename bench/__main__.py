@@ -8,7 +8,16 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from bench import community, import_speed, pages, postgres, search_quality, search_speed, trending_calibration
+from bench import (
+    community,
+    digest,
+    import_speed,
+    pages,
+    postgres,
+    search_quality,
+    search_speed,
+    trending_calibration,
+)
 from bench.common import BenchError, Corpus, find_corpus, save_results
 from bench.facts import machine_facts, print_header
 from bench.workspace import Workspace
@@ -24,6 +33,8 @@ BENCHMARKS: dict[str, Benchmark] = {
     "search": lambda ws, corpus, args: search_speed.run(corpus, args),
     # SciFact nDCG@10 of lexical, semantic and hybrid search; tunes the fusion (bench/search_quality.py).
     "search_quality": lambda ws, corpus, args: search_quality.run(),
+    # One daily edition to 100,000 subscribers through a local SMTP sink (bench/digest.py).
+    "digest": lambda ws, corpus, args: digest.run(corpus, args),
 }
 
 
@@ -95,6 +106,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--no-gzip", action="store_true", help="load pages without Accept-Encoding: gzip (uncompressed)"
     )
+    digest.add_arguments(parser)
     return parser
 
 
