@@ -65,8 +65,8 @@ def editions_due(engine: Engine, today: date) -> list[Edition]:
 
 def edition_content(engine: Engine, settings: Settings, edition: Edition, now: datetime) -> EditionContent:
     """Every paper listed in the edition's days (once, at its first listing among them), ranked as
-    the trending page of those days ranks them: a paper listed again later (a cross-list after a
-    new version) is offered again, as that day's page shows it; "only papers new to me" skips it."""
+    the trending page of those days ranks them. A paper listed again on a later day is offered
+    again, as that day's page shows it; "only papers new to me" leaves it out."""
     with engine.connect() as conn:
         found = trending_queries.listed_candidates(conn, edition.start, edition.end)
         reference = reference_time(edition.end, now)
