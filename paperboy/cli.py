@@ -17,6 +17,7 @@ from paperboy import __version__
 from paperboy.cli_common import CommandError, migrated_engine
 from paperboy.cli_common import add_command as _add
 from paperboy.cli_digest import add_digest
+from paperboy.cli_export import add_export
 from paperboy.config import Settings, SettingsError, describe, load_settings
 from paperboy.storage.engine import make_engine
 from paperboy.storage.migrate import upgrade
@@ -61,6 +62,7 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
     _add_serve(commands)
     _add_import(commands)
+    add_export(commands)
     _add(commands, "sync", "Fetch new papers from arXiv (OAI-PMH, daily RSS) and Hugging Face.", _sync)
     _add_fetch(commands)
     _add_index(commands)

@@ -14,7 +14,7 @@ from sqlalchemy import Connection, Engine
 
 from paperboy.config import SETTINGS, Settings
 from paperboy.domain.arxiv_ids import abs_url, pdf_url
-from paperboy.domain.calendar import Period, day_period, format_day, is_weekend, period_containing
+from paperboy.domain.calendar import Period, PeriodKind, day_period, format_day, is_weekend, period_containing
 from paperboy.domain.models import Link, Listing, Paper
 from paperboy.domain.trending import TrendingParams, rank, reference_time, trending_params
 from paperboy.storage import queries, trending_queries, votes
@@ -123,6 +123,13 @@ def latest_feed(
         if latest is None:
             return None
         return _feed(conn, day_period(latest), request, now or _now(), today)
+
+
+def latest_period(engine: Engine, kind: PeriodKind) -> Period | None:
+    """The day, week or month of the latest listing day; None while there are no listings."""
+    with engine.connect() as conn:
+        latest = queries.latest_listing_day(conn)
+    return period_containing(kind, latest) if latest else None
 
 
 def paper_detail(engine: Engine, arxiv_id: str) -> Paper | None:

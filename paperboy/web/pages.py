@@ -36,6 +36,7 @@ from paperboy.services.trending import explain_paper, top_papers
 from paperboy.web.auth import viewer_of
 from paperboy.web.context import app_context
 from paperboy.web.errors import PageError
+from paperboy.web.feeds import alternate_links, period_exports
 from paperboy.web.similar import SIMILAR_LABELS, similar_section, similar_sort
 from paperboy.web.urls import ABOUT_TRENDING_PATH, TOP_PATH, paper_url, period_url, top_url, why_url
 
@@ -272,6 +273,8 @@ def _render_feed(request: Request, feed: FeedPage) -> Response:
         "tabs": _tabs(feed),
         "canonical": period_url(feed.period, category=feed.category, sort=feed.sort, page=feed.page),
         "category_options": _category_options(feed),
+        "feed_alternates": alternate_links(feed.period.kind, feed.category),
+        "feed_exports": period_exports(feed.period, feed.category, sort=feed.sort, page=feed.page),
     }
     return app_context(request).templates.TemplateResponse(request, "feed.html", context)
 

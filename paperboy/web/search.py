@@ -17,6 +17,7 @@ from paperboy.services.search import SearchPage, SearchRequestError
 from paperboy.web import search_api
 from paperboy.web.auth import viewer_of
 from paperboy.web.context import app_context
+from paperboy.web.feeds import search_alternate_links
 from paperboy.web.search_form import MODE_LABELS, SORT_LABELS, SearchForm, lenient_search_form, search_form
 
 ABOUT_SEARCH_PATH = "/about/search"
@@ -99,6 +100,7 @@ def _render(
         "mode_options": list(MODE_LABELS.items()),
         "page_numbers": page_numbers(form.page, results.pages) if results else [],
         "syntax": SYNTAX,
+        "feed_alternates": search_alternate_links(form.query_text()) if results else [],
     }
     return ctx.templates.TemplateResponse(request, "search.html", context, status_code=status_code)
 

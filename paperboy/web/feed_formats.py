@@ -1,0 +1,181 @@
+"""RSS 2.0, Atom and JSON Feed 1.1 documents from a feed's description and its entries.
+
+Callers give a `FeedInfo` and a list of `FeedEntry` (`entry_for_paper` builds one from a
+catalogue paper); nothing here reads the database, so any list of papers (a period, a search,
+a reader's own feed) can be published. Every date is explicit: feedgen would otherwise stamp
+the time of rendering, and the ETag of an unchanged feed would change every second.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
+
+import orjson
+from feedgen.feed import FeedGenerator
+
+from paperboy.domain.arxiv_ids import abs_url
+from paperboy.domain.models import Paper
+
+RSS = "application/rss+xml"
+ATOM = "application/atom+xml"
+JSON_FEED = "application/feed+json"
+MEDIA_TYPES = {"rss": RSS, "atom": ATOM, "json": JSON_FEED}
+FORMAT_LABELS = {"rss": "RSS", "atom": "Atom", "json": "JSON Feed"}
+JSON_FEED_VERSION = "https://jsonfeed.org/version/1.1"
+# XML 1.0 forbids most control characters; lxml refuses to write them, so they are dropped.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class FeedInfo:
+    title: str
+    description: str
+    home_page_url: str  # the HTML page this feed follows (absolute)
+    feed_url: str  # this document's own address (absolute)
+
+
+@dataclass(frozen=True, slots=True)
+class FeedEntry:
+    id: str  # a permanent absolute URL: the paper's page on this site
+    url: str
+    title: str
+    summary: str  # the abstract
+    content_text: str  # the abstract, then authors, categories, dates and upvotes
+    authors: tuple[str, ...]
+    tags: tuple[str, ...]
+    published: datetime
+    updated: datetime
+
+
+def entry_for_paper(
+    paper: Paper, page_url: str, *, upvotes: int = 0, listed: date | None = None
+) -> FeedEntry:
+    """A paper as a feed entry; `listed` is the listing day of the list it is on, if any."""
+    published = paper.published_at or _midnight(listed or paper.first_listed)
+    details = [
+        "Authors: " + (", ".join(paper.authors) or "unknown"),
+        "Categories: " + (", ".join(paper.categories) or "none"),
+        f"Submitted: {published:%Y-%m-%d}",
+        f"Upvotes: {upvotes}",
+        f"arXiv: {abs_url(paper.arxiv_id)}",
+    ]
+    if listed:
+        details.insert(3, f"Listed: {listed:%Y-%m-%d}")
+    return FeedEntry(
+        id=page_url,
+        url=page_url,
+        title=_clean(paper.title),
+        summary=_clean(paper.abstract),
+        content_text=_clean(paper.abstract + "\n\n" + "\n".join(details)),
+        authors=tuple(_clean(name) for name in paper.authors),
+        tags=tuple(paper.categories),
+        published=published,
+        updated=max(published, paper.updated_at or published),
+    )
+
+
+def render_feed(kind: str, info: FeedInfo, entries: Sequence[FeedEntry]) -> bytes:
+    """`kind` is "rss", "atom" or "json" (MEDIA_TYPES' keys)."""
+    renderers: dict[str, Callable[[FeedInfo, Sequence[FeedEntry]], bytes]] = {
+        "rss": rss_feed,
+        "atom": atom_feed,
+        "json": json_feed,
+    }
+    return renderers[kind](info, entries)
+
+
+def rss_feed(info: FeedInfo, entries: Sequence[FeedEntry]) -> bytes:
+    generator = _generator(info, entries, rss=True)
+    generator.link(href=info.feed_url, rel="self")
+    generator.link(href=info.home_page_url, rel="alternate")  # the channel's <link>
+    return bytes(generator.rss_str(pretty=True))
+
+
+def atom_feed(info: FeedInfo, entries: Sequence[FeedEntry]) -> bytes:
+    generator = _generator(info, entries, rss=False)
+    generator.link(href=info.home_page_url, rel="alternate")
+    generator.link(href=info.feed_url, rel="self")
+    return bytes(generator.atom_str(pretty=True))
+
+
+def json_feed(info: FeedInfo, entries: Sequence[FeedEntry]) -> bytes:
+    document = {
+        "version": JSON_FEED_VERSION,
+        "title": info.title,
+        "description": info.description,
+        "home_page_url": info.home_page_url,
+        "feed_url": info.feed_url,
+        "items": [
+            {
+                "id": entry.id,
+                "url": entry.url,
+                "title": entry.title,
+                "content_text": entry.content_text,
+                "summary": entry.summary,
+                "date_published": entry.published.isoformat(),
+                "date_modified": entry.updated.isoformat(),
+                "authors": [{"name": name} for name in entry.authors],
+                "tags": list(entry.tags),
+            }
+            for entry in entries
+        ],
+    }
+    return orjson.dumps(document, option=orjson.OPT_INDENT_2)
+
+
+def _generator(info: FeedInfo, entries: Sequence[FeedEntry], *, rss: bool) -> FeedGenerator:
+    generator = FeedGenerator()
+    generator.load_extension("dc")  # RSS has no author element without an e-mail address
+    generator.id(info.feed_url)
+    generator.title(_clean(info.title))
+    generator.description(_clean(info.description))
+    generator.language("en")
+    generator.generator("paperboy")
+    updated = max((entry.updated for entry in entries), default=_EPOCH)
+    generator.updated(updated)
+    generator.lastBuildDate(updated)
+    # feedgen writes entries newest-added first: add them in reverse to keep the list's order.
+    for entry in reversed(entries):
+        _add_entry(generator, entry, rss=rss)
+    return generator
+
+
+def _add_entry(generator: FeedGenerator, entry: FeedEntry, *, rss: bool) -> None:
+    item = generator.add_entry()
+    item.id(entry.id)
+    item.guid(entry.id, permalink=True)
+    item.title(entry.title)
+    item.link(href=entry.url)
+    if rss:  # an RSS description is HTML: the text is escaped once more, lines kept
+        item.description(_as_html(entry.content_text))
+    else:  # Atom says what its text is: plain
+        item.summary(entry.summary, type="text")
+        item.content(entry.content_text, type="text")
+    item.published(entry.published)
+    item.updated(entry.updated)
+    item.pubDate(entry.published)
+    for name in entry.authors:
+        if rss:
+            item.dc.dc_creator(name, replace=False)
+        else:
+            item.author(name=name)
+    for tag in entry.tags:
+        item.category(term=tag)
+
+
+def _as_html(text: str) -> str:
+    paragraphs = [html.escape(part).replace("\n", "<br>") for part in text.split("\n\n")]
+    return "".join(f"<p>{part}</p>" for part in paragraphs)
+
+
+def _clean(text: str) -> str:
+    return _NOT_XML.sub("", text)
+
+
+def _midnight(day: date | None) -> datetime:
+    return datetime.combine(day, time(), tzinfo=UTC) if day else _EPOCH
