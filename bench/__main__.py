@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from bench import (
+    api,
     community,
     digest,
     import_speed,
@@ -27,6 +28,8 @@ BENCHMARKS: dict[str, Benchmark] = {
     "import": lambda ws, corpus, args: import_speed.run(ws, corpus, repeats=args.repeats),
     "pages": lambda ws, corpus, args: pages.run(ws, corpus, _load(args)),
     "community": lambda ws, corpus, args: community.run(ws, corpus, _load(args)),
+    # /api/daily_papers?date= and a day's RSS feed, cold and with ETag revalidation (bench/api.py).
+    "api": lambda ws, corpus, args: api.run(ws, corpus, _load(args)),
     # Calibrates the trending gravity on the Hugging Face upvotes (docs/trending.md); no database.
     "trending": lambda ws, corpus, args: trending_calibration.run(),
     # Search latency through /api/v1/search at 74,728 papers (bench/search_speed.py; --million there).

@@ -365,3 +365,37 @@ def sync_status(conn: Connection) -> SyncStatus:
     if status.state == "running" and status.updated_at and now_utc() - status.updated_at > RUNNING_GOES_STALE:
         return SyncStatus(state="failed", message=INTERRUPTED, updated_at=status.updated_at)
     return status
+
+
+# --- the API's lists beyond the feed periods ------------------------------------------------
+
+
+def submitted_by(
+    conn: Connection, user_name: str, start: date | None, end: date | None, *, limit: int, offset: int
+) -> tuple[int, list[ListedPaper]]:
+    """One page of the papers member `user_name` submitted (to days in [start, end] when given),
+    newest submission first, and how many there are in all: one query (two past the last page)."""
+    conditions = [users.c.name == user_name]
+    if start is not None and end is not None:
+        conditions.append(submissions.c.day.between(start, end))
+    joined = submissions.join(users, users.c.id == submissions.c.user_id)
+    query = (
+        select(submissions.c.paper_id, submissions.c.day, func.count().over().label("total"))
+        .select_from(joined)
+        .where(*conditions)
+        .order_by(submissions.c.submitted_at.desc(), submissions.c.paper_id.desc())
+    )
+    rows = conn.execute(query.limit(limit).offset(offset)).all()
+    if rows:
+        total = rows[0].total
+    elif offset == 0:
+        total = 0
+    else:
+        total = conn.execute(select(func.count()).select_from(joined).where(*conditions)).scalar_one()
+    return total, [ListedPaper(row.paper_id, row.day, "submitted") for row in rows]
+
+
+def paper_ids_after(conn: Connection, after: int, limit: int) -> list[int]:
+    """The catalogue in the order papers were added: up to `limit` ids greater than `after`."""
+    query = select(papers.c.id).where(papers.c.id > after).order_by(papers.c.id).limit(limit)
+    return list(conn.execute(query).scalars())

@@ -1,0 +1,333 @@
+"""Hugging Face's paper endpoints (/api/daily_papers, /api/papers/{id}, /api/papers) in-process,
+and huggingface_hub's own client against a running `paperboy serve`."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+from app_client import counted_statements, open_client
+from community import make_member
+from conftest import make_record
+from huggingface_hub import HfApi
+from huggingface_hub import constants as hub_constants
+from huggingface_hub.errors import HfHubHTTPError
+from live_server import live_server
+from sqlalchemy import insert, select
+
+from paperboy.domain.models import HfSignal, Listing
+from paperboy.storage.hf import upsert_hf_signals
+from paperboy.storage.paper_stats import add_to_stats
+from paperboy.storage.schema import listings, papers, submissions
+from paperboy.storage.transactions import write_transaction
+
+MONDAY, WEDNESDAY, THURSDAY, FRIDAY = (date(2025, 6, d) for d in (9, 11, 12, 13))
+THURSDAY_IDS = ["2506.00004", "2506.00003", "2506.00002", "2506.00001"]  # newest first
+POPULAR, LIKED, SUBMITTED, OLD = "2506.00002", "2506.00003", "2506.00030", "hep-th/9901001"
+REPO, PROJECT = "https://github.com/example/popular", "https://popular.example.org"
+
+PAPER_KEYS = {
+    "id",
+    "authors",
+    "publishedAt",
+    "submittedOnDailyAt",
+    "title",
+    "summary",
+    "upvotes",
+    "numComments",
+    "discussionId",
+}
+ITEM_KEYS = {"paper", "publishedAt", "title", "summary", "thumbnail", "numComments"}
+HF_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
+
+
+def listed(arxiv_id, day, **fields):
+    return make_record(arxiv_id, listings=(Listing(day, "new"),), **fields)
+
+
+def paper_id(conn, arxiv_id):
+    return conn.execute(select(papers.c.id).where(papers.c.arxiv_id == arxiv_id)).scalar_one()
+
+
+@pytest.fixture
+def catalogue(add_papers, engine):
+    """Four papers on Thursday 12 June 2025 (one popular with code, one liked), one on Monday and
+    one on Friday, a paper maria submitted to Wednesday, and an old-style paper never listed."""
+    add_papers(
+        *(listed(arxiv_id, THURSDAY) for arxiv_id in THURSDAY_IDS),
+        listed("2506.00020", MONDAY),
+        listed("2506.00010", FRIDAY),
+        make_record(SUBMITTED, listings=()),
+        make_record(OLD, listings=(), authors=("Edward Witten",)),
+    )
+    maria = make_member(engine, "maria")
+    signal = HfSignal(POPULAR, 40, github_repo=REPO, github_stars=321, project_page=PROJECT)
+    with write_transaction(engine) as conn:
+        upsert_hf_signals(conn, [signal])
+        add_to_stats(conn, paper_id(conn, POPULAR), upvotes=5, comments=2)
+        add_to_stats(conn, paper_id(conn, LIKED), upvotes=2)
+        submitted = paper_id(conn, SUBMITTED)
+        at = datetime(2025, 6, 11, 9, 30, tzinfo=UTC)
+        conn.execute(
+            insert(submissions).values(paper_id=submitted, user_id=maria.id, day=WEDNESDAY, submitted_at=at)
+        )
+        conn.execute(insert(listings).values(day=WEDNESDAY, paper_id=submitted, announce_type="submitted"))
+
+
+@pytest.fixture
+def client(settings, catalogue):
+    with open_client(settings.replace(base_url="https://papers.example.org")) as client:
+        yield client
+
+
+def daily(client, **params):
+    response = client.get("/api/daily_papers", params=params)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def ids(items):
+    return [item["paper"]["id"] if "paper" in item else item["id"] for item in items]
+
+
+def error(response, parameter):
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"] == "application/json"
+    body = response.json()["error"]
+    assert (body["code"], body["parameter"]) == ("invalid_parameter", parameter)
+    return body["message"]
+
+
+# --- /api/daily_papers ---
+
+
+def test_a_day_lists_its_papers_in_hugging_faces_shape(client):
+    items = daily(client, date="2025-06-12")
+    assert ids(items) == THURSDAY_IDS  # publishedAt: newest first
+    popular = items[2]
+    assert set(popular) == ITEM_KEYS  # nobody here submitted it: no submittedBy
+    assert popular["publishedAt"] == "2025-06-12T00:00:00.000Z"  # when it reached the feed
+    assert popular["title"] == popular["paper"]["title"] == f"A study of {POPULAR}"
+    assert popular["summary"] == f"We study paper {POPULAR} in depth."
+    assert (popular["numComments"], popular["thumbnail"]) == (2, None)
+    paper = popular["paper"]
+    assert set(paper) == PAPER_KEYS | {"githubRepo", "githubStars", "projectPage"}
+    assert (paper["upvotes"], paper["numComments"], paper["discussionId"]) == (5, 2, None)
+    assert (paper["githubRepo"], paper["githubStars"], paper["projectPage"]) == (REPO, 321, PROJECT)
+    assert paper["publishedAt"] == "2025-06-11T17:00:00.000Z"  # arXiv v1
+    assert paper["submittedOnDailyAt"] == "2025-06-12T00:00:00.000Z"
+    assert [(a["name"], a["hidden"]) for a in paper["authors"]] == [
+        ("Ada Lovelace", False),
+        ("Alan Turing", False),
+    ]
+    author_ids = [a["_id"] for a in paper["authors"]]
+    assert all(re.fullmatch(r"[0-9a-f]{24}", i) for i in author_ids)
+    assert len(set(author_ids)) == 2
+    assert author_ids == [a["_id"] for a in daily(client, date="2025-06-12")[2]["paper"]["authors"]]  # stable
+    assert set(items[0]["paper"]) == PAPER_KEYS  # no code, stars or project: left out, as HF does
+
+
+def test_trending_puts_the_papers_with_points_first(client):
+    assert ids(daily(client, date="2025-06-12", sort="trending")) == [
+        POPULAR,
+        LIKED,
+        "2506.00004",
+        "2506.00001",
+    ]
+    assert ids(daily(client, date="2025-06-12", sort="publishedAt")) == THURSDAY_IDS
+
+
+def test_weeks_months_and_the_latest_day(client):
+    week = ids(daily(client, week="2025-W24"))
+    assert week == ["2506.00010", *THURSDAY_IDS, SUBMITTED, "2506.00020"]  # by day, then id
+    assert ids(daily(client, month="2025-06")) == week
+    assert ids(daily(client, week="2025-W25")) == []
+    assert ids(daily(client)) == ["2506.00010"]  # the latest listing day, Friday
+    assert ids(daily(client, date="2025-06-14")) == []  # a Saturday
+
+
+def test_pages_are_numbered_from_zero(client):
+    assert ids(daily(client, date="2025-06-12", limit="3")) == THURSDAY_IDS[:3]
+    assert ids(daily(client, date="2025-06-12", limit="3", p="1")) == THURSDAY_IDS[3:]
+    assert ids(daily(client, date="2025-06-12", limit="3", p="2")) == []  # past the end
+    assert ids(daily(client, date="2025-06-12", p="0", sort="trending", limit="1")) == [POPULAR]
+    assert len(daily(client, month="2025-06", limit="100")) == 7
+
+
+def test_submitter_lists_a_members_submissions(client):
+    items = daily(client, submitter="maria")
+    assert ids(items) == [SUBMITTED]
+    by = items[0]["submittedBy"]
+    assert (by["user"], by["name"], by["fullname"], by["type"], by["avatarUrl"]) == (
+        "maria",
+        "maria",
+        "maria",
+        "user",
+        None,
+    )
+    assert items[0]["paper"]["submittedOnDailyBy"] == by
+    assert items[0]["paper"]["submittedOnDailyAt"] == "2025-06-11T00:00:00.000Z"
+    assert ids(daily(client, submitter="Maria", week="2025-W24")) == [SUBMITTED]
+    assert ids(daily(client, submitter="maria", date="2025-06-12")) == []
+    assert ids(daily(client, submitter="maria", p="1")) == []
+    assert ids(daily(client, submitter="nobody")) == []
+
+
+@pytest.mark.parametrize(
+    ("params", "parameter", "says"),
+    [
+        ({"limit": "0"}, "limit", "from 1 to 100"),
+        ({"limit": "101"}, "limit", "from 1 to 100"),
+        ({"limit": "ten"}, "limit", "'ten'"),
+        ({"p": "-1"}, "p", "from 0"),
+        ({"date": "2025-13-01"}, "date", "month 13 does not exist"),
+        ({"date": "12/06/2025"}, "date", "expected YYYY-MM-DD"),
+        ({"week": "2025-W60"}, "week", "W01 to W53"),
+        ({"month": "2025-6"}, "month", "expected YYYY-MM"),
+        ({"sort": "hot"}, "sort", "publishedAt or trending"),
+        ({"date": "2025-06-12", "week": "2025-W24"}, "week", "one of date, week and month"),
+    ],
+)
+def test_bad_parameters_are_422_with_the_reason(client, params, parameter, says):
+    assert says in error(client.get("/api/daily_papers", params=params), parameter)
+
+
+def test_answers_carry_an_etag_and_revalidate_to_304(client):
+    for url in ("/api/daily_papers?date=2025-06-12", f"/api/papers/{POPULAR}", "/api/papers?limit=2"):
+        first = client.get(url)
+        tag = first.headers["etag"]
+        again = client.get(url, headers={"If-None-Match": tag})
+        assert (again.status_code, again.content, again.headers["etag"]) == (304, b"", tag)
+        assert client.get(url, headers={"If-None-Match": '"other"'}).status_code == 200
+
+
+# --- /api/papers/{id} ---
+
+
+def test_a_paper_by_any_spelling_of_its_id(client):
+    paper = client.get(f"/api/papers/{POPULAR}").json()
+    assert set(paper) == PAPER_KEYS | {"githubRepo", "githubStars", "projectPage"}
+    assert (paper["id"], paper["upvotes"], paper["githubStars"]) == (POPULAR, 5, 321)
+    assert paper["submittedOnDailyAt"] == "2025-06-12T00:00:00.000Z"
+    assert client.get(f"/api/papers/{POPULAR}v2").json() == paper
+    assert client.get(f"/api/papers/arXiv:{POPULAR}").json() == paper
+    submitted = client.get(f"/api/papers/{SUBMITTED}").json()
+    assert submitted["submittedOnDailyBy"]["user"] == "maria"
+    old = client.get(f"/api/papers/{OLD}").json()
+    assert (old["id"], old["submittedOnDailyAt"], [a["name"] for a in old["authors"]]) == (
+        OLD,
+        None,
+        ["Edward Witten"],
+    )
+
+
+@pytest.mark.parametrize("arxiv_id", ["2506.99999", "not-an-id", "2506.00002/extra"])
+def test_an_unknown_paper_is_a_json_404(client, arxiv_id):
+    response = client.get(f"/api/papers/{arxiv_id}")
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "not_found"
+
+
+def test_search_still_answers_its_own_path(client):
+    response = client.get("/api/papers/search", params={"q": "study"})
+    assert response.status_code == 200
+    assert isinstance(response.json(), list)
+
+
+# --- /api/papers?cursor= ---
+
+
+def test_the_catalogue_pages_by_cursor_with_a_link_header(client):
+    seen, url, pages = [], "/api/papers?limit=3", 0
+    while url:
+        response = client.get(url)
+        assert response.status_code == 200
+        seen += ids(response.json())
+        pages += 1
+        link = response.headers.get("link")
+        if link is None:
+            break
+        match = re.fullmatch(
+            r'<https://papers\.example\.org(/api/papers\?cursor=[\w-]+&limit=3)>; rel="next"', link
+        )
+        assert match, link
+        url = match.group(1)
+    assert pages == 3
+    assert sorted(seen) == sorted([*THURSDAY_IDS, "2506.00020", "2506.00010", SUBMITTED, OLD])
+    assert len(client.get("/api/papers").json()) == 8  # default limit 50
+
+
+def test_a_cursor_this_site_did_not_give_is_422(client):
+    assert "cursor" in error(client.get("/api/papers", params={"cursor": "bm9wZQ"}), "cursor")
+    assert "limit" in error(client.get("/api/papers", params={"limit": "500"}), "limit")
+
+
+def test_openapi_describes_the_endpoints(client):
+    paths = client.get("/openapi.json").json()["paths"]
+    for path in ("/api/daily_papers", "/api/papers", "/api/papers/{arxiv_id}"):
+        assert paths[path]["get"]["tags"] == ["huggingface"]
+        assert paths[path]["get"]["summary"]
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/daily_papers?month=2025-06",
+        "/api/daily_papers?month=2025-06&sort=trending",
+        "/api/daily_papers?submitter=maria",
+        "/api/papers",
+    ],
+)
+def test_statements_do_not_grow_with_the_page(client, url):
+    counts = []
+    for limit in (1, 100):
+        with counted_statements(client) as statements:
+            assert client.get(f"{url}{'&' if '?' in url else '?'}limit={limit}").status_code == 200
+        # The page cache reads the catalogue version at most once a second, whatever the page.
+        counts.append(len([s for s in statements if "sync_state" not in s]))
+    assert counts[0] == counts[1] <= 12
+
+
+# --- the real client ---
+
+
+def test_huggingface_hubs_client_reads_this_site(catalogue, database_url, tmp_path: Path, monkeypatch):
+    # The client only ever reaches this local server; offline mode would refuse even that.
+    monkeypatch.setattr(hub_constants, "HF_HUB_OFFLINE", False)
+    monkeypatch.setenv("HF_HUB_DISABLE_TELEMETRY", "1")
+    env = {
+        "PAPERBOY_DATABASE_URL": database_url,
+        "PAPERBOY_DATA_DIR": str(tmp_path / "data"),
+        "PAPERBOY_CONFIG": str(tmp_path / "absent.toml"),
+    }
+    with live_server(env, tmp_path / "server.log") as base:
+        api = HfApi(endpoint=base, token=False)
+        thursday = list(api.list_daily_papers(date="2025-06-12", token=False))
+        assert [p.id for p in thursday] == THURSDAY_IDS
+        popular = thursday[2]
+        assert popular.title == f"A study of {POPULAR}"
+        assert [a.name for a in popular.authors] == ["Ada Lovelace", "Alan Turing"]
+        assert (popular.upvotes, popular.comments) == (5, 2)
+        assert popular.published_at == datetime(2025, 6, 11, 17, 0, tzinfo=UTC)
+        assert popular.submitted_at == datetime(2025, 6, 12, tzinfo=UTC)
+
+        trending = list(api.list_daily_papers(week="2025-W24", sort="trending", limit=2, token=False))
+        assert [p.id for p in trending] == [POPULAR, LIKED]
+        by_maria = list(api.list_daily_papers(submitter="maria", token=False))
+        assert [p.id for p in by_maria] == [SUBMITTED]
+        assert by_maria[0].submitted_by.username == "maria"
+
+        info = api.paper_info(POPULAR)
+        assert (info.id, info.title, info.upvotes, info.comments) == (POPULAR, f"A study of {POPULAR}", 5, 2)
+        assert (info.github_repo, info.github_stars, info.project_page) == (REPO, 321, PROJECT)
+        assert info.published_at == datetime(2025, 6, 11, 17, 0, tzinfo=UTC)
+        assert info.submitted_at == datetime(2025, 6, 12, tzinfo=UTC)
+        assert api.paper_info(SUBMITTED).submitted_by.username == "maria"
+        with pytest.raises(HfHubHTTPError) as missing:
+            api.paper_info("2506.99999")
+        assert missing.value.response.status_code == 404
+
+        found = list(api.list_papers(query=POPULAR, limit=5, token=False))
+        assert POPULAR in [p.id for p in found]
