@@ -20,11 +20,27 @@ from paperboy.services.search import Searcher
 from paperboy.services.vector_index import ANN_DIRECTORY
 from paperboy.storage.engine import is_sqlite, make_engine
 from paperboy.storage.migrate import pending_revisions, upgrade
-from paperboy.web import accounts, community, digests, discussion, health, pages, search
+from paperboy.web import (
+    accounts,
+    api_docs,
+    api_tokens,
+    api_v1,
+    api_v1_account,
+    community,
+    digests,
+    discussion,
+    health,
+    hf_api,
+    pages,
+    search,
+)
 from paperboy.web.auth import ViewerMiddleware
 from paperboy.web.context import AppContext
 from paperboy.web.errors import install_error_handlers
+from paperboy.web.feeds import router as feeds_router
 from paperboy.web.page_cache import PageCache
+from paperboy.web.paper_exports import router as paper_exports_router
+from paperboy.web.rate_limit import ApiRateLimit
 from paperboy.web.request_guard import RequestGuard
 from paperboy.web.templating import STATIC_DIR, make_templates
 
@@ -52,7 +68,7 @@ def create_app(settings: Settings) -> FastAPI:
             searcher.close()
             engine.dispose()
 
-    # No /docs or /redoc: their pages load scripts from a CDN, which an offline install cannot reach.
+    # /docs is web/api_docs.py's, from local files (FastAPI's own loads scripts from a CDN); no /redoc.
     app = FastAPI(
         title=settings.site_name, version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None
     )
@@ -74,9 +90,12 @@ def create_app(settings: Settings) -> FastAPI:
         max_bytes=settings.page_cache_mb * 2**20,
         max_age=settings.page_cache_seconds,
     )
+    # Outside the page cache, so that cached API answers count against the budget too.
+    app.add_middleware(ApiRateLimit, settings=settings)
     # Outermost (added last): compresses what the page cache did not already compress.
     # Feed pages carry full abstracts (~250 KB a week page): compress for clients that accept it.
     app.add_middleware(GZipMiddleware, minimum_size=2048, compresslevel=5)
+    api_docs.mount_swagger_files(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(health.router)
     app.include_router(accounts.router)
@@ -84,6 +103,13 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(community.router)
     app.include_router(discussion.router)
     app.include_router(search.router)
+    app.include_router(hf_api.router)  # after search's /api/papers/search, which it would shadow
+    app.include_router(api_v1.router)  # after search's /api/v1/papers/{id}/similar, which it would shadow
+    app.include_router(api_v1_account.router)
+    app.include_router(api_docs.router)
+    app.include_router(api_tokens.router)
+    app.include_router(feeds_router)
+    app.include_router(paper_exports_router)  # before pages: /papers/{id}.md is not an id
     # Last: /papers/{arxiv_id:path} answers every path under /papers/ that no earlier route took.
     app.include_router(pages.router)
     return app

@@ -250,6 +250,19 @@ SETTINGS: tuple[Setting, ...] = (
         "(people behind one address share it).",
     ),
     Setting(
+        "rate_limit_api",
+        str,
+        "5000/hour",
+        "Requests to /api/ per API token or logged-in session, counted in each web process's memory "
+        "(docs/api.md, Rate limits).",
+    ),
+    Setting(
+        "rate_limit_api_ip",
+        str,
+        "1000/hour",
+        "Requests to /api/ without a token or session, per IP address, counted in each web process's memory.",
+    ),
+    Setting(
         "vector_ann_threshold",
         int,
         20_000,
@@ -326,6 +339,8 @@ class Settings:
     rate_limit_comment: str
     rate_limit_submit: str
     rate_limit_ip_factor: int
+    rate_limit_api: str
+    rate_limit_api_ip: str
     vector_ann_threshold: int
 
     @property

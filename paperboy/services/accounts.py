@@ -71,6 +71,7 @@ class Viewer:
     session_id: str | None = None
     csrf_token: str | None = None
     refreshed: bool = False  # the session's expiry slid forward: send the cookie again
+    scopes: frozenset[str] | None = None  # an API token's scopes; None: a session, which may do all
 
 
 ANONYMOUS = Viewer(None)

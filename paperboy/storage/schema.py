@@ -166,6 +166,23 @@ sessions = Table(
 )
 Index("ix_sessions_user_id", sessions.c.user_id)
 
+# Personal access tokens for the API (services/api_tokens.py): only the sha256 of a token is kept;
+# `prefix` (its first characters) is what the settings page shows to tell tokens apart.
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", IdType, primary_key=True, autoincrement=True),
+    Column("user_id", IdType, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(80), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("prefix", String(16), nullable=False),
+    Column("scopes", String(80), nullable=False),  # space-separated: read vote submit comment feed
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("last_used_at", DateTime(timezone=True)),
+    Column("revoked_at", DateTime(timezone=True)),
+)
+Index("ix_api_tokens_user_id", api_tokens.c.user_id)
+
 password_resets = Table(
     "password_resets",
     metadata,

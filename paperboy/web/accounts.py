@@ -19,6 +19,7 @@ from paperboy.integrations.mail import QueuedMailer
 from paperboy.services import accounts
 from paperboy.services.accounts import AccountError, InvalidSignUp, LoginFailed, Viewer
 from paperboy.services.profiles import user_profile
+from paperboy.web.api_token_form import tokens_section
 from paperboy.web.auth import (
     CheckedViewer,
     clear_session_cookie,
@@ -44,6 +45,7 @@ LOGIN_NOTICES = {"reset": "Your password has been changed. Log in with the new o
 SETTINGS_NOTICES = {
     "password": "Your password has been changed. Your other sessions have been logged out.",
     "verification-sent": "We sent the verification mail again: open the link in it to confirm your address.",
+    "token-revoked": "The API token is revoked: requests that send it are refused from now on.",
 }
 DIGEST_NOTICES = {  # shown in the settings page's digest section (web/digests.py redirects here)
     "digest": "Saved: your digest follows these preferences.",
@@ -284,11 +286,15 @@ def settings_response(
     notice: str | None = None,
     error: str | None = None,
     digest: dict[str, Any] | None = None,
+    tokens: dict[str, Any] | None = None,
     status: int = 200,
 ) -> Response:
-    """The settings page; `digest` is its digest section (web/digest_form.py), read when not given."""
-    section = digest or settings_section(app_context(request).engine, user)
+    """The settings page; `digest` is its digest section (web/digest_form.py) and `tokens` its API
+    tokens section (web/api_tokens.py), each read when not given."""
+    engine = app_context(request).engine
+    section = digest or settings_section(engine, user)
     context = {"user": user, "notice": notice, "error": error, "digest": section}
+    context["api_tokens"] = tokens or tokens_section(engine, user)
     return _render(request, "settings.html", context, status)
 
 

@@ -21,12 +21,13 @@ from fastapi import Depends, Request
 from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import MutableHeaders
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from paperboy.config import Settings
 from paperboy.domain.users import User
 from paperboy.services.accounts import ANONYMOUS, Session, Viewer, csrf_matches, viewer_for_token
+from paperboy.services.api_tokens import authenticate_token
 from paperboy.web.context import app_context
 from paperboy.web.errors import PageError
 
@@ -41,6 +42,22 @@ _MAX_NEXT = 2000
 def has_session_cookie(scope: Scope) -> bool:
     """Cheap test on the raw headers, for the page cache: only logged-in requests are personal."""
     return any(name == b"cookie" and _SESSION_PREFIX in value for name, value in scope["headers"])
+
+
+def is_personal(scope: Scope) -> bool:
+    """A session cookie, or an API token (Authorization: Bearer) on an /api/ request."""
+    return has_session_cookie(scope) or bearer_token(scope) is not None
+
+
+def bearer_token(scope: Scope) -> str | None:
+    """The token of `Authorization: Bearer <token>` on an /api/ request (the pages ignore it)."""
+    if not scope["path"].startswith("/api/"):
+        return None
+    for name, value in scope["headers"]:
+        if name == b"authorization":
+            kind, _, token = value.decode("latin-1").partition(" ")
+            return token.strip() if kind.lower() == "bearer" else None
+    return None
 
 
 class ViewerMiddleware:
@@ -59,6 +76,15 @@ class ViewerMiddleware:
             await self.app(scope, receive, send)
             return
         state = scope.setdefault("state", {})
+        bearer = bearer_token(scope)
+        if bearer is not None:
+            found = await run_in_threadpool(authenticate_token, self.engine, bearer)
+            if found is None:
+                await _refuse_token(scope, receive, send)
+                return
+            state["viewer"] = Viewer(found.user, scopes=found.scopes)
+            await self.app(scope, receive, send)
+            return
         token = _cookie(scope, SESSION_COOKIE) if has_session_cookie(scope) else None
         viewer = await run_in_threadpool(self.load, token) if token else ANONYMOUS
         state["viewer"] = viewer
@@ -82,6 +108,18 @@ class ViewerMiddleware:
         return wrapped
 
 
+def session_token(scope: Scope) -> str | None:
+    """The session cookie's token, if the request carries one."""
+    return _cookie(scope, SESSION_COOKIE) if has_session_cookie(scope) else None
+
+
+async def _refuse_token(scope: Scope, receive: Receive, send: Send) -> None:
+    message = "This API token is unknown, revoked, or its account is banned."
+    body = {"error": {"code": "invalid_token", "message": message}}
+    headers = {"WWW-Authenticate": 'Bearer error="invalid_token"'}
+    await JSONResponse(body, status_code=401, headers=headers)(scope, receive, send)
+
+
 def _cookie(scope: Scope, name: str) -> str | None:
     for header, value in scope["headers"]:
         if header == b"cookie":
@@ -103,7 +141,11 @@ def viewer_of(request: Request) -> Viewer:
 def client_ip(request: Request) -> str:
     """The client's address, as rate limits count it (uvicorn applies X-Forwarded-For only from
     PAPERBOY_TRUSTED_PROXIES). IPv6 clients count by /64: one host commonly holds a whole /64."""
-    host = request.client.host if request.client else "unknown"
+    return ip_key(request.client.host if request.client else "unknown")
+
+
+def ip_key(host: str) -> str:
+    """An address as rate limits count it: IPv4 as is, IPv6 by its /64."""
     try:
         address = ipaddress.ip_address(host)
     except ValueError:
@@ -152,8 +194,10 @@ def remember_csrf_cookie(request: Request, response: Response) -> Response:
 
 async def checked_viewer(request: Request) -> Viewer:
     """Dependency of every state-changing route: the viewer, after the CSRF and Origin checks."""
-    check_origin(request)
     viewer = viewer_of(request)
+    if viewer.scopes is not None:  # an API token: no cookie is involved, so no CSRF to fear
+        return viewer
+    check_origin(request)
     given = request.headers.get(CSRF_HEADER)
     if given is None and request.headers.get("content-type", "").startswith(
         ("application/x-www-form-urlencoded", "multipart/form-data")

@@ -6,6 +6,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from html import escape
 from http import HTTPStatus
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -13,6 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import HTMLResponse, JSONResponse, Response
 
 from paperboy.services.rate_limits import RateLimited
+from paperboy.web.api_models import ErrorBody
 from paperboy.web.context import app_context
 
 log = logging.getLogger(__name__)
@@ -29,6 +31,41 @@ class PageError(Exception):
         self.title = title
         self.message = message
         self.links = list(links)  # (label, href) pairs offered as ways on
+
+
+class ApiError(Exception):
+    """Raised by an API handler: answered as {"error": {"code", "message", "parameter"?}}."""
+
+    def __init__(self, status_code: int, code: str, message: str, parameter: str | None = None) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.code = code
+        self.message = message
+        self.parameter = parameter
+
+
+def _error_doc(description: str) -> dict[str, Any]:
+    return {"model": ErrorBody, "description": description}
+
+
+# The error answers every API route may give, for /openapi.json (422 replaces FastAPI's own shape).
+API_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: _error_doc(
+        "Refused before any handler: a NUL character in the address or body (web/request_guard.py)."
+    ),
+    401: _error_doc("No credentials where some are needed, or an unknown or revoked token."),
+    403: _error_doc("The token lacks the scope, or the account may not do this."),
+    404: _error_doc("No such paper, page or route."),
+    422: _error_doc("A parameter or body that cannot be used; `parameter` names it."),
+    429: _error_doc("Too many requests: wait the Retry-After seconds."),
+}
+
+
+def api_error_response(exc: ApiError, headers: Mapping[str, str] | None = None) -> Response:
+    error: dict[str, str] = {"code": exc.code, "message": exc.message}
+    if exc.parameter:
+        error["parameter"] = exc.parameter
+    return JSONResponse({"error": error}, status_code=exc.status_code, headers=headers)
 
 
 def wants_json(request: Request) -> bool:
@@ -83,10 +120,27 @@ async def _rate_limited(request: Request, exc: Exception) -> Response:
     return render_error(request, 429, "Slow down", str(exc), headers=headers)
 
 
+async def _api_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ApiError)
+    return api_error_response(exc)
+
+
 async def _validation_error(request: Request, exc: Exception) -> Response:
+    """400 pages for forms; 422 with the first parameter at fault for the API."""
     assert isinstance(exc, RequestValidationError)
-    reasons = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+    errors = list(exc.errors())
+    if request.url.path.startswith("/api/"):
+        parameter = _where(errors[0]["loc"]) if errors else None
+        message = "; ".join(f"{_where(e['loc'])}: {e['msg']}" for e in errors) or "The request is not valid."
+        return api_error_response(ApiError(422, "invalid_parameter", message, parameter))
+    reasons = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in errors)
     return render_error(request, 400, "Bad request", reasons or "The request is not valid.")
+
+
+def _where(location: Sequence[Any]) -> str:
+    """("query", "limit") -> "limit"; ("body", "paper") -> "paper"; a whole body -> "body"."""
+    parts = [str(part) for part in location[1:]] or [str(part) for part in location]
+    return ".".join(parts)
 
 
 async def _server_error(request: Request, exc: Exception) -> Response:
@@ -101,6 +155,7 @@ async def _server_error(request: Request, exc: Exception) -> Response:
 
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(PageError, _page_error)
+    app.add_exception_handler(ApiError, _api_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(RateLimited, _rate_limited)

@@ -26,7 +26,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from paperboy.storage.sync_state import catalogue_version
-from paperboy.web.auth import has_session_cookie
+from paperboy.web.auth import is_personal
 
 CacheKey = tuple[str, bytes, str, date]
 CACHEABLE_FLAG = "page_cacheable"
@@ -110,7 +110,7 @@ class PageCache:
     def _applies(self, scope: Scope) -> bool:
         if scope["type"] != "http" or scope["method"] != "GET" or self.max_bytes <= 0:
             return False
-        return not has_session_cookie(scope)
+        return not is_personal(scope)
 
     async def _current_version(self) -> str:
         """The catalogue version, asked of the database at most once per VERSION_TTL_S: a hit

@@ -8,7 +8,7 @@
 - `GET /api/v1/papers/{arxiv_id}/similar`: a paper's nearest papers by meaning, in the same shape.
 
 Errors are `{"error": {"code", "message"}}` (plus `parameter` when one parameter is at fault),
-with status 400 for a query or parameter that cannot be used and 404 for an unknown paper.
+with status 422 for a query or parameter that cannot be used and 404 for an unknown paper.
 docs/search.md describes every field.
 """
 
@@ -19,19 +19,22 @@ from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel, ConfigDict
 from starlette.responses import Response
 
 from paperboy.domain.arxiv_ids import InvalidArxivId, parse_arxiv_id
 from paperboy.services.feed import paper_detail, with_all_links
 from paperboy.services.search import MAX_PAGE_SIZE, MAX_RESULTS, SearchHit, SearchPage, SearchRequestError
+from paperboy.web.api_models import LinkOut
 from paperboy.web.auth import viewer_of
 from paperboy.web.context import app_context
+from paperboy.web.errors import API_ERRORS
 from paperboy.web.filters import oneline
 from paperboy.web.search_form import InvalidParameter, search_form, whole_number
 from paperboy.web.similar import similar_papers, similar_sort
 from paperboy.web.urls import paper_url
 
-router = APIRouter(prefix="/api", tags=["search"])
+router = APIRouter(prefix="/api", tags=["search"], responses=API_ERRORS)
 
 # Hugging Face's search answers up to about 120 papers when no limit is given; ours stops at
 # MAX_PAGE_SIZE per request, so that is the default here.
@@ -44,7 +47,83 @@ _Q = Annotated[str | None, Query(description="What to search for, in the query l
 _LIMIT = Annotated[str | None, Query(description=f"Results per page, 1 to {MAX_PAGE_SIZE}.")]
 
 
-@router.get("/papers/search", summary="Search papers (Hugging Face's shape)")
+class HfSearchItem(BaseModel):
+    """huggingface.co's shape (docs/search.md); fields beyond these may come."""
+
+    model_config = ConfigDict(extra="allow")
+    paper: dict[str, Any]
+    title: str
+    summary: str
+    publishedAt: str | None
+    numComments: int
+
+
+class ResultOut(BaseModel):
+    arxiv_id: str
+    url: str
+    title: str
+    title_html: str
+    snippet_html: str | None
+    abstract: str
+    authors: list[str]
+    categories: list[str]
+    published_at: str | None
+    updated_at: str | None
+    first_listed: str | None
+    upvotes: int
+    comments: int
+    voted: bool
+    score: float
+    matched_by: list[str]
+    links: list[LinkOut]
+
+
+class QueryOut(BaseModel):
+    text: str
+    description: str
+    terms: list[str]
+    phrases: list[str]
+    excluded: dict[str, list[str]]
+    authors: list[str]
+    categories: list[str]
+    after: str | None
+    before: str | None
+    has_code: bool
+    browse: bool
+
+
+class SearchOut(BaseModel):
+    query: QueryOut
+    mode: str
+    used: list[str]
+    sort: str
+    page: int
+    limit: int
+    total: int
+    pages: int
+    capped: bool
+    took_ms: float
+    notice: str | None
+    results: list[ResultOut]
+
+
+class SimilarPaperOut(BaseModel):
+    arxiv_id: str
+    url: str
+    title: str
+
+
+class SimilarOut(BaseModel):
+    paper: SimilarPaperOut
+    sort: str
+    limit: int
+    notice: str | None
+    results: list[ResultOut]
+
+
+@router.get(
+    "/papers/search", response_model=list[HfSearchItem], summary="Search papers (Hugging Face's shape)"
+)
 def search_papers_hf(request: Request, q: _Q = None, limit: _LIMIT = None) -> Response:
     """A list of papers in the shape of huggingface.co's `/api/papers/search`: each item has
     `paper` (id, authors, publishedAt, title, summary, upvotes, githubRepo, githubStars,
@@ -57,7 +136,7 @@ def search_papers_hf(request: Request, q: _Q = None, limit: _LIMIT = None) -> Re
     return _json([hf_item(hit) for hit in results.hits])
 
 
-@router.get("/v1/search", summary="Search papers")
+@router.get("/v1/search", response_model=SearchOut, summary="Search papers")
 def search_papers(
     request: Request,
     q: _Q = None,
@@ -85,7 +164,7 @@ def search_papers(
     return _json(body)
 
 
-@router.get("/v1/papers/{arxiv_id:path}/similar", summary="Similar papers")
+@router.get("/v1/papers/{arxiv_id:path}/similar", response_model=SimilarOut, summary="Similar papers")
 def similar(request: Request, arxiv_id: str, sort: Text = None, limit: _LIMIT = None) -> Response:
     """The papers nearest in meaning to one paper: sort is similarity (default), date or upvotes."""
     try:
@@ -259,5 +338,5 @@ def _error(status_code: int, code: str, message: str, parameter: str | None = No
 
 def _error_of(exc: SearchRequestError) -> Response:
     if isinstance(exc, InvalidParameter):
-        return _error(400, "invalid_parameter", str(exc), exc.name)
-    return _error(400, "invalid_query", str(exc), "q")
+        return _error(422, "invalid_parameter", str(exc), exc.name)
+    return _error(422, "invalid_query", str(exc), "q")

@@ -20,6 +20,7 @@ from paperboy.app import create_app
 from paperboy.domain.digest import Preferences
 from paperboy.domain.models import Version
 from paperboy.services import comments, moderation
+from paperboy.services.api_tokens import create_token
 from paperboy.services.subscriptions import DigestLinks
 from paperboy.storage import digests
 from paperboy.storage.engine import now_utc
@@ -77,6 +78,14 @@ RULES = {
     "/settings/password": Rule("user", {"current": "wrong", "new": "x", "repeat": "x"}),
     "/settings/digest": Rule("verified", {"frequency": "daily", "top_n": "10"}),
     "/settings/digest/unsubscribe": Rule("verified"),
+    "/settings/tokens": Rule("user", {"name": "a script", "scope": "read"}),
+    "/settings/tokens/{token_id}/revoke": Rule("user"),
+}
+# The JSON API's writes (POST here; PUT/DELETE vote alike): a token with the scope, or a session
+# with its CSRF token, of a member (tests/functional/test_api_v1.py tests them in detail).
+API_ROUTES = {
+    "/api/v1/papers/{arxiv_id:path}/comments": ("comment", {"body": "A fine result."}),
+    "/api/v1/submissions": ("submit", {"paper": FRESH}),
 }
 
 
@@ -92,7 +101,7 @@ def test_every_post_route_has_a_rule(settings):
     routes = list(_all_routes(app.routes))
     posts = {route.path for route in routes if "POST" in (getattr(route, "methods", None) or ())}
     assert "/papers/{arxiv_id:path}" in {getattr(route, "path", None) for route in routes}  # looked inside
-    assert posts == PUBLIC | ORIGIN_CHECKED | set(TOKEN_ROUTES) | set(RULES)
+    assert posts == PUBLIC | ORIGIN_CHECKED | set(TOKEN_ROUTES) | set(RULES) | set(API_ROUTES)
 
 
 @pytest.fixture
@@ -122,6 +131,7 @@ def _path(template: str, comment_ids: dict[str, int]) -> str:
         template.replace("{arxiv_id:path}", PAPER)
         .replace("{comment_id}", str(comment))
         .replace("{name}", "banned" if template.endswith("/unban") else "target")
+        .replace("{token_id}", "1")
     )
 
 
@@ -211,3 +221,30 @@ def test_the_subscribe_form_refuses_a_cross_site_origin(settings):
             path, data={"email": "reader@example.org"}, headers={"origin": "http://testserver"}
         )
         assert allowed.status_code == 303
+
+
+@pytest.mark.parametrize("template", sorted(API_ROUTES))
+def test_who_may_post_to_the_api(template, settings, engine, world):
+    people, _ = world
+    scope, body = API_ROUTES[template]
+    path = template.replace("{arxiv_id:path}", PAPER)
+    right = create_token(engine, people["other"], "right", [scope]).plaintext
+    wrong = create_token(engine, people["other"], "wrong", ["read"]).plaintext
+    unverified = create_token(engine, people["unverified"], "u", [scope]).plaintext
+    banned = create_token(engine, people["banned"], "b", [scope]).plaintext
+    with open_client(settings.replace(page_cache_mb=0)) as client:
+        assert client.post(path, json=body).status_code == 401, "anonymous"
+        assert client.post(path, json=body, headers=_bearer(wrong)).status_code == 403, "scope"
+        assert client.post(path, json=body, headers=_bearer(unverified)).status_code == 403, "unverified"
+        assert client.post(path, json=body, headers=_bearer(banned)).status_code == 401, "banned"
+        token = log_in_as(client, people["author"])
+        assert client.post(path, json=body).status_code == 403, "session without CSRF token"
+        answer = client.post(path, json=body, headers={"X-CSRF-Token": token})
+        assert answer.status_code in (200, 201), answer.text
+        client.cookies.clear()
+        answer = client.post(path, json=body, headers=_bearer(right))  # no cookie, no CSRF token
+        assert answer.status_code in (200, 201), answer.text
+
+
+def _bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}

@@ -42,7 +42,7 @@ def corpus(add_papers, engine):
     add_corpus(add_papers, engine)
 
 
-def _error(response, status=400):
+def _error(response, status=422):
     assert response.status_code == status
     assert response.headers["content-type"] == "application/json"
     return response.json()["error"]
@@ -175,7 +175,7 @@ def test_the_limit_defaults_to_20_and_goes_up_to_100(client, add_papers, engine)
         ({"mode": "fuzzy"}, "mode", "mode must be one of hybrid, lexical, semantic, not 'fuzzy'"),
     ],
 )
-def test_unusable_parameters_are_400_with_the_parameter_named(client, corpus, params, parameter, message):
+def test_unusable_parameters_are_422_with_the_parameter_named(client, corpus, params, parameter, message):
     error = _error(client.get("/api/v1/search", params={"q": "graph", **params}))
     assert error["code"] == "invalid_parameter"
     assert error["parameter"] == parameter
@@ -191,7 +191,7 @@ def test_unusable_parameters_are_400_with_the_parameter_named(client, corpus, pa
         ("x" * 251, "the query is longer than 250 characters (it has 251)"),
     ],
 )
-def test_a_query_that_cannot_run_is_400_with_the_reason(client, corpus, query, message):
+def test_a_query_that_cannot_run_is_422_with_the_reason(client, corpus, query, message):
     error = _error(client.get("/api/v1/search", params={"q": query}))
     assert error == {"code": "invalid_query", "message": error["message"], "parameter": "q"}
     assert error["message"].startswith(message)

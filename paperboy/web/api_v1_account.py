@@ -1,0 +1,172 @@
+"""The JSON API's writes and the account's own data: votes, comments, submissions, /me.
+
+Writes need a token with the scope (`Authorization: Bearer`: 401 without one, 403 without the
+scope) or a logged-in session with its CSRF token (X-CSRF-Token), as the site's own forms do.
+The account must be a verified member that is not banned (403). The same services as the pages.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from starlette.responses import JSONResponse, Response
+
+from paperboy.domain.comments import DiscussionError
+from paperboy.domain.markup import InvalidComment
+from paperboy.domain.users import User
+from paperboy.services.comments import post_comment
+from paperboy.services.profiles import user_profile
+from paperboy.services.submissions import ArxivUnavailable, SubmissionRefused, submit_paper
+from paperboy.services.votes import PaperNotFound, VoteResult, remove_upvote, upvote_paper
+from paperboy.storage.profiles import PaperActivity
+from paperboy.web.api_models import (
+    CommentIn,
+    CommentOut,
+    Library,
+    SubmissionIn,
+    SubmissionOut,
+    UserOut,
+    VoteOut,
+    iso,
+)
+from paperboy.web.auth import checked_viewer, client_ip, require_member, viewer_of
+from paperboy.web.conditional import conditional_json
+from paperboy.web.context import app_context
+from paperboy.web.errors import API_ERRORS, ApiError
+from paperboy.web.urls import paper_url
+
+router = APIRouter(prefix="/api/v1", tags=["account"], responses=API_ERRORS)
+LIBRARY_LIMIT = 100
+
+
+def _scoped(scope: str) -> Callable[[Request], Awaitable[User]]:
+    async def member_with(request: Request) -> User:
+        viewer = viewer_of(request)
+        if viewer.user is None:
+            message = f"Send Authorization: Bearer <token> with the {scope!r} scope (make one in /settings)."
+            raise ApiError(401, "unauthorized", message)
+        if viewer.scopes is None:  # a session: the site's CSRF and Origin checks
+            await checked_viewer(request)
+        elif scope not in viewer.scopes:
+            raise ApiError(403, "insufficient_scope", f"This token lacks the {scope!r} scope.")
+        return require_member(viewer) if scope != "read" else viewer.user
+
+    return member_with
+
+
+Voter = Annotated[User, Depends(_scoped("vote"))]
+Commenter = Annotated[User, Depends(_scoped("comment"))]
+Submitter = Annotated[User, Depends(_scoped("submit"))]
+Reader = Annotated[User, Depends(_scoped("read"))]
+
+
+@router.put("/papers/{arxiv_id:path}/vote", response_model=VoteOut, summary="Upvote a paper")
+def put_vote(request: Request, arxiv_id: str, user: Voter) -> Response:
+    """Add the account's upvote (again is fine). Scope: vote."""
+    return _vote(request, arxiv_id, user, upvote_paper)
+
+
+@router.delete("/papers/{arxiv_id:path}/vote", response_model=VoteOut, summary="Withdraw an upvote")
+def delete_vote(request: Request, arxiv_id: str, user: Voter) -> Response:
+    """Withdraw the account's upvote (none is fine). Scope: vote."""
+    return _vote(request, arxiv_id, user, remove_upvote)
+
+
+@router.post(
+    "/papers/{arxiv_id:path}/comments",
+    response_model=CommentOut,
+    status_code=201,
+    summary="Comment on a paper",
+)
+def create_comment(request: Request, arxiv_id: str, comment: CommentIn, user: Commenter) -> Response:
+    """A new comment, or a reply when parent_id is given. Scope: comment."""
+    ctx = app_context(request)
+    try:
+        made = post_comment(
+            ctx.engine, ctx.settings, user, arxiv_id, comment.body, comment.parent_id, client_ip(request)
+        )
+    except InvalidComment as exc:
+        raise ApiError(422, "invalid_parameter", str(exc), "body") from None
+    except DiscussionError as exc:
+        status = 422 if exc.status == 400 else exc.status
+        raise ApiError(status, exc.title.lower().replace(" ", "_"), str(exc)) from None
+    body: dict[str, object] = {
+        "id": made.id,
+        "parent_id": made.parent_id,
+        "depth": 0,
+        "author": made.author,
+        "body": made.body,
+        "body_html": made.body_html,
+        "created_at": iso(made.created_at),
+        "edited_at": None,
+        "placeholder": None,
+        "replies": [],
+    }
+    return JSONResponse(body, status_code=201)
+
+
+@router.post("/submissions", response_model=SubmissionOut, status_code=201, summary="Submit a paper")
+def create_submission(request: Request, submission: SubmissionIn, user: Submitter) -> Response:
+    """Put a paper on today's feed with the account's upvote; 200 with submitted=false when it
+    already was on a feed. Scope: submit."""
+    ctx = app_context(request)
+    try:
+        result = submit_paper(ctx.engine, ctx.settings, user, submission.paper, client_ip(request))
+    except SubmissionRefused as exc:
+        raise ApiError(422, "submission_refused", str(exc), "paper") from None
+    except ArxivUnavailable as exc:
+        raise ApiError(503, "arxiv_unavailable", str(exc)) from None
+    body = {
+        "arxiv_id": result.arxiv_id,
+        "submitted": result.submitted,
+        "day": result.day.isoformat() if result.day else None,
+        "url": ctx.settings.public_url + paper_url(result.arxiv_id),
+    }
+    return JSONResponse(body, status_code=201 if result.submitted else 200)
+
+
+@router.get("/me", response_model=UserOut, summary="The token's account")
+def me(request: Request, user: Reader) -> Response:
+    """Who the token or session acts as, and the token's scopes. Scope: read."""
+    scopes = viewer_of(request).scopes
+    body = {
+        "name": user.name,
+        "role": user.role,
+        "verified": user.verified,
+        "created_at": iso(user.created_at),
+        "scopes": sorted(scopes) if scopes is not None else None,
+    }
+    return JSONResponse(body)
+
+
+@router.get("/me/library", response_model=Library, summary="The account's library")
+def library(request: Request, user: Reader) -> Response:
+    """The papers the account upvoted and submitted, newest first (up to 100 of each). Scope: read."""
+    ctx = app_context(request)
+    profile = user_profile(ctx.engine, user.name, limit=LIBRARY_LIMIT)
+    if profile is None:  # deleted since the token was read
+        raise ApiError(401, "unauthorized", "This account no longer exists.")
+    public_url = ctx.settings.public_url
+    body = {
+        "upvoted": [_entry(item, public_url) for item in profile.upvoted.items],
+        "upvoted_total": profile.upvoted.total,
+        "submitted": [_entry(item, public_url) for item in profile.submitted.items],
+        "submitted_total": profile.submitted.total,
+    }
+    return conditional_json(request, body, max_age=0)
+
+
+def _vote(request: Request, arxiv_id: str, user: User, cast: Callable[..., VoteResult]) -> Response:
+    ctx = app_context(request)
+    try:
+        result = cast(ctx.engine, ctx.settings, user, arxiv_id, client_ip(request))
+    except PaperNotFound as exc:
+        raise ApiError(404, "not_found", str(exc)) from None
+    return JSONResponse({"arxiv_id": result.arxiv_id, "upvotes": result.upvotes, "voted": result.voted})
+
+
+def _entry(item: PaperActivity, public_url: str) -> dict[str, object]:
+    url = public_url + paper_url(item.arxiv_id)
+    return {"arxiv_id": item.arxiv_id, "url": url, "title": item.title, "at": iso(item.at)}
