@@ -32,6 +32,7 @@ from paperboy.web import (
     health,
     hf_api,
     pages,
+    private_feed,
     search,
 )
 from paperboy.web.auth import ViewerMiddleware
@@ -108,6 +109,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(api_v1_account.router)
     app.include_router(api_docs.router)
     app.include_router(api_tokens.router)
+    app.include_router(private_feed.router)  # before feeds' /feeds/{kind}/{key}.{fmt}
     app.include_router(feeds_router)
     app.include_router(paper_exports_router)  # before pages: /papers/{id}.md is not an id
     # Last: /papers/{arxiv_id:path} answers every path under /papers/ that no earlier route took.

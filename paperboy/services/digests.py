@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import Connection, Engine
@@ -26,6 +26,7 @@ from paperboy.config import Settings
 from paperboy.domain.digest import (
     Candidate,
     Edition,
+    Preferences,
     Selector,
     Subscription,
     candidate_text,
@@ -188,3 +189,19 @@ def preview_digest(
     mail_links = DigestLinks(engine, settings).mail_links(subscription)
     digest = DigestRenderer(settings).render(edition, subscription, papers, mail_links)
     return Preview(edition, papers, digest.html, digest.text, digest.subject)
+
+
+def personal_papers(
+    engine: Engine, settings: Settings, preferences: Preferences, *, now: datetime | None = None
+) -> tuple[Edition, list[DigestPaper]] | None:
+    """The latest listing day's papers a reader's digest preferences select (categories, keywords,
+    top N), in trending order, for their private feed; None while nothing is listed. Papers
+    already mailed stay in: a feed shows the day as it is."""
+    with engine.connect() as conn:
+        latest = queries.latest_listing_day(conn)
+    if latest is None:
+        return None
+    edition = daily_edition(latest)
+    content = edition_content(engine, settings, edition, now or now_utc())
+    chosen = content.selector.select(replace(preferences, only_new=False))
+    return edition, [content.papers[paper_id] for paper_id in chosen]
