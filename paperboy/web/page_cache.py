@@ -99,12 +99,17 @@ class PageCache:
             page = self.pages.get(key)
             if page is not None:
                 await _replay(page, _accepts_gzip(scope), send)
-                return
+            else:  # that answer was not kept (a feed, an error): each waiter gets its own
+                await self._render_and_keep(key, scope, receive, send)
+            return
         done = self._rendering[key] = asyncio.Event()
         try:
             await self._render_and_keep(key, scope, receive, send)
         finally:
-            del self._rendering[key]
+            # Only this render's own mark: the waiters it wakes must never find the key taken
+            # by another, nor an event that nobody will set (they would wait forever).
+            if self._rendering.get(key) is done:
+                del self._rendering[key]
             done.set()
 
     def _applies(self, scope: Scope) -> bool:
