@@ -31,6 +31,10 @@ from paperboy.web.auth import is_personal
 CacheKey = tuple[str, bytes, str, date]
 CACHEABLE_FLAG = "page_cacheable"
 VERSION_TTL_S = 1.0
+# The JSON API, feeds and paper exports answer conditional GETs themselves (web/conditional.py)
+# and never ask to be kept: passing them by spares their readers the single-flight wait.
+NEVER_KEPT_PREFIXES = ("/api/", "/feeds/", "/openapi.json", "/docs")
+NEVER_KEPT_SUFFIXES = (".md", ".bib", ".ris")
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +119,8 @@ class PageCache:
     def _applies(self, scope: Scope) -> bool:
         if scope["type"] != "http" or scope["method"] != "GET" or self.max_bytes <= 0:
             return False
+        if scope["path"].startswith(NEVER_KEPT_PREFIXES) or scope["path"].endswith(NEVER_KEPT_SUFFIXES):
+            return False  # answers with their own ETags: a miss here would only queue readers
         return not is_personal(scope)
 
     async def _current_version(self) -> str:
