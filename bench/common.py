@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -141,3 +142,16 @@ def save_results(results: dict[str, Any], prefix: str = "") -> Path:
     path = RESULTS_DIR / f"{prefix}{time.strftime('%Y%m%d-%H%M%S', time.gmtime())}.json"
     path.write_text(json.dumps(results, indent=2, default=str) + "\n", encoding="utf-8")
     return path
+
+
+def run_standalone(name: str, prefix: str, run: Callable[[], dict[str, Any]]) -> int:
+    """`python -m bench.NAME`: run one benchmark and save its results. SIGTERM unwinds (exit 143),
+    so that the servers and sinks it started are stopped and its copies removed."""
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    try:
+        results = run()
+    except BenchError as exc:
+        print(f"bench {name}: {exc}")
+        return 1
+    print(f"results saved to {save_results(results, prefix)}")
+    return 0

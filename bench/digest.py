@@ -23,8 +23,6 @@ import itertools
 import os
 import random
 import shutil
-import signal
-import sys
 import time
 from collections import Counter
 from collections.abc import Sequence
@@ -43,7 +41,7 @@ from bench.common import (
     median,
     paperboy_command,
     run_measured,
-    save_results,
+    run_standalone,
     section,
     tail,
 )
@@ -406,15 +404,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.digest", description=__doc__.split("\n")[0])
     add_arguments(parser)
     args = parser.parse_args(argv)
-    # Stopped with SIGTERM: unwind, so that the sink is stopped and the copies removed.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    try:
-        results = run(find_corpus(), args)
-    except BenchError as exc:
-        print(f"bench digest: {exc}")
-        return 1
-    print(f"results saved to {save_results(results, 'digest-')}")
-    return 0
+    return run_standalone("digest", "digest-", lambda: run(find_corpus(), args))
 
 
 if __name__ == "__main__":

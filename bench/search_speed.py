@@ -36,10 +36,8 @@ import math
 import random
 import re
 import shutil
-import signal
 import statistics
 import subprocess
-import sys
 import time
 import urllib.parse
 from collections.abc import Callable, Iterator
@@ -59,7 +57,7 @@ from bench.common import (
     child_env,
     find_corpus,
     format_table,
-    save_results,
+    run_standalone,
     section,
     tail,
 )
@@ -740,15 +738,7 @@ def main() -> int:
     parser.add_argument("--duration", type=int, default=10, help="seconds of each wrk run")
     parser.add_argument("--workers", type=int, default=2, help="paperboy serve worker processes")
     args = parser.parse_args()
-    # Stopped with SIGTERM: unwind, so that the servers it started are stopped too.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    try:
-        results = run(find_corpus(), args)
-    except BenchError as exc:
-        print(f"bench search: {exc}")
-        return 1
-    print(f"results saved to {save_results(results, 'search-speed-')}")
-    return 0
+    return run_standalone("search", "search-speed-", lambda: run(find_corpus(), args))
 
 
 if __name__ == "__main__":

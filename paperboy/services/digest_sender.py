@@ -98,7 +98,7 @@ def hold_edition(engine: Engine, edition: Edition, now: Callable[[], datetime]) 
     moment = now()
     with write_transaction(engine) as conn:
         store.ensure_edition(conn, edition, moment)
-        holder, _, _ = store.edition_holder(conn, edition.key)
+        holder = store.edition_holder(conn, edition.key)
         dead = [holder] if holder and _is_dead_local_run(holder) else []
         if not store.claim_edition(conn, edition.key, lease.sender, moment, moment - LEASE_STALE, dead):
             raise EditionBusy(f"the {edition.key} edition is being sent by another run ({holder})")

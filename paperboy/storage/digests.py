@@ -159,16 +159,11 @@ def claim_edition(
     return result.rowcount == 1
 
 
-def edition_holder(conn: Connection, key: str) -> tuple[str | None, datetime | None, datetime | None]:
-    """(sender, heartbeat, finished) of an edition; all None when it does not exist."""
-    row = conn.execute(
-        select(digest_editions.c.sender, digest_editions.c.heartbeat_at, digest_editions.c.finished_at).where(
-            digest_editions.c.key == key
-        )
-    ).first()
-    if row is None:
-        return None, None, None
-    return row.sender, utc(row.heartbeat_at), utc(row.finished_at)
+def edition_holder(conn: Connection, key: str) -> str | None:
+    """The run holding the edition's lease ("host:pid:run"), if any."""
+    query = select(digest_editions.c.sender).where(digest_editions.c.key == key)
+    holder: str | None = conn.execute(query).scalar()
+    return holder
 
 
 def heartbeat(conn: Connection, key: str, sender: str, now: datetime) -> bool:
@@ -322,14 +317,3 @@ def prune_mailed(conn: Connection, before: datetime) -> int:
     """Forget papers mailed before `before`: no edition can offer them again by then."""
     result = conn.execute(delete(digest_mailed).where(digest_mailed.c.mailed_at < before))
     return int(result.rowcount or 0)
-
-
-def sends_of(conn: Connection, subscription_id: int, limit: int = 20) -> list[Row[Any]]:
-    """A subscriber's latest send rows, newest first (settings page, CLI)."""
-    query = (
-        select(digest_sends)
-        .where(digest_sends.c.subscription_id == subscription_id)
-        .order_by(digest_sends.c.at.desc())
-        .limit(limit)
-    )
-    return list(conn.execute(query).all())

@@ -53,7 +53,7 @@ DIGEST_NOTICES = {  # shown in the settings page's digest section (web/digests.p
 }
 
 
-def _redirect(path: str, *, mail: QueuedMailer | None = None) -> RedirectResponse:
+def see_other(path: str, *, mail: QueuedMailer | None = None) -> RedirectResponse:
     """A 303; queued mail goes out after the response is sent (the same timing for every address)."""
     return RedirectResponse(path, status_code=303, background=BackgroundTask(mail.flush) if mail else None)
 
@@ -77,7 +77,7 @@ def _message(request: Request, title: str, lines: list[str], links: list[tuple[s
 @router.get("/signup")
 def signup_form(request: Request) -> Response:
     if viewer_of(request).user:
-        return _redirect("/")
+        return see_other("/")
     return _render(request, "signup.html", {"email": "", "name": "", "error": None})
 
 
@@ -86,7 +86,7 @@ def signup(
     request: Request, viewer: CheckedViewer, email: Field = "", name: Field = "", password: Field = ""
 ) -> Response:
     if viewer.user:
-        return _redirect("/")
+        return see_other("/")
     ctx = app_context(request)
     mailer = QueuedMailer(ctx.mailer)
     try:
@@ -102,7 +102,7 @@ def signup(
     except InvalidSignUp as exc:
         context = {"email": email[:320], "name": name[:64], "error": str(exc)}
         return _render(request, "signup.html", context, 400)
-    return _redirect("/signup/sent", mail=mailer)
+    return see_other("/signup/sent", mail=mailer)
 
 
 @router.get("/signup/sent")
@@ -140,7 +140,7 @@ def verify_email(request: Request, token: str = "") -> Response:
 @router.get("/login")
 def login_form(request: Request, next_path: NextQuery = "", done: str = "") -> Response:
     if viewer_of(request).user:
-        return _redirect("/")
+        return see_other("/")
     context = {
         "email": "",
         "next": (local_path(next_path) or "/"),
@@ -160,7 +160,7 @@ def login(
 ) -> Response:
     target = local_path(next_path) or "/"
     if viewer.user:
-        return _redirect(target)
+        return see_other(target)
     ctx = app_context(request)
     context: dict[str, Any] = {"email": email[:320], "next": target, "notice": None}
     if not email.strip() or not password:
@@ -173,7 +173,7 @@ def login(
         )
     except LoginFailed as exc:
         return _render(request, "login.html", {**context, "error": str(exc)}, 401)
-    response = _redirect(target)
+    response = see_other(target)
     set_session_cookie(request, response, session)
     return response
 
@@ -183,7 +183,7 @@ def logout_form(request: Request) -> Response:
     """A typed or bookmarked /logout: logging out changes state, so it asks for a button press."""
     user = viewer_of(request).user
     if user is None:
-        return _redirect("/")
+        return see_other("/")
     context = {
         "title": "Log out",
         "lines": [f"You are logged in as {user.name}."],
@@ -196,7 +196,7 @@ def logout_form(request: Request) -> Response:
 @router.post("/logout")
 def logout(request: Request, viewer: CheckedViewer) -> Response:
     accounts.log_out(app_context(request).engine, viewer)
-    response = _redirect("/")
+    response = see_other("/")
     clear_session_cookie(response)
     return response
 
@@ -236,7 +236,7 @@ def reset_submit(
     ctx = app_context(request)
     mailer = QueuedMailer(ctx.mailer)
     accounts.request_password_reset(ctx.engine, mailer, ctx.settings, email=email, ip=client_ip(request))
-    return _redirect("/reset-password/sent", mail=mailer)
+    return see_other("/reset-password/sent", mail=mailer)
 
 
 def _set_new_password(request: Request, viewer: Viewer, token: str, password: str, repeat: str) -> Response:
@@ -250,7 +250,7 @@ def _set_new_password(request: Request, viewer: Viewer, token: str, password: st
         raise PageError(
             400, "Reset link not valid", str(exc), [("Ask for a new link", "/reset-password")]
         ) from None
-    response = _redirect("/login?done=reset")
+    response = see_other("/login?done=reset")
     if viewer.user is not None and viewer.user.id == user.id:
         clear_session_cookie(response)  # the reset ended every session of the account, this one too
     return response
@@ -274,7 +274,7 @@ def reset_sent(request: Request) -> Response:
 def settings_page(request: Request, done: str = "") -> Response:
     user = viewer_of(request).user
     if user is None:
-        return _redirect("/login?next=/settings")
+        return see_other("/login?next=/settings")
     digest = settings_section(app_context(request).engine, user, notice=DIGEST_NOTICES.get(done))
     return settings_response(request, user, notice=SETTINGS_NOTICES.get(done), digest=digest)
 
@@ -302,10 +302,10 @@ def settings_response(
 def resend_verification(request: Request, viewer: CheckedViewer) -> Response:
     user = require_user(viewer)
     if user.verified:
-        return _redirect("/settings")
+        return see_other("/settings")
     ctx = app_context(request)
     accounts.resend_verification(ctx.engine, ctx.mailer, ctx.settings, user, ip=client_ip(request))
-    return _redirect("/settings?done=verification-sent")
+    return see_other("/settings?done=verification-sent")
 
 
 @router.post("/settings/password")
@@ -320,7 +320,7 @@ def change_password(
         accounts.change_password(ctx.engine, ctx.settings, viewer, current=current, new=new)
     except (AccountError, InvalidSignUp) as exc:
         return settings_response(request, user, error=str(exc), status=400)
-    return _redirect("/settings?done=password")
+    return see_other("/settings?done=password")
 
 
 @router.get("/users/{name}")

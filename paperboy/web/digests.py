@@ -23,8 +23,7 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse
-from starlette.background import BackgroundTask
+from fastapi.responses import HTMLResponse
 from starlette.responses import Response
 
 from paperboy.domain.digest import InvalidPreferences, Subscription
@@ -44,7 +43,7 @@ from paperboy.services.subscriptions import (
     unsubscribe,
     update_preferences,
 )
-from paperboy.web.accounts import settings_response
+from paperboy.web.accounts import see_other, settings_response
 from paperboy.web.auth import LOGGED_IN, CheckedViewer, check_origin, client_ip, require_user, viewer_of
 from paperboy.web.context import app_context
 from paperboy.web.digest_form import PreferenceFields, PreferenceForm, form_context, settings_section
@@ -86,11 +85,6 @@ def _refused(request: Request, title: str, exc: SubscriptionError) -> Response:
     return render_error(request, 400, title, str(exc), [ABOUT_LINK], headers=TOKEN_HEADERS)
 
 
-def _redirect(path: str, *, mail: QueuedMailer | None = None) -> RedirectResponse:
-    """A 303; queued mail goes out after the response (the same timing for every address)."""
-    return RedirectResponse(path, status_code=303, background=BackgroundTask(mail.flush) if mail else None)
-
-
 def _with_token(path: str, token: str, **params: str) -> str:
     return f"{path}?{urlencode({'token': token, **params})}"
 
@@ -124,7 +118,7 @@ def subscribe(request: Request, email: EmailField = "") -> Response:
         request_subscription(ctx.engine, mailer, ctx.settings, email=email, ip=client_ip(request))
     except SubscriptionError as exc:
         return _about(request, email=email[:320], error=str(exc), status=400)
-    return _redirect("/digest/sent", mail=mailer)
+    return see_other("/digest/sent", mail=mailer)
 
 
 @router.get("/digest/sent")
@@ -201,7 +195,7 @@ def manage(request: Request, fields: PreferenceForm, token: TokenField = "") -> 
         update_preferences(ctx.engine, subscription, fields.preferences())
     except InvalidPreferences as exc:
         return _manage(request, token, subscription, fields.shown(), error=str(exc), status=400)
-    return _redirect(_with_token("/digest/manage", token, done="saved"))
+    return see_other(_with_token("/digest/manage", token, done="saved"))
 
 
 def _manage(
@@ -338,7 +332,7 @@ def settings_subscribe(request: Request, viewer: CheckedViewer, fields: Preferen
     except (InvalidPreferences, SubscriptionError) as exc:
         section = settings_section(ctx.engine, user, fields=fields.shown(), error=str(exc))
         return settings_response(request, user, digest=section, status=400)
-    return _redirect("/settings?done=digest#digest")
+    return see_other("/settings?done=digest#digest")
 
 
 @router.post("/settings/digest/unsubscribe", dependencies=LOGGED_IN)
@@ -348,4 +342,4 @@ def settings_unsubscribe(request: Request, viewer: CheckedViewer) -> Response:
     subscription = subscription_of(engine, user)
     if subscription is not None:
         unsubscribe(engine, subscription)
-    return _redirect("/settings?done=digest-unsubscribed#digest")
+    return see_other("/settings?done=digest-unsubscribed#digest")
