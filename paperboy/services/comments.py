@@ -4,7 +4,8 @@
 - paper_stats.comments counts visible comments (not deleted, not hidden) and changes in the
   same transaction as the comment it counts.
 - Only a comment's author may edit or delete it; moderators hide (services/moderation.py).
-- Posting and editing share one rate limit, per account and per IP address.
+- Posting and editing share one rate limit, per account and per IP address. The size check and
+  the limit come before the Markdown is rendered: a flood past the limit costs no rendering.
 """
 
 from __future__ import annotations
@@ -33,9 +34,9 @@ def post_comment(
 ) -> Comment:
     """A new comment on a paper, or a reply to one of its comments."""
     _check_can_take_part(user)
-    text = clean_comment_text(body)
-    html = render_comment(text)
+    text = clean_comment_text(body)  # size first, then the limit: both before the costly render
     rate_limits.hit(engine, *comment_limits(settings, user, ip), what="comments")
+    html = render_comment(text)
     with write_transaction(engine) as conn:
         paper_id = store.paper_id_for(conn, arxiv_id)
         if paper_id is None:
@@ -63,8 +64,8 @@ def edit_comment(
     with engine.connect() as conn:
         _check_editable(_existing(conn, comment_id), user)
     text = clean_comment_text(body)
-    html = render_comment(text)
     rate_limits.hit(engine, *comment_limits(settings, user, ip), what="comments")
+    html = render_comment(text)
     with write_transaction(engine) as conn:
         comment = _existing(conn, comment_id, for_update=True)
         _check_editable(comment, user)
