@@ -18,7 +18,7 @@ from paperboy.config import Settings
 from paperboy.integrations.mail import make_mailer
 from paperboy.services.search import Searcher
 from paperboy.services.vector_index import ANN_DIRECTORY
-from paperboy.storage.engine import is_sqlite, make_engine
+from paperboy.storage.engine import make_engine
 from paperboy.storage.migrate import pending_revisions, upgrade
 from paperboy.web import (
     accounts,
@@ -36,6 +36,7 @@ from paperboy.web import (
     search,
 )
 from paperboy.web.auth import ViewerMiddleware
+from paperboy.web.cache_policy import CachePolicy
 from paperboy.web.context import AppContext
 from paperboy.web.errors import install_error_handlers
 from paperboy.web.feeds import router as feeds_router
@@ -46,10 +47,6 @@ from paperboy.web.request_guard import RequestGuard
 from paperboy.web.templating import STATIC_DIR, make_templates
 
 log = logging.getLogger(__name__)
-
-
-class DatabaseBehind(RuntimeError):
-    """A shared database's schema is older than this code: someone must run `paperboy migrate`."""
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -93,6 +90,9 @@ def create_app(settings: Settings) -> FastAPI:
     )
     # Outside the page cache, so that cached API answers count against the budget too.
     app.add_middleware(ApiRateLimit, settings=settings)
+    # Outside every answer of ours (rate-limit refusals and page-cache hits included): who may
+    # keep it.
+    app.add_middleware(CachePolicy)
     # Outermost (added last): compresses what the page cache did not already compress.
     # Feed pages carry full abstracts (~250 KB a week page): compress for clients that accept it.
     app.add_middleware(GZipMiddleware, minimum_size=2048, compresslevel=5)
@@ -125,17 +125,13 @@ def _warm_up(searcher: Searcher) -> None:
 
 
 def _prepare_database(engine: Engine) -> None:
-    """Bring an embedded SQLite database up to date; refuse to serve a shared one that is behind.
+    """Bring the database up to date before serving, whichever server started this worker.
 
-    Several web processes share a PostgreSQL database, and migrating it from each of them at
-    once would race: `paperboy serve` and `paperboy migrate` upgrade it before workers start.
+    `paperboy serve` has migrated already, once, before its workers start; a worker started by
+    another ASGI server migrates here. Several processes and hosts may do this at once: on
+    PostgreSQL they take turns under an advisory lock (storage/migrate.py), on SQLite under the
+    database lock.
     """
-    if not pending_revisions(engine):
-        return
-    if is_sqlite(engine):
-        log.info("upgrading the SQLite database schema")
+    if pending_revisions(engine):
+        log.info("upgrading the database schema")
         upgrade(engine)
-        return
-    raise DatabaseBehind(
-        "the database schema is older than this version of paperboy: run `paperboy migrate` first"
-    )

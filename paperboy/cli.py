@@ -300,12 +300,13 @@ def _progress_bar(desc: str, total: int | None = None) -> Iterator[Callable[[int
 
 
 def _sync(args: argparse.Namespace, settings: Settings) -> int:
-    from paperboy.services.sync import sync_catalogue, sync_is_running
+    from paperboy.services.sync import SyncBusy, sync_catalogue
 
     with migrated_engine(settings) as engine:
-        if sync_is_running(engine):
-            raise CommandError("another sync is running (try again when it has finished)")
-        report = sync_catalogue(engine, settings, progress=lambda line: print(line, file=sys.stderr))
+        try:
+            report = sync_catalogue(engine, settings, progress=lambda line: print(line, file=sys.stderr))
+        except SyncBusy as exc:
+            raise CommandError(str(exc)) from exc
     print(report.summary())
     if not report.ok:
         raise CommandError(f"sync failed: {report.failure}")

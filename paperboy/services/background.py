@@ -14,7 +14,7 @@ from datetime import datetime
 from sqlalchemy import Engine
 
 from paperboy.config import Settings
-from paperboy.services.sync import catalogue_is_empty, sync_catalogue, sync_is_running
+from paperboy.services.sync import SyncBusy, catalogue_is_empty, sync_catalogue, sync_is_running
 from paperboy.storage.engine import now_utc
 
 log = logging.getLogger(__name__)
@@ -62,6 +62,9 @@ def _run_once(engine: Engine, settings: Settings, job: SyncJob) -> bool:
             log.info("background sync skipped: another sync is running")
             return False
         job(engine, settings)
+    except SyncBusy:  # another process claimed it between the look and the claim
+        log.info("background sync skipped: another sync is running")
+        return False
     except Exception:
         log.exception("background sync failed")
     return True

@@ -33,6 +33,7 @@ from paperboy.storage.sync_state import (
     RUNNING_GOES_STALE,
     SYNC_MESSAGE_KEY,
     SYNC_STATE_KEY,
+    claim_running,
     get_state,
     get_state_age,
     set_state,
@@ -41,6 +42,10 @@ from paperboy.storage.transactions import write_transaction
 
 BATCH = 1000
 Progress = Callable[[str], None]
+
+
+class SyncBusy(RuntimeError):
+    """Another process's sync is running: this one did not start."""
 
 
 @dataclass(slots=True)
@@ -74,7 +79,11 @@ def sync_catalogue(
     today: date | None = None,
     progress: Progress | None = None,
 ) -> SyncReport:
-    """Run every enabled source once; record the outcome in sync_state for the web pages."""
+    """Run every enabled source once; record the outcome in sync_state for the web pages.
+
+    Raises SyncBusy, doing nothing, when another sync holds the claim (several hosts, cron and
+    `serve` may all try at the same moment: exactly one of them runs)."""
+    claim_sync(engine)
     today = today or now_utc().date()
     report = SyncReport()
 
@@ -215,6 +224,16 @@ def _set(engine: Engine, state: str, message: str) -> None:
     with write_transaction(engine) as conn:
         set_state(conn, SYNC_STATE_KEY, state)
         set_state(conn, SYNC_MESSAGE_KEY, message[:2000])
+
+
+def claim_sync(engine: Engine) -> None:
+    """Mark a sync running, atomically; SyncBusy when another one already is (and is not stale)."""
+    with write_transaction(engine) as conn:
+        won = claim_running(conn, SYNC_STATE_KEY, RUNNING_GOES_STALE)
+        if won:
+            set_state(conn, SYNC_MESSAGE_KEY, "starting")
+    if not won:
+        raise SyncBusy("another sync is running (try again when it has finished)")
 
 
 def sync_is_running(engine: Engine) -> bool:

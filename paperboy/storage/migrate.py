@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+# The key of the PostgreSQL advisory lock that migrations hold: any fixed 64-bit number that no
+# other application of the same database uses ("paperboy" in ASCII).
+MIGRATION_LOCK = 0x7061706572626F79
 
 
 def alembic_config(engine: Engine) -> Config:
@@ -21,7 +26,25 @@ def alembic_config(engine: Engine) -> Config:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    command.upgrade(alembic_config(engine), revision)
+    """Migrate to `revision`. On PostgreSQL, hosts starting together take turns: each waits for
+    the advisory lock, and finds the work done by the one before it (Alembic reads the version
+    afresh inside the lock). SQLite needs no lock: its migrations write under the database lock."""
+    with _migration_lock(engine):
+        command.upgrade(alembic_config(engine), revision)
+
+
+@contextmanager
+def _migration_lock(engine: Engine) -> Iterator[None]:
+    if engine.dialect.name != "postgresql":
+        yield
+        return
+    # A session-level lock on a connection of its own, held while Alembic migrates on another.
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK})
+        try:
+            yield
+        finally:
+            conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK})
 
 
 def pending_revisions(engine: Engine) -> bool:

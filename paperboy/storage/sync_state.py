@@ -42,6 +42,21 @@ def insert_state_if_absent(conn: Connection, key: str, value: str) -> None:
     conn.execute(statement.on_conflict_do_nothing(index_elements=[sync_state.c.key]))
 
 
+def claim_running(conn: Connection, key: str, stale_after: timedelta) -> bool:
+    """Set `key` to "running" unless it already is and was written within `stale_after`: one
+    statement (an upsert whose update is conditional), so of processes claiming at once exactly
+    one wins, on SQLite and PostgreSQL alike. True when this call won."""
+    insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    now = now_utc()
+    statement = insert(sync_state).values(key=key, value="running", updated_at=now)
+    claimed = statement.on_conflict_do_update(
+        index_elements=[sync_state.c.key],
+        set_={"value": statement.excluded.value, "updated_at": statement.excluded.updated_at},
+        where=(sync_state.c.value != "running") | (sync_state.c.updated_at < now - stale_after),
+    ).returning(sync_state.c.key)
+    return conn.execute(claimed).first() is not None
+
+
 def get_state_age(conn: Connection, key: str) -> tuple[str, timedelta] | None:
     """The value of `key` and how long ago it was written."""
     row = conn.execute(
