@@ -1,8 +1,11 @@
 """Citations of catalogue papers: BibTeX entries and RIS records. Pure: a Paper in, text out.
 
-BibTeX values are escaped so that every entry's braces balance whatever a title holds: `$…$`
-math with balanced braces is kept as TeX, everything else has LaTeX's special characters
-escaped. RIS records end their lines with CRLF, as the RIS specification asks.
+BibTeX values are escaped so that every entry's braces balance whatever a title holds. BibTeX
+and biber count every brace in a value, escaped or not (`\\{` opens a group for them), so a
+literal brace in text becomes `\\textbraceleft{}` / `\\textbraceright{}`, and in `$…$` math, where
+`\\{` is a brace to print, `\\lbrace` / `\\rbrace`. Math whose own groups do not balance is
+escaped as text; everything else has LaTeX's special characters escaped. RIS records end their
+lines with CRLF, as the RIS specification asks.
 """
 
 from __future__ import annotations
@@ -18,8 +21,8 @@ from paperboy.domain.models import Paper
 _STOP_WORDS = frozenset({"a", "an", "the", "on", "of", "in", "for", "to", "and", "with", "from", "towards"})
 _TEXT_ESCAPES = {
     "\\": r"\textbackslash{}",
-    "{": r"\{",
-    "}": r"\}",
+    "{": r"\textbraceleft{}",
+    "}": r"\textbraceright{}",
     "&": r"\&",
     "%": r"\%",
     "#": r"\#",
@@ -30,7 +33,11 @@ _TEXT_ESCAPES = {
 }
 _TEXT_SPECIAL = re.compile(r"[\\{}&%#_$~^]")
 _MATH = re.compile(r"\$[^$]+\$")
-_MATH_SPECIAL = re.compile(r"(?<!\\)([%&#])")  # comments and alignment even inside math
+# Inside math: a control sequence (a backslash and letters, or a backslash and one character), a
+# group brace, or a character that is special even there (comment, alignment, parameter).
+_MATH_TOKEN = re.compile(r"\\[A-Za-z]+|\\.|\\$|[{}%&#]", re.DOTALL)
+_MATH_SPECIAL = frozenset("%&#")
+_MATH_BRACES = {"\\{": "\\lbrace ", "\\}": "\\rbrace "}
 _RIS_EOL = "\r\n"
 
 
@@ -95,8 +102,8 @@ def latex_escape(text: str) -> str:
     out, position = [], 0
     for match in _MATH.finditer(text):
         out.append(_escape_text(text[position : match.start()]))
-        math = match.group()
-        out.append(_MATH_SPECIAL.sub(r"\\\1", math) if _balanced(math) else _escape_text(math))
+        math = _math(match.group()[1:-1])
+        out.append(_escape_text(match.group()) if math is None else f"${math}$")
         position = match.end()
     out.append(_escape_text(text[position:]))
     return "".join(out)
@@ -138,17 +145,22 @@ def _escape_text(text: str) -> str:
     return _TEXT_SPECIAL.sub(lambda match: _TEXT_ESCAPES[match.group()], text)
 
 
-def _balanced(text: str) -> bool:
-    depth = 0
-    for index, char in enumerate(text):
-        if char == "\\":
-            continue
-        if index and text[index - 1] == "\\":
-            continue  # \{ and \} are literal braces
-        depth += {"{": 1, "}": -1}.get(char, 0)
+def _math(tex: str) -> str | None:
+    """The inside of `$…$` with no brace BibTeX could miscount; None when its groups do not
+    balance, or when it ends in a lone backslash (which would escape the closing `$`)."""
+    out, depth, position = [], 0, 0
+    for token in _MATH_TOKEN.finditer(tex):
+        out.append(tex[position : token.start()])
+        position = token.end()
+        text = token.group()
+        if text == "\\":
+            return None
+        depth += {"{": 1, "}": -1}.get(text, 0)
         if depth < 0:
-            return False
-    return depth == 0 and not text.endswith("\\$")
+            return None
+        out.append(_MATH_BRACES.get(text) or ("\\" + text if text in _MATH_SPECIAL else text))
+    out.append(tex[position:])
+    return "".join(out) if depth == 0 else None
 
 
 def _ascii_letters(text: str) -> str:

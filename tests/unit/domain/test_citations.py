@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from paperboy.domain.citations import (
     bibtex_entries,
@@ -33,21 +36,26 @@ def paper(**fields: object) -> Paper:
 
 
 def balanced(text: str) -> bool:
+    """Balanced as BibTeX and biber read a value: every brace counts, a backslash escapes none."""
     depth = 0
-    escaped = False
     for char in text:
-        if escaped:
-            escaped = False
-            continue
-        if char == "\\":
-            escaped = True
-        elif char == "{":
-            depth += 1
-        elif char == "}":
-            depth -= 1
-            if depth < 0:
-                return False
+        depth += {"{": 1, "}": -1}.get(char, 0)
+        if depth < 0:
+            return False
     return depth == 0
+
+
+def entry_values(entry: str) -> list[str]:
+    """The brace-delimited values of an entry, each up to the brace that closes it for BibTeX."""
+    values = []
+    for start in (match.end() for match in re.finditer(r" = \{", entry)):
+        depth = 1
+        for end in range(start, len(entry)):
+            depth += {"{": 1, "}": -1}.get(entry[end], 0)
+            if depth == 0:
+                values.append(entry[start:end])
+                break
+    return values
 
 
 def test_citation_keys_are_last_name_year_and_first_significant_word() -> None:
@@ -89,12 +97,19 @@ def test_a_journal_reference_makes_an_article_with_doi() -> None:
     ("text", "expected"),
     [
         ("50% of A & B #1 x_y", "50\\% of A \\& B \\#1 x\\_y"),
-        ("unbalanced { brace", "unbalanced \\{ brace"),
-        ("} closing first {", "\\} closing first \\{"),
-        ("a \\emph{b} ~ ^", "a \\textbackslash{}emph\\{b\\} \\textasciitilde{} \\textasciicircum{}"),
+        ("unbalanced { brace", "unbalanced \\textbraceleft{} brace"),
+        ("} closing first {", "\\textbraceright{} closing first \\textbraceleft{}"),
+        (
+            "a \\emph{b} ~ ^",
+            "a \\textbackslash{}emph\\textbraceleft{}b\\textbraceright{}"
+            " \\textasciitilde{} \\textasciicircum{}",
+        ),
         ("math $O(n^{2})$ kept", "math $O(n^{2})$ kept"),
         ("math with % $a%b$", "math with \\% $a\\%b$"),
-        ("broken math $x}{$ here", "broken math \\$x\\}\\{\\$ here"),
+        ("broken math $x}{$ here", "broken math \\$x\\textbraceright{}\\textbraceleft{}\\$ here"),
+        ("the set $\\{$ opens", "the set $\\lbrace $ opens"),  # BibTeX counts the brace of a \{
+        ("sets $\\{x\\}$ and $\\\\{a}$", "sets $\\lbrace x\\rbrace $ and $\\\\{a}$"),
+        ("line break $a\\\\%b$", "line break $a\\\\\\%b$"),
         ("a lone $5 dollar", "a lone \\$5 dollar"),
         ("wrapped\n   lines", "wrapped lines"),
     ],
@@ -112,6 +127,30 @@ def test_hostile_titles_always_give_balanced_entries(title: str) -> None:
     entry = bibtex_entry(paper(title=title, authors=["Jo {Brace", "Tom and Jerry"]))
     assert balanced(entry)
     assert "{Tom and Jerry}" in entry  # BibTeX would split on the word otherwise
+
+
+# Titles and abstracts as hostile as they come: TeX's special characters, math, spaces.
+TEXT = st.text(alphabet=st.sampled_from("{}\\$%&#_~^ ab1\n"), max_size=40)
+
+
+@given(TEXT)
+def test_every_escaped_text_is_balanced_for_bibtex(text: str) -> None:
+    assert balanced(latex_escape(text))
+
+
+@given(title=TEXT, author=TEXT, journal=TEXT)
+def test_every_value_of_every_entry_is_balanced_for_bibtex(title: str, author: str, journal: str) -> None:
+    entry = bibtex_entry(paper(title=title or "t", authors=[author or "a"], journal_ref=journal or None))
+    assert balanced(entry)
+    values = entry_values(entry)
+    assert values[-1] == "https://arxiv.org/abs/2506.12229"  # no value swallowed the ones after it
+    assert all(balanced(value) for value in values)
+
+
+def test_the_reported_title_gives_a_balanced_entry() -> None:
+    entry = bibtex_entry(paper(title="Sets $\\{$ and $\\}$ apart, $\\{x$"))
+    assert "title = {{Sets $\\lbrace $ and $\\rbrace $ apart, $\\lbrace x$}}," in entry
+    assert balanced(entry)
 
 
 def test_colliding_keys_get_letters() -> None:
