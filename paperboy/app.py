@@ -44,6 +44,7 @@ from paperboy.web.page_cache import PageCache
 from paperboy.web.paper_exports import router as paper_exports_router
 from paperboy.web.rate_limit import ApiRateLimit
 from paperboy.web.request_guard import RequestGuard
+from paperboy.web.security_headers import SecurityHeaders
 from paperboy.web.templating import STATIC_DIR, make_templates
 
 log = logging.getLogger(__name__)
@@ -93,6 +94,7 @@ def create_app(settings: Settings) -> FastAPI:
     # Outside every answer of ours (rate-limit refusals and page-cache hits included): who may
     # keep it.
     app.add_middleware(CachePolicy)
+    app.add_middleware(SecurityHeaders, https=settings.public_url.startswith("https://"))
     # Outermost (added last): compresses what the page cache did not already compress.
     # Feed pages carry full abstracts (~250 KB a week page): compress for clients that accept it.
     app.add_middleware(GZipMiddleware, minimum_size=2048, compresslevel=5)

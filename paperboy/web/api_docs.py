@@ -1,29 +1,46 @@
 """/docs: Swagger UI over /openapi.json, from the swagger-ui-bundle package's own files (served
-under /static/swagger), so that the page works offline; no CDN is ever asked."""
+under /static/swagger), so that the page works offline; no CDN is ever asked.
+
+The page is written here rather than by FastAPI's get_swagger_ui_html, whose inline start-up
+script the site's Content-Security-Policy (web/security_headers.py) would block: Swagger UI starts
+from /static/swagger-init.js instead, and the page keeps the same policy as every other."""
 
 from __future__ import annotations
 
+from html import escape
+
 from fastapi import APIRouter, FastAPI, Request
-from fastapi.openapi.docs import get_swagger_ui_html
 from starlette.responses import HTMLResponse
 from starlette.staticfiles import StaticFiles
 from swagger_ui_bundle import swagger_ui_path
 
+from paperboy import __version__
 from paperboy.web.context import app_context
 
 SWAGGER_STATIC = "/static/swagger"
 router = APIRouter(include_in_schema=False)
+PAGE = """<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="stylesheet" href="{swagger}/swagger-ui.css">
+<link rel="icon" href="{swagger}/favicon-32x32.png">
+<title>{title}</title>
+</head>
+<body>
+<div id="swagger-ui" data-openapi-url="/openapi.json"></div>
+<script src="{swagger}/swagger-ui-bundle.js"></script>
+<script src="/static/swagger-init.js?v={version}"></script>
+</body>
+</html>
+"""
 
 
 @router.get("/docs")
 def api_docs(request: Request) -> HTMLResponse:
-    return get_swagger_ui_html(
-        openapi_url="/openapi.json",
-        title=f"{app_context(request).settings.site_name} API",
-        swagger_js_url=f"{SWAGGER_STATIC}/swagger-ui-bundle.js",
-        swagger_css_url=f"{SWAGGER_STATIC}/swagger-ui.css",
-        swagger_favicon_url=f"{SWAGGER_STATIC}/favicon-32x32.png",
-    )
+    title = escape(f"{app_context(request).settings.site_name} API")
+    return HTMLResponse(PAGE.format(swagger=SWAGGER_STATIC, title=title, version=__version__))
 
 
 def mount_swagger_files(app: FastAPI) -> None:
