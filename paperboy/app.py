@@ -42,7 +42,7 @@ from paperboy.web.errors import install_error_handlers
 from paperboy.web.feeds import router as feeds_router
 from paperboy.web.page_cache import PageCache
 from paperboy.web.paper_exports import router as paper_exports_router
-from paperboy.web.rate_limit import ApiRateLimit
+from paperboy.web.rate_limit import ApiRateLimit, Budgets
 from paperboy.web.request_guard import RequestGuard
 from paperboy.web.security_headers import SecurityHeaders
 from paperboy.web.templating import STATIC_DIR, make_templates
@@ -64,6 +64,7 @@ def create_app(settings: Settings) -> FastAPI:
             gc.freeze()
             yield
         finally:
+            budgets.close()  # this process's last counts go to the database
             searcher.close()
             engine.dispose()
 
@@ -79,6 +80,7 @@ def create_app(settings: Settings) -> FastAPI:
         mailer=make_mailer(settings),
         searcher=searcher,
     )
+    budgets = app.state.budgets = Budgets(engine, settings)
     install_error_handlers(app)
     # Inside the page cache: a cached page never costs the session look-up.
     app.add_middleware(ViewerMiddleware, engine=engine, settings=settings)
@@ -90,7 +92,7 @@ def create_app(settings: Settings) -> FastAPI:
         max_age=settings.page_cache_seconds,
     )
     # Outside the page cache, so that cached API answers count against the budget too.
-    app.add_middleware(ApiRateLimit, settings=settings)
+    app.add_middleware(ApiRateLimit, budgets=budgets)
     # Outside every answer of ours (rate-limit refusals and page-cache hits included): who may
     # keep it.
     app.add_middleware(CachePolicy)

@@ -104,6 +104,13 @@ SETTINGS: tuple[Setting, ...] = (
         3.0,
         "Seconds between requests to arXiv (its documented politeness delay is 3 s).",
     ),
+    Setting(
+        "arxiv_lookup_wait",
+        float,
+        5.0,
+        "Seconds a submission waits for its arXiv look-up; past that, or while arXiv asks us to "
+        "hold off, the member is told to try again later (503 with Retry-After).",
+    ),
     Setting("import_batch_size", int, 2000, "Papers per transaction when importing."),
     Setting(
         "embedder",
@@ -253,14 +260,21 @@ SETTINGS: tuple[Setting, ...] = (
         "rate_limit_api",
         str,
         "5000/hour",
-        "Requests to /api/ per API token or logged-in session, counted in each web process's memory "
-        "(docs/api.md, Rate limits).",
+        "Requests to /api/ per account (a valid API token or logged-in session), shared by every "
+        "web process and host (docs/api.md, Rate limits).",
     ),
     Setting(
         "rate_limit_api_ip",
         str,
         "1000/hour",
-        "Requests to /api/ without a token or session, per IP address, counted in each web process's memory.",
+        "Requests to /api/ without a valid token or session, per IP address, shared by every web process.",
+    ),
+    Setting(
+        "rate_limit_search",
+        str,
+        "120/minute",
+        "Searches on the search page (/search with a query) and search feeds (/feeds/search.*), "
+        "per IP address.",
     ),
     Setting(
         "vector_ann_threshold",
@@ -298,6 +312,7 @@ class Settings:
     http_timeout: float
     http_retries: int
     arxiv_delay: float
+    arxiv_lookup_wait: float
     import_batch_size: int
     embedder: str
     embed_batch_size: int
@@ -341,6 +356,7 @@ class Settings:
     rate_limit_ip_factor: int
     rate_limit_api: str
     rate_limit_api_ip: str
+    rate_limit_search: str
     vector_ann_threshold: int
 
     @property

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy import Connection, delete, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from paperboy.storage.schema import rate_counters
+
+_BATCH = 500  # rows per statement: 2,000 bound parameters, well under SQLite's limit
 
 
 def add_hit(conn: Connection, bucket: str, window_start: int, expires_at: int) -> int:
@@ -50,3 +54,23 @@ def clear_bucket(conn: Connection, bucket: str) -> None:
 
 def purge_expired(conn: Connection, now: int) -> int:
     return conn.execute(delete(rate_counters).where(rate_counters.c.expires_at <= now)).rowcount
+
+
+def add_hits(conn: Connection, rows: Sequence[tuple[str, int, int, int]]) -> dict[tuple[str, int], int]:
+    """Add many counts at once, each row (bucket, window_start, hits to add, expires_at); the
+    windows' totals after the addition, by (bucket, window_start). Rows name distinct windows."""
+    totals: dict[tuple[str, int], int] = {}
+    insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    for first in range(0, len(rows), _BATCH):
+        values = [
+            {"bucket": bucket, "window_start": start, "hits": hits, "expires_at": expires}
+            for bucket, start, hits, expires in rows[first : first + _BATCH]
+        ]
+        statement = insert(rate_counters).values(values)
+        upsert = statement.on_conflict_do_update(
+            index_elements=[rate_counters.c.bucket, rate_counters.c.window_start],
+            set_={"hits": rate_counters.c.hits + statement.excluded.hits},
+        ).returning(rate_counters.c.bucket, rate_counters.c.window_start, rate_counters.c.hits)
+        for bucket, start, hits in conn.execute(upsert):
+            totals[(bucket, start)] = hits
+    return totals

@@ -38,6 +38,7 @@ from paperboy.services.search import SearchRequestError
 from paperboy.web.conditional import conditional
 from paperboy.web.context import app_context
 from paperboy.web.feed_formats import FORMAT_LABELS, MEDIA_TYPES, FeedInfo, entry_for_paper, render_feed
+from paperboy.web.rate_limit import search_feed_refusal
 from paperboy.web.urls import paper_url, period_url
 
 CITATION_TYPES = {
@@ -129,7 +130,8 @@ def period_exports(
 @router.api_route("/feeds/search.{fmt}", methods=_METHODS)
 def search_feed(request: Request, fmt: str, q: str = "", sort: str = "date") -> Response:
     """The newest (or most relevant, or most upvoted) papers matching a search."""
-    return _answer(lambda: _search_response(request, fmt, q, sort))
+    refusal = search_feed_refusal(request)  # a search costs: a budget per address (web/rate_limit.py)
+    return refusal or _answer(lambda: _search_response(request, fmt, q, sort))
 
 
 @router.api_route("/feeds/{kind}.{fmt}", methods=_METHODS)

@@ -1,63 +1,149 @@
-"""Rate limits of the JSON API (/api/…), counted in this process's memory.
+"""Request budgets: the JSON API (/api/…), the search page and search feeds.
 
-Every /api/ request counts against one budget: its API token's or session's (`rate_limit_api`),
-or its IP address's when it carries neither (`rate_limit_api_ip`). The budget is a fixed window;
-past it the answer is 429 with Retry-After. Every /api/ answer carries the IETF draft headers
-(draft-ietf-httpapi-ratelimit-headers): `RateLimit-Policy: 5000;w=3600` and
-`RateLimit: limit=5000, remaining=4997, reset=1234`.
+Every /api/ request counts against one budget: its account's (`rate_limit_api`) when it carries a
+valid API token or session, else its IP address's (`rate_limit_api_ip`). A credential is valid
+only when the database says so (services/api_tokens.py, services/accounts.py), remembered for 30
+seconds (`Members`): an unknown token or a made-up session cookie counts against the address, so
+inventing credentials buys no budget. Searches (/search with a query, /feeds/search.*) count
+against `rate_limit_search` per IP address.
 
-Why memory and not the database's shared counters (services/rate_limits.py, used for votes and
-sign-ups): a counter write per GET would make every API read a write transaction, and on SQLite
-writers take turns, so reads would queue behind each other. Measured on one core: about 6 µs
-per request here, against about 0.7 to 1 ms for a counter's write transaction on SQLite, one
-at a time. The price: with `serve --workers N` each worker counts alone, so a client may get up
-to N times the budget; docs/api.md says so. The middleware sits outside the
-page cache, so cached answers count too. Credentials are keyed by a hash of the token or
-session cookie, without a database look-up (an unknown token is refused by the viewer's check).
+Counts are shared by every web process and host through the database without a write per request
+(services/api_budget.py says how, and how exact). Every /api/ answer carries the headers of
+draft-ietf-httpapi-ratelimit-headers-09, the form huggingface_hub parses and shows in its errors:
+`RateLimit-Policy: "api";q=5000;w=3600` and `RateLimit: "api";r=4997;t=1234` (remaining, seconds
+to reset). A 429 also carries Retry-After and X-Error-Message (huggingface_hub prints it).
+
+The middleware sits outside the page cache, so cached answers count too.
 """
 
 from __future__ import annotations
 
 import hashlib
-import math
+import logging
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from functools import lru_cache
 
 import orjson
+from fastapi import Request
+from sqlalchemy import Engine
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import PlainTextResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from paperboy.config import Settings
 from paperboy.domain.rates import Rate, parse_rate
-from paperboy.web.auth import bearer_token, ip_key, session_token
+from paperboy.services.accounts import viewer_for_token
+from paperboy.services.api_budget import SharedCounts, Verdict
+from paperboy.services.api_tokens import authenticate_token
+from paperboy.services.rate_limits import RateLimited
+from paperboy.web.auth import bearer_token, client_ip, ip_key, session_token
 
-_MAX_KEYS = 100_000  # past this many clients in one window, ended windows are swept out
+log = logging.getLogger(__name__)
+
+MEMBER_SECONDS = 30.0  # how long a credential's owner (or its absence) is remembered
+MAX_MEMBERS = 50_000
+_HF_PATHS = ("/api/daily_papers", "/api/papers")  # Hugging Face's shapes: {"error": "message"}
+
+
+class Members:
+    """Whose a token or session cookie is (an account id, or None), remembered for a while.
+    Keyed by a hash: the plaintext credentials are not kept."""
+
+    def __init__(
+        self, engine: Engine, settings: Settings, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.engine = engine
+        self.settings = settings
+        self.clock = clock
+        self._known: OrderedDict[bytes, tuple[float, int | None]] = OrderedDict()  # in expiry order
+        self._lock = threading.Lock()  # look-ups run in several worker threads
+
+    def cached(self, kind: str, credential: str) -> tuple[bool, int | None]:
+        """(whether the answer is remembered, the account id or None)."""
+        found = self._known.get(_digest(kind, credential))
+        if found is None or found[0] <= self.clock():
+            return False, None
+        return True, found[1]
+
+    def look_up(self, kind: str, credential: str) -> int | None:
+        """The database's answer (blocking: call it from a worker thread), remembered."""
+        member = self._token_owner(credential) if kind == "token" else self._session_owner(credential)
+        key, now = _digest(kind, credential), self.clock()
+        with self._lock:
+            self._known.pop(key, None)
+            self._known[key] = (now + MEMBER_SECONDS, member)
+            for _ in range(4):  # a few expired entries per new one: no sweep, no pause
+                oldest = next(iter(self._known.values()))
+                if oldest[0] > now:
+                    break
+                self._known.popitem(last=False)
+            while len(self._known) > MAX_MEMBERS:
+                self._known.popitem(last=False)
+        return member
+
+    def _token_owner(self, token: str) -> int | None:
+        found = authenticate_token(self.engine, token)
+        return found.user.id if found is not None else None
+
+    def _session_owner(self, token: str) -> int | None:
+        viewer = viewer_for_token(self.engine, self.settings, token)
+        return viewer.user.id if viewer.user is not None else None
+
+
+class Budgets:
+    """The budgets of one web process; create_app makes one and closes it at shutdown."""
+
+    def __init__(self, engine: Engine, settings: Settings, *, clock: Callable[[], float] = time.time) -> None:
+        self.counts = SharedCounts(engine)
+        self.members = Members(engine, settings)
+        self.personal = parse_rate(settings.rate_limit_api)
+        self.anonymous = parse_rate(settings.rate_limit_api_ip)
+        self.search = parse_rate(settings.rate_limit_search)
+        self.clock = clock
+
+    def spend(self, bucket: str, rate: Rate) -> Verdict:
+        """Count one request; blocking near the limit (services/api_budget.py): a worker thread's."""
+        now = self.clock()
+        verdict = self.counts.take(bucket, rate, now)
+        return verdict if isinstance(verdict, Verdict) else self.counts.count_exactly(bucket, rate, now)
+
+    async def spend_async(self, bucket: str, rate: Rate) -> Verdict:
+        now = self.clock()
+        verdict = self.counts.take(bucket, rate, now)
+        if isinstance(verdict, Verdict):
+            return verdict
+        try:
+            return await run_in_threadpool(self.counts.count_exactly, bucket, rate, now)
+        except Exception:  # the database is away: the API stays open rather than closing on everyone
+            log.warning("could not count an API request in the database", exc_info=True)
+            return Verdict(True, 0, 1)
+
+    def close(self) -> None:
+        self.counts.close()
 
 
 class ApiRateLimit:
-    """ASGI middleware for paths under /api/; `clock` fakes time in tests."""
+    """ASGI middleware for paths under /api/."""
 
-    def __init__(self, app: ASGIApp, *, settings: Settings, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, app: ASGIApp, *, budgets: Budgets) -> None:
         self.app = app
-        self.personal = parse_rate(settings.rate_limit_api)
-        self.anonymous = parse_rate(settings.rate_limit_api_ip)
-        self.clock = clock
-        self.windows: dict[str, tuple[int, int]] = {}  # key -> (window start, hits)
+        self.budgets = budgets
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not scope["path"].startswith("/api/"):
             await self.app(scope, receive, send)
             return
-        key, rate = self._budget(scope)
-        now = self.clock()
-        hits, reset = self._count(key, rate, now)
-        remaining = max(0, rate.limit - hits)
+        bucket, rate = await self._budget(scope)
+        verdict = await self.budgets.spend_async(bucket, rate)
         headers = [
-            (b"ratelimit-policy", f"{rate.limit};w={rate.seconds}".encode()),
-            (b"ratelimit", f"limit={rate.limit}, remaining={remaining}, reset={reset}".encode()),
+            (b"ratelimit-policy", f'"api";q={rate.limit};w={rate.seconds}'.encode()),
+            (b"ratelimit", f'"api";r={verdict.remaining};t={verdict.reset}'.encode()),
         ]
-        if hits > rate.limit:
-            await _refuse(send, headers, reset)
+        if not verdict.admitted:
+            await _refuse(send, scope["path"], headers, verdict.reset)
             return
 
         async def with_headers(message: Message) -> None:
@@ -67,28 +153,39 @@ class ApiRateLimit:
 
         await self.app(scope, receive, with_headers)
 
-    def _budget(self, scope: Scope) -> tuple[str, Rate]:
-        credential = bearer_token(scope)
-        if credential is None:
-            credential = session_token(scope)
+    async def _budget(self, scope: Scope) -> tuple[str, Rate]:
+        kind, credential = "token", bearer_token(scope)
+        if not credential:
+            kind, credential = "session", session_token(scope)
         if credential:
-            return "who:" + hashlib.blake2b(credential.encode(), digest_size=12).hexdigest(), self.personal
+            members = self.budgets.members
+            remembered, member = members.cached(kind, credential)
+            if not remembered:
+                member = await run_in_threadpool(members.look_up, kind, credential)
+            if member is not None:
+                return f"api:user:{member}", self.budgets.personal
         client = scope.get("client")
-        return "ip:" + _address(client[0] if client else "unknown"), self.anonymous
+        return "api:ip:" + _address(client[0] if client else "unknown"), self.budgets.anonymous
 
-    def _count(self, key: str, rate: Rate, now: float) -> tuple[int, int]:
-        """Count one request; (hits in the window so far, seconds until the window ends)."""
-        start = int(now // rate.seconds * rate.seconds)
-        window = self.windows.get(key)
-        hits = window[1] + 1 if window is not None and window[0] == start else 1
-        if window is None and len(self.windows) >= _MAX_KEYS:
-            self._sweep(now)
-        self.windows[key] = (start, hits)
-        return hits, max(1, math.ceil(start + rate.seconds - now))
 
-    def _sweep(self, now: float) -> None:
-        longest = max(self.personal.seconds, self.anonymous.seconds)
-        self.windows = {k: v for k, v in self.windows.items() if v[0] + longest > now}
+def spend_search_budget(request: Request) -> None:
+    """Count a search against its address's budget; RateLimited when spent. Blocking near the
+    limit: for the search handlers, which run in the thread pool."""
+    budgets: Budgets = request.app.state.budgets
+    verdict = budgets.spend("search:ip:" + client_ip(request), budgets.search)
+    if not verdict.admitted:
+        message = f"Too many searches from your address: try again in {verdict.reset} seconds."
+        raise RateLimited(message, verdict.reset)
+
+
+def search_feed_refusal(request: Request) -> Response | None:
+    """`spend_search_budget` for feed readers: a one-line plain-text 429, or None to go on."""
+    try:
+        spend_search_budget(request)
+    except RateLimited as exc:
+        headers = {"Retry-After": str(exc.retry_after), "Cache-Control": "no-store"}
+        return PlainTextResponse(f"{exc}\n", status_code=429, headers=headers)
+    return None
 
 
 @lru_cache(maxsize=4096)
@@ -98,14 +195,23 @@ def _address(host: str) -> str:
     return ip_key(host)
 
 
-async def _refuse(send: Send, headers: list[tuple[bytes, bytes]], wait: int) -> None:
+def _digest(kind: str, credential: str) -> bytes:
+    return hashlib.blake2b(f"{kind}:{credential}".encode(), digest_size=16).digest()
+
+
+async def _refuse(send: Send, path: str, headers: list[tuple[bytes, bytes]], wait: int) -> None:
     message = f"Too many API requests: try again in {wait} seconds (the RateLimit headers tell the budget)."
-    body = orjson.dumps({"error": {"code": "rate_limited", "message": message}})
+    if path.startswith(_HF_PATHS):  # huggingface_hub prints a string error as it is
+        body = orjson.dumps({"error": message})
+    else:
+        body = orjson.dumps({"error": {"code": "rate_limited", "message": message}})
     raw = [
         *headers,
         (b"retry-after", str(wait).encode()),
+        (b"x-error-message", message.encode()),
         (b"content-type", b"application/json"),
         (b"content-length", str(len(body)).encode()),
+        (b"cache-control", b"no-store"),
     ]
     await send({"type": "http.response.start", "status": 429, "headers": raw})
     await send({"type": "http.response.body", "body": body})

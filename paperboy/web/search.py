@@ -18,6 +18,7 @@ from paperboy.web import search_api
 from paperboy.web.auth import viewer_of
 from paperboy.web.context import app_context
 from paperboy.web.feeds import search_alternate_links
+from paperboy.web.rate_limit import spend_search_budget
 from paperboy.web.search_form import MODE_LABELS, SORT_LABELS, SearchForm, lenient_search_form, search_form
 
 ABOUT_SEARCH_PATH = "/about/search"
@@ -52,6 +53,7 @@ def search_page(request: Request) -> Response:
     if form.is_empty:
         request.state.page_cacheable = True
         return _render(request, form)
+    spend_search_budget(request)  # a search costs: a budget per address (web/rate_limit.py)
     try:
         results = app_context(request).searcher.search(
             form.query_text(),

@@ -31,7 +31,7 @@ def open_client(settings: Settings, **kwargs: bool) -> Iterator[TestClient]:
         yield client
 
 
-BACKGROUND_THREADS = ("vector-index-", "search-warm-up")
+BACKGROUND_THREADS = ("vector-index-", "search-warm-up", "rate-counts")
 _CARD_TITLE = re.compile(r'<h2 class="card-title"><a href="/papers/([^"]+)">')
 
 

@@ -17,7 +17,7 @@ from paperboy.services.api_tokens import authenticate_token, create_token, user_
 from paperboy.storage.schema import api_tokens
 from paperboy.storage.transactions import write_transaction
 from paperboy.storage.users import update_user
-from paperboy.web.rate_limit import ApiRateLimit
+from paperboy.web.rate_limit import Budgets
 
 PAPER, OTHER = "2506.12229", "2506.12230"
 
@@ -102,13 +102,15 @@ def test_token_requests_are_checked(client, engine):
 
 def test_a_banned_accounts_tokens_stop_working(engine):
     user = make_member(engine, "ada")
-    token = create_token(engine, user, "t", ["read", "feed"]).plaintext
+    token = create_token(engine, user, "t", ["read"]).plaintext
+    feed = create_token(engine, user, "f", ["feed"]).plaintext
     assert authenticate_token(engine, token).user.id == user.id
-    assert user_for_feed_token(engine, token).id == user.id
-    assert user_for_feed_token(engine, create_token(engine, user, "r", ["read"]).plaintext) is None
+    assert user_for_feed_token(engine, feed).id == user.id
+    assert user_for_feed_token(engine, token) is None
     with write_transaction(engine) as conn:
         update_user(conn, user.id, banned_at=user.created_at, ban_reason="spam")
     assert authenticate_token(engine, token) is None
+    assert user_for_feed_token(engine, feed) is None
     assert authenticate_token(engine, "pb_unknown") is None
 
 
@@ -245,23 +247,23 @@ def test_errors_have_one_shape(client, papers):
 
 def test_rate_limits_answer_429_then_allow_again_after_the_window(settings, engine, papers, monkeypatch):
     now = [1_000_000.0]
-    monkeypatch.setattr(ApiRateLimit, "__init__", _with_clock(ApiRateLimit.__init__, lambda: now[0]))
+    monkeypatch.setattr(Budgets, "__init__", _with_clock(Budgets.__init__, lambda: now[0]))
     token = create_token(engine, make_member(engine, "ada"), "t", ["read"]).plaintext
     limited = settings.replace(page_cache_mb=0, rate_limit_api_ip="2/minute", rate_limit_api="3/minute")
     with open_client(limited) as client:
         first = client.get("/api/v1/papers")
-        assert first.headers["ratelimit-policy"] == "2;w=60"
-        assert first.headers["ratelimit"] == "limit=2, remaining=1, reset=20"  # 1,000,000 = 16,666 min + 40 s
+        assert first.headers["ratelimit-policy"] == '"api";q=2;w=60'
+        assert first.headers["ratelimit"] == '"api";r=1;t=20'  # 1,000,000 = 16,666 min + 40 s
         client.get("/api/v1/papers")
         refused = client.get("/api/v1/papers")
         assert refused.status_code == 429
         assert refused.headers["retry-after"] == "20"
         assert _error(refused, 429)["code"] == "rate_limited"
-        assert refused.headers["ratelimit"] == "limit=2, remaining=0, reset=20"
+        assert refused.headers["ratelimit"] == '"api";r=0;t=20'
         assert (
             client.get("/api/v1/papers", headers=_bearer(token))
             .headers["ratelimit"]
-            .startswith("limit=3, remaining=2")
+            .startswith('"api";r=2;')
         )
         assert client.get("/healthz").headers.get("ratelimit") is None  # only /api/
         now[0] += 20
@@ -269,8 +271,8 @@ def test_rate_limits_answer_429_then_allow_again_after_the_window(settings, engi
 
 
 def _with_clock(init, clock):
-    def patched(self, app, *, settings):
-        init(self, app, settings=settings, clock=clock)
+    def patched(self, engine, settings):
+        init(self, engine, settings, clock=clock)
 
     return patched
 
