@@ -11,6 +11,7 @@ import hmac
 import logging
 import random
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -21,6 +22,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 
 from paperboy.config import Settings
+from paperboy.domain.user_agents import describe_agent
 from paperboy.domain.users import (
     ROLES,
     InvalidSignUp,
@@ -33,15 +35,14 @@ from paperboy.domain.users import (
 from paperboy.integrations.mail import Mailer, MailError, compose
 from paperboy.services import rate_limits
 from paperboy.services.rate_limits import RateLimited
+from paperboy.services.signing_key import signing_key
 from paperboy.storage import users as store
 from paperboy.storage.engine import now_utc
-from paperboy.storage.sync_state import get_state, insert_state_if_absent
 from paperboy.storage.transactions import write_transaction
 
 log = logging.getLogger(__name__)
 _hasher = PasswordHasher()  # argon2id with the library's (RFC 9106 low-memory) parameters
 _DUMMY_HASH = _hasher.hash("not a password of anyone's")
-_SECRET_KEY_STATE = "secret:signing-key"  # noqa: S105 - a state key, not a secret
 _PURGE_CHANCE = 0.01  # about one session refresh in a hundred also deletes expired sessions
 _TOUCH_EVERY = timedelta(hours=1)  # a session's expiry slides forward at most this often (one write)
 
@@ -89,19 +90,8 @@ def token_digest(token: str) -> str:
 
 
 def signing_secret(engine: Engine, settings: Settings) -> str:
-    """PAPERBOY_SECRET_KEY, or a random key made once and kept in the database for every process."""
-    if settings.secret_key:
-        return settings.secret_key
-    with engine.connect() as conn:
-        stored = get_state(conn, _SECRET_KEY_STATE)
-    if stored:
-        return stored
-    with write_transaction(engine) as conn:
-        # Another process may make it at the same moment: the first insert wins, both read it back.
-        insert_state_if_absent(conn, _SECRET_KEY_STATE, secrets.token_urlsafe(48))
-        stored = get_state(conn, _SECRET_KEY_STATE)
-    assert stored
-    return stored
+    """PAPERBOY_SECRET_KEY, or the key file in data_dir, never the database (services/signing_key.py)."""
+    return signing_key(engine, settings)
 
 
 def _serializer(engine: Engine, settings: Settings) -> URLSafeTimedSerializer:
@@ -189,15 +179,23 @@ def verify_email(engine: Engine, settings: Settings, token: str) -> User:
 # --- logging in and out ---------------------------------------------------------------------------
 
 
-def log_in(engine: Engine, settings: Settings, *, email: str, password: str, ip: str) -> Session:
-    """A new session; LoginFailed (one message for every wrong pair) or RateLimited."""
+def log_in(
+    engine: Engine, settings: Settings, *, email: str, password: str, ip: str, user_agent: str = ""
+) -> Session:
+    """A new session; LoginFailed (one message for every wrong pair) or RateLimited.
+
+    Guesses are throttled per (address, client) with growing waits, and per client across
+    addresses; never per account alone, so a stranger's wrong guesses cannot lock its owner out.
+    """
     email = normalise_email(email)[:320]
-    per_ip = rate_limits.limit("login", f"ip:{ip}", settings.rate_limit_login)
-    failures = _failure_limits(settings, email, ip)
-    rate_limits.hit(engine, per_ip, what="login attempts")
+    moment = time.time()
+    rate_limits.hit(
+        engine, rate_limits.limit("login", f"ip:{ip}", settings.rate_limit_login), what="login attempts"
+    )
+    guesses, per_ip = _guess_limits(settings, email, ip)
     # Counted as a failure before the password is checked, and taken back when it matches:
     # parallel guesses cannot all pass the check before any of them is counted.
-    rate_limits.hit(engine, *failures, what="failed logins")
+    rate_limits.claim_attempt(engine, guesses, per_ip, what="failed logins", now=moment)
     with engine.connect() as conn:
         found = store.credentials(conn, email)
     if not _password_matches(found[1] if found else _DUMMY_HASH, password[:1024]) or found is None:
@@ -205,13 +203,12 @@ def log_in(engine: Engine, settings: Settings, *, email: str, password: str, ip:
     user = found[0]
     if user.banned:
         raise LoginFailed(f"This account is banned{': ' + user.ban_reason if user.ban_reason else ''}.")
-    rate_limits.forget(engine, failures[0])
-    rate_limits.take_back(engine, failures[1])
+    rate_limits.release_attempt(engine, guesses, per_ip, now=moment)
     if _hasher.check_needs_rehash(found[1]):
         rehashed = hash_password(password)  # before the transaction: never hash holding the write lock
         with write_transaction(engine) as conn:
             store.update_user(conn, user.id, password_hash=rehashed)
-    return open_session(engine, settings, user)
+    return open_session(engine, settings, user, user_agent=user_agent, ip=ip)
 
 
 def _password_matches(password_hash: str, password: str) -> bool:
@@ -221,7 +218,9 @@ def _password_matches(password_hash: str, password: str) -> bool:
         return False
 
 
-def open_session(engine: Engine, settings: Settings, user: User) -> Session:
+def open_session(
+    engine: Engine, settings: Settings, user: User, *, user_agent: str = "", ip: str | None = None
+) -> Session:
     token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
     now = now_utc()
     with write_transaction(engine) as conn:
@@ -232,6 +231,8 @@ def open_session(engine: Engine, settings: Settings, user: User) -> Session:
             csrf_token=csrf,
             now=now,
             expires_at=now + timedelta(days=settings.session_days),
+            user_agent=describe_agent(user_agent),
+            ip=ip[:64] if ip else None,
         )
     return Session(token, user, csrf)
 
@@ -308,7 +309,8 @@ def reset_link_is_live(engine: Engine, token: str) -> bool:
 
 
 def reset_password(engine: Engine, *, token: str, password: str) -> User:
-    """Spend the token and set the password; every session of the account is logged out."""
+    """Spend the token and set the password; every session and API token of the account ends
+    (whoever knew the old password may have made them)."""
     reset_id, expired = (
         token_digest(token[:128]),
         "This reset link has expired or was already used: ask for a new one.",
@@ -326,27 +328,32 @@ def reset_password(engine: Engine, *, token: str, password: str) -> User:
             raise AccountError(expired)
         store.set_password_hash(conn, user.id, password_hash, now)
         store.mark_verified(conn, user.id, now)  # the mailbox owner proved it by opening the link
-        store.delete_user_sessions(conn, user.id)
+        store.end_credentials(conn, user.id, now)
         store.drop_password_resets(conn, user.id)
     return user
 
 
-def change_password(engine: Engine, settings: Settings, viewer: Viewer, *, current: str, new: str) -> None:
-    """From settings: the current password is asked again; other sessions are logged out, and
-    reset links still in a mailbox stop working."""
+def change_password(
+    engine: Engine, settings: Settings, viewer: Viewer, *, current: str, new: str, ip: str
+) -> None:
+    """From settings: the current password is asked again (a stolen session cannot guess freely:
+    the same throttle as logging in); other sessions and every API token end, and reset links
+    still in a mailbox stop working. This session, which just proved the password, lives on."""
     assert viewer.user is not None
-    failures = rate_limits.limit("login-fail", f"email:{viewer.user.email}", settings.login_failures_account)
-    rate_limits.check(engine, failures, what="wrong passwords")  # a stolen session cannot guess freely
+    moment = time.time()
+    guesses, per_ip = _guess_limits(settings, viewer.user.email, ip)
+    rate_limits.claim_attempt(engine, guesses, per_ip, what="wrong passwords", now=moment)
     with engine.connect() as conn:
         found = store.credentials(conn, viewer.user.email)
     if found is None or not _password_matches(found[1], current[:1024]):
-        rate_limits.record(engine, failures)
         raise AccountError("The current password is not right.")
+    rate_limits.release_attempt(engine, guesses, per_ip, now=moment)
     check_password(new, email=viewer.user.email, name=viewer.user.name)
     password_hash = hash_password(new)
     with write_transaction(engine) as conn:
-        store.set_password_hash(conn, viewer.user.id, password_hash, now_utc())
-        store.delete_user_sessions(conn, viewer.user.id, keep=viewer.session_id)
+        now = now_utc()
+        store.set_password_hash(conn, viewer.user.id, password_hash, now)
+        store.end_credentials(conn, viewer.user.id, now, keep_session=viewer.session_id)
         store.drop_password_resets(conn, viewer.user.id)
 
 
@@ -404,11 +411,12 @@ def _mail_limits(settings: Settings, email: str, ip: str) -> list[rate_limits.Li
     ]
 
 
-def _failure_limits(settings: Settings, email: str, ip: str) -> list[rate_limits.Limit]:
-    return [
-        rate_limits.limit("login-fail", f"email:{email}", settings.login_failures_account),
+def _guess_limits(settings: Settings, email: str, ip: str) -> tuple[rate_limits.Backoff, rate_limits.Limit]:
+    """Password guesses: a back-off per (address, client), a looser budget per client."""
+    return (
+        rate_limits.backoff("login-fail", f"email:{email}:ip:{ip}", settings.login_failures_account),
         rate_limits.limit("login-fail", f"ip:{ip}", settings.login_failures_ip),
-    ]
+    )
 
 
 def _taken_text(settings: Settings) -> str:

@@ -3,6 +3,11 @@
 A token is `pb_` and 40 random URL-safe characters, shown once when it is made; the database
 keeps only its sha256 and its first characters (to tell tokens apart in the list). A token acts
 as its account with only its scopes; a banned account's tokens stop working, a revoked one at once.
+
+Only a confirmed, unbanned account makes tokens; a password change or reset, a ban and "log out
+everywhere" revoke them all (services/accounts.py). A `feed` token is single-purpose: it opens the
+account's private feed URL and nothing else (no /api/ route), and no other scope joins it, since
+a feed URL ends up in feed readers, their logs and their sync services.
 """
 
 from __future__ import annotations
@@ -38,6 +43,10 @@ class TokenError(ValueError):
     """A token request to correct (no name, unknown scope, too many tokens); the message says what."""
 
 
+class TokenForbidden(TokenError):
+    """This account may not make tokens (unconfirmed address, banned): HTTP 403."""
+
+
 @dataclass(frozen=True, slots=True)
 class NewToken:
     token: ApiToken
@@ -54,7 +63,15 @@ class TokenUser:
 
 
 def create_token(engine: Engine, user: User, name: str, scopes: list[str]) -> NewToken:
-    """A new token for `user`; its plaintext is in the result and nowhere else. TokenError."""
+    """A new token for `user`; its plaintext is in the result and nowhere else. TokenError, or
+    TokenForbidden for an unconfirmed or banned account."""
+    if user.banned:
+        raise TokenForbidden("a banned account cannot make API tokens")
+    if not user.verified:
+        raise TokenForbidden(
+            "confirm your e-mail address first (open the link in the mail we sent you): "
+            "an unconfirmed account cannot make API tokens"
+        )
     name, chosen = _checked(name, scopes)
     plaintext = TOKEN_PREFIX + secrets.token_urlsafe(30)
     now = now_utc()
@@ -86,8 +103,26 @@ def revoke_token(engine: Engine, user: User, token_id: int) -> bool:
         return store.revoke_token(conn, user.id, token_id, now_utc())
 
 
+def revoke_all_tokens(engine: Engine, user: User) -> int:
+    """Revoke every live token of the account; how many there were."""
+    with write_transaction(engine) as conn:
+        return store.revoke_user_tokens(conn, user.id, now_utc())
+
+
 def authenticate_token(engine: Engine, plaintext: str) -> TokenUser | None:
-    """The account and scopes of a live token; None for an unknown, revoked or banned one."""
+    """The account and scopes of a live API token; None for an unknown, revoked or banned one, and
+    for a feed token, which opens its private feed and nothing else."""
+    found = _live_token(engine, plaintext)
+    return found if found is not None and FEED_SCOPE not in found.scopes else None
+
+
+def user_for_feed_token(engine: Engine, plaintext: str) -> User | None:
+    """The account of a feed token (the `feed` scope alone), for a private feed URL; else None."""
+    found = _live_token(engine, plaintext)
+    return found.user if found is not None and found.scopes == {FEED_SCOPE} else None
+
+
+def _live_token(engine: Engine, plaintext: str) -> TokenUser | None:
     if not plaintext.startswith(TOKEN_PREFIX) or len(plaintext) > 100:
         return None
     with engine.connect() as conn:
@@ -102,12 +137,6 @@ def authenticate_token(engine: Engine, plaintext: str) -> TokenUser | None:
     return TokenUser(user, token.scopes, token.id)
 
 
-def user_for_feed_token(engine: Engine, plaintext: str) -> User | None:
-    """The account of a token with the `feed` scope, for a private feed URL; else None."""
-    found = authenticate_token(engine, plaintext)
-    return found.user if found and FEED_SCOPE in found.scopes else None
-
-
 def _checked(name: str, scopes: list[str]) -> tuple[str, list[str]]:
     name = " ".join(name.split())
     if not name:
@@ -119,4 +148,9 @@ def _checked(name: str, scopes: list[str]) -> tuple[str, list[str]]:
         raise TokenError(f"unknown scope {unknown[0][:20]!r}: choose among {', '.join(ALL_SCOPES)}")
     if not scopes:
         raise TokenError("choose at least one scope")
+    if FEED_SCOPE in scopes and len(set(scopes)) > 1:
+        raise TokenError(
+            f"the {FEED_SCOPE!r} scope stands alone: a feed address is read by feed readers and their "
+            "services, so make one token for the feed and another for the other scopes"
+        )
     return name, [scope for scope in ALL_SCOPES if scope in scopes]

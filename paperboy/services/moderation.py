@@ -62,7 +62,8 @@ def unhide_comment(engine: Engine, moderator: User, comment_id: int, reason: str
 
 
 def ban_user(engine: Engine, moderator: User, name: str, reason: str, *, hide_comments: bool = False) -> User:
-    """Ban an account and log it out everywhere; with hide_comments, hide its visible comments too."""
+    """Ban an account, log it out everywhere and revoke its API tokens; with hide_comments, hide
+    its visible comments too."""
     _check_moderator(moderator)
     why = check_reason(reason, required=True)
     now = now_utc()
@@ -71,7 +72,7 @@ def ban_user(engine: Engine, moderator: User, name: str, reason: str, *, hide_co
         if target.banned:
             raise Conflict(f"{target.name} is banned already.")
         user_store.update_user(conn, target.id, banned_at=now, ban_reason=why)
-        user_store.delete_user_sessions(conn, target.id)
+        user_store.end_credentials(conn, target.id, now)  # every session and API token, lifted or not
         _log(conn, moderator, "ban", [(target.id, None)], why)
         if hide_comments:
             _hide_all_comments(conn, moderator, target, why)

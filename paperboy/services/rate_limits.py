@@ -2,6 +2,12 @@
 
 A limit is a fixed window per bucket ("vote:user:42", "signup:ip:10.0.0.1"): the first `limit`
 events of a window pass, the rest get RateLimited with the seconds until the window ends.
+
+A back-off (login guesses per account and client address) lets a few failures pass, then makes
+each further attempt wait, the wait doubling with every failure up to a cap. `claim_attempt`
+counts an attempt as failed before its password is checked, atomically with the check that it
+may be made, and `release_attempt` takes it back when it succeeds: concurrent guesses cannot all
+pass the check before any of them is counted.
 """
 
 from __future__ import annotations
@@ -14,7 +20,7 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, Engine
 
 from paperboy.domain.rates import Rate, parse_rate
-from paperboy.storage import rate_counters
+from paperboy.storage import login_throttle, rate_counters
 from paperboy.storage.transactions import write_transaction
 
 _PURGE_CHANCE = 0.01  # about one hit in a hundred also clears windows that have ended
@@ -111,6 +117,65 @@ def forget(engine: Engine, *limits: Limit) -> None:
     with write_transaction(engine) as conn:
         for item in limits:
             rate_counters.clear_bucket(conn, item.bucket)
+
+
+# --- back-off --------------------------------------------------------------------------------------
+
+_FIRST_WAIT = 30  # seconds after the last free failure; doubling with each failure after it
+_FORGET_AFTER = 86400  # a bucket with no attempt for a day starts afresh
+
+
+@dataclass(frozen=True, slots=True)
+class Backoff:
+    bucket: str
+    free: int  # failures that cost no wait
+    max_wait: int  # seconds; the doubling stops here
+
+
+def backoff(kind: str, who: str, rate: str | Rate) -> Backoff:
+    """A back-off on `kind` by `who`, from a rate "5/15minutes": five free failures, then waits
+    of 30 s, 60 s, 120 s … up to 15 minutes (never more than the period)."""
+    parsed = parse_rate(rate) if isinstance(rate, str) else rate
+    return Backoff(f"{kind}:{who}"[:200], parsed.limit, parsed.seconds)
+
+
+def wait_after(item: Backoff, failures: int) -> int:
+    """Seconds the next attempt waits after `failures` counted failures (0: it may go at once)."""
+    if failures < item.free:
+        return 0
+    doublings = min(failures - item.free, 30)
+    return min(item.max_wait, _FIRST_WAIT << doublings)
+
+
+def claim_attempt(engine: Engine, item: Backoff, *limits: Limit, what: str, now: float | None = None) -> None:
+    """Count one attempt as failed against the back-off and `limits`, in one transaction, before
+    its outcome is known; RateLimited, with nothing counted, when the back-off or a limit refuses."""
+    moment = time.time() if now is None else now
+    with write_transaction(engine) as conn:
+        wait = _claim_in(conn, item, int(moment)) or count_in(conn, *limits, now=moment)
+        if wait:
+            raise refusal(what, wait)  # rolls the counts back: a refused attempt checks nothing
+
+
+def release_attempt(engine: Engine, item: Backoff, *limits: Limit, now: float) -> None:
+    """An attempt claimed at `now` succeeded: forget the back-off's failures, take back the limits'."""
+    with write_transaction(engine) as conn:
+        login_throttle.forget(conn, item.bucket)
+        for each in limits:
+            rate_counters.remove_hit(conn, each.bucket, _window_start(each.rate, now))
+
+
+def _claim_in(conn: Connection, item: Backoff, now: int) -> int | None:
+    expires = now + max(_FORGET_AFTER, 2 * item.max_wait)
+    failures, blocked_until = login_throttle.count_attempt(conn, item.bucket, now, expires)
+    if blocked_until > now:
+        return blocked_until - now
+    wait = wait_after(item, failures)
+    if wait:
+        login_throttle.block(conn, item.bucket, now + wait)
+    if random.random() < _PURGE_CHANCE:  # noqa: S311 - not security-relevant
+        login_throttle.purge_expired(conn, now)
+    return None
 
 
 def _window_start(rate: Rate, moment: float) -> int:

@@ -72,6 +72,16 @@ def revoke_token(conn: Connection, user_id: int, token_id: int, now: datetime) -
     return result.rowcount > 0
 
 
+def revoke_user_tokens(conn: Connection, user_id: int, now: datetime) -> int:
+    """Revoke every live token of the account; how many there were."""
+    result = conn.execute(
+        update(api_tokens)
+        .where(api_tokens.c.user_id == user_id, api_tokens.c.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+    return result.rowcount
+
+
 def touch_token(conn: Connection, token_id: int, now: datetime) -> None:
     conn.execute(update(api_tokens).where(api_tokens.c.id == token_id).values(last_used_at=now))
 

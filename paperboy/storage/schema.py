@@ -163,6 +163,8 @@ sessions = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("expires_at", DateTime(timezone=True), nullable=False),
     Column("last_seen_at", DateTime(timezone=True), nullable=False),
+    Column("user_agent", String(80)),  # coarse: "Firefox on Linux", for the settings page's list
+    Column("client_ip", String(64)),  # as rate limits count it (IPv6 by /64)
 )
 Index("ix_sessions_user_id", sessions.c.user_id)
 
@@ -265,6 +267,17 @@ rate_counters = Table(
     Column("expires_at", BigInteger, nullable=False),  # epoch seconds; purged after
 )
 Index("ix_rate_counters_expires_at", rate_counters.c.expires_at)
+
+# Failed logins per (account, client address) and the wait they earned (services/rate_limits.py).
+login_throttle = Table(
+    "login_throttle",
+    metadata,
+    Column("bucket", String(200), primary_key=True),  # "login:email:ada@example.org:ip:192.0.2.1"
+    Column("failures", Integer, nullable=False),  # attempts counted before their outcome was known
+    Column("blocked_until", BigInteger, nullable=False),  # epoch seconds; no attempt before it
+    Column("expires_at", BigInteger, nullable=False),  # epoch seconds; forgotten after
+)
+Index("ix_login_throttle_expires_at", login_throttle.c.expires_at)
 
 
 def is_declared(name: str | None, type_: str, parent_names: object = None) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -10,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 
 from paperboy.domain.users import User
 from paperboy.storage.engine import utc
-from paperboy.storage.schema import password_resets, sessions, users
+from paperboy.storage.schema import api_tokens, password_resets, sessions, users
 
 _USER_COLUMNS = [c for c in users.c if c.name not in ("password_hash", "password_changed_at")]
 
@@ -108,8 +109,27 @@ def count_users(conn: Connection) -> int:
 # --- sessions ---------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class SessionInfo:
+    """A live session as its account's settings page lists it."""
+
+    id: str  # the sha256 of the cookie's token: naming it in a form gives nobody the session
+    created_at: datetime
+    last_seen_at: datetime
+    user_agent: str
+    client_ip: str
+
+
 def insert_session(
-    conn: Connection, *, session_id: str, user_id: int, csrf_token: str, now: datetime, expires_at: datetime
+    conn: Connection,
+    *,
+    session_id: str,
+    user_id: int,
+    csrf_token: str,
+    now: datetime,
+    expires_at: datetime,
+    user_agent: str = "",
+    ip: str | None = None,
 ) -> None:
     conn.execute(
         insert(sessions).values(
@@ -119,8 +139,35 @@ def insert_session(
             created_at=now,
             expires_at=expires_at,
             last_seen_at=now,
+            user_agent=user_agent[:80] or None,
+            client_ip=ip,
         )
     )
+
+
+def user_sessions(conn: Connection, user_id: int, now: datetime) -> list[SessionInfo]:
+    """The account's live sessions, most recently seen first."""
+    rows = conn.execute(
+        select(sessions)
+        .where(sessions.c.user_id == user_id, sessions.c.expires_at > now)
+        .order_by(sessions.c.last_seen_at.desc(), sessions.c.created_at.desc())
+    )
+    return [
+        SessionInfo(
+            row.id,
+            utc(row.created_at) or row.created_at,
+            utc(row.last_seen_at) or row.last_seen_at,
+            row.user_agent or "",
+            row.client_ip or "",
+        )
+        for row in rows
+    ]
+
+
+def delete_user_session(conn: Connection, user_id: int, session_id: str) -> bool:
+    """End one of the account's sessions; False when it has no such session."""
+    query = delete(sessions).where(sessions.c.id == session_id, sessions.c.user_id == user_id)
+    return conn.execute(query).rowcount > 0
 
 
 def session_user(conn: Connection, session_id: str, now: datetime) -> tuple[User, str, datetime] | None:
@@ -151,6 +198,19 @@ def delete_user_sessions(conn: Connection, user_id: int, *, keep: str | None = N
     if keep is not None:
         query = query.where(sessions.c.id != keep)
     conn.execute(query)
+
+
+def end_credentials(
+    conn: Connection, user_id: int, now: datetime, *, keep_session: str | None = None
+) -> None:
+    """End every session (but `keep_session`) and revoke every API token of the account, in the
+    caller's transaction: the password change, reset or ban and the revocations commit together."""
+    delete_user_sessions(conn, user_id, keep=keep_session)
+    conn.execute(
+        update(api_tokens)
+        .where(api_tokens.c.user_id == user_id, api_tokens.c.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
 
 
 def purge_expired_sessions(conn: Connection, now: datetime) -> int:

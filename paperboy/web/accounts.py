@@ -19,7 +19,7 @@ from paperboy.integrations.mail import QueuedMailer
 from paperboy.services import accounts
 from paperboy.services.accounts import AccountError, InvalidSignUp, LoginFailed, Viewer
 from paperboy.services.profiles import user_profile
-from paperboy.web.api_token_form import tokens_section
+from paperboy.web.api_token_form import sessions_section, tokens_section
 from paperboy.web.auth import (
     CheckedViewer,
     clear_session_cookie,
@@ -41,11 +41,18 @@ Field = Annotated[str, Form()]
 NextField = Annotated[str, Form(alias="next")]  # where to go after logging in
 NextQuery = Annotated[str, Query(alias="next")]
 
-LOGIN_NOTICES = {"reset": "Your password has been changed. Log in with the new one."}
+LOGIN_NOTICES = {
+    "reset": "Your password has been changed. Log in with the new one.",
+    "everywhere": "You are logged out everywhere, and every API token of your account is revoked.",
+}
 SETTINGS_NOTICES = {
-    "password": "Your password has been changed. Your other sessions have been logged out.",
+    "password": (
+        "Your password has been changed. Your other sessions are logged out and your API tokens revoked."
+    ),
     "verification-sent": "We sent the verification mail again: open the link in it to confirm your address.",
     "token-revoked": "The API token is revoked: requests that send it are refused from now on.",
+    "tokens-revoked": "Every API token is revoked: requests that send one are refused from now on.",
+    "session-ended": "That session is logged out.",
 }
 DIGEST_NOTICES = {  # shown in the settings page's digest section (web/digests.py redirects here)
     "digest": "Saved: your digest follows these preferences.",
@@ -169,7 +176,12 @@ def login(
         )
     try:
         session = accounts.log_in(
-            ctx.engine, ctx.settings, email=email, password=password, ip=client_ip(request)
+            ctx.engine,
+            ctx.settings,
+            email=email,
+            password=password,
+            ip=client_ip(request),
+            user_agent=request.headers.get("user-agent", "")[:500],
         )
     except LoginFailed as exc:
         return _render(request, "login.html", {**context, "error": str(exc)}, 401)
@@ -290,11 +302,12 @@ def settings_response(
     status: int = 200,
 ) -> Response:
     """The settings page; `digest` is its digest section (web/digest_form.py) and `tokens` its API
-    tokens section (web/api_tokens.py), each read when not given."""
+    tokens section (web/api_tokens.py), each read when not given; then the list of sessions."""
     engine = app_context(request).engine
     section = digest or settings_section(engine, user)
     context = {"user": user, "notice": notice, "error": error, "digest": section}
     context["api_tokens"] = tokens or tokens_section(engine, user)
+    context["sessions"] = sessions_section(engine, user, current=viewer_of(request).session_id)
     return _render(request, "settings.html", context, status)
 
 
@@ -317,7 +330,9 @@ def change_password(
         if new != repeat:
             raise InvalidSignUp("The two new passwords differ: type the same new password twice.")
         ctx = app_context(request)
-        accounts.change_password(ctx.engine, ctx.settings, viewer, current=current, new=new)
+        accounts.change_password(
+            ctx.engine, ctx.settings, viewer, current=current, new=new, ip=client_ip(request)
+        )
     except (AccountError, InvalidSignUp) as exc:
         return settings_response(request, user, error=str(exc), status=400)
     return see_other("/settings?done=password")
