@@ -14,6 +14,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from paperboy import __version__
+from paperboy.cli_backup import add_backup
 from paperboy.cli_common import CommandError, migrated_engine
 from paperboy.cli_common import add_command as _add
 from paperboy.cli_digest import add_digest
@@ -21,9 +22,11 @@ from paperboy.cli_export import add_export
 from paperboy.config import Settings, SettingsError, describe, load_settings
 from paperboy.storage.engine import make_engine
 from paperboy.storage.migrate import upgrade
+from paperboy.storage.private_files import restrict_umask
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    restrict_umask()  # whatever paperboy creates (database, outbox, key, backups) is the owner's alone
     parser = _parser()
     args = parser.parse_args(argv)
     if not hasattr(args, "run"):
@@ -69,6 +72,7 @@ def _parser() -> argparse.ArgumentParser:
     _add(commands, "config", "Print the effective settings and where each can be set.", _config)
     _add(commands, "migrate", "Create or upgrade the database schema.", _migrate)
     add_digest(commands)
+    add_backup(commands)
     _add_admin(commands)
     return parser
 
@@ -160,9 +164,11 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         start_background_sync,
         start_digest_schedule,
     )
+    from paperboy.services.signing_key import check_shared_key
 
     engine = make_engine(settings.effective_database_url)
     upgrade(engine)  # once here, before workers start; the background sync keeps using the engine
+    check_shared_key(engine, settings)  # PostgreSQL's hosts must share one signing key
     plan = _sync_plan(settings, engine)
     if start_background_sync(engine, settings):
         print(plan, file=sys.stderr)

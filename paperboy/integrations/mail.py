@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import binascii
 import logging
-import os
 import smtplib
 import ssl
 import time
@@ -22,6 +21,7 @@ from pathlib import Path
 from typing import Protocol
 
 from paperboy.config import Settings
+from paperboy.storage.private_files import private_dir, write_private
 
 log = logging.getLogger(__name__)
 
@@ -135,11 +135,8 @@ class OutboxMailer:
 
     def write(self, data: bytes) -> None:
         try:
-            self.directory.mkdir(parents=True, exist_ok=True)
-            name = f"{time.time_ns()}-{uuid.uuid4().hex[:8]}.eml"
-            temporary = self.directory / f".{name}.tmp"
-            temporary.write_bytes(data)
-            os.replace(temporary, self.directory / name)
+            private_dir(self.directory)  # mails hold addresses and sign-in links: owner only
+            write_private(self.directory / f"{time.time_ns()}-{uuid.uuid4().hex[:8]}.eml", data)
         except OSError as exc:
             raise MailError(f"cannot write to the outbox {self.directory}: {exc.strerror}") from exc
 

@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from paperboy.storage.private_files import PRIVATE_FILE, private_dir, write_private
 from paperboy.storage.vectors import StoredVectors
 
 Ids = npt.NDArray[np.int64]
@@ -138,13 +139,13 @@ def build_ann_file(
 ) -> AnnPointer:
     """Write a new build from `batches` (ascending ids throughout), make it current, and delete
     the model's older builds. `threads` 0: all cores."""
-    directory.mkdir(parents=True, exist_ok=True)
+    private_dir(directory)
     build = uuid.uuid4().hex[:12]
     graph, id_file, row_file = _build_paths(directory, model, build)
     index: Any = None
     ids: list[Ids] = []
     versions: list[Ids] = []
-    with row_file.open("wb") as rows:
+    with os.fdopen(os.open(row_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE), "wb") as rows:
         for batch in batches:
             if index is None:
                 index = _new_index(batch.matrix.shape[1])
@@ -157,6 +158,8 @@ def build_ann_file(
         raise ValueError(f"no vectors of {model} to index")
     index.save(str(graph))
     np.save(id_file, np.stack([np.concatenate(ids), np.concatenate(versions)]))
+    for path in (graph, id_file):  # written by libraries that follow the umask
+        os.chmod(path, PRIVATE_FILE)
     pointer = AnnPointer(build, generation, int(sum(len(part) for part in ids)), int(index.ndim))
     _replace(directory / f"{file_stem(model)}.json", pointer.as_json())
     remove_builds(directory, model, keep=build)
@@ -191,6 +194,4 @@ def _new_index(dimensions: int) -> Any:
 
 
 def _replace(path: Path, text: str) -> None:
-    temporary = path.parent / f"{path.name}.{os.getpid()}.tmp"
-    temporary.write_text(text, encoding="utf-8")
-    os.replace(temporary, path)
+    write_private(path, text.encode("utf-8"))

@@ -36,6 +36,10 @@ def set_state(conn: Connection, key: str, value: str) -> None:
     )
 
 
+def delete_state(conn: Connection, key: str) -> None:
+    conn.execute(sync_state.delete().where(sync_state.c.key == key))
+
+
 def insert_state_if_absent(conn: Connection, key: str, value: str) -> None:
     insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
     statement = insert(sync_state).values(key=key, value=value, updated_at=now_utc())

@@ -32,6 +32,7 @@ def live_server(env: Mapping[str, str], log: Path, *, workers: int = 1) -> Itera
         "PAPERBOY_BASE_URL": f"http://127.0.0.1:{port}",  # links in mails lead back here
         "PAPERBOY_EMBEDDER": "hashing",  # tests that want the real model say so in `env`
         "PAPERBOY_EMBED_ON_SYNC": "0",  # no background embedding unless a test asks for it
+        **_shared_signing_key(env),
         **env,
     }
     log.parent.mkdir(parents=True, exist_ok=True)
@@ -47,6 +48,13 @@ def live_server(env: Mapping[str, str], log: Path, *, workers: int = 1) -> Itera
         stop_process_group(proc)
     # SQLite's busy wait must absorb every write contention: no user ever sees this error.
     assert "database is locked" not in log.read_text(errors="replace")
+
+
+def _shared_signing_key(env: Mapping[str, str]) -> dict[str, str]:
+    """On PostgreSQL, serve wants the key its hosts share (docs/operations.md), as CI gives it."""
+    if env.get("PAPERBOY_DATABASE_URL", "").startswith("postgresql"):
+        return {"PAPERBOY_SECRET_KEY": "a signing key shared by the test hosts"}
+    return {}
 
 
 def _wait_healthy(proc: subprocess.Popen[bytes], base: str, log: Path) -> None:
