@@ -8,8 +8,9 @@ windows' totals. A request is admitted on what is known: the total last read for
 what this process admitted since. Counts only grow within a window, so a refusal is always right;
 an admission can be wrong only by what other processes admitted and have not yet written:
 
-- a bucket's unwritten count wakes the thread at once when it reaches 1/200 of the limit, so
-  each other process can be ahead by about that much (0.5% of the limit) before it is seen;
+- a bucket's unwritten count wakes the thread at once when it reaches 1/200 of the limit, and
+  at twice that (the thread is behind) requests go the exact way below: another process can be
+  ahead by at most 1% of the limit before this one sees it;
 - the last requests of a window (`_exact_zone`) are counted in the database one by one,
   atomically (`count_exactly`, in the caller's thread pool): near the limit no two processes
   can both take the last place. The first requests of a window never wait for the database.
@@ -40,6 +41,7 @@ log = logging.getLogger(__name__)
 FLUSH_SECONDS = 0.05  # how stale another process's counts may be when nothing is urgent
 MAX_KEYS = 100_000  # per window length; past it the oldest window is forgotten here
 _DROPS_PER_ENTRY = 4  # ended windows dropped per new entry: amortised O(1), never a sweep
+_PURGE_SECONDS = 60.0  # how often ended windows are deleted from the table
 _MAX_BACKOFF = 5.0  # seconds between tries while the database cannot be written
 EXACT: Literal["exact"] = "exact"  # take() cannot decide here: call count_exactly() off the event loop
 
@@ -78,6 +80,8 @@ class SharedCounts:
         self._urgent = threading.Event()  # a bucket's unwritten count reached its threshold
         self._thread: threading.Thread | None = None
         self._closed = False
+        self._latest = 0.0  # the latest time a request was counted at (the clock may be a test's)
+        self._purged = 0.0
 
     # --- the request's side -------------------------------------------------------------------
 
@@ -86,12 +90,13 @@ class SharedCounts:
         start = int(now // rate.seconds) * rate.seconds
         reset = max(1, math.ceil(start + rate.seconds - now))
         with self._lock:
+            self._latest = now
             count = self._entry(bucket, rate.seconds, start, now)
             hits = count.known + count.pending + 1
             if hits > rate.limit:
                 return Verdict(False, 0, reset)
-            if hits > rate.limit - _exact_zone(rate):
-                return EXACT
+            if hits > rate.limit - _exact_zone(rate) or count.pending >= 2 * _threshold(rate):
+                return EXACT  # near the limit, or the thread is behind: ask the database
             count.pending += 1
             unwritten = self._add_to_outbox((bucket, start), 1, start + rate.seconds)
         self._wake(urgent=unwritten >= _threshold(rate), first=unwritten == 1)
@@ -192,19 +197,20 @@ class SharedCounts:
             try:
                 with write_transaction(self.engine) as conn:
                     totals = rate_counters.add_hits(conn, rows)
-                    rate_counters.purge_expired(conn, int(time.time()) - 60)
+                    if self._latest - self._purged > _PURGE_SECONDS:  # the table keeps ended windows a minute
+                        rate_counters.purge_expired(conn, int(self._latest) - 60)
+                        self._purged = self._latest
             except Exception:
                 log.warning("could not add the request counts to the database; retrying", exc_info=True)
                 self._give_back(batch)
                 return False
-        self._learn(batch, totals)
+            self._learn(batch, totals)  # before count_exactly may read `pending`
         return True
 
     def _give_back(self, batch: dict[Key, list[int]]) -> None:
-        now = time.time()
         with self._lock:
             for key, (hits, expires) in batch.items():
-                if expires > now:  # an ended window's count no longer matters
+                if expires > self._latest:  # an ended window's count no longer matters
                     self._add_to_outbox(key, hits, expires)
             if self._outbox:
                 self._work.set()
@@ -235,8 +241,7 @@ class SharedCounts:
 
 
 def _threshold(rate: Rate) -> int:
-    """Unwritten requests of one bucket that make the thread write at once: other processes may
-    admit this many before they see them, so it is kept to 0.5% of the limit."""
+    """Unwritten requests of one bucket that make the thread write at once (0.5% of the limit)."""
     return max(1, rate.limit // 200)
 
 
