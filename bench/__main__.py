@@ -17,6 +17,7 @@ from bench import (
     postgres,
     search_quality,
     search_speed,
+    soak,
     trending_calibration,
 )
 from bench.common import BenchError, Corpus, find_corpus, save_results
@@ -38,6 +39,8 @@ BENCHMARKS: dict[str, Benchmark] = {
     "search_quality": lambda ws, corpus, args: search_quality.run(),
     # One daily edition to 100,000 subscribers through a local SMTP sink (bench/digest.py).
     "digest": lambda ws, corpus, args: digest.run(corpus, args),
+    # 256 connections of mixed load with 2,000 members, then a worker SIGKILLed (bench/soak.py).
+    "soak": lambda ws, corpus, args: soak.run(ws, corpus, args),
 }
 
 
@@ -110,6 +113,7 @@ def _parser() -> argparse.ArgumentParser:
         "--no-gzip", action="store_true", help="load pages without Accept-Encoding: gzip (uncompressed)"
     )
     digest.add_arguments(parser)
+    soak.add_arguments(parser)
     return parser
 
 
