@@ -40,3 +40,25 @@ def screenshot(page, name: str) -> Path:
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+# Reported by the page itself (the event), and by Chromium's console ("Refused to load ..."), for
+# what a Content-Security-Policy blocked: inline scripts and styles, another site's files.
+_CSP_LISTENER = """
+document.addEventListener("securitypolicyviolation", (event) => {
+  console.error(`CSP violation: ${event.violatedDirective} blocked ${event.blockedURI || "inline"}`);
+});
+"""
+
+
+def csp_violations(context) -> list[str]:
+    """Every Content-Security-Policy violation of the context's pages from now on, as text."""
+    seen: list[str] = []
+    context.add_init_script(_CSP_LISTENER)
+
+    def on_console(message) -> None:
+        if "Content Security Policy" in message.text or "CSP violation" in message.text:
+            seen.append(f"{message.page.url if message.page else '?'}: {message.text}")
+
+    context.on("console", on_console)
+    return seen

@@ -21,6 +21,9 @@ from mail_sink import link_in, running_smtp_sink
 from paperboy.domain.models import Listing, Version
 
 pytestmark = pytest.mark.browser
+# Waits through locators: wait_for_function would evaluate a string in the page, which the site's
+# Content-Security-Policy (no 'unsafe-eval') refuses.
+expect = pytest.importorskip("playwright.sync_api").expect
 
 SUBMITTED = "2511.00042"  # in the catalogue (fetched earlier), on no feed yet
 RIVAL = "2511.00007"  # listed today, one upvote less at the end
@@ -100,15 +103,11 @@ def _submit_vote_and_comment(page, base: str) -> None:
     assert button.get_attribute("aria-pressed") == "true"  # the submitter upvotes their own submission
     assert button.locator(".vote-count").inner_text() == "1"
     button.click()  # JavaScript: the count changes in place, the page stays
-    page.wait_for_function(
-        "document.querySelector('form.vote button').getAttribute('aria-pressed') === 'false'"
-    )
+    expect(page.locator("form.vote button").first).to_have_attribute("aria-pressed", "false")
     assert button.locator(".vote-count").inner_text() == "0"
     assert page.url.endswith("?notice=submitted")  # no reload, no navigation
     button.click()
-    page.wait_for_function(
-        "document.querySelector('form.vote button').getAttribute('aria-pressed') === 'true'"
-    )
+    expect(page.locator("form.vote button").first).to_have_attribute("aria-pressed", "true")
     assert button.locator(".vote-count").inner_text() == "1"
     page.locator("#comments textarea").first.fill(
         "Nice result — see **Table 2**.\n\n<script>alert(1)</script>"
@@ -127,11 +126,11 @@ def _second_reader_upvotes(chromium, base: str) -> None:  # noqa: F811
     _log_in(page, base, "reader@example.org", PASSWORD)
     page.goto(f"{base}/papers/{SUBMITTED}")
     page.locator("form.vote button").first.click()
-    page.wait_for_function("document.querySelector('form.vote button .vote-count').textContent === '2'")
+    expect(page.locator("form.vote button .vote-count").first).to_have_text("2")
     # The rival gets one vote: it must still rank below the submitted paper.
     page.goto(f"{base}/papers/{RIVAL}")
     page.locator("form.vote button").first.click()
-    page.wait_for_function("document.querySelector('form.vote button .vote-count').textContent === '1'")
+    expect(page.locator("form.vote button .vote-count").first).to_have_text("1")
     context.close()
 
 
