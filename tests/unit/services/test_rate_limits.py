@@ -82,3 +82,87 @@ def test_rates_parse(text, limit, seconds):
 def test_bad_rates_say_what_is_expected(text):
     with pytest.raises(ValueError, match="rate"):
         parse_rate(text)
+
+
+# --- back-off (login guesses per account and client address) ---------------------------------------
+
+
+def _claim(engine, item, now, *limits):
+    rate_limits.claim_attempt(engine, item, *limits, what="failed logins", now=now)
+
+
+def test_the_backoff_lets_a_few_failures_pass_then_doubles_the_wait(engine):
+    item = rate_limits.backoff("login-fail", "email:a@example.org:ip:192.0.2.1", "3/15minutes")
+    moment = NOW
+    for _ in range(3):
+        _claim(engine, item, moment)
+    waits = []
+    for _ in range(7):
+        with pytest.raises(RateLimited) as refused:
+            _claim(engine, item, moment)
+        waits.append(refused.value.retry_after)
+        moment += refused.value.retry_after
+        _claim(engine, item, moment)  # the wait is over: this guess is checked, and earns a longer one
+    assert waits == [30, 60, 120, 240, 480, 900, 900]
+
+
+def test_refused_attempts_do_not_lengthen_the_wait_and_a_success_clears_it(engine):
+    item = rate_limits.backoff("login-fail", "email:a@example.org:ip:192.0.2.1", "2/15minutes")
+    per_ip = rate_limits.limit("login-fail", "ip:192.0.2.1", "20/hour")
+    _claim(engine, item, NOW, per_ip)
+    _claim(engine, item, NOW, per_ip)
+    for _ in range(5):  # hammering while blocked
+        with pytest.raises(RateLimited) as refused:
+            _claim(engine, item, NOW + 10, per_ip)
+        assert refused.value.retry_after == 20
+    _claim(engine, item, NOW + 30, per_ip)
+    with pytest.raises(RateLimited) as refused:
+        _claim(engine, item, NOW + 30, per_ip)
+    assert refused.value.retry_after == 60  # three failures counted, not eight
+    rate_limits.release_attempt(engine, item, per_ip, now=NOW + 30)
+    _claim(engine, item, NOW + 31, per_ip)  # the owner got in: the back-off starts afresh
+    _claim(engine, item, NOW + 31, per_ip)
+
+
+def test_backoffs_of_other_clients_are_separate(engine):
+    guessing = rate_limits.backoff("login-fail", "email:a@example.org:ip:192.0.2.1", "1/15minutes")
+    owner = rate_limits.backoff("login-fail", "email:a@example.org:ip:198.51.100.7", "1/15minutes")
+    _claim(engine, guessing, NOW)
+    with pytest.raises(RateLimited):
+        _claim(engine, guessing, NOW)
+    _claim(engine, owner, NOW)
+
+
+def test_a_spent_per_address_budget_counts_nothing(engine):
+    item = rate_limits.backoff("login-fail", "email:a@example.org:ip:192.0.2.1", "5/15minutes")
+    per_ip = rate_limits.limit("login-fail", "ip:192.0.2.1", "1/hour")
+    _claim(engine, item, NOW, per_ip)
+    for _ in range(6):
+        with pytest.raises(RateLimited):
+            _claim(engine, item, NOW, per_ip)
+    looser = rate_limits.limit("login-fail", "ip:192.0.2.1", "10/hour")
+    for _ in range(4):  # the back-off counted 1 failure, not 7: four more are free
+        _claim(engine, item, NOW + 3600, looser)
+    with pytest.raises(RateLimited):
+        _claim(engine, item, NOW + 3600, looser)
+
+
+def test_concurrent_claims_never_pass_the_free_failures(engine):
+    item = rate_limits.backoff("login-fail", "email:a@example.org:ip:192.0.2.1", "4/15minutes")
+    barrier = threading.Barrier(16)
+    outcomes: list[str] = []
+
+    def claim() -> None:
+        barrier.wait()
+        try:
+            _claim(engine, item, NOW)
+            outcomes.append("passed")
+        except RateLimited:
+            outcomes.append("refused")
+
+    threads = [threading.Thread(target=claim) for _ in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["passed"] * 4 + ["refused"] * 12
