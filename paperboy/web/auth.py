@@ -30,6 +30,7 @@ from paperboy.services.accounts import ANONYMOUS, Session, Viewer, csrf_matches,
 from paperboy.services.api_tokens import authenticate_token
 from paperboy.web.context import app_context
 from paperboy.web.errors import PageError
+from paperboy.web.hf_paths import is_hf_path
 
 SESSION_COOKIE = "paperboy_session"
 CSRF_COOKIE = "paperboy_csrf"
@@ -79,6 +80,12 @@ class ViewerMiddleware:
         bearer = bearer_token(scope)
         if bearer is not None:
             found = await run_in_threadpool(authenticate_token, self.engine, bearer)
+            if found is None and is_hf_path(scope["path"]):
+                # huggingface_hub sends a reader's Hugging Face token to any endpoint: not ours, so
+                # Hugging Face's routes answer as to anyone (the token is not counted as a member).
+                state["viewer"] = ANONYMOUS
+                await self.app(scope, receive, send)
+                return
             if found is None:
                 await _refuse_token(scope, receive, send)
                 return

@@ -1,8 +1,16 @@
-"""Error pages: every error a reader can cause gets an HTML page with the reason, never a traceback."""
+"""Error pages: every error a reader can cause gets an HTML page with the reason, never a traceback.
+
+Under /api/ every error is JSON with the reason also in an `X-Error-Message` header (and the code
+in `X-Error-Code`), which huggingface_hub shows in its exceptions. This site's own /api/v1 writes
+`{"error": {"code", "message", "parameter"?}}`; Hugging Face's routes (web/hf_paths.py) write
+huggingface.co's `{"error": "<message>"}`, plus `code` and `parameter` beside it, so that its
+clients show the sentence rather than a dict.
+"""
 
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping, Sequence
 from html import escape
 from http import HTTPStatus
@@ -10,14 +18,18 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import HTMLResponse, JSONResponse, Response
 
 from paperboy.services.rate_limits import RateLimited
 from paperboy.web.api_models import ErrorBody
 from paperboy.web.context import app_context
+from paperboy.web.hf_paths import is_hf_path
 
 log = logging.getLogger(__name__)
+_MAX_HEADER_MESSAGE = 500
+_UNSAFE_IN_HEADER = re.compile(r"[\x00-\x1f\x7f]+")
 
 
 class PageError(Exception):
@@ -44,28 +56,69 @@ class ApiError(Exception):
         self.parameter = parameter
 
 
-def _error_doc(description: str) -> dict[str, Any]:
-    return {"model": ErrorBody, "description": description}
+class HfErrorBody(BaseModel):
+    """An error on Hugging Face's routes, as huggingface.co writes one."""
+
+    error: str = Field(description="What went wrong, as a sentence (also in X-Error-Message).")
+    code: str = Field(description="not_found, invalid_parameter, invalid_query, ...")
+    parameter: str | None = Field(None, description="The parameter at fault, when one is.")
 
 
+def _error_doc(description: str, model: type[BaseModel] = ErrorBody) -> dict[str, Any]:
+    return {"model": model, "description": description}
+
+
+_ERROR_REASONS: dict[int, str] = {
+    400: "Refused before any handler: a NUL character in the address or body (web/request_guard.py).",
+    401: "No credentials where some are needed, or an unknown or revoked token.",
+    403: "The token lacks the scope, or the account may not do this.",
+    404: "No such paper, page or route.",
+    422: "A parameter or body that cannot be used; `parameter` names it.",
+    429: "Too many requests: wait the Retry-After seconds.",
+}
 # The error answers every API route may give, for /openapi.json (422 replaces FastAPI's own shape).
-API_ERRORS: dict[int | str, dict[str, Any]] = {
-    400: _error_doc(
-        "Refused before any handler: a NUL character in the address or body (web/request_guard.py)."
-    ),
-    401: _error_doc("No credentials where some are needed, or an unknown or revoked token."),
-    403: _error_doc("The token lacks the scope, or the account may not do this."),
-    404: _error_doc("No such paper, page or route."),
-    422: _error_doc("A parameter or body that cannot be used; `parameter` names it."),
-    429: _error_doc("Too many requests: wait the Retry-After seconds."),
+API_ERRORS: dict[int | str, dict[str, Any]] = {s: _error_doc(r) for s, r in _ERROR_REASONS.items()}
+# Hugging Face's routes: no 401 or 403 (a token that is not this site's is ignored there).
+HF_API_ERRORS: dict[int | str, dict[str, Any]] = {
+    s: _error_doc(r, HfErrorBody) for s, r in _ERROR_REASONS.items() if s not in (401, 403)
 }
 
 
-def api_error_response(exc: ApiError, headers: Mapping[str, str] | None = None) -> Response:
-    error: dict[str, str] = {"code": exc.code, "message": exc.message}
-    if exc.parameter:
-        error["parameter"] = exc.parameter
-    return JSONResponse({"error": error}, status_code=exc.status_code, headers=headers)
+def api_error_json(
+    path: str,
+    status_code: int,
+    code: str,
+    message: str,
+    *,
+    parameter: str | None = None,
+    title: str | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> Response:
+    """The one error answer of the JSON API (and of scripts asking for JSON): the shape of the
+    route's API, and the reason in X-Error-Message / X-Error-Code."""
+    body: dict[str, Any]
+    if is_hf_path(path):
+        body = {"error": message, "code": code} | ({"parameter": parameter} if parameter else {})
+    else:
+        error = {"code": code} | ({"title": title} if title else {}) | {"message": message}
+        body = {"error": error | ({"parameter": parameter} if parameter else {})}
+    extra = {"X-Error-Code": code, "X-Error-Message": header_text(message)}
+    return JSONResponse(body, status_code=status_code, headers={**(headers or {}), **extra})
+
+
+def header_text(message: str) -> str:
+    """A message as a header value: one line of ASCII (non-ASCII escaped), at most 500 chars."""
+    line = _UNSAFE_IN_HEADER.sub(" ", message).strip()
+    line = line.encode("ascii", "backslashreplace").decode("ascii")
+    return line if len(line) <= _MAX_HEADER_MESSAGE else line[: _MAX_HEADER_MESSAGE - 3] + "..."
+
+
+def api_error_response(
+    exc: ApiError, headers: Mapping[str, str] | None = None, *, path: str = "/api/v1"
+) -> Response:
+    return api_error_json(
+        path, exc.status_code, exc.code, exc.message, parameter=exc.parameter, headers=headers
+    )
 
 
 def wants_json(request: Request) -> bool:
@@ -87,8 +140,8 @@ def render_error(
 ) -> Response:
     if wants_json(request):
         code = HTTPStatus(status_code).phrase.lower().replace(" ", "_")
-        body = {"error": {"code": code, "title": title, "message": message}}
-        return JSONResponse(body, status_code=status_code, headers=headers)
+        path = request.url.path
+        return api_error_json(path, status_code, code, message, title=title, headers=headers)
     context = {"status_code": status_code, "title": title, "message": message, "links": list(links)}
     templates = app_context(request).templates
     return templates.TemplateResponse(
@@ -122,7 +175,7 @@ async def _rate_limited(request: Request, exc: Exception) -> Response:
 
 async def _api_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ApiError)
-    return api_error_response(exc)
+    return api_error_response(exc, path=request.url.path)
 
 
 async def _validation_error(request: Request, exc: Exception) -> Response:
@@ -132,7 +185,8 @@ async def _validation_error(request: Request, exc: Exception) -> Response:
     if request.url.path.startswith("/api/"):
         parameter = _where(errors[0]["loc"]) if errors else None
         message = "; ".join(f"{_where(e['loc'])}: {e['msg']}" for e in errors) or "The request is not valid."
-        return api_error_response(ApiError(422, "invalid_parameter", message, parameter))
+        error = ApiError(422, "invalid_parameter", message, parameter)
+        return api_error_response(error, path=request.url.path)
     reasons = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in errors)
     return render_error(request, 400, "Bad request", reasons or "The request is not valid.")
 

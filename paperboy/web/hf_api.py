@@ -2,14 +2,17 @@
 its clients (huggingface_hub's `HfApi(endpoint=...)`, scripts written for huggingface.co) work
 against this site unchanged:
 
-- `GET /api/daily_papers?p=&limit=&date=|week=|month=&submitter=&sort=`: a feed page.
+- `GET /api/daily_papers?p=&limit=&date=|week=|month=&submitter=&sort=`: a feed page; the next
+  page's URL in a `Link: <...>; rel="next"` header when there is one.
 - `GET /api/papers/{arxiv_id}`: one paper (any spelling of its id; 404 when unknown).
 - `GET /api/papers?cursor=&limit=`: the whole catalogue in the order papers were added, the next
   page's URL in a `Link: <...>; rel="next"` header as huggingface.co pages its lists.
 
 (`/api/papers/search` is in web/search_api.py.) Every answer carries a strong ETag and a 304
-answers a matching If-None-Match. Parameter errors are 422 `{"error": {"code", "message",
-"parameter"}}`. docs/api-huggingface.md describes every field.
+answers a matching If-None-Match. Parameter errors are 422 `{"error": "<message>", "code",
+"parameter"}` with the message in X-Error-Message (web/errors.py). A token that is not this
+site's is ignored here (web/auth.py): huggingface_hub sends its own to any endpoint.
+docs/api-huggingface.md describes every field.
 """
 
 from __future__ import annotations
@@ -30,10 +33,10 @@ from paperboy.services.catalogue import catalogue_page, submitted_papers
 from paperboy.services.feed import FeedItem, FeedPageNotFound, feed_for_period, latest_feed, paper_view
 from paperboy.web.conditional import conditional_json
 from paperboy.web.context import app_context
-from paperboy.web.errors import API_ERRORS, ApiError
+from paperboy.web.errors import HF_API_ERRORS, ApiError
 from paperboy.web.hf_shapes import HfDailyPaper, HfPaper, hf_daily_item, hf_paper
 
-router = APIRouter(prefix="/api", tags=["huggingface"], responses=API_ERRORS)
+router = APIRouter(prefix="/api", tags=["huggingface"], responses=HF_API_ERRORS)
 
 DEFAULT_LIMIT = 50  # huggingface_hub's documented default
 MAX_LIMIT = 100
@@ -74,8 +77,11 @@ def daily_papers(
     or trending, in pages of `limit`; with `submitter`, the papers that member submitted (to
     that period when one is given), newest submission first. Past the last page: `[]`."""
     query = daily_query(p, limit, {"date": date, "week": week, "month": month}, submitter, sort)
-    items = _daily_items(request, query)
-    return conditional_json(request, [hf_daily_item(item) for item in items])
+    items, total = _daily_items(request, query)
+    headers = {}
+    if query.page * query.limit < total:
+        headers["Link"] = f'<{_next_daily_url(request, query.page)}>; rel="next"'
+    return conditional_json(request, [hf_daily_item(item) for item in items], headers=headers)
 
 
 @router.get(
@@ -111,13 +117,21 @@ def paper(request: Request, arxiv_id: str) -> Response:
     return conditional_json(request, hf_paper(FeedItem(view.paper, None, view.community)))
 
 
-def _daily_items(request: Request, query: DailyQuery) -> list[FeedItem]:
+def _next_daily_url(request: Request, page: int) -> str:
+    """This request's URL on the site's public address, with p (numbered from 0) moved on."""
+    params = [(name, value) for name, value in request.query_params.multi_items() if name != "p"]
+    query = urlencode([*params, ("p", str(page))])  # `page` counts from 1: it is the next p
+    return f"{app_context(request).settings.public_url}/api/daily_papers?{query}"
+
+
+def _daily_items(request: Request, query: DailyQuery) -> tuple[list[FeedItem], int]:
+    """The page's papers, and how many the whole listing has."""
     ctx = app_context(request)
     if query.submitter is not None:
         found = submitted_papers(
             ctx.engine, query.submitter, query.period, page=query.page, page_size=query.limit
         )
-        return found.items
+        return found.items, found.total
     engine, trending = ctx.engine, trending_params(ctx.settings)
     sort, page, size = query.sort, query.page, query.limit
     try:
@@ -128,8 +142,8 @@ def _daily_items(request: Request, query: DailyQuery) -> list[FeedItem]:
                 engine, query.period, sort=sort, page=page, page_size=size, trending=trending
             )
     except FeedPageNotFound:
-        return []  # as huggingface.co answers past its last page
-    return feed.items if feed else []
+        return [], 0  # as huggingface.co answers past its last page
+    return (feed.items, feed.total) if feed else ([], 0)
 
 
 # --- parameters ---

@@ -2,10 +2,13 @@
 papers item around it, with the field names and nesting huggingface.co uses (recorded in
 ../shared/fixtures/hf_api), so that huggingface_hub's `PaperInfo` parses them unchanged.
 
-What this site has no value for is null where huggingface.co always sends the field
-(thumbnail, discussionId, avatarUrl) and left out where it sometimes omits it (githubRepo,
-githubStars, projectPage, submittedOnDailyBy, ai_summary, organization). Upvotes and comments
-are this site's members'. docs/api-huggingface.md maps every field.
+What this site has no value for is null where huggingface.co always sends the field and its
+clients accept null (thumbnail, avatarUrl) and left out where it sometimes omits it (githubRepo,
+githubStars, projectPage, submittedOnDailyBy, ai_summary, organization). Strictly typed clients
+require discussionId to be a non-empty string and isAuthorParticipating a boolean: a stable id
+and false. Upvotes and comments are this site's members'. One shape serves /api/daily_papers,
+/api/papers and /api/papers/search (which adds the highlighted title and summary).
+docs/api-huggingface.md maps every field.
 
 The pydantic models describe the shapes in /openapi.json; the handlers write the dicts.
 """
@@ -74,7 +77,7 @@ def hf_paper(item: FeedItem) -> dict[str, Any]:
         "summary": paper.abstract,
         "upvotes": community.upvotes,
         "numComments": community.comments,
-        "discussionId": None,
+        "discussionId": object_id("discussion", paper.arxiv_id),
     }
     code = next((link.url for link in paper.links if link.kind == "code"), None)
     project = next((link.url for link in paper.links if link.kind == "project"), None)
@@ -100,7 +103,17 @@ def hf_daily_item(item: FeedItem) -> dict[str, Any]:
     }
     if item.community.submitted_by:
         entry["submittedBy"] = hf_user(item.community.submitted_by)
+    entry["isAuthorParticipating"] = False  # authors have no accounts here
     return entry
+
+
+def hf_search_item(item: FeedItem, highlighted_title: str, highlighted_summary: str) -> dict[str, Any]:
+    """A search result: the daily papers entry, with the title and abstract as HTML, escaped,
+    the query's words in <mark>."""
+    return hf_daily_item(item) | {
+        "highlightedTitle": highlighted_title,
+        "highlightedSummary": highlighted_summary,
+    }
 
 
 # --- the shapes for /openapi.json ---
@@ -138,7 +151,9 @@ class HfPaper(_Shape):
     summary: str
     upvotes: int = Field(description="This site's upvotes.")
     num_comments: int = Field(alias="numComments", description="This site's visible comments.")
-    discussion_id: str | None = Field(alias="discussionId", description="Always null.")
+    discussion_id: str = Field(
+        alias="discussionId", description="A stable 24-hex-digit id (no Hub discussion here)."
+    )
     github_repo: str | None = Field(None, alias="githubRepo")
     github_stars: int | None = Field(None, alias="githubStars")
     project_page: str | None = Field(None, alias="projectPage")
@@ -152,3 +167,13 @@ class HfDailyPaper(_Shape):
     thumbnail: str | None = Field(description="Always null.")
     num_comments: int = Field(alias="numComments")
     submitted_by: HfUser | None = Field(None, alias="submittedBy")
+    is_author_participating: bool = Field(
+        alias="isAuthorParticipating", description="Always false: authors have no accounts here."
+    )
+
+
+class HfSearchItem(HfDailyPaper):
+    highlighted_title: str = Field(alias="highlightedTitle", description="HTML: matches in <mark>.")
+    highlighted_summary: str = Field(
+        alias="highlightedSummary", description="HTML: the whole abstract, matches in <mark>."
+    )

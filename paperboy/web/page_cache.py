@@ -27,6 +27,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from paperboy.storage.sync_state import catalogue_version
 from paperboy.web.auth import is_personal
+from paperboy.web.paper_exports import prefers_markdown
 
 CacheKey = tuple[str, bytes, str, date]
 CACHEABLE_FLAG = "page_cacheable"
@@ -121,6 +122,9 @@ class PageCache:
             return False
         if scope["path"].startswith(NEVER_KEPT_PREFIXES) or scope["path"].endswith(NEVER_KEPT_SUFFIXES):
             return False  # answers with their own ETags: a miss here would only queue readers
+        accept = next((value for name, value in scope["headers"] if name == b"accept"), b"")
+        if prefers_markdown(accept.decode("latin-1")):
+            return False  # /papers/{id} as Markdown: another answer at the same address
         return not is_personal(scope)
 
     async def _current_version(self) -> str:

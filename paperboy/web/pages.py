@@ -37,6 +37,7 @@ from paperboy.web.auth import viewer_of
 from paperboy.web.context import app_context
 from paperboy.web.errors import PageError
 from paperboy.web.feeds import alternate_links, period_exports
+from paperboy.web.paper_exports import markdown_answer, prefers_markdown
 from paperboy.web.similar import SIMILAR_LABELS, similar_section, similar_sort
 from paperboy.web.urls import ABOUT_TRENDING_PATH, TOP_PATH, paper_url, period_url, top_url, why_url
 
@@ -178,7 +179,10 @@ def paper_page(
     request: Request, arxiv_id: str, notice: str | None = None, similar: str | None = None
 ) -> Response:
     """/papers/2506.12229 and old-style /papers/hep-th/9901001; other spellings redirect.
-    `similar` orders the similar papers: similarity (default), date or upvotes."""
+    `similar` orders the similar papers: similarity (default), date or upvotes.
+    `Accept: text/markdown` gets the paper as Markdown (web/paper_exports.py)."""
+    if prefers_markdown(request.headers.get("accept", "")):
+        return markdown_answer(request, arxiv_id)
     parsed = _canonical_id(arxiv_id)
     if arxiv_id != parsed.base:  # versioned (2506.12229v2), arXiv: prefix, trailing slash
         return RedirectResponse(paper_url(parsed.base), status_code=301)
@@ -211,7 +215,7 @@ def paper_page(
         "similar_unavailable": unavailable,
         "similar_sorts": list(SIMILAR_LABELS.items()),
     }
-    return ctx.templates.TemplateResponse(request, "paper.html", context)
+    return ctx.templates.TemplateResponse(request, "paper.html", context, headers={"Vary": "Accept"})
 
 
 def _canonical_id(arxiv_id: str) -> ArxivId:

@@ -1,61 +1,55 @@
 """The search APIs, answering JSON.
 
-- `GET /api/papers/search?q=&limit=`: Hugging Face's endpoint and field names, so that its
-  clients (huggingface_hub's `HfApi.list_papers(query=...)`, scripts written for
+- `GET /api/papers/search?q=&limit=`: Hugging Face's endpoint, limit (up to 120) and item shape
+  (web/hf_shapes.py: the /api/daily_papers item with highlightedTitle and highlightedSummary),
+  so that its clients (huggingface_hub's `HfApi.list_papers(query=...)`, scripts written for
   huggingface.co) work against this site.
 - `GET /api/v1/search`: everything the search page knows: the parsed query, the rankers that
   ran, the total, highlighted titles and snippets, pages.
 - `GET /api/v1/papers/{arxiv_id}/similar`: a paper's nearest papers by meaning, in the same shape.
 
-Errors are `{"error": {"code", "message"}}` (plus `parameter` when one parameter is at fault),
-with status 422 for a query or parameter that cannot be used and 404 for an unknown paper.
-docs/search.md describes every field.
+Errors (web/errors.py) are 422 for a query or parameter that cannot be used and 404 for an
+unknown paper, with `code`, `message` and `parameter` when one parameter is at fault; on
+/api/papers/search in Hugging Face's shape. docs/search.md describes every field.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Query, Request
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel
 from starlette.responses import Response
 
 from paperboy.domain.arxiv_ids import InvalidArxivId, parse_arxiv_id
-from paperboy.services.feed import paper_detail, with_all_links
+from paperboy.domain.highlight import highlight
+from paperboy.services.feed import FeedItem, paper_detail, with_all_links
 from paperboy.services.search import MAX_PAGE_SIZE, MAX_RESULTS, SearchHit, SearchPage, SearchRequestError
 from paperboy.web.api_models import LinkOut
 from paperboy.web.auth import viewer_of
 from paperboy.web.context import app_context
-from paperboy.web.errors import API_ERRORS
+from paperboy.web.errors import API_ERRORS, HF_API_ERRORS, ApiError
 from paperboy.web.filters import oneline
+from paperboy.web.hf_shapes import HfSearchItem, hf_search_item
 from paperboy.web.search_form import InvalidParameter, search_form, whole_number
 from paperboy.web.similar import similar_papers, similar_sort
 from paperboy.web.urls import paper_url
 
 router = APIRouter(prefix="/api", tags=["search"], responses=API_ERRORS)
 
-# Hugging Face's search answers up to about 120 papers when no limit is given; ours stops at
-# MAX_PAGE_SIZE per request, so that is the default here.
-HF_DEFAULT_LIMIT = MAX_PAGE_SIZE
+# Hugging Face's search answers up to 120 papers, and 120 when no limit is given (one search of
+# the service: its MAX_PAGE_SIZE allows that many).
+HF_MAX_LIMIT = HF_DEFAULT_LIMIT = MAX_PAGE_SIZE
+V1_MAX_LIMIT = 100
 DEFAULT_LIMIT = 20
 SIMILAR_DEFAULT_LIMIT = 10
 
 Text = Annotated[str | None, Query()]
 _Q = Annotated[str | None, Query(description="What to search for, in the query language of docs/search.md.")]
-_LIMIT = Annotated[str | None, Query(description=f"Results per page, 1 to {MAX_PAGE_SIZE}.")]
-
-
-class HfSearchItem(BaseModel):
-    """huggingface.co's shape (docs/search.md); fields beyond these may come."""
-
-    model_config = ConfigDict(extra="allow")
-    paper: dict[str, Any]
-    title: str
-    summary: str
-    publishedAt: str | None
-    numComments: int
+_LIMIT = Annotated[str | None, Query(description=f"Results per page, 1 to {V1_MAX_LIMIT}.")]
+_HF_LIMIT = Annotated[str | None, Query(description=f"Papers, 1 to {HF_MAX_LIMIT} (the default).")]
 
 
 class ResultOut(BaseModel):
@@ -122,18 +116,21 @@ class SimilarOut(BaseModel):
 
 
 @router.get(
-    "/papers/search", response_model=list[HfSearchItem], summary="Search papers (Hugging Face's shape)"
+    "/papers/search",
+    response_model=list[HfSearchItem],
+    summary="Search papers (Hugging Face's shape)",
+    tags=["huggingface"],
+    responses=HF_API_ERRORS,
 )
-def search_papers_hf(request: Request, q: _Q = None, limit: _LIMIT = None) -> Response:
-    """A list of papers in the shape of huggingface.co's `/api/papers/search`: each item has
-    `paper` (id, authors, publishedAt, title, summary, upvotes, githubRepo, githubStars,
-    projectPage) and, beside it, title, summary, publishedAt and numComments. Best first."""
+def search_papers_hf(request: Request, q: _Q = None, limit: _HF_LIMIT = None) -> Response:
+    """A list of papers in the shape of huggingface.co's `/api/papers/search`: the items of
+    `/api/daily_papers`, with the title and abstract highlighted (HTML, matches in <mark>). Best first."""
     try:
-        size = _limit(limit, HF_DEFAULT_LIMIT)
+        size = _limit(limit, HF_DEFAULT_LIMIT, HF_MAX_LIMIT)
         results = _search(request, {"q": q or ""}, size)
     except SearchRequestError as exc:
-        return _error_of(exc)
-    return _json([hf_item(hit) for hit in results.hits])
+        raise _error_of(exc) from None
+    return _json([hf_item(hit, results) for hit in results.hits])
 
 
 @router.get("/v1/search", response_model=SearchOut, summary="Search papers")
@@ -157,7 +154,7 @@ def search_papers(
         size = _limit(limit, DEFAULT_LIMIT)
         results = _search(request, {k: v for k, v in params.items() if v is not None}, size)
     except SearchRequestError as exc:
-        return _error_of(exc)
+        raise _error_of(exc) from None
     public_url = app_context(request).settings.public_url
     body = _page_of(results, size)
     body["results"] = [result(hit, public_url) for hit in results.hits]
@@ -170,19 +167,19 @@ def similar(request: Request, arxiv_id: str, sort: Text = None, limit: _LIMIT = 
     try:
         canonical = parse_arxiv_id(arxiv_id).base
     except InvalidArxivId as exc:
-        return _error(404, "not_found", str(exc))
+        raise ApiError(404, "not_found", str(exc)) from None
     ctx = app_context(request)
     paper = paper_detail(ctx.engine, canonical)
     if paper is None:
-        return _error(404, "not_found", f"arXiv paper {canonical} is not in this catalogue")
+        raise ApiError(404, "not_found", f"arXiv paper {canonical} is not in this catalogue")
     try:
         order = similar_sort(sort)
         size = _limit(limit, SIMILAR_DEFAULT_LIMIT)
         hits, notice = similar_papers(ctx.searcher, paper, order, _viewer_id(request), size)
     except InvalidParameter as exc:
-        return _error_of(exc)
+        raise _error_of(exc) from None
     except SearchRequestError as exc:  # the only other parameter
-        return _error_of(InvalidParameter("sort", str(exc)))
+        raise _error_of(InvalidParameter("sort", str(exc))) from None
     public_url = ctx.settings.public_url
     url = public_url + paper_url(paper.arxiv_id)
     about = {"arxiv_id": paper.arxiv_id, "url": url, "title": oneline(paper.title)}
@@ -206,10 +203,10 @@ def _search(request: Request, params: dict[str, str], size: int) -> SearchPage:
     )
 
 
-def _limit(text: str | None, default: int) -> int:
+def _limit(text: str | None, default: int, most: int = V1_MAX_LIMIT) -> int:
     size = whole_number("limit", text, default=default)
-    if size > MAX_PAGE_SIZE:
-        raise InvalidParameter("limit", f"limit must be between 1 and {MAX_PAGE_SIZE}, not {size}")
+    if size > most:
+        raise InvalidParameter("limit", f"limit must be between 1 and {most}, not {size}")
     return size
 
 
@@ -275,51 +272,15 @@ def result(hit: SearchHit, public_url: str) -> dict[str, Any]:
     }
 
 
-def hf_item(hit: SearchHit) -> dict[str, Any]:
-    """A result as huggingface.co writes one: the paper inside, the daily-papers entry around it.
-    Upvotes and comments are this site's; authors have no Hugging Face account here."""
-    paper = with_all_links(hit.paper)
-    title = oneline(paper.title)
-    inner: dict[str, Any] = {
-        "id": paper.arxiv_id,
-        "authors": [{"name": name, "hidden": False} for name in paper.authors],
-        "publishedAt": _hf_time(paper.published_at),
-        "title": title,
-        "summary": paper.abstract,
-        "upvotes": hit.community.upvotes,
-    }
-    code = next((link.url for link in paper.links if link.kind == "code"), None)
-    project = next((link.url for link in paper.links if link.kind == "project"), None)
-    if code:
-        inner["githubRepo"] = code
-    if paper.hf and paper.hf.github_stars is not None:
-        inner["githubStars"] = paper.hf.github_stars
-    if project:
-        inner["projectPage"] = project
-    listed = datetime.combine(paper.first_listed, time(), tzinfo=UTC) if paper.first_listed else None
-    item: dict[str, Any] = {
-        "paper": inner,
-        "publishedAt": _hf_time(listed or paper.published_at),  # when it reached the daily feed
-        "title": title,
-        "summary": paper.abstract,
-        "numComments": hit.community.comments,
-    }
-    if hit.community.submitted_by:
-        name = hit.community.submitted_by
-        item["submittedBy"] = {"user": name, "name": name, "fullname": name, "type": "user"}
-    return item
+def hf_item(hit: SearchHit, results: SearchPage) -> dict[str, Any]:
+    """A result in the shape of a daily papers item (web/hf_shapes.py), highlighted."""
+    paper = with_all_links(hit.paper)  # idempotent: code and project links from every source
+    summary = highlight(paper.abstract, results.query)
+    return hf_search_item(FeedItem(paper, None, hit.community), hit.title_html, summary)
 
 
 def _iso(moment: datetime | None) -> str | None:
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z") if moment else None
-
-
-def _hf_time(moment: datetime | None) -> str | None:
-    """2025-06-11T17:00:00.000Z, as Hugging Face writes times."""
-    if moment is None:
-        return None
-    moment = moment.astimezone(UTC)
-    return f"{moment:%Y-%m-%dT%H:%M:%S}.{moment.microsecond // 1000:03d}Z"
 
 
 # --- answers ---
@@ -329,14 +290,7 @@ def _json(body: Any, status_code: int = 200) -> Response:
     return Response(orjson.dumps(body), status_code=status_code, media_type="application/json")
 
 
-def _error(status_code: int, code: str, message: str, parameter: str | None = None) -> Response:
-    error = {"code": code, "message": message}
-    if parameter:
-        error["parameter"] = parameter
-    return _json({"error": error}, status_code)
-
-
-def _error_of(exc: SearchRequestError) -> Response:
+def _error_of(exc: SearchRequestError) -> ApiError:
     if isinstance(exc, InvalidParameter):
-        return _error(422, "invalid_parameter", str(exc), exc.name)
-    return _error(422, "invalid_query", str(exc), "q")
+        return ApiError(422, "invalid_parameter", str(exc), exc.name)
+    return ApiError(422, "invalid_query", str(exc), "q")

@@ -1,9 +1,13 @@
 """Hugging Face's paper endpoints (/api/daily_papers, /api/papers/{id}, /api/papers) in-process,
-and huggingface_hub's own client against a running `paperboy serve`."""
+and huggingface_hub's own client and `hf papers` command against a running `paperboy serve`, with
+a (fake) Hugging Face token saved, as every logged-in Hugging Face user has one."""
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -18,6 +22,7 @@ from live_server import live_server
 from sqlalchemy import insert, select
 
 from paperboy.domain.models import HfSignal, Listing
+from paperboy.services.api_tokens import create_token
 from paperboy.storage.hf import upsert_hf_signals
 from paperboy.storage.paper_stats import add_to_stats
 from paperboy.storage.schema import listings, papers, submissions
@@ -39,8 +44,11 @@ PAPER_KEYS = {
     "numComments",
     "discussionId",
 }
-ITEM_KEYS = {"paper", "publishedAt", "title", "summary", "thumbnail", "numComments"}
+ITEM_KEYS = {"paper", "publishedAt", "title", "summary", "thumbnail", "numComments", "isAuthorParticipating"}
 HF_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
+OBJECT_ID = re.compile(r"[0-9a-f]{24}")
+HF_TOKEN = "hf_fakeTokenOfAHuggingFaceUser0123456789"  # the shape of a real one; unknown here
+HF_ROUTES = ["/api/daily_papers", "/api/papers", f"/api/papers/{POPULAR}", "/api/papers/search?q=study"]
 
 
 def listed(arxiv_id, day, **fields):
@@ -93,11 +101,14 @@ def ids(items):
 
 
 def error(response, parameter):
+    """A 422 in huggingface.co's shape: the sentence in `error` and in X-Error-Message."""
     assert response.status_code == 422, response.text
     assert response.headers["content-type"] == "application/json"
-    body = response.json()["error"]
+    body = response.json()
     assert (body["code"], body["parameter"]) == ("invalid_parameter", parameter)
-    return body["message"]
+    assert response.headers["x-error-message"] == body["error"]
+    assert response.headers["x-error-code"] == "invalid_parameter"
+    return body["error"]
 
 
 # --- /api/daily_papers ---
@@ -114,7 +125,9 @@ def test_a_day_lists_its_papers_in_hugging_faces_shape(client):
     assert (popular["numComments"], popular["thumbnail"]) == (2, None)
     paper = popular["paper"]
     assert set(paper) == PAPER_KEYS | {"githubRepo", "githubStars", "projectPage"}
-    assert (paper["upvotes"], paper["numComments"], paper["discussionId"]) == (5, 2, None)
+    assert (paper["upvotes"], paper["numComments"]) == (5, 2)
+    assert OBJECT_ID.fullmatch(paper["discussionId"])  # strict clients require a non-empty string
+    assert popular["isAuthorParticipating"] is False
     assert (paper["githubRepo"], paper["githubStars"], paper["projectPage"]) == (REPO, 321, PROJECT)
     assert paper["publishedAt"] == "2025-06-11T17:00:00.000Z"  # arXiv v1
     assert paper["submittedOnDailyAt"] == "2025-06-12T00:00:00.000Z"
@@ -227,7 +240,49 @@ def test_a_paper_by_any_spelling_of_its_id(client):
 def test_an_unknown_paper_is_a_json_404(client, arxiv_id):
     response = client.get(f"/api/papers/{arxiv_id}")
     assert response.status_code == 404
-    assert response.json()["error"]["code"] == "not_found"
+    body = response.json()
+    assert body["code"] == response.headers["x-error-code"] == "not_found"
+    assert isinstance(body["error"], str)
+    assert body["error"] == response.headers["x-error-message"]
+
+
+def test_errors_of_our_own_api_keep_their_shape_and_gain_the_header(client):
+    response = client.get("/api/v1/papers/2506.99999")
+    assert response.status_code == 404
+    body = response.json()["error"]
+    assert body["code"] == "not_found"
+    assert response.headers["x-error-message"] == body["message"]
+    unknown = client.get("/api/nothing/here")  # Hugging Face's side of /api/: its shape
+    assert unknown.status_code == 404
+    message = "There is no page at /api/nothing/here."
+    assert unknown.json()["error"] == unknown.headers["x-error-message"] == message
+
+
+def test_a_hugging_face_token_is_ignored_on_hugging_faces_routes(client, engine):
+    """huggingface_hub sends the reader's saved Hugging Face token to any endpoint."""
+    for url in HF_ROUTES:
+        anonymous = client.get(url)
+        with_token = client.get(url, headers={"Authorization": f"Bearer {HF_TOKEN}"})
+        assert (with_token.status_code, with_token.json()) == (200, anonymous.json()), url
+    refused = client.get("/api/v1/papers", headers={"Authorization": f"Bearer {HF_TOKEN}"})
+    assert refused.status_code == 401  # this site's own API still refuses an unknown token
+    assert refused.json()["error"]["code"] == "invalid_token"
+    ours = create_token(engine, make_member(engine, "ada"), "t", ["read"]).plaintext
+    mine = client.get(f"/api/papers/{POPULAR}", headers={"Authorization": f"Bearer {ours}"})
+    assert mine.status_code == 200
+
+
+def test_daily_papers_link_to_the_next_page(client):
+    first = client.get("/api/daily_papers", params={"date": "2025-06-12", "limit": "3", "sort": "trending"})
+    link = first.headers["link"]
+    match = re.fullmatch(r'<https://papers\.example\.org(/api/daily_papers\?[^>]+)>; rel="next"', link)
+    assert match, link
+    second = client.get(match.group(1))
+    assert ids(second.json()) == ["2506.00001"]  # the last of four, trending order kept
+    assert "link" not in second.headers
+    assert "link" not in client.get("/api/daily_papers", params={"date": "2025-06-12"}).headers
+    by_maria = client.get("/api/daily_papers", params={"submitter": "maria", "limit": "1"})
+    assert "link" not in by_maria.headers  # one submission: one page
 
 
 def test_search_still_answers_its_own_path(client):
@@ -290,44 +345,135 @@ def test_statements_do_not_grow_with_the_page(client, url):
     assert counts[0] == counts[1] <= 12
 
 
-# --- the real client ---
+# --- /papers/{id} as Markdown ---
 
 
-def test_huggingface_hubs_client_reads_this_site(catalogue, database_url, tmp_path: Path, monkeypatch):
-    # The client only ever reaches this local server; offline mode would refuse even that.
-    monkeypatch.setattr(hub_constants, "HF_HUB_OFFLINE", False)
-    monkeypatch.setenv("HF_HUB_DISABLE_TELEMETRY", "1")
+def test_a_paper_page_answers_markdown_to_those_who_ask(client):
+    exported = client.get(f"/papers/{POPULAR}.md")
+    assert exported.status_code == 200
+    html = client.get(f"/papers/{POPULAR}")  # kept by the page cache: must not answer the next
+    assert html.headers["content-type"].startswith("text/html")
+    for accept in ("text/markdown", "text/markdown, text/html;q=0.9", "text/plain;q=0.5, text/markdown"):
+        response = client.get(f"/papers/{POPULAR}", headers={"Accept": accept})
+        assert response.status_code == 200, accept
+        assert response.headers["content-type"] == "text/markdown; charset=utf-8"
+        assert response.text == exported.text
+        assert "Accept" in response.headers["vary"]
+    assert f"# A study of {POPULAR}" in exported.text
+    browser = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+    for accept in (browser, "text/html, text/markdown;q=0.5", "text/markdown;q=0"):
+        page = client.get(f"/papers/{POPULAR}", headers={"Accept": accept})
+        assert page.headers["content-type"].startswith("text/html"), accept
+        assert "Accept" in page.headers["vary"]
+    moved = client.get(f"/papers/{POPULAR}v2", headers={"Accept": "text/markdown"})
+    assert (moved.status_code, moved.headers["location"]) == (301, f"/papers/{POPULAR}")
+    missing = client.get("/papers/2506.99999", headers={"Accept": "text/markdown"})
+    assert (missing.status_code, missing.text) == (404, "arXiv paper 2506.99999 is not in this catalogue\n")
+
+
+# --- the real clients ---
+
+
+def _hub_env(tmp_path: Path, base: str) -> dict[str, str]:
+    """A reader logged in to Hugging Face (a token file under HF_HOME) pointing the hub at us."""
+    home = tmp_path / "hf-home"
+    home.mkdir(exist_ok=True)
+    (home / "token").write_text(HF_TOKEN)
+    quiet = {"HF_HUB_OFFLINE": "0", "HF_HUB_DISABLE_TELEMETRY": "1", "HF_HUB_DISABLE_UPDATE_CHECK": "1"}
+    kept = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "HUGGING"))}
+    return {**kept, **quiet, "HF_HOME": str(home), "HF_ENDPOINT": base, "NO_COLOR": "1"}
+
+
+def _hf(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    hf = Path(sys.executable).with_name("hf")
+    return subprocess.run(
+        [str(hf), "papers", *args], env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+
+
+@pytest.fixture
+def served(catalogue, database_url, tmp_path: Path):
     env = {
         "PAPERBOY_DATABASE_URL": database_url,
         "PAPERBOY_DATA_DIR": str(tmp_path / "data"),
         "PAPERBOY_CONFIG": str(tmp_path / "absent.toml"),
     }
     with live_server(env, tmp_path / "server.log") as base:
-        api = HfApi(endpoint=base, token=False)
-        thursday = list(api.list_daily_papers(date="2025-06-12", token=False))
-        assert [p.id for p in thursday] == THURSDAY_IDS
-        popular = thursday[2]
-        assert popular.title == f"A study of {POPULAR}"
-        assert [a.name for a in popular.authors] == ["Ada Lovelace", "Alan Turing"]
-        assert (popular.upvotes, popular.comments) == (5, 2)
-        assert popular.published_at == datetime(2025, 6, 11, 17, 0, tzinfo=UTC)
-        assert popular.submitted_at == datetime(2025, 6, 12, tzinfo=UTC)
+        yield base
 
-        trending = list(api.list_daily_papers(week="2025-W24", sort="trending", limit=2, token=False))
-        assert [p.id for p in trending] == [POPULAR, LIKED]
-        by_maria = list(api.list_daily_papers(submitter="maria", token=False))
-        assert [p.id for p in by_maria] == [SUBMITTED]
-        assert by_maria[0].submitted_by.username == "maria"
 
-        info = api.paper_info(POPULAR)
-        assert (info.id, info.title, info.upvotes, info.comments) == (POPULAR, f"A study of {POPULAR}", 5, 2)
-        assert (info.github_repo, info.github_stars, info.project_page) == (REPO, 321, PROJECT)
-        assert info.published_at == datetime(2025, 6, 11, 17, 0, tzinfo=UTC)
-        assert info.submitted_at == datetime(2025, 6, 12, tzinfo=UTC)
-        assert api.paper_info(SUBMITTED).submitted_by.username == "maria"
-        with pytest.raises(HfHubHTTPError) as missing:
-            api.paper_info("2506.99999")
-        assert missing.value.response.status_code == 404
+def test_huggingface_hubs_client_reads_this_site(served, monkeypatch):
+    # The client only ever reaches this local server; offline mode would refuse even that.
+    monkeypatch.setattr(hub_constants, "HF_HUB_OFFLINE", False)
+    monkeypatch.setenv("HF_HUB_DISABLE_TELEMETRY", "1")
+    monkeypatch.setenv("HF_TOKEN", HF_TOKEN)  # a logged-in Hugging Face user: sent with every call
+    api = HfApi(endpoint=served)
+    thursday = list(api.list_daily_papers(date="2025-06-12"))
+    assert [p.id for p in thursday] == THURSDAY_IDS
+    popular = thursday[2]
+    assert popular.title == f"A study of {POPULAR}"
+    assert [a.name for a in popular.authors] == ["Ada Lovelace", "Alan Turing"]
+    assert (popular.upvotes, popular.comments) == (5, 2)
+    assert popular.published_at == datetime(2025, 6, 11, 17, 0, tzinfo=UTC)
+    assert popular.submitted_at == datetime(2025, 6, 12, tzinfo=UTC)
+    assert OBJECT_ID.fullmatch(popular.discussion_id)
+    assert popular.isAuthorParticipating is False  # kept as sent: PaperInfo keeps unknown fields
 
-        found = list(api.list_papers(query=POPULAR, limit=5, token=False))
-        assert POPULAR in [p.id for p in found]
+    trending = list(api.list_daily_papers(week="2025-W24", sort="trending", limit=2))
+    assert [p.id for p in trending] == [POPULAR, LIKED]
+    by_maria = list(api.list_daily_papers(submitter="maria"))
+    assert [p.id for p in by_maria] == [SUBMITTED]
+    assert by_maria[0].submitted_by.username == "maria"
+
+    info = api.paper_info(POPULAR)
+    assert (info.id, info.title, info.upvotes, info.comments) == (POPULAR, f"A study of {POPULAR}", 5, 2)
+    assert (info.github_repo, info.github_stars, info.project_page) == (REPO, 321, PROJECT)
+    assert info.published_at == datetime(2025, 6, 11, 17, 0, tzinfo=UTC)
+    assert info.submitted_at == datetime(2025, 6, 12, tzinfo=UTC)
+    assert api.paper_info(SUBMITTED).submitted_by.username == "maria"
+
+    found = list(api.list_papers(query="study", limit=120))
+    assert POPULAR in [p.id for p in found]
+    assert all(p.highlightedTitle.count("<mark>") >= 1 for p in found)
+
+    text = api.read_paper(POPULAR)
+    assert text.startswith(f"# A study of {POPULAR}\n")
+    assert "**Authors:** Ada Lovelace, Alan Turing" in text
+    assert f"We study paper {POPULAR} in depth." in text
+    assert api.read_paper(f"{POPULAR}v2") == text  # any spelling of the id
+
+
+def test_huggingface_hubs_errors_read_as_sentences(served, monkeypatch):
+    monkeypatch.setattr(hub_constants, "HF_HUB_OFFLINE", False)
+    monkeypatch.setenv("HF_TOKEN", HF_TOKEN)
+    api = HfApi(endpoint=served)
+    with pytest.raises(HfHubHTTPError) as missing:
+        api.paper_info("2506.99999")
+    assert missing.value.response.status_code == 404
+    assert missing.value.server_message == "arXiv paper 2506.99999 is not in this catalogue"
+    assert "{" not in str(missing.value)  # no dict written out
+    with pytest.raises(HfHubHTTPError) as too_many:
+        list(api.list_daily_papers(limit=500))
+    assert too_many.value.server_message == "limit must be a whole number from 1 to 100, not '500'"
+    with pytest.raises(HfHubHTTPError) as unread:
+        api.read_paper("2506.99999")
+    assert unread.value.server_message == "arXiv paper 2506.99999 is not in this catalogue"
+
+
+def test_the_hf_command_line_client_reads_this_site(served, tmp_path: Path):
+    env = _hub_env(tmp_path, served)
+    listed = _hf(env, "ls", "--date", "2025-06-12", "--format", "quiet")
+    assert listed.returncode == 0, listed.stderr
+    assert listed.stdout.split() == THURSDAY_IDS
+    info = _hf(env, "info", POPULAR, "--format", "json")
+    assert info.returncode == 0, info.stderr
+    assert f"A study of {POPULAR}" in info.stdout
+    searched = _hf(env, "search", "study", "--format", "quiet")
+    assert searched.returncode == 0, searched.stderr
+    assert POPULAR in searched.stdout.split()
+    read = _hf(env, "read", POPULAR)
+    assert read.returncode == 0, read.stderr
+    assert f"# A study of {POPULAR}" in read.stdout
+    missing = _hf(env, "info", "2506.99999")
+    assert missing.returncode != 0
+    assert "not found" in (missing.stdout + missing.stderr)

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from app_client import open_client
 from community import log_in_as, make_member
@@ -267,27 +269,43 @@ def test_similar_papers_without_embeddings_say_why(client, add_papers, engine):
 
 
 def test_hugging_face_search_shape(client, corpus):
+    """The same item as /api/daily_papers, with the title and abstract highlighted."""
     response = client.get("/api/papers/search", params={"q": "molecules"})
     assert response.status_code == 200
     items = response.json()
     assert isinstance(items, list)
     first = items[0]
-    assert first == {
-        "paper": {
-            "id": MOLECULES,
-            "authors": [{"name": "Ada Lovelace", "hidden": False}, {"name": "Grace Hopper", "hidden": False}],
-            "publishedAt": "2025-06-10T00:00:00.000Z",
-            "title": "Graph neural networks for molecules",
-            "summary": first["paper"]["summary"],
-            "upvotes": 3,
-            "githubRepo": "https://github.com/lovelace/molgraph",
-        },
-        "publishedAt": "2025-06-10T00:00:00.000Z",
-        "title": "Graph neural networks for molecules",
-        "summary": first["paper"]["summary"],
-        "numComments": 0,
-    }
+    paper = first["paper"]
+    assert first["title"] == paper["title"] == "Graph neural networks for molecules"
+    assert first["highlightedTitle"] == "Graph neural networks for <mark>molecules</mark>"
+    assert first["summary"] == paper["summary"]
     assert first["summary"].startswith("We apply graph neural networks")
+    assert first["highlightedSummary"].startswith("We apply graph neural networks with message passing to ")
+    assert first["highlightedSummary"].endswith("learns from molecular graphs.")  # all of it
+    graph = client.get("/api/papers/search", params={"q": "graph"}).json()
+    marked = next(item for item in graph if item["paper"]["id"] == MOLECULES)["highlightedSummary"]
+    assert marked.startswith("We apply <mark>graph</mark> neural networks")
+    assert (paper["id"], paper["upvotes"], paper["githubRepo"]) == (
+        MOLECULES,
+        3,
+        "https://github.com/lovelace/molgraph",
+    )
+    assert (first["publishedAt"], paper["publishedAt"]) == (
+        "2025-06-10T00:00:00.000Z",
+        "2025-06-10T00:00:00.000Z",
+    )
+    assert re.fullmatch(r"[0-9a-f]{24}", paper["discussionId"])
+    assert first["isAuthorParticipating"] is False
+    assert (first["numComments"], first["thumbnail"]) == (0, None)
+    authors = paper["authors"]
+    assert [(a["name"], a["hidden"]) for a in authors] == [("Ada Lovelace", False), ("Grace Hopper", False)]
+    assert all(re.fullmatch(r"[0-9a-f]{24}", a["_id"]) for a in authors)
+    # One shape with the daily papers: every key the daily item has, and only the highlights more.
+    day = paper["submittedOnDailyAt"][:10]
+    daily = client.get("/api/daily_papers", params={"date": day}).json()
+    same = next(item for item in daily if item["paper"]["id"] == MOLECULES)
+    assert set(first) == set(same) | {"highlightedTitle", "highlightedSummary"}
+    assert first["paper"] == same["paper"]
 
 
 def test_huggingface_hub_reads_our_answer(client, corpus):
@@ -308,17 +326,31 @@ def test_huggingface_hub_reads_our_answer(client, corpus):
 
 
 def test_hugging_face_search_limits_and_errors(client, add_papers, engine):
-    add_corpus(add_papers, engine, extra=110)
-    assert len(client.get("/api/papers/search", params={"q": "sparse attention"}).json()) == 100
+    add_corpus(add_papers, engine, extra=130)
+    assert len(client.get("/api/papers/search", params={"q": "sparse attention"}).json()) == 120
+    assert (
+        len(client.get("/api/papers/search", params={"q": "sparse attention", "limit": "120"}).json()) == 120
+    )
     assert len(client.get("/api/papers/search", params={"q": "sparse attention", "limit": "3"}).json()) == 3
-    error = _error(client.get("/api/papers/search", params={"q": "sparse", "limit": "101"}))
+    too_many = client.get("/api/papers/search", params={"q": "sparse", "limit": "121"})
+    error = _hf_error(too_many)
     assert (error["code"], error["parameter"]) == ("invalid_parameter", "limit")
-    error = _error(client.get("/api/papers/search"))
-    assert error == {
+    assert error["error"] == "limit must be between 1 and 120, not 121"
+    assert _hf_error(client.get("/api/papers/search")) == {
+        "error": "type at least one word to search for",
         "code": "invalid_query",
-        "message": "type at least one word to search for",
         "parameter": "q",
     }
+    v1 = _error(client.get("/api/v1/search", params={"q": "sparse", "limit": "101"}))
+    assert v1["message"] == "limit must be between 1 and 100, not 101"  # our own API keeps 100
+
+
+def _hf_error(response):
+    """An error in huggingface.co's shape, the sentence also in X-Error-Message."""
+    assert response.status_code == 422
+    body = response.json()
+    assert response.headers["x-error-message"] == body["error"]
+    return body
 
 
 # --- everything under /api/ ---
