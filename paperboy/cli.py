@@ -165,6 +165,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         start_digest_schedule,
     )
     from paperboy.services.signing_key import check_shared_key
+    from paperboy.web.slow_clients import PROTOCOL
 
     engine = make_engine(settings.effective_database_url)
     upgrade(engine)  # once here, before workers start; the background sync keeps using the engine
@@ -190,6 +191,12 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         # proxies the operator names (uvicorn would otherwise trust 127.0.0.1 by default).
         proxy_headers=bool(settings.trusted_proxies),
         forwarded_allow_ips=settings.trusted_proxies or None,
+        # Slow and idle clients (docs/deploying.md): headers within header_timeout (uvicorn has
+        # no such timeout of its own), idle keep-alive connections closed, a bound on what one
+        # worker holds at once (past it: an immediate 503, not a queue).
+        http=PROTOCOL,
+        timeout_keep_alive=settings.keep_alive_timeout,
+        limit_concurrency=settings.limit_concurrency or None,
     )
     return 0
 

@@ -48,6 +48,27 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("host", str, "127.0.0.1", "Address `paperboy serve` listens on."),
     Setting("port", int, 8000, "Port `paperboy serve` listens on."),
     Setting("workers", int, 1, "Web worker processes for `paperboy serve`."),
+    Setting(
+        "header_timeout",
+        float,
+        10.0,
+        "Seconds `paperboy serve` waits for a request's headers (from the connection's start, or "
+        "from the first byte of a following request) before closing the connection: a client "
+        "trickling its headers or connecting and sending nothing is cut off. 0: no limit.",
+    ),
+    Setting(
+        "keep_alive_timeout",
+        int,
+        5,
+        "Seconds `paperboy serve` keeps an idle connection open after a response, for the next request.",
+    ),
+    Setting(
+        "limit_concurrency",
+        int,
+        1000,
+        "Connections and requests in progress one `paperboy serve` worker holds; past it, new "
+        "requests get 503 at once (idle connections count: header_timeout frees them). 0: no limit.",
+    ),
     Setting("site_name", str, "paperboy", "Name shown in page titles and the header."),
     Setting("page_size", int, 100, "Papers per page on day, week and month views."),
     Setting(
@@ -296,6 +317,9 @@ class Settings:
     host: str
     port: int
     workers: int
+    header_timeout: float
+    keep_alive_timeout: int
+    limit_concurrency: int
     site_name: str
     page_size: int
     page_cache_mb: int
@@ -443,6 +467,7 @@ def _coerce(name: str, raw: Any) -> Any:
 _MINIMUMS = {"port": 1, "workers": 1, "page_size": 1, "import_batch_size": 1, "http_timeout": 0.1}
 _MINIMUMS.update(
     {
+        "keep_alive_timeout": 1,
         "embed_batch_size": 1,
         "smtp_port": 1,
         "session_days": 1,

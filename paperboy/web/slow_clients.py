@@ -1,0 +1,71 @@
+"""uvicorn's HTTP protocol with a header timeout, for `paperboy serve`.
+
+uvicorn (0.55, read in its source) has no header-read timeout: its keep-alive timer starts only
+after a response, so a connection that sends nothing, or trickles a header byte every few
+seconds, stays open for as long as the client likes. It costs no worker thread (a connection is
+an asyncio protocol object and a file descriptor; requests run as tasks), but every such
+connection counts towards `limit_concurrency`, past which uvicorn answers every new request 503:
+a few hundred idle sockets would shut a worker to everyone else.
+
+This protocol closes a connection whose request headers are not complete `header_timeout`
+seconds after it opened, or after the first byte of a following request arrived (between
+requests, uvicorn's keep-alive timeout applies). Bodies are not timed here: a slow body is read
+by the request's own task, which awaits it without holding a thread. docs/deploying.md says what
+the reverse proxy adds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from functools import cache
+from typing import Any
+
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+from paperboy.config import load_settings
+
+# `paperboy serve` hands uvicorn this import string: each worker process imports it (the class
+# itself would not travel to spawned workers), and reads the setting as the app factory does.
+PROTOCOL = "paperboy.web.slow_clients:HeaderTimeoutProtocol"
+
+
+@cache
+def header_timeout() -> float:
+    """The header_timeout setting, read once per worker from PAPERBOY_* and paperboy.toml."""
+    return load_settings().header_timeout
+
+
+class HeaderTimeoutProtocol(HttpToolsProtocol):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.header_timer: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._await_headers()
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self._await_headers()  # a following request: its own deadline; the first keeps the connection's
+
+    def on_headers_complete(self) -> None:
+        self._stop_waiting()
+        super().on_headers_complete()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._stop_waiting()
+        super().connection_lost(exc)
+
+    def _await_headers(self) -> None:
+        if self.header_timer is None and header_timeout() > 0:
+            self.header_timer = self.loop.call_later(header_timeout(), self._headers_too_slow)
+
+    def _stop_waiting(self) -> None:
+        if self.header_timer is not None:
+            self.header_timer.cancel()
+            self.header_timer = None
+
+    def _headers_too_slow(self) -> None:
+        self.header_timer = None
+        if not self.transport.is_closing():
+            self.transport.close()
