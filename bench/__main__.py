@@ -15,6 +15,7 @@ from bench import (
     import_speed,
     pages,
     postgres,
+    rate_limit,
     search_quality,
     search_speed,
     soak,
@@ -39,6 +40,8 @@ BENCHMARKS: dict[str, Benchmark] = {
     "search_quality": lambda ws, corpus, args: search_quality.run(),
     # One daily edition to 100,000 subscribers through a local SMTP sink (bench/digest.py).
     "digest": lambda ws, corpus, args: digest.run(corpus, args),
+    # The API limiter's cost per request, 2-worker accuracy and key churn, old vs new (bench/rate_limit.py).
+    "rate_limit": lambda ws, corpus, args: rate_limit.run(ws),
     # 256 connections of mixed load with 2,000 members, then a worker SIGKILLed (bench/soak.py).
     "soak": lambda ws, corpus, args: soak.run(ws, corpus, args),
 }
