@@ -176,8 +176,9 @@ SETTINGS: tuple[Setting, ...] = (
         "secret_key",
         str,
         "",
-        "Key that signs e-mail verification links. Empty: a random key made once and kept in the "
-        "database, shared by every process that uses it.",
+        "Key that signs the links in mails (verification, reset, digests). Empty: a random key made "
+        "once in data_dir/secret.key (0600), never in the database. On PostgreSQL with several "
+        "hosts, set it (the same on every host).",
     ),
     Setting(
         "smtp_host", str, "", "SMTP server for outgoing mail. Empty: mail is written to data_dir/outbox."
