@@ -202,13 +202,14 @@ def _digest(kind: str, credential: str) -> bytes:
 async def _refuse(send: Send, path: str, headers: list[tuple[bytes, bytes]], wait: int) -> None:
     message = f"Too many API requests: try again in {wait} seconds (the RateLimit headers tell the budget)."
     if path.startswith(_HF_PATHS):  # huggingface_hub prints a string error as it is
-        body = orjson.dumps({"error": message})
+        body = orjson.dumps({"error": message, "code": "rate_limited"})
     else:
         body = orjson.dumps({"error": {"code": "rate_limited", "message": message}})
     raw = [
         *headers,
         (b"retry-after", str(wait).encode()),
         (b"x-error-message", message.encode()),
+        (b"x-error-code", b"rate_limited"),
         (b"content-type", b"application/json"),
         (b"content-length", str(len(body)).encode()),
         (b"cache-control", b"no-store"),
