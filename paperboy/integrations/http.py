@@ -4,12 +4,20 @@ It adds what a polite, robust harvester needs on top of httpx: timeouts, retries
 exponential back-off and jitter, `Retry-After` (arXiv's flow control for OAI-PMH), a minimum
 interval between requests to one host (arXiv asks for 3 s), a size cap on response bodies,
 and one `UpstreamError` line naming the URL and the reason when it gives up.
+
+One client may serve many threads (the web app's arXiv look-ups share one per process): the
+politeness interval is handed out as reserved start times under a lock, so concurrent callers
+queue instead of bursting, and a `Retry-After` holds every caller of that host off until the
+moment it names, remembered, so nobody asks again meanwhile. A caller that cannot wait (a web
+request) passes a `deadline`: when its turn, the hold-off or a retry would come later than
+that, the client raises `UpstreamBusy` at once, without asking, saying how long to wait.
 """
 
 from __future__ import annotations
 
 import logging
 import random
+import threading
 import time
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
@@ -37,6 +45,15 @@ Params = Mapping[str, str | int]
 
 class UpstreamError(Exception):
     """An upstream service failed or answered something unusable; the message is one line."""
+
+
+class UpstreamBusy(UpstreamError):
+    """Not asked, or not asked again: the answer would come after the caller's deadline (the
+    host asked us to hold off, or it is another caller's turn). `retry_after`: seconds to wait."""
+
+    def __init__(self, message: str, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +97,7 @@ class HttpClient:
             follow_redirects=True,
             headers={"User-Agent": USER_AGENT},
         )
+        self._timeout = timeout
         self._retries = retries
         self._host_delays = dict(host_delays or {})
         self._max_bytes = max_bytes
@@ -89,7 +107,9 @@ class HttpClient:
         self._clock = clock
         # Jitter spreads retries of many workers apart; it is not security-relevant.
         self._jitter = jitter or random.Random().random  # noqa: S311
-        self._last_request: dict[str, float] = {}
+        self._lock = threading.Lock()
+        self._next_start: dict[str, float] = {}  # per host key: the earliest the next request may start
+        self._held_off_until: dict[str, float] = {}  # per host key: what its Retry-After asked for
 
     @classmethod
     def from_settings(cls, settings: Settings, **overrides: object) -> HttpClient:
@@ -112,29 +132,44 @@ class HttpClient:
         self._client.close()
 
     def get(
-        self, url: str, *, params: Params | None = None, accept: Collection[int] = (200,)
+        self,
+        url: str,
+        *,
+        params: Params | None = None,
+        accept: Collection[int] = (200,),
+        deadline: float | None = None,
     ) -> HttpResponse:
-        """GET `url`; return a response whose status is in `accept`, or raise UpstreamError."""
+        """GET `url`; return a response whose status is in `accept`, or raise UpstreamError.
+
+        `deadline` (on this client's clock): raise UpstreamBusy rather than wait or retry past it.
+        """
         # merged, not replaced: a configured base URL may carry a query string of its own
         full_url = str(httpx.URL(url).copy_merge_params(params or {}))
         attempts = self._retries + 1
         for attempt in range(attempts):
-            self._wait_for_host(full_url)
+            self._wait_for_host(full_url, deadline)
             try:
-                return self._attempt(full_url, accept)
+                return self._attempt(full_url, accept, deadline)
             except _Retry as retry:
+                delay = self._retry_delay(attempt, retry.retry_after)
+                if retry.retry_after:  # the server's own flow control: every caller honours it
+                    self._hold_off(full_url, delay)
+                if deadline is not None and self._clock() + delay > deadline:
+                    raise UpstreamBusy(f"GET {full_url}: {retry.reason}", retry_after=delay) from None
                 if attempt + 1 == attempts:
                     raise UpstreamError(
                         f"GET {full_url}: {retry.reason} (gave up after {attempts} attempts)"
                     ) from None
-                delay = self._retry_delay(attempt, retry.retry_after)
                 logger.info("GET %s: %s; retrying in %.1f s", full_url, retry.reason, delay)
                 self._sleep(delay)
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _attempt(self, url: str, accept: Collection[int]) -> HttpResponse:
+    def _attempt(self, url: str, accept: Collection[int], deadline: float | None) -> HttpResponse:
+        timeout = self._timeout
+        if deadline is not None:  # a waiting caller: no longer than its deadline (half a second at least)
+            timeout = max(0.5, min(timeout, deadline - self._clock()))
         try:
-            with self._client.stream("GET", url) as response:
+            with self._client.stream("GET", url, timeout=timeout) as response:
                 status = response.status_code
                 if status not in accept and status in RETRYABLE_STATUSES:
                     raise _Retry(_status_text(response), parse_retry_after(response.headers))
@@ -146,7 +181,7 @@ class HttpClient:
         except httpx.HTTPError as exc:  # too many redirects and the like: retrying won't help
             raise UpstreamError(f"GET {url}: {type(exc).__name__}: {_one_line(exc)}") from None
         finally:
-            self._last_request[self._politeness(url)[0]] = self._clock()
+            self._finished(url)
         if status not in accept:
             raise UpstreamError(f"GET {url}: {_status_text(response)}{_snippet(content)}")
         return HttpResponse(str(response.url), status, response.headers, content)
@@ -167,14 +202,41 @@ class HttpClient:
             chunks.append(chunk)
         return b"".join(chunks)
 
-    def _wait_for_host(self, url: str) -> None:
+    def _wait_for_host(self, url: str, deadline: float | None) -> None:
+        """Take the next turn for the URL's host and sleep until it comes.
+
+        The turn is reserved under the lock, so concurrent callers queue a politeness interval
+        apart; one that wakes to find a hold-off set meanwhile queues again.
+        """
         key, delay = self._politeness(url)
-        last = self._last_request.get(key)
-        if delay <= 0 or last is None:
-            return
-        remaining = last + delay - self._clock()
-        if remaining > 0:
-            self._sleep(remaining)
+        while True:
+            with self._lock:
+                now = self._clock()
+                start = max(now, self._next_start.get(key, now), self._held_off_until.get(key, now))
+                if deadline is not None and start > deadline:
+                    raise UpstreamBusy(f"{key} is busy: our next turn is in {start - now:.0f} s", start - now)
+                if delay > 0:
+                    self._next_start[key] = start + delay
+            if start <= now:
+                return
+            self._sleep(start - now)
+            with self._lock:
+                if self._held_off_until.get(key, 0.0) <= self._clock():
+                    return
+
+    def _finished(self, url: str) -> None:
+        """The interval counts from the end of a request too: a slow answer is no licence to hurry."""
+        key, delay = self._politeness(url)
+        with self._lock:
+            self._next_start[key] = max(self._next_start.get(key, 0.0), self._clock() + delay)
+
+    def _hold_off(self, url: str, seconds: float) -> None:
+        key = self._politeness(url)[0]
+        with self._lock:
+            until = self._clock() + seconds
+            if until > self._held_off_until.get(key, 0.0):
+                logger.warning("%s asked us to hold off for %.0f s", key, seconds)
+                self._held_off_until[key] = until
 
     def _politeness(self, url: str) -> tuple[str, float]:
         """(timer key, minimum interval) for the URL's host.

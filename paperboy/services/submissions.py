@@ -8,11 +8,16 @@
 - A submission is a `submissions` row plus a listing of today (announce type "submitted"), so
   that the day's feed shows the paper through the ordinary feed queries; the submitter's upvote
   comes with it. All of it is one transaction: it happens completely or not at all.
+- The arXiv look-up goes through the process's one shared client (integrations/arxiv_api.py):
+  a request waits at most `arxiv_lookup_wait` seconds for it. Past that, or while arXiv has asked
+  us to hold off, the member is told "arXiv is busy; try again in N s" (ArxivBusy) and nothing is
+  written: a submission is never left half done for a background job to finish.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -25,7 +30,7 @@ from paperboy.domain.arxiv_ids import InvalidArxivId, parse_arxiv_id
 from paperboy.domain.models import Listing, PaperRecord
 from paperboy.domain.users import User
 from paperboy.integrations import arxiv_api
-from paperboy.integrations.http import HttpClient, UpstreamError
+from paperboy.integrations.http import HttpClient, UpstreamBusy, UpstreamError
 from paperboy.services import rate_limits
 from paperboy.storage import submissions as store
 from paperboy.storage.engine import now_utc
@@ -47,6 +52,15 @@ class SubmissionRefused(ValueError):
 
 class ArxivUnavailable(Exception):
     """The arXiv API could not be asked about the paper; nothing was written (HTTP 502)."""
+
+
+class ArxivBusy(ArxivUnavailable):
+    """arXiv asked us to hold off, or would not answer within the wait; nothing was written
+    (HTTP 503 with Retry-After: `retry_after` seconds)."""
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,23 +144,24 @@ def check_window(arxiv_id: str, published: datetime | None, now: datetime, days:
 
 
 def arxiv_fetcher(settings: Settings, client: HttpClient | None = None) -> Fetch:
-    """Look a paper up in the arXiv API. A member is waiting: one retry at most, not the sync's four."""
-
-    def fetch(arxiv_id: str) -> PaperRecord | None:
-        http = client or HttpClient.from_settings(settings, retries=min(settings.http_retries, 1))
-        try:
-            records = arxiv_api.fetch_papers(http, settings.arxiv_api_url, [arxiv_id])
-        finally:
-            if client is None:
-                http.close()
-        return next((record for record in records if record.arxiv_id == arxiv_id), None)
-
-    return fetch
+    """Look a paper up in the arXiv API through the process's shared client (or `client`)."""
+    if client is None:
+        return arxiv_api.shared_lookup(settings).paper
+    lookup = arxiv_api.ArxivLookup(client, settings.arxiv_api_url, settings.arxiv_lookup_wait)
+    return lookup.paper
 
 
 def _look_up(fetch: Fetch, arxiv_id: str) -> PaperRecord:
     try:
         record = fetch(arxiv_id)
+    except UpstreamBusy as exc:
+        log.info("arXiv look-up of %s not made or not finished: %s", arxiv_id, exc)
+        seconds = max(1, math.ceil(exc.retry_after))
+        raise ArxivBusy(
+            f"arXiv is busy; try again in {seconds} s. {arxiv_id} is not in our catalogue yet, so "
+            "we have to ask arXiv about it, and nothing was saved.",
+            seconds,
+        ) from exc
     except UpstreamError as exc:
         log.warning("arXiv look-up of %s failed: %s", arxiv_id, exc)
         raise ArxivUnavailable(

@@ -18,7 +18,7 @@ from paperboy.domain.markup import InvalidComment
 from paperboy.domain.users import User
 from paperboy.services.comments import post_comment
 from paperboy.services.profiles import user_profile
-from paperboy.services.submissions import ArxivUnavailable, SubmissionRefused, submit_paper
+from paperboy.services.submissions import ArxivBusy, ArxivUnavailable, SubmissionRefused, submit_paper
 from paperboy.services.votes import PaperNotFound, VoteResult, remove_upvote, upvote_paper
 from paperboy.storage.profiles import PaperActivity
 from paperboy.web.api_models import (
@@ -34,7 +34,7 @@ from paperboy.web.api_models import (
 from paperboy.web.auth import checked_viewer, client_ip, require_member, viewer_of
 from paperboy.web.conditional import conditional_json
 from paperboy.web.context import app_context
-from paperboy.web.errors import API_ERRORS, ApiError
+from paperboy.web.errors import API_ERRORS, ApiError, api_error_response
 from paperboy.web.urls import paper_url
 
 router = APIRouter(prefix="/api/v1", tags=["account"], responses=API_ERRORS)
@@ -116,6 +116,9 @@ def create_submission(request: Request, submission: SubmissionIn, user: Submitte
         result = submit_paper(ctx.engine, ctx.settings, user, submission.paper, client_ip(request))
     except SubmissionRefused as exc:
         raise ApiError(422, "submission_refused", str(exc), "paper") from None
+    except ArxivBusy as exc:
+        busy = ApiError(503, "arxiv_busy", str(exc))
+        return api_error_response(busy, {"Retry-After": str(exc.retry_after)})
     except ArxivUnavailable as exc:
         raise ApiError(503, "arxiv_unavailable", str(exc)) from None
     body = {

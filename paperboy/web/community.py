@@ -13,7 +13,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from starlette.responses import Response
 
-from paperboy.services.submissions import ArxivUnavailable, SubmissionRefused, submit_paper
+from paperboy.services.submissions import ArxivBusy, ArxivUnavailable, SubmissionRefused, submit_paper
 from paperboy.services.votes import PaperNotFound, VoteResult, remove_upvote, upvote_paper
 from paperboy.web.auth import (
     LOGGED_IN,
@@ -24,7 +24,7 @@ from paperboy.web.auth import (
     viewer_of,
 )
 from paperboy.web.context import app_context
-from paperboy.web.errors import PageError, wants_json
+from paperboy.web.errors import PageError, render_error, wants_json
 from paperboy.web.urls import paper_url
 
 router = APIRouter(default_response_class=HTMLResponse, include_in_schema=False)
@@ -94,6 +94,9 @@ def submit(request: Request, viewer: CheckedViewer, paper: Field = "") -> Respon
         result = submit_paper(ctx.engine, ctx.settings, user, paper, client_ip(request))
     except SubmissionRefused as exc:
         return _render_form(request, paper=paper, error=str(exc), status_code=400)
+    except ArxivBusy as exc:
+        links, headers = [("Try again", "/submit")], {"Retry-After": str(exc.retry_after)}
+        return render_error(request, 503, "arXiv is busy", str(exc), links, headers=headers)
     except ArxivUnavailable as exc:
         raise PageError(502, "arXiv is not answering", str(exc), [("Try again", "/submit")]) from None
     target = f"{paper_url(result.arxiv_id)}?notice={result.notice}"
