@@ -82,43 +82,6 @@ def refusal(what: str, wait: int) -> RateLimited:
     return RateLimited(f"Too many {what}: try again in {_wait(wait)}.", wait)
 
 
-def check(engine: Engine, *limits: Limit, what: str, now: float | None = None) -> None:
-    """Refuse if any limit is spent, without counting (login: only failures count)."""
-    moment = time.time() if now is None else now
-    waits = []
-    with engine.connect() as conn:
-        for item in limits:
-            start = _window_start(item.rate, moment)
-            if rate_counters.hits_in(conn, item.bucket, start) >= item.rate.limit:
-                waits.append(math.ceil(start + item.rate.seconds - moment))
-    if waits:
-        raise refusal(what, max(waits))
-
-
-def record(engine: Engine, *limits: Limit, now: float | None = None) -> None:
-    """Count an event (a failed login) without refusing it."""
-    moment = time.time() if now is None else now
-    with write_transaction(engine) as conn:
-        for item in limits:
-            start = _window_start(item.rate, moment)
-            rate_counters.add_hit(conn, item.bucket, start, start + item.rate.seconds)
-
-
-def take_back(engine: Engine, *limits: Limit, now: float | None = None) -> None:
-    """Uncount one event of the current window (a login counted as failed that succeeded)."""
-    moment = time.time() if now is None else now
-    with write_transaction(engine) as conn:
-        for item in limits:
-            rate_counters.remove_hit(conn, item.bucket, _window_start(item.rate, moment))
-
-
-def forget(engine: Engine, *limits: Limit) -> None:
-    """Clear limits' counts (a successful login clears the account's failures)."""
-    with write_transaction(engine) as conn:
-        for item in limits:
-            rate_counters.clear_bucket(conn, item.bucket)
-
-
 # --- back-off --------------------------------------------------------------------------------------
 
 _FIRST_WAIT = 30  # seconds after the last free failure; doubling with each failure after it

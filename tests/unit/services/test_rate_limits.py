@@ -33,18 +33,6 @@ def test_buckets_are_separate_and_every_limit_counts(engine):
         rate_limits.hit(engine, other_user, per_ip, what="votes", now=NOW)
 
 
-def test_check_does_not_count_and_forget_clears(engine):
-    failures = rate_limits.limit("login-fail", "email:a@example.org", "2/15minutes")
-    rate_limits.check(engine, failures, what="failed logins", now=NOW)
-    rate_limits.record(engine, failures, now=NOW)
-    rate_limits.record(engine, failures, now=NOW)
-    with pytest.raises(RateLimited) as refused:
-        rate_limits.check(engine, failures, what="failed logins", now=NOW + 60)
-    assert refused.value.retry_after == 15 * 60 - 60
-    rate_limits.forget(engine, failures)
-    rate_limits.check(engine, failures, what="failed logins", now=NOW + 60)
-
-
 def test_concurrent_hits_are_counted_exactly(engine):
     limit = rate_limits.limit("vote", "ip:shared", "1000/hour")
     barrier = threading.Barrier(20)
