@@ -264,7 +264,8 @@ SETTINGS: tuple[Setting, ...] = (
         "login_failures_account",
         str,
         "5/15minutes",
-        "Failed logins per account before further attempts on it wait (against password guessing).",
+        "Failed logins per account and client address before each further attempt from that address "
+        "waits: 30 s, doubling with each failure, up to the period.",
     ),
     Setting("login_failures_ip", str, "20/hour", "Failed logins per IP address before it must wait."),
     Setting("rate_limit_mail", str, "5/hour", "Verification and reset mails per address and per IP."),

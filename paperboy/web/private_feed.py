@@ -1,5 +1,6 @@
 """A member's private feed: `/feeds/private/{token}.rss` (or .atom, .json), where the token is a
-personal access token with the `feed` scope (made in Settings → API tokens, revoked there).
+personal access token with the `feed` scope alone (made in Settings → API tokens, revoked there):
+a single-purpose token, since a feed address ends up in feed readers and their services.
 
 It lists the latest listing day's papers that the member's digest preferences select
 (categories, keywords, how many), trending first; without a digest subscription, the day's top
