@@ -5,11 +5,11 @@ The pages load only this site's own files: one stylesheet and one script under /
 violation). Images are the site's own or data: URIs (Swagger UI's icons); forms post to this
 site only; no page may be framed (clickjacking) or change its base URL.
 
-A handler's own, stricter policy wins (the digest preview allows nothing but the mail's inline
-styles); it only gains `frame-ancestors 'none'` when it lacks one. `Referrer-Policy` likewise: pages
-whose URL holds a token already say `no-referrer`. HSTS is sent only when the site's public
-address is https: over plain http it would be ignored, and on a development host it would pin
-https on localhost for a year.
+A handler's own, stricter policy wins, as it is (the digest preview allows nothing but the mail's
+inline styles); X-Frame-Options keeps such a page out of frames all the same. `Referrer-Policy`
+likewise: pages whose URL holds a token already say `no-referrer`. HSTS is sent only when the
+site's public address is https: over plain http it would be ignored, and on a development host it
+would pin https on localhost for a year.
 """
 
 from __future__ import annotations
@@ -57,14 +57,5 @@ class SecurityHeaders:
         if self.https:
             headers.setdefault("strict-transport-security", HSTS)
         if headers.get("content-type", "").startswith("text/html"):
-            headers.setdefault("x-frame-options", "DENY")  # frame-ancestors, for older browsers
-            headers["content-security-policy"] = with_frame_ancestors(headers.get("content-security-policy"))
-
-
-def with_frame_ancestors(policy: str | None) -> str:
-    """The site's policy, or a handler's own one with `frame-ancestors 'none'` added if it has none."""
-    if policy is None:
-        return CSP
-    if "frame-ancestors" in policy:
-        return policy
-    return f"{policy.rstrip('; ')}; frame-ancestors 'none'"
+            headers.setdefault("x-frame-options", "DENY")  # older browsers, and handlers' own policies
+            headers.setdefault("content-security-policy", CSP)
