@@ -207,8 +207,9 @@ def _sync_settings(base: str) -> dict[str, str]:
 
 
 def _as_if_the_dead_sync_went_stale(engine: Engine) -> None:
-    """A SIGKILLed sync leaves "running" behind, which refuses new syncs until it is an hour old
-    (services/sync.py, RUNNING_GOES_STALE): move that mark's clock back instead of waiting."""
+    """A SIGKILLed sync leaves its "running" claim behind, which refuses new syncs until it goes
+    stale (storage/sync_state.py, RUNNING_GOES_STALE): move that mark's clock back instead of
+    waiting (only the clock is faked)."""
     with write_transaction(engine) as conn:
         conn.execute(
             update(sync_state)
