@@ -108,6 +108,7 @@ class HttpClient:
         # Jitter spreads retries of many workers apart; it is not security-relevant.
         self._jitter = jitter or random.Random().random  # noqa: S311
         self._lock = threading.Lock()
+        self._held_off = threading.Condition(self._lock)  # wakes turn-waiters when a hold-off is set
         self._next_start: dict[str, float] = {}  # per host key: the earliest the next request may start
         self._held_off_until: dict[str, float] = {}  # per host key: what its Retry-After asked for
 
@@ -203,10 +204,11 @@ class HttpClient:
         return b"".join(chunks)
 
     def _wait_for_host(self, url: str, deadline: float | None) -> None:
-        """Take the next turn for the URL's host and sleep until it comes.
+        """Take the next turn for the URL's host and wait until it comes.
 
         The turn is reserved under the lock, so concurrent callers queue a politeness interval
-        apart; one that wakes to find a hold-off set meanwhile queues again.
+        apart; one that learns of a hold-off set meanwhile queues again (or, with a deadline it
+        cannot meet, is told at once).
         """
         key, delay = self._politeness(url)
         while True:
@@ -217,12 +219,21 @@ class HttpClient:
                     raise UpstreamBusy(f"{key} is busy: our next turn is in {start - now:.0f} s", start - now)
                 if delay > 0:
                     self._next_start[key] = start + delay
-            if start <= now:
+            if start <= now or self._wait_for_turn(key, start):
                 return
-            self._sleep(start - now)
+
+    def _wait_for_turn(self, key: str, start: float) -> bool:
+        """Wait until `start`; False as soon as a hold-off beyond it is set meanwhile."""
+        if self._sleep is not time.sleep:  # an injected sleep (tests): one call, then look
+            self._sleep(start - self._clock())
             with self._lock:
-                if self._held_off_until.get(key, 0.0) <= self._clock():
-                    return
+                return self._held_off_until.get(key, 0.0) <= start
+        with self._held_off:
+            while (now := self._clock()) < start:
+                if self._held_off_until.get(key, 0.0) > start:
+                    return False
+                self._held_off.wait(start - now)
+            return self._held_off_until.get(key, 0.0) <= start
 
     def _finished(self, url: str) -> None:
         """The interval counts from the end of a request too: a slow answer is no licence to hurry."""
@@ -237,6 +248,7 @@ class HttpClient:
             if until > self._held_off_until.get(key, 0.0):
                 logger.warning("%s asked us to hold off for %.0f s", key, seconds)
                 self._held_off_until[key] = until
+                self._held_off.notify_all()
 
     def _politeness(self, url: str) -> tuple[str, float]:
         """(timer key, minimum interval) for the URL's host.
