@@ -255,3 +255,17 @@ def test_a_combined_token_from_before_no_longer_opens_the_feed(settings, engine)
         )
     with open_client(settings) as client:
         assert client.get(f"/feeds/private/{plaintext}.rss").status_code == 404
+
+
+def test_ending_this_session_from_the_list_logs_out_here(settings, engine):
+    ada = make_member(engine, "ada")
+    with open_client(settings) as client:
+        csrf = log_in_as(client, ada)
+        token = client.cookies["paperboy_session"]
+        page = client.get("/settings").text
+        (mine,) = re.findall(r'this session.*?action="(/settings/sessions/[0-9a-f]{64}/end)"', page, re.S)
+        ended = client.post(mine, data={"csrf_token": csrf})
+        assert ended.headers["location"] == "/"
+        assert 'paperboy_session=""' in ended.headers["set-cookie"]
+        client.cookies.set("paperboy_session", token)  # a copy of the cookie is dead server-side
+        assert not _logged_in(client)

@@ -347,7 +347,9 @@ def test_changing_the_password_keeps_this_session_only(engine, settings, mailer)
     here, elsewhere = (accounts.open_session(engine, settings, user) for _ in range(2))
     viewer = accounts.viewer_for_token(engine, settings, here.token)
     with pytest.raises(AccountError, match="current password"):
-        accounts.change_password(engine, settings, viewer, current="not it at all", new="a brand new secret", ip=IP)
+        accounts.change_password(
+            engine, settings, viewer, current="not it at all", new="a brand new secret", ip=IP
+        )
     accounts.change_password(engine, settings, viewer, current=PASSWORD, new="a brand new secret", ip=IP)
     assert accounts.viewer_for_token(engine, settings, here.token).user is not None
     assert accounts.viewer_for_token(engine, settings, elsewhere.token) == ANONYMOUS
