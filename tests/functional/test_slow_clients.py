@@ -1,6 +1,7 @@
 """Slow and idle clients against a real `paperboy serve` on 127.0.0.1: connections that send
 nothing, or trickle their headers a byte at a time, neither stop the site from answering nor
-stay open past the header timeout (uvicorn alone would keep them forever: web/slow_clients.py).
+stay open past the header timeout (uvicorn alone would keep them forever: web/slow_clients.py);
+endless headers get a 431 instead of filling the worker's memory.
 
 The header timeout is 2 s here instead of the default 10 s, only so that the test waits less.
 """
@@ -93,4 +94,22 @@ def test_past_the_concurrency_limit_new_requests_are_refused_at_once_until_idler
         with httpx.Client(base_url=base, timeout=10) as client:
             assert client.get("/healthz").status_code == 503
         assert _still_open(idle, []) == (0, 0)
+        assert _answers(base) == (200, 200)
+
+
+def test_endless_headers_are_refused_with_431(database_url, tmp_path):
+    """uvicorn with httptools reads headers without a size limit (a worker grew 320 MB in 5 s)."""
+    env = {"PAPERBOY_DATABASE_URL": database_url, "PAPERBOY_DATA_DIR": str(tmp_path / "data")}
+    with live_server(env, tmp_path / "serve.log") as base, ExitStack() as stack:
+        sock = _connect(base, stack)
+        sock.setblocking(True)
+        line = b"X-Padding-" + b"a" * 990 + b": b\r\n"
+        with contextlib.suppress(OSError):  # the server may close while we are still sending
+            sock.sendall(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n" + line * 1024)  # 1 MiB, unfinished
+        sock.settimeout(PATIENCE)
+        try:
+            answer = sock.recv(1024)
+        except ConnectionResetError:  # closed with our bytes unread: the kernel may drop the 431
+            answer = b"reset"
+        assert answer.startswith(b"HTTP/1.1 431 ") or answer == b"reset"
         assert _answers(base) == (200, 200)
