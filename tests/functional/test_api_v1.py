@@ -261,9 +261,7 @@ def test_rate_limits_answer_429_then_allow_again_after_the_window(settings, engi
         assert _error(refused, 429)["code"] == "rate_limited"
         assert refused.headers["ratelimit"] == '"api";r=0;t=20'
         assert (
-            client.get("/api/v1/papers", headers=_bearer(token))
-            .headers["ratelimit"]
-            .startswith('"api";r=2;')
+            client.get("/api/v1/papers", headers=_bearer(token)).headers["ratelimit"].startswith('"api";r=2;')
         )
         assert client.get("/healthz").headers.get("ratelimit") is None  # only /api/
         now[0] += 20
