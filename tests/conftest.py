@@ -8,6 +8,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -36,22 +37,31 @@ def shared_path(*parts: str) -> Path:
     return path
 
 
+@contextmanager
+def empty_postgresql_database(prefix: str) -> Iterator[str]:
+    """A new, empty database on the PostgreSQL server of PAPERBOY_TEST_DATABASE_URL, dropped after
+    the block; yields its URL."""
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    admin = make_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
 @pytest.fixture(scope="session")
 def _template_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """One migrated database per test session (per xdist worker)."""
     if PG_ADMIN_URL:
-        name = f"paperboy_test_{uuid.uuid4().hex[:10]}"
-        admin = make_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        url = make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-        engine = make_engine(url)
-        upgrade(engine)
-        engine.dispose()
-        yield url
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+        with empty_postgresql_database("paperboy_test") as url:
+            engine = make_engine(url)
+            upgrade(engine)
+            engine.dispose()
+            yield url
     else:
         path = tmp_path_factory.mktemp("template") / "template.sqlite3"
         engine = make_engine(f"sqlite:///{path}")

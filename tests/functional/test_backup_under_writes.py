@@ -10,18 +10,16 @@ import stat
 import subprocess
 import sys
 import threading
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 from community import PASSWORD, csrf_from, make_member
-from conftest import PG_ADMIN_URL, REPO_ROOT
+from conftest import PG_ADMIN_URL, REPO_ROOT, empty_postgresql_database
 from digest_fixtures import catalogue_records
 from live_server import live_server
-from sqlalchemy import func, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import func, select
 
 from paperboy.domain.digest import Preferences
 from paperboy.services.accounts import open_session
@@ -44,16 +42,8 @@ def restored_database(tmp_path: Path) -> Iterator[str]:
         return
     if pg_tool("pg_dump") is None:
         pytest.skip("pg_dump is not installed")
-    name = f"paperboy_restored_{uuid.uuid4().hex[:8]}"
-    admin = make_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with empty_postgresql_database("paperboy_restored") as url:
+        yield url
 
 
 def _env(database_url: str, data_dir: Path, tmp_path: Path) -> dict[str, str]:

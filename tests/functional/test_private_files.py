@@ -9,7 +9,6 @@ import stat
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import closing
 from pathlib import Path
@@ -17,14 +16,11 @@ from pathlib import Path
 import httpx
 import pytest
 from community import PASSWORD, csrf_from
-from conftest import PG_ADMIN_URL, REPO_ROOT
+from conftest import PG_ADMIN_URL, REPO_ROOT, empty_postgresql_database
 from live_server import live_server
-from sqlalchemy import text
-from sqlalchemy.engine import make_url
 
 from paperboy.services.accounts import signing_secret
 from paperboy.services.signing_key import KEY_FILE, LEGACY_STATE_KEY
-from paperboy.storage.engine import make_engine
 from paperboy.storage.sync_state import get_state, set_state
 from paperboy.storage.transactions import write_transaction
 
@@ -124,16 +120,8 @@ def test_an_older_installs_key_moves_from_the_database_to_the_key_file(engine, s
 def fresh_postgresql() -> Iterator[str]:
     if not PG_ADMIN_URL:
         pytest.skip("needs PAPERBOY_TEST_DATABASE_URL (PostgreSQL)")
-    name = f"paperboy_key_{uuid.uuid4().hex[:8]}"
-    admin = make_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with empty_postgresql_database("paperboy_key") as url:
+        yield url
 
 
 def test_serve_on_postgresql_without_a_shared_key_refuses_in_one_line(fresh_postgresql, tmp_path):

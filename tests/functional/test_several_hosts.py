@@ -6,13 +6,11 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Iterator
 
 import pytest
-from conftest import PG_ADMIN_URL, REPO_ROOT
-from sqlalchemy import inspect, text
-from sqlalchemy.engine import make_url
+from conftest import PG_ADMIN_URL, REPO_ROOT, empty_postgresql_database
+from sqlalchemy import inspect
 
 from paperboy.storage.engine import make_engine
 from paperboy.storage.migrate import pending_revisions
@@ -62,16 +60,8 @@ def test_of_processes_claiming_the_sync_at_once_exactly_one_wins(database_url, e
 def fresh_postgresql() -> Iterator[str]:
     if not PG_ADMIN_URL:
         pytest.skip("needs PAPERBOY_TEST_DATABASE_URL (PostgreSQL)")
-    name = f"paperboy_hosts_{uuid.uuid4().hex[:8]}"
-    admin = make_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with empty_postgresql_database("paperboy_hosts") as url:
+        yield url
 
 
 def test_hosts_migrating_a_fresh_postgresql_database_at_once_all_succeed(fresh_postgresql, tmp_path):

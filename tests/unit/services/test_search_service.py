@@ -17,7 +17,7 @@ from conftest import make_record
 from sqlalchemy import insert
 
 from paperboy.domain.models import Listing, Version
-from paperboy.services.search import MAX_RESULTS, Searcher, SearchRequestError, Tuning
+from paperboy.services.search import MAX_PAGE_SIZE, MAX_RESULTS, Searcher, SearchRequestError, Tuning
 from paperboy.services.search_index import embed_papers
 from paperboy.storage.schema import paper_stats, papers
 from paperboy.storage.transactions import write_transaction
@@ -195,7 +195,7 @@ def test_malformed_queries_say_why(corpus, text, message):
     [
         ({"sort": "random"}, "sort must be one of"),
         ({"mode": "magic"}, "mode must be one of"),
-        ({"page_size": 101}, "page size must be between"),
+        ({"page_size": MAX_PAGE_SIZE + 1}, "page size must be between"),
         ({"page": 0}, "page must be 1 or more"),
         ({"page": MAX_RESULTS // 20 + 1}, "results stop at 1000"),
     ],
