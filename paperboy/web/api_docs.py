@@ -1,5 +1,8 @@
-"""/docs: Swagger UI over /openapi.json, from the swagger-ui-bundle package's own files (served
-under /static/swagger), so that the page works offline; no CDN is ever asked.
+"""/docs: Swagger UI over /openapi.json, from the fastapi-offline package's own files (served
+under /static/swagger), so that the page works offline; no CDN is ever asked. That package ships
+Swagger UI 5, the first that reads OpenAPI 3.1, the version FastAPI writes (4.x, as in the
+swagger-ui-bundle package, answered "Unable to render this definition"). Of its files, only
+swagger-ui-bundle.js, swagger-ui.css and favicon.png are used: not its FastAPIOffline app factory.
 
 The page is written here rather than by FastAPI's get_swagger_ui_html, whose inline start-up
 script the site's Content-Security-Policy (web/security_headers.py) would block: Swagger UI starts
@@ -8,16 +11,17 @@ from /static/swagger-init.js instead, and the page keeps the same policy as ever
 from __future__ import annotations
 
 from html import escape
+from importlib.resources import files
 
 from fastapi import APIRouter, FastAPI, Request
 from starlette.responses import HTMLResponse
 from starlette.staticfiles import StaticFiles
-from swagger_ui_bundle import swagger_ui_path
 
 from paperboy import __version__
 from paperboy.web.context import app_context
 
 SWAGGER_STATIC = "/static/swagger"
+SWAGGER_FILES = files("fastapi_offline") / "static"
 router = APIRouter(include_in_schema=False)
 PAGE = """<!DOCTYPE html>
 <html lang="en">
@@ -25,7 +29,7 @@ PAGE = """<!DOCTYPE html>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <link rel="stylesheet" href="{swagger}/swagger-ui.css">
-<link rel="icon" href="{swagger}/favicon-32x32.png">
+<link rel="icon" href="{swagger}/favicon.png">
 <title>{title}</title>
 </head>
 <body>
@@ -45,4 +49,4 @@ def api_docs(request: Request) -> HTMLResponse:
 
 def mount_swagger_files(app: FastAPI) -> None:
     """Before the site's /static mount, which would otherwise answer these paths."""
-    app.mount(SWAGGER_STATIC, StaticFiles(directory=swagger_ui_path), name="swagger")
+    app.mount(SWAGGER_STATIC, StaticFiles(directory=str(SWAGGER_FILES)), name="swagger")

@@ -10,6 +10,7 @@
     deepLinking: true,
     showExtensions: true,
     showCommonExtensions: true,
-    presets: [SwaggerUIBundle.presets.apis, SwaggerUIBundle.SwaggerUIStandalonePreset],
+    presets: [SwaggerUIBundle.presets.apis],
+    validatorUrl: null, // never ask validator.swagger.io (another origin) about the document
   });
 })();
