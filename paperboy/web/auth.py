@@ -21,7 +21,7 @@ from fastapi import Depends, Request
 from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import MutableHeaders
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from paperboy.config import Settings
@@ -29,7 +29,7 @@ from paperboy.domain.users import User
 from paperboy.services.accounts import ANONYMOUS, Session, Viewer, csrf_matches, viewer_for_token
 from paperboy.services.api_tokens import authenticate_token
 from paperboy.web.context import app_context
-from paperboy.web.errors import PageError
+from paperboy.web.errors import PageError, api_error_json
 from paperboy.web.hf_paths import is_hf_path
 
 SESSION_COOKIE = "paperboy_session"
@@ -121,10 +121,13 @@ def session_token(scope: Scope) -> str | None:
 
 
 async def _refuse_token(scope: Scope, receive: Receive, send: Send) -> None:
-    message = "This API token is unknown, revoked, or its account is banned."
-    body = {"error": {"code": "invalid_token", "message": message}}
+    message = (
+        "This API token is unknown, revoked, its account is banned, or it is a feed token "
+        "(which opens its private feed address and nothing else)."
+    )
     headers = {"WWW-Authenticate": 'Bearer error="invalid_token"'}
-    await JSONResponse(body, status_code=401, headers=headers)(scope, receive, send)
+    answer = api_error_json(scope["path"], 401, "invalid_token", message, headers=headers)
+    await answer(scope, receive, send)
 
 
 def _cookie(scope: Scope, name: str) -> str | None:

@@ -238,8 +238,12 @@ def test_errors_have_one_shape(client, papers):
         _error(client.get("/api/v1/me", headers={"Authorization": "Bearer nope"}), 401)["code"]
         == "invalid_token"
     )
-    error = _error(client.post("/api/v1/submissions", content=b"{", headers=_bearer("x")), 401)
-    assert error["code"] == "invalid_token"
+    refused = client.post("/api/v1/submissions", content=b"{", headers=_bearer("x"))
+    assert _error(refused, 401)["code"] == "invalid_token"
+    # Clients that show only headers (huggingface_hub) read the reason there too.
+    assert refused.headers["x-error-code"] == "invalid_token"
+    assert refused.headers["x-error-message"].startswith("This API token is unknown")
+    assert refused.headers["www-authenticate"] == 'Bearer error="invalid_token"'
 
 
 # --- rate limits ------------------------------------------------------------------------------
