@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 import httpx
 
 REQUEST_TIMEOUT_S = 30.0
+KEEPALIVE_EXPIRY_S = 2.0  # below `serve`'s keep_alive_timeout (5 s)
 # kind -> weight in the mix
 MIX = {
     "anonymous page": 30,
@@ -211,7 +212,15 @@ async def run_load(
     outcome = Outcome()
     mix = _Mix(plan, outcome, used_votes, seed)
     jar = http.cookiejar.CookieJar(policy=http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
-    limits = httpx.Limits(max_connections=plan.connections, max_keepalive_connections=plan.connections)
+    # A pooled connection is dropped after 2 s idle, before the server's keep_alive_timeout (5 s)
+    # closes it: otherwise a request sent just as the server closes an idle connection fails as a
+    # ReadError (the same rule a proxy follows, docs/deploying.md: its upstream keep-alive below
+    # paperboy's). Browsers retry such a request; httpx does not.
+    limits = httpx.Limits(
+        max_connections=plan.connections,
+        max_keepalive_connections=plan.connections,
+        keepalive_expiry=KEEPALIVE_EXPIRY_S,
+    )
     start = time.monotonic()
     deadline = start + plan.seconds
     async with httpx.AsyncClient(

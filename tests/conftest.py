@@ -27,6 +27,7 @@ from paperboy.storage.transactions import write_transaction
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED = REPO_ROOT.parent / "shared"
 PG_ADMIN_URL = os.environ.get("PAPERBOY_TEST_DATABASE_URL", "")
+TEST_SIGNING_KEY = "a signing key shared by the test hosts"
 
 
 def shared_path(*parts: str) -> Path:
@@ -106,6 +107,9 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
         arxiv_delay=0,
         embedder="hashing",  # the real model only where a test asks for it (it loads in seconds)
         search_warm_up=False,
+        # On PostgreSQL every host (and this test process) must share one signing key: the one
+        # tests/functional/live_server.py gives the servers it starts.
+        secret_key=TEST_SIGNING_KEY if database_url.startswith("postgresql") else "",
     )
 
 

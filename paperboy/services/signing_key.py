@@ -34,19 +34,23 @@ def key_file(settings: Settings) -> Path:
 
 
 def signing_key(engine: Engine, settings: Settings) -> str:
+    """The key; SigningKeyMissing on PostgreSQL when none was given: a key file invented by one
+    host (a cron job's `paperboy digest send`, say) would sign links that the others refuse."""
     if settings.secret_key:
         return settings.secret_key
     path = key_file(settings).resolve()
     with _lock:
         if path not in _known:
-            _known[path] = _load_or_make(engine, path)
+            _known[path] = _load_or_make(engine, path, settings)
         return _known[path]
 
 
-def _load_or_make(engine: Engine, path: Path) -> str:
+def _load_or_make(engine: Engine, path: Path, settings: Settings) -> str:
     if not path.exists():
         with engine.connect() as conn:
             legacy = get_state(conn, LEGACY_STATE_KEY)
+        if legacy is None and engine.dialect.name == "postgresql":
+            raise _missing(settings)
         private_dir(path.parent)
         write_private_once(path, (legacy or secrets.token_urlsafe(48)).encode("ascii"))
     key = path.read_text(encoding="ascii").strip()
@@ -65,7 +69,11 @@ def check_shared_key(engine: Engine, settings: Settings) -> None:
         if get_state(conn, LEGACY_STATE_KEY):
             signing_key(engine, settings)  # moved into the file now, while one host starts
             return
-    raise SigningKeyMissing(
+    raise _missing(settings)
+
+
+def _missing(settings: Settings) -> SigningKeyMissing:
+    return SigningKeyMissing(
         "on PostgreSQL, set PAPERBOY_SECRET_KEY (the same on every host) or copy the key file "
         f"{key_file(settings)} from the host that has it (see docs/operations.md)"
     )

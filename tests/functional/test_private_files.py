@@ -20,7 +20,7 @@ from conftest import PG_ADMIN_URL, REPO_ROOT, empty_postgresql_database
 from live_server import live_server
 
 from paperboy.services.accounts import signing_secret
-from paperboy.services.signing_key import KEY_FILE, LEGACY_STATE_KEY
+from paperboy.services.signing_key import KEY_FILE, LEGACY_STATE_KEY, SigningKeyMissing
 from paperboy.storage.sync_state import get_state, set_state
 from paperboy.storage.transactions import write_transaction
 
@@ -106,6 +106,7 @@ def test_a_dump_of_the_database_holds_no_signing_key(loose_umask, tmp_path):
 
 
 def test_an_older_installs_key_moves_from_the_database_to_the_key_file(engine, settings):
+    settings = settings.replace(secret_key="")  # the test settings carry one on PostgreSQL
     legacy = "a key an older version made and kept in the database"
     with write_transaction(engine) as conn:
         set_state(conn, LEGACY_STATE_KEY, legacy)
@@ -114,6 +115,17 @@ def test_an_older_installs_key_moves_from_the_database_to_the_key_file(engine, s
     assert stat.S_IMODE((settings.data_dir / KEY_FILE).stat().st_mode) == 0o600
     with engine.connect() as conn:
         assert get_state(conn, LEGACY_STATE_KEY) is None
+
+
+def test_no_process_invents_a_key_of_its_own_on_postgresql(engine, settings):
+    """A cron job's `paperboy digest send` on a host without the shared key would otherwise sign
+    its mails' links with a key file of its own, which every other host refuses."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("on SQLite one data directory holds the one key file")
+    settings = settings.replace(secret_key="")
+    with pytest.raises(SigningKeyMissing, match="set PAPERBOY_SECRET_KEY"):
+        signing_secret(engine, settings)
+    assert not (settings.data_dir / KEY_FILE).exists()
 
 
 @pytest.fixture
