@@ -30,6 +30,12 @@ PG_ADMIN_URL = os.environ.get("PAPERBOY_TEST_DATABASE_URL", "")
 TEST_SIGNING_KEY = "a signing key shared by the test hosts"
 
 
+def shared_key_env(database_url: str) -> dict[str, str]:
+    """On PostgreSQL, every paperboy process needs the key its hosts share (docs/operations.md);
+    the test process, the servers and the commands it starts all get this one."""
+    return {"PAPERBOY_SECRET_KEY": TEST_SIGNING_KEY} if database_url.startswith("postgresql") else {}
+
+
 def shared_path(*parts: str) -> Path:
     """A file under ../shared, or a skip naming what is missing."""
     path = SHARED.joinpath(*parts)
@@ -123,6 +129,8 @@ def cli_env(monkeypatch: pytest.MonkeyPatch, database_url: str, tmp_path: Path) 
     monkeypatch.setenv("PAPERBOY_ARXIV_DELAY", "0")
     monkeypatch.setenv("PAPERBOY_HTTP_RETRIES", "0")
     monkeypatch.setenv("PAPERBOY_EMBEDDER", "hashing")
+    for name, value in shared_key_env(database_url).items():
+        monkeypatch.setenv(name, value)
 
 
 def make_record(arxiv_id: str = "2506.12229", **fields: object) -> PaperRecord:

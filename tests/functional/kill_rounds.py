@@ -17,6 +17,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from conftest import shared_key_env
+
 KILLS = 3
 PROGRESS_TIMEOUT_S = 120.0
 
@@ -37,6 +39,7 @@ def paperboy_env(database_url: str, data_dir: Path, **extra: str) -> dict[str, s
         PAPERBOY_CONFIG=str(data_dir / "absent.toml"),
         PAPERBOY_EMBEDDER="hashing",
         PYTHONPATH=str(Path(__file__).resolve().parents[2]),
+        **shared_key_env(database_url),
         **extra,
     )
     return env

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import TEST_SIGNING_KEY
+from conftest import shared_key_env
 
 from bench.server import free_port, stop_process_group  # the benchmarks start servers the same way
 
@@ -53,9 +53,7 @@ def live_server(env: Mapping[str, str], log: Path, *, workers: int = 1) -> Itera
 
 def _shared_signing_key(env: Mapping[str, str]) -> dict[str, str]:
     """On PostgreSQL, serve wants the key its hosts share (docs/operations.md), as CI gives it."""
-    if env.get("PAPERBOY_DATABASE_URL", "").startswith("postgresql"):
-        return {"PAPERBOY_SECRET_KEY": TEST_SIGNING_KEY}
-    return {}
+    return shared_key_env(env.get("PAPERBOY_DATABASE_URL", ""))
 
 
 def _wait_healthy(proc: subprocess.Popen[bytes], base: str, log: Path) -> None:

@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from conftest import shared_key_env
 from digest_fixtures import (
     DAY,
     add_subscribers,
@@ -293,6 +294,7 @@ def _cli_env(database_url: str, tmp_path: Path, sink: SmtpSink, **extra: str) ->
         PAPERBOY_SMTP_SECURITY="none",
         PAPERBOY_EMBEDDER="hashing",
         PYTHONPATH=str(REPO_ROOT),
+        **shared_key_env(database_url),
         **extra,
     )
     return env
