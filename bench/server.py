@@ -32,8 +32,6 @@ def serving(target: Target, log_dir: Path, workers: int = 2, **extra_env: str) -
     port = free_port()
     command = paperboy_command("serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers))
     env = child_env(**target.env, PAPERBOY_SYNC_ON_EMPTY="0", **extra_env)
-    if env.get("PAPERBOY_DATABASE_URL", "").startswith("postgresql"):  # hosts share one key there
-        env.setdefault("PAPERBOY_SECRET_KEY", "a signing key shared by the benchmark's hosts")
     log_dir.mkdir(parents=True, exist_ok=True)
     log = log_dir / "serve.log"
     with log.open("wb") as out:

@@ -18,6 +18,8 @@ from bench import postgres
 SQLITE = "SQLite"
 POSTGRES = "PostgreSQL"
 
+PG_KEY = "a signing key shared by the benchmark's hosts"
+
 
 @dataclass(frozen=True, slots=True)
 class Target:
@@ -56,7 +58,10 @@ class Workspace:
         url = postgres.create_database(self.pg_admin, name)
         data_dir = self.root / f"pg-{n}"
         data_dir.mkdir()
-        return Target(label, {"PAPERBOY_DATA_DIR": str(data_dir), "PAPERBOY_DATABASE_URL": url}, pg_url=url)
+        # Every process on a PostgreSQL site needs the key its hosts share (docs/operations.md).
+        env = {"PAPERBOY_DATA_DIR": str(data_dir), "PAPERBOY_DATABASE_URL": url}
+        env["PAPERBOY_SECRET_KEY"] = PG_KEY
+        return Target(label, env, pg_url=url)
 
     def discard(self, target: Target) -> None:
         """Remove a database no later benchmark needs (repeats would fill the disk otherwise)."""
