@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import Connection, delete, select, update
+from sqlalchemy import Connection, delete, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -27,15 +27,6 @@ def add_hit(conn: Connection, bucket: str, window_start: int, expires_at: int) -
     return hits
 
 
-def hits_in(conn: Connection, bucket: str, window_start: int) -> int:
-    hits: int | None = conn.execute(
-        select(rate_counters.c.hits).where(
-            rate_counters.c.bucket == bucket, rate_counters.c.window_start == window_start
-        )
-    ).scalar()
-    return hits or 0
-
-
 def remove_hit(conn: Connection, bucket: str, window_start: int) -> None:
     conn.execute(
         update(rate_counters)
@@ -46,10 +37,6 @@ def remove_hit(conn: Connection, bucket: str, window_start: int) -> None:
         )
         .values(hits=rate_counters.c.hits - 1)
     )
-
-
-def clear_bucket(conn: Connection, bucket: str) -> None:
-    conn.execute(delete(rate_counters).where(rate_counters.c.bucket == bucket))
 
 
 def purge_expired(conn: Connection, now: int) -> int:

@@ -98,16 +98,15 @@ class ViewerMiddleware:
         if viewer.user is None or token is None:
             await self.app(scope, receive, send)
             return
-        await self.app(scope, receive, self._personal(send, token, refreshed=viewer.refreshed))
+        await self.app(scope, receive, self._refreshing_cookie(send, token, refreshed=viewer.refreshed))
 
-    def _personal(self, send: Send, token: str, *, refreshed: bool) -> Send:
-        """A logged-in page is this reader's alone: no shared cache (a proxy, a CDN) may keep it.
-        When the session's expiry slid forward, the cookie's goes with it."""
+    def _refreshing_cookie(self, send: Send, token: str, *, refreshed: bool) -> Send:
+        """When the session's expiry slid forward, the cookie's goes with it. (That the answer is
+        this reader's alone, kept by no shared cache, is web/cache_policy.py's work.)"""
 
         async def wrapped(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
-                headers.setdefault("cache-control", "private, no-store")
                 if refreshed and "set-cookie" not in headers:
                     headers.append("set-cookie", session_cookie_header(self.settings, token))
             await send(message)
