@@ -19,7 +19,7 @@ import sys
 import pytest
 from chromium import chromium, screenshot  # noqa: F401 - chromium is a fixture
 from conftest import REPO_ROOT, shared_path
-from live_server import live_server
+from live_server import live_server, site_env
 
 pytestmark = pytest.mark.browser
 
@@ -58,9 +58,7 @@ def _paperboy(env: dict[str, str], *args: str) -> None:
 def test_search_from_the_header_then_similar_papers(chromium, sample, database_url, tmp_path):  # noqa: F811
     papers, listings = sample
     env = {
-        "PAPERBOY_DATABASE_URL": database_url,
-        "PAPERBOY_DATA_DIR": str(tmp_path / "data"),
-        "PAPERBOY_CONFIG": str(tmp_path / "absent.toml"),
+        **site_env(database_url, tmp_path),
         "PAPERBOY_EMBEDDER": "auto",
     }
     _paperboy(env, "import", str(papers), "--listings", str(listings))

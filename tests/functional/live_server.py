@@ -51,6 +51,16 @@ def live_server(env: Mapping[str, str], log: Path, *, workers: int = 1) -> Itera
     assert "database is locked" not in log.read_text(errors="replace")
 
 
+def site_env(database_url: str, tmp_path: Path) -> dict[str, str]:
+    """The settings of a site of its own for a test: its database, a data dir in `tmp_path`, and
+    no paperboy.toml from the working directory."""
+    return {
+        "PAPERBOY_DATABASE_URL": database_url,
+        "PAPERBOY_DATA_DIR": str(tmp_path / "data"),
+        "PAPERBOY_CONFIG": str(tmp_path / "absent.toml"),
+    }
+
+
 def _shared_signing_key(env: Mapping[str, str]) -> dict[str, str]:
     """On PostgreSQL, serve wants the key its hosts share (docs/operations.md), as CI gives it."""
     return shared_key_env(env.get("PAPERBOY_DATABASE_URL", ""))

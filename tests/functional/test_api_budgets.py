@@ -16,7 +16,7 @@ from app_client import open_client
 from community import make_member
 from huggingface_hub.errors import HfHubHTTPError
 from huggingface_hub.utils import hf_raise_for_status, parse_ratelimit_headers
-from live_server import live_server
+from live_server import live_server, site_env
 
 from paperboy.services.accounts import open_session
 from paperboy.services.api_tokens import create_token
@@ -101,9 +101,7 @@ LIMIT = 200
 @pytest.fixture
 def two_workers(database_url: str, tmp_path: Path) -> Iterator[str]:
     env = {
-        "PAPERBOY_DATABASE_URL": database_url,
-        "PAPERBOY_DATA_DIR": str(tmp_path / "data"),
-        "PAPERBOY_CONFIG": str(tmp_path / "absent.toml"),
+        **site_env(database_url, tmp_path),
         "PAPERBOY_RATE_LIMIT_API_IP": f"{LIMIT}/hour",
     }
     with live_server(env, tmp_path / "server.log", workers=2) as base:

@@ -18,7 +18,7 @@ from conftest import make_record
 from huggingface_hub import HfApi
 from huggingface_hub import constants as hub_constants
 from huggingface_hub.errors import HfHubHTTPError
-from live_server import live_server
+from live_server import live_server, site_env
 from sqlalchemy import insert, select
 
 from paperboy.domain.models import HfSignal, Listing
@@ -394,9 +394,7 @@ def _hf(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
 @pytest.fixture
 def served(catalogue, database_url, tmp_path: Path):
     env = {
-        "PAPERBOY_DATABASE_URL": database_url,
-        "PAPERBOY_DATA_DIR": str(tmp_path / "data"),
-        "PAPERBOY_CONFIG": str(tmp_path / "absent.toml"),
+        **site_env(database_url, tmp_path),
     }
     with live_server(env, tmp_path / "server.log") as base:
         yield base

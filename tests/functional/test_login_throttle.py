@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 from community import PASSWORD, csrf_from, make_member
-from live_server import live_server
+from live_server import live_server, site_env
 
 from paperboy.services.accounts import open_session
 
@@ -22,9 +22,7 @@ FREE_FAILURES = 5  # the default PAPERBOY_LOGIN_FAILURES_ACCOUNT, 5/15minutes
 @pytest.fixture
 def server(database_url: str, tmp_path: Path) -> Iterator[str]:
     env = {
-        "PAPERBOY_DATABASE_URL": database_url,
-        "PAPERBOY_DATA_DIR": str(tmp_path / "data"),
-        "PAPERBOY_CONFIG": str(tmp_path / "absent.toml"),
+        **site_env(database_url, tmp_path),
         "PAPERBOY_TRUSTED_PROXIES": "127.0.0.1",  # the test plays the proxy, naming each client
     }
     with live_server(env, tmp_path / "server.log", workers=2) as base:

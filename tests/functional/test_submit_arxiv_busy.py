@@ -14,7 +14,7 @@ import pytest
 from community import make_member
 from conftest import make_record
 from fixture_server import fixture_server
-from live_server import live_server
+from live_server import live_server, site_env
 from sqlalchemy import func, select
 
 from paperboy.services.accounts import open_session
@@ -37,9 +37,7 @@ def busy_arxiv() -> Iterator[tuple[str, list[str]]]:
 @pytest.fixture
 def server(database_url: str, tmp_path: Path, busy_arxiv) -> Iterator[str]:
     env = {
-        "PAPERBOY_DATABASE_URL": database_url,
-        "PAPERBOY_DATA_DIR": str(tmp_path / "data"),
-        "PAPERBOY_CONFIG": str(tmp_path / "absent.toml"),
+        **site_env(database_url, tmp_path),
         "PAPERBOY_ARXIV_API_URL": busy_arxiv[0],
         # every member submits from 127.0.0.1: the per-IP limit would answer 429 before arXiv
         "PAPERBOY_RATE_LIMIT_SUBMIT": "1000/hour",

@@ -12,7 +12,7 @@ import httpx
 import pytest
 from community import make_member
 from conftest import make_record
-from live_server import live_server
+from live_server import live_server, site_env
 from sqlalchemy import func, select
 
 from paperboy.services.accounts import open_session
@@ -27,9 +27,7 @@ VOTERS = 200
 def server(database_url: str, tmp_path: Path) -> Iterator[str]:
     """The real app with two workers over this test's database; stopped by its PID afterwards."""
     env = {
-        "PAPERBOY_DATABASE_URL": database_url,
-        "PAPERBOY_DATA_DIR": str(tmp_path / "data"),
-        "PAPERBOY_CONFIG": str(tmp_path / "absent.toml"),
+        **site_env(database_url, tmp_path),
         "PAPERBOY_RATE_LIMIT_VOTE": "100000/minute",
         "PAPERBOY_RATE_LIMIT_IP_FACTOR": "1",  # every voter comes from 127.0.0.1
     }
