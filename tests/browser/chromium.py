@@ -3,9 +3,11 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import shutil
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
@@ -24,14 +26,24 @@ ARTIFACTS = Path(os.environ.get("PAPERBOY_TEST_ARTIFACTS", Path(__file__).resolv
 
 @pytest.fixture(scope="module")
 def chromium():
-    """A headless Chromium for the module, or a skip naming what is missing (CI installs it)."""
+    """A headless Chromium for the module, or a skip naming what is missing; under CI=true
+    (`.ci/run` installs both) a failure instead, so a broken CI image cannot pass by skipping."""
     if not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)):
-        pytest.skip(f"{CHROMIUM} is absent: browser tests need Debian's chromium (apt-get install chromium)")
-    playwright_api = pytest.importorskip("playwright.sync_api")
+        _missing(f"{CHROMIUM} is absent: browser tests need Debian's chromium (apt-get install chromium)")
+    try:
+        playwright_api = importlib.import_module("playwright.sync_api")
+    except ImportError:
+        _missing("playwright is not installed: browser tests need it (pip install -e '.[dev]')")
     with playwright_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
         yield browser
         browser.close()
+
+
+def _missing(reason: str) -> NoReturn:
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"{reason} (CI=true: browser tests must run)", pytrace=False)
+    pytest.skip(reason)
 
 
 def screenshot(page, name: str) -> Path:
