@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, date, datetime
 
 import pytest
@@ -11,22 +12,12 @@ from conftest import make_record
 from sqlalchemy import insert, select
 
 from paperboy.domain.models import Listing
-from paperboy.domain.trending import (
-    Candidate,
-    Signals,
-    appeared_at,
-    rank,
-    reference_time,
-    score,
-    trending_params,
-)
 from paperboy.storage.engine import now_utc
 from paperboy.storage.schema import hf_papers, listings, paper_stats, papers, submissions, votes
 from paperboy.web.filters import figure
 from paperboy.web.page_cache import PageCache
 
 MONDAY, THURSDAY, FRIDAY = date(2025, 6, 9), date(2025, 6, 12), date(2025, 6, 13)
-LATER = datetime(2030, 1, 1, tzinfo=UTC)  # any "now" after the periods these tests show
 
 
 @pytest.fixture
@@ -118,34 +109,65 @@ def test_a_bogus_sort_is_a_400(client, thursday):
     assert "choose one of trending, newest" in response.text
 
 
-def test_a_week_mixes_its_days_by_the_formula(client, settings, add_papers, engine):
+def test_the_defaults_are_those_the_hand_computed_orders_use(settings):
+    names = ("gravity", "offset_hours", "comment_weight", "hf_weight", "stars_weight")
+    assert [getattr(settings, f"trending_{name}") for name in names] == [0.45, 2.0, 0.5, 1.0, 1.0]
+
+
+def test_a_week_mixes_its_days_by_the_formula(client, add_papers, engine):
+    """Expected order worked out by hand from docs/trending.md with the default settings: week 24
+    of 2025 is over, so ages run to Monday 16 June 00:00 UTC. Neighbours are chosen close enough
+    that gravity 0, 0.4, 0.5 or 1, no offset, ages in days or from 15 June, the last listing instead
+    of the first, a submission counted from its day's start, a comment weighing 1, Hugging Face
+    upvotes ignored, or stars not as log2(1 + stars) each put some pair in another order.
+
+        paper       listed             points                              age h  (age+2)^0.45  score
+        2506.00301  Fri                7 upvotes                     = 7      72       6.937   1.009
+        2506.00101  Mon                6 + 0.5*4 comments + log2(1+3) = 10    168      10.086   0.991
+        2506.00401  submitted Sun 23h  1 + 0.5*1                     = 1.5     1       1.640   0.915
+        2506.00102  Mon                2 + 0.5*2 + 1 HF + log2(1+3)  = 6     168      10.086   0.595
+        2506.00302  Fri                4                             = 4      72       6.937   0.577
+        2506.00201  Thu                3                             = 3      96       7.871   0.381
+        2506.00103  Mon and Fri        3 (from Monday, its first)    = 3     168      10.086   0.297
+        2506.00303  Fri                none: 0, and ties go to the newest listing first
+        2506.00104  Mon                none: 0
+    """
     add_papers(
         listed("2506.00101", MONDAY),
+        listed("2506.00102", MONDAY),
+        listed("2506.00103", MONDAY, FRIDAY),
+        listed("2506.00104", MONDAY),
         listed("2506.00201", THURSDAY),
         listed("2506.00301", FRIDAY),
         listed("2506.00302", FRIDAY),
+        listed("2506.00303", FRIDAY),
+        make_record("2506.00401", listings=()),
     )
-    points = {"2506.00101": 10, "2506.00201": 9, "2506.00301": 8, "2506.00302": 1}
-    for arxiv_id, upvotes in points.items():
-        add_stats(engine, arxiv_id, upvotes=upvotes)
+    add_submission(engine, "2506.00401", make_member(engine, "ada"), datetime(2025, 6, 15, 23, 0, tzinfo=UTC))
+    for arxiv_id, upvotes, comments in [
+        ("2506.00301", 7, 0),
+        ("2506.00101", 6, 4),
+        ("2506.00401", 1, 1),
+        ("2506.00102", 2, 2),
+        ("2506.00302", 4, 0),
+        ("2506.00201", 3, 0),
+        ("2506.00103", 3, 0),
+    ]:
+        add_stats(engine, arxiv_id, upvotes=upvotes, comments=comments)
+    add_hf(engine, "2506.00101", upvotes=0, github_stars=3)
+    add_hf(engine, "2506.00102", upvotes=1, github_stars=3)
     html = client.get("/papers/week/2025-W24").text
-
-    params = trending_params(settings)
-    reference = reference_time(date(2025, 6, 15), LATER)  # the week is over: ranked as of its end
-    days = {"2506.00101": MONDAY, "2506.00201": THURSDAY, "2506.00301": FRIDAY, "2506.00302": FRIDAY}
-    items = [
-        Candidate(
-            n,
-            arxiv_id,
-            days[arxiv_id],
-            Signals(upvotes=points[arxiv_id], appeared_at=appeared_at(days[arxiv_id])),
-        )
-        for n, arxiv_id in enumerate(points)
+    assert listed_ids(html) == [
+        "2506.00301",
+        "2506.00101",
+        "2506.00401",
+        "2506.00102",
+        "2506.00302",
+        "2506.00201",
+        "2506.00103",
+        "2506.00303",
+        "2506.00104",
     ]
-    ids, _ = rank(items, params, reference)
-    expected = [list(points)[n] for n in ids]
-    assert listed_ids(html) == expected
-    assert expected != sorted(points, key=points.__getitem__, reverse=True)  # age did count
 
 
 def test_category_filter_with_trending(client, add_papers, engine):
@@ -174,19 +196,12 @@ def test_trending_pages_cover_every_paper_exactly_once(settings, add_papers, eng
     assert [len(page) for page in pages] == [5, 5, 5, 5, 3]
     assert sorted(seen) == sorted(f"2506.{n:05d}" for n in range(1, 24))  # each exactly once
     assert seen == whole  # in the order of the one-page ranking
-    assert seen == _ranked_by_the_domain(
-        settings, {f"2506.{n:05d}": n % 4 if n % 3 == 1 else 0 for n in range(1, 24)}
-    )
-
-
-def _ranked_by_the_domain(settings, upvotes):
-    """arXiv ids (listed on Monday when odd, else Thursday) ranked by domain.rank, as of the week's end."""
-    items = []
-    for n, (arxiv_id, count) in enumerate(upvotes.items()):
-        day = MONDAY if int(arxiv_id[-2:]) % 2 else THURSDAY
-        items.append(Candidate(n, arxiv_id, day, Signals(upvotes=count, appeared_at=appeared_at(day))))
-    ids, _ = rank(items, trending_params(settings), reference_time(date(2025, 6, 15), LATER))
-    return [items[n].arxiv_id for n in ids]
+    # By hand: n % 3 == 1 has n % 4 upvotes; odd n is listed Monday (age 168 h at the week's end,
+    # divisor 170^0.45 = 10.086), even n Thursday (96 h, 98^0.45 = 7.871). 3/10.086 = 0.297 (7, 19)
+    # > 2/7.871 = 0.254 (10, 22) > 1/10.086 = 0.099 (1, 13); equal scores go to the higher arXiv id.
+    # Everything else scores 0 and ties go newest first: Thursday's, then Monday's, higher id first.
+    by_hand = [19, 7, 22, 10, 13, 1, 20, 18, 16, 14, 12, 8, 6, 4, 2, 23, 21, 17, 15, 11, 9, 5, 3]
+    assert seen == [f"2506.{n:05d}" for n in by_hand]
 
 
 def test_a_submission_counts_its_age_from_its_submission_time(client, add_papers, engine):
@@ -269,18 +284,17 @@ def test_top_is_paginated(settings, add_papers, engine):
 # --- why is this here ----------------------------------------------------------------------
 
 
-def test_the_why_page_shows_the_numbers_of_the_domain_score(client, settings, thursday, engine):
+def test_the_why_page_shows_the_numbers_of_the_formula(client, thursday):
     html = client.get("/papers/2506.00004/why").text
-    params = trending_params(settings)
-    signals = Signals(hf_upvotes=4, github_stars=7, appeared_at=appeared_at(THURSDAY))
-    day = score(signals, params, reference_time(THURSDAY, LATER))
-    assert f'<td class="points total-points">{figure(day.points)}</td>' in html
-    assert f"= {figure(day.divisor)}</dd>" in html
-    assert f"<strong>{figure(day.score)}</strong>" in html
+    points = 4 + math.log2(1 + 7)  # 4 Hugging Face upvotes, 7 stars: 7
+    day_divisor = (24 + 2) ** 0.45  # Thursday's page is ranked as of Friday 00:00: 24 hours old
+    assert '<td class="points total-points">7</td>' in html
+    assert f"= {figure(day_divisor)}</dd>" in html
+    assert f"<strong>{figure(points / day_divisor)}</strong>" in html
     assert "log2(1 + 7) = 3" in html
     assert '<td class="rank">#2 of 4</td>' in html  # on its day
-    week = score(signals, params, reference_time(date(2025, 6, 15), LATER))
-    assert f"<td>{figure(week.score)}</td>" in html
+    week_divisor = (96 + 2) ** 0.45  # week 24 as of Monday 16 June 00:00
+    assert f"<td>{figure(points / week_divisor)}</td>" in html
     assert "Week 24, 2025" in html
 
 
