@@ -1,10 +1,14 @@
-"""Finding code repositories and project pages in an abstract or comment."""
+"""Finding code repositories and project pages in an abstract or comment, and the links a
+paper shows."""
 
 from __future__ import annotations
 
 import re
+from dataclasses import replace
+from urllib.parse import quote
 
-from paperboy.domain.models import Link
+from paperboy.domain.arxiv_ids import abs_url, pdf_url
+from paperboy.domain.models import Link, Paper
 
 _URL = re.compile(r"https?://[^\s<>\"'{}\\^`|]+", re.IGNORECASE)
 _CODE_HOST = re.compile(
@@ -33,6 +37,31 @@ def find_links(*texts: str | None) -> list[Link]:
             elif _looks_like_project(url, text[max(0, match.start() - 40) : match.start()]):
                 _add(project, Link("project", url))
     return (code + project)[:MAX_LINKS]
+
+
+def with_all_links(paper: Paper) -> Paper:
+    """A copy of `paper` with every link a page shows: arXiv abstract and PDF first, then code and
+    project links (stored, then Hugging Face's), then DOI; each once, web addresses only."""
+    links = [Link("abs", abs_url(paper.arxiv_id)), Link("pdf", pdf_url(paper.arxiv_id)), *paper.links]
+    if paper.hf and paper.hf.github_repo:
+        links.append(Link("code", paper.hf.github_repo))
+    if paper.hf and paper.hf.project_page:
+        links.append(Link("project", paper.hf.project_page))
+    if paper.doi:
+        links.append(Link("doi", "https://doi.org/" + quote(paper.doi, safe="/:;()[]._-+")))
+    return replace(paper, links=_distinct_web_links(links))
+
+
+def _distinct_web_links(links: list[Link]) -> list[Link]:
+    seen: set[str] = set()
+    kept: list[Link] = []
+    for link in links:
+        key = link.url.rstrip("/").lower()  # the same repository is often linked twice
+        # Upstream data is hostile: a javascript: URL must never become an href.
+        if key not in seen and key.startswith(("https://", "http://")):
+            seen.add(key)
+            kept.append(link)
+    return kept
 
 
 def _clean(url: str) -> str:

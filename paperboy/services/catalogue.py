@@ -10,11 +10,12 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, Engine
 
 from paperboy.domain.calendar import Period
-from paperboy.domain.models import Listing
+from paperboy.domain.models import Listing, Paper
 from paperboy.domain.users import normalise_name
-from paperboy.services.feed import FeedItem, community_of, with_all_links
+from paperboy.services.feed import FeedItem
+from paperboy.services.hydrate import hydrate_papers
 from paperboy.storage import queries
-from paperboy.storage.queries import NO_COMMUNITY, ListedPaper
+from paperboy.storage.queries import ListedPaper
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,29 +47,18 @@ def catalogue_page(engine: Engine, *, after: int, limit: int) -> CataloguePage:
     """Up to `limit` papers added after the paper whose id is `after` (0: from the start)."""
     with engine.connect() as conn:
         ids = queries.paper_ids_after(conn, after, limit + 1)  # one more: is there a next page?
-        papers = queries.papers_by_ids(conn, ids[:limit])
-        community = community_of(conn, [paper.id for paper in papers], None)
-    items = [
-        FeedItem(
-            with_all_links(paper),
-            Listing(paper.first_listed, None) if paper.first_listed else None,
-            community.get(paper.id, NO_COMMUNITY),
-        )
-        for paper in papers
-    ]
+        views = hydrate_papers(conn, ids[:limit])
+    items = [FeedItem(view.paper, _first_listing(view.paper), view.community) for view in views]
     return CataloguePage(items, ids[limit - 1] if len(ids) > limit else None)
 
 
+def _first_listing(paper: Paper) -> Listing | None:
+    return Listing(paper.first_listed, None) if paper.first_listed else None
+
+
 def _items(conn: Connection, listed: list[ListedPaper]) -> list[FeedItem]:
-    ids = [item.paper_id for item in listed]
-    papers = {paper.id: paper for paper in queries.papers_by_ids(conn, ids)}
-    community = community_of(conn, ids, None)
+    listings = {item.paper_id: Listing(item.day, item.announce_type) for item in listed}
     return [
-        FeedItem(
-            with_all_links(papers[item.paper_id]),
-            Listing(item.day, item.announce_type),
-            community.get(item.paper_id, NO_COMMUNITY),
-        )
-        for item in listed
-        if item.paper_id in papers
+        FeedItem(view.paper, listings[view.paper.id], view.community)
+        for view in hydrate_papers(conn, list(listings))
     ]

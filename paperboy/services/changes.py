@@ -17,9 +17,9 @@ from datetime import UTC, datetime
 from sqlalchemy import Engine
 
 from paperboy.domain.models import Paper
-from paperboy.services.feed import community_of, with_all_links
-from paperboy.storage import changes, queries
-from paperboy.storage.queries import NO_COMMUNITY, Community
+from paperboy.services.hydrate import hydrate_papers
+from paperboy.storage import changes
+from paperboy.storage.queries import Community
 
 
 class InvalidCursor(ValueError):
@@ -44,14 +44,9 @@ def changed_papers(engine: Engine, since: str | None, limit: int, viewer_id: int
     after = decode_cursor(since) if since else None
     with engine.connect() as conn:
         found = changes.changed_paper_ids(conn, after, limit)
-        ids = [paper_id for paper_id, _ in found]
-        by_id = {paper.id: paper for paper in queries.papers_by_ids(conn, ids)}
-        community = community_of(conn, ids, viewer_id)
-    papers = [
-        ChangedPaper(with_all_links(by_id[paper_id]), community.get(paper_id, NO_COMMUNITY), moment)
-        for paper_id, moment in found
-        if paper_id in by_id
-    ]
+        moments = dict(found)
+        views = hydrate_papers(conn, list(moments), viewer_id)
+    papers = [ChangedPaper(view.paper, view.community, moments[view.paper.id]) for view in views]
     cursor = encode_cursor(found[-1][1], found[-1][0]) if found else since
     return Changes(papers, cursor)
 

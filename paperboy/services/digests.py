@@ -45,12 +45,11 @@ from paperboy.services.digest_sender import (
     SendReport,
     hold_edition,
 )
-from paperboy.services.feed import with_all_links
+from paperboy.services.hydrate import hydrate_papers
 from paperboy.services.subscriptions import DigestLinks
 from paperboy.storage import digests as store
 from paperboy.storage import queries, trending_queries
 from paperboy.storage.engine import now_utc
-from paperboy.storage.queries import NO_COMMUNITY
 
 __all__ = ["EditionBusy", "SendReport"]
 
@@ -88,12 +87,10 @@ def edition_content(engine: Engine, settings: Settings, edition: Edition, now: d
 def _digest_papers(conn: Connection, ids: list[int]) -> dict[int, DigestPaper]:
     papers: dict[int, DigestPaper] = {}
     for start in range(0, len(ids), 1000):
-        chunk = ids[start : start + 1000]
-        community = queries.community_of(conn, chunk)
-        for paper in queries.papers_by_ids(conn, chunk):
-            counts = community.get(paper.id, NO_COMMUNITY)
+        for view in hydrate_papers(conn, ids[start : start + 1000]):
+            paper, counts = view.paper, view.community
             hf = paper.hf.upvotes if paper.hf else 0
-            papers[paper.id] = DigestPaper(with_all_links(paper), counts.upvotes, counts.comments, hf)
+            papers[paper.id] = DigestPaper(paper, counts.upvotes, counts.comments, hf)
     return papers
 
 

@@ -8,16 +8,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
-from urllib.parse import quote
 
 from sqlalchemy import Connection, Engine
 
 from paperboy.config import SETTINGS, Settings
-from paperboy.domain.arxiv_ids import abs_url, pdf_url
 from paperboy.domain.calendar import Period, PeriodKind, day_period, format_day, is_weekend, period_containing
-from paperboy.domain.models import Link, Listing, Paper
+from paperboy.domain.links import with_all_links
+from paperboy.domain.models import Listing, Paper
 from paperboy.domain.trending import TrendingParams, rank, reference_time, trending_params
-from paperboy.storage import queries, trending_queries, votes
+from paperboy.services.hydrate import PaperView, hydrate_paper, hydrate_papers
+from paperboy.storage import queries, trending_queries
 from paperboy.storage.queries import NO_COMMUNITY, CatalogueCounts, Community, ListedPaper, SyncStatus
 
 TRENDING = "trending"
@@ -43,14 +43,6 @@ class FeedItem:
     listing: Listing | None
     community: Community = NO_COMMUNITY
     score: float | None = None  # the trending score it was ranked by (None: sorted otherwise)
-
-
-@dataclass(frozen=True, slots=True)
-class PaperView:
-    """A paper page: the paper with all its links, and what the community did with it."""
-
-    paper: Paper
-    community: Community
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,21 +134,7 @@ def paper_detail(engine: Engine, arxiv_id: str) -> Paper | None:
 def paper_view(engine: Engine, arxiv_id: str, *, viewer_id: int | None = None) -> PaperView | None:
     """paper_detail, with the community's counts and whether the reader (`viewer_id`) voted."""
     with engine.connect() as conn:
-        paper = queries.paper_by_arxiv_id(conn, arxiv_id)
-        if paper is None:
-            return None
-        community = community_of(conn, [paper.id], viewer_id).get(paper.id, NO_COMMUNITY)
-    return PaperView(with_all_links(paper), community)
-
-
-def community_of(conn: Connection, ids: list[int], viewer_id: int | None) -> dict[int, Community]:
-    """Counts and submitters of `ids`, with the reader's votes: two queries at most."""
-    found = queries.community_of(conn, ids)
-    if viewer_id is None:
-        return found
-    for paper_id in votes.voted_among(conn, viewer_id, ids):
-        found[paper_id] = replace(found.get(paper_id, NO_COMMUNITY), voted=True)
-    return found
+        return hydrate_paper(conn, arxiv_id, viewer_id)
 
 
 def catalogue_status(engine: Engine) -> CatalogueStatus:
@@ -167,26 +145,6 @@ def catalogue_status(engine: Engine) -> CatalogueStatus:
 def count_catalogue_papers(engine: Engine) -> int:
     with engine.connect() as conn:
         return queries.count_papers(conn)
-
-
-def with_all_links(paper: Paper) -> Paper:
-    """arXiv abstract and PDF first, then code and project links (stored, then Hugging Face's), then DOI."""
-    links = [Link("abs", abs_url(paper.arxiv_id)), Link("pdf", pdf_url(paper.arxiv_id)), *paper.links]
-    if paper.hf and paper.hf.github_repo:
-        links.append(Link("code", paper.hf.github_repo))
-    if paper.hf and paper.hf.project_page:
-        links.append(Link("project", paper.hf.project_page))
-    if paper.doi:
-        links.append(Link("doi", "https://doi.org/" + quote(paper.doi, safe="/:;()[]._-+")))
-    seen: set[str] = set()
-    paper.links = []
-    for link in links:
-        key = link.url.rstrip("/").lower()  # the same repository is often linked twice
-        # Upstream data is hostile: a javascript: URL must never become an href.
-        if key not in seen and key.startswith(("https://", "http://")):
-            seen.add(key)
-            paper.links.append(link)
-    return paper
 
 
 def _check_request(sort: str, page: int) -> None:
@@ -306,18 +264,10 @@ def check_page(page: int, total: int, size: int, label: str) -> None:
 
 def _items(conn: Connection, selection: _Selection, viewer_id: int | None) -> list[FeedItem]:
     """One page of listed papers, loaded whole in a fixed number of queries."""
-    ids = [item.paper_id for item in selection.listed]
-    papers = {paper.id: paper for paper in queries.papers_by_ids(conn, ids)}
-    community = community_of(conn, ids, viewer_id)
+    listings = {item.paper_id: Listing(item.day, item.announce_type) for item in selection.listed}
     return [
-        FeedItem(
-            with_all_links(papers[item.paper_id]),
-            Listing(item.day, item.announce_type),
-            community.get(item.paper_id, NO_COMMUNITY),
-            selection.scores.get(item.paper_id),
-        )
-        for item in selection.listed
-        if item.paper_id in papers  # deleted since the page query ran
+        FeedItem(view.paper, listings[view.paper.id], view.community, selection.scores.get(view.paper.id))
+        for view in hydrate_papers(conn, list(listings), viewer_id)
     ]
 
 

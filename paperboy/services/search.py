@@ -39,10 +39,10 @@ from paperboy.integrations.embedder import (
     model_id_for,
     paper_text,
 )
-from paperboy.services.feed import community_of, with_all_links
+from paperboy.services.hydrate import hydrate_papers
 from paperboy.services.vector_index import VectorIndex
-from paperboy.storage import lexical, queries
-from paperboy.storage.queries import NO_COMMUNITY, Community
+from paperboy.storage import lexical
+from paperboy.storage.queries import Community
 
 log = logging.getLogger(__name__)
 
@@ -386,19 +386,16 @@ class Searcher:
     def _hits(
         self, conn: Connection, query: SearchQuery, ids: list[int], ranked: _Ranked, viewer_id: int | None
     ) -> list[SearchHit]:
-        papers = {paper.id: paper for paper in queries.papers_by_ids(conn, ids)}
-        community = community_of(conn, ids, viewer_id)
         return [
             SearchHit(
-                paper=with_all_links(papers[id_]),
-                community=community.get(id_, NO_COMMUNITY),
-                score=ranked.scores.get(id_, 0.0),
-                title_html=highlight(papers[id_].title, query),
-                snippet_html=snippet(papers[id_].abstract, query),
-                matched_by=ranked.matched_by.get(id_, ()),
+                paper=view.paper,
+                community=view.community,
+                score=ranked.scores.get(view.paper.id, 0.0),
+                title_html=highlight(view.paper.title, query),
+                snippet_html=snippet(view.paper.abstract, query),
+                matched_by=ranked.matched_by.get(view.paper.id, ()),
             )
-            for id_ in ids
-            if id_ in papers  # deleted since the ranking ran
+            for view in hydrate_papers(conn, ids, viewer_id)
         ]
 
     # --- similar papers ---
@@ -427,18 +424,16 @@ class Searcher:
         with self.engine.connect() as conn:
             if sort != "similarity":
                 ids = lexical.sorted_ids(conn, ids, sort)
-            found = {p.id: with_all_links(p) for p in queries.papers_by_ids(conn, ids)}
-            community = community_of(conn, ids, viewer_id)
+            views = hydrate_papers(conn, ids, viewer_id)
         empty = SearchQuery()
         return [
             SearchHit(
-                paper=found[id_],
-                community=community.get(id_, NO_COMMUNITY),
-                score=similarity.get(id_, 0.0),
-                title_html=highlight(found[id_].title, empty),
-                snippet_html=snippet(found[id_].abstract, empty),
+                paper=view.paper,
+                community=view.community,
+                score=similarity.get(view.paper.id, 0.0),
+                title_html=highlight(view.paper.title, empty),
+                snippet_html=snippet(view.paper.abstract, empty),
                 matched_by=("semantic",),
             )
-            for id_ in ids
-            if id_ in found
+            for view in views
         ]

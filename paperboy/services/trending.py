@@ -25,9 +25,8 @@ from paperboy.services.feed import (
     FeedItem,
     FeedRequestError,
     check_page,
-    community_of,
-    with_all_links,
 )
+from paperboy.services.hydrate import hydrate_papers
 from paperboy.storage import queries, trending_queries
 from paperboy.storage.queries import NO_COMMUNITY, Community
 from paperboy.storage.trending_queries import ListedCandidate
@@ -103,12 +102,10 @@ def top_papers(
 def _top_items(
     conn: Connection, ids: list[int], scores: list[float], viewer_id: int | None
 ) -> list[FeedItem]:
-    papers = {paper.id: paper for paper in queries.papers_by_ids(conn, ids)}
-    community = community_of(conn, ids, viewer_id)
+    points = dict(zip(ids, scores, strict=True))
     return [
-        FeedItem(with_all_links(papers[pid]), None, community.get(pid, NO_COMMUNITY), points)
-        for pid, points in zip(ids, scores, strict=True)
-        if pid in papers
+        FeedItem(view.paper, None, view.community, points[view.paper.id])
+        for view in hydrate_papers(conn, ids, viewer_id)
     ]
 
 

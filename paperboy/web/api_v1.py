@@ -24,11 +24,11 @@ from paperboy.services.feed import (
     FeedPage,
     FeedPageNotFound,
     FeedRequestError,
-    PaperView,
     feed_for_period,
     latest_feed,
     paper_view,
 )
+from paperboy.services.hydrate import PaperView
 from paperboy.web.api_models import (
     CommentList,
     ListingPage,

@@ -19,7 +19,8 @@ from starlette.responses import Response
 from paperboy.domain.arxiv_ids import InvalidArxivId, parse_arxiv_id
 from paperboy.domain.citations import bibtex_entry, ris_record
 from paperboy.domain.paper_markdown import paper_markdown
-from paperboy.services.feed import PaperView, paper_view
+from paperboy.services.feed import paper_view
+from paperboy.services.hydrate import PaperView
 from paperboy.web.conditional import conditional
 from paperboy.web.context import app_context
 from paperboy.web.feeds import CITATION_TYPES

@@ -25,7 +25,7 @@ from starlette.responses import Response
 
 from paperboy.domain.arxiv_ids import InvalidArxivId, parse_arxiv_id
 from paperboy.domain.highlight import highlight
-from paperboy.services.feed import FeedItem, paper_detail, with_all_links
+from paperboy.services.feed import FeedItem, paper_detail
 from paperboy.services.search import MAX_PAGE_SIZE, MAX_RESULTS, SearchHit, SearchPage, SearchRequestError
 from paperboy.web.api_models import LinkOut
 from paperboy.web.auth import viewer_of
@@ -249,7 +249,7 @@ def _page_of(results: SearchPage, size: int) -> dict[str, Any]:
 
 def result(hit: SearchHit, public_url: str) -> dict[str, Any]:
     """One paper of a result list (search or similar papers)."""
-    paper = with_all_links(hit.paper)  # idempotent: every link a page would show
+    paper = hit.paper  # hydrated by the searcher: every link a page shows
     community = hit.community
     return {
         "arxiv_id": paper.arxiv_id,
@@ -274,7 +274,7 @@ def result(hit: SearchHit, public_url: str) -> dict[str, Any]:
 
 def hf_item(hit: SearchHit, results: SearchPage) -> dict[str, Any]:
     """A result in the shape of a daily papers item (web/hf_shapes.py), highlighted."""
-    paper = with_all_links(hit.paper)  # idempotent: code and project links from every source
+    paper = hit.paper  # hydrated by the searcher: code and project links from every source
     summary = highlight(paper.abstract, results.query)
     return hf_search_item(FeedItem(paper, None, hit.community), hit.title_html, summary)
 
