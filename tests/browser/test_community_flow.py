@@ -17,13 +17,14 @@ from community import PASSWORD, make_member
 from conftest import make_record
 from live_server import live_server
 from mail_sink import link_in, running_smtp_sink
+from playwright.sync_api import expect
 
 from paperboy.domain.models import Listing, Version
 
 pytestmark = pytest.mark.browser
-# Waits through locators: wait_for_function would evaluate a string in the page, which the site's
-# Content-Security-Policy (no 'unsafe-eval') refuses.
-expect = pytest.importorskip("playwright.sync_api").expect
+# Waits go through expect's locators: wait_for_function would evaluate a string in the page, which
+# the site's Content-Security-Policy (no 'unsafe-eval') refuses. A plain import: under CI=true a
+# missing Playwright must fail (chromium.py), not skip this module.
 
 SUBMITTED = "2511.00042"  # in the catalogue (fetched earlier), on no feed yet
 RIVAL = "2511.00007"  # listed today, one upvote less at the end
