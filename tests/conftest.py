@@ -60,6 +60,15 @@ def empty_postgresql_database(prefix: str) -> Iterator[str]:
         admin.dispose()
 
 
+@pytest.fixture
+def fresh_postgresql() -> Iterator[str]:
+    """The URL of a new, empty PostgreSQL database (no schema); skips without a server."""
+    if not PG_ADMIN_URL:
+        pytest.skip("needs PAPERBOY_TEST_DATABASE_URL (PostgreSQL)")
+    with empty_postgresql_database("paperboy_fresh") as url:
+        yield url
+
+
 @pytest.fixture(scope="session")
 def _template_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """One migrated database per test session (per xdist worker)."""

@@ -21,7 +21,7 @@ from sqlalchemy.engine import make_url
 
 from paperboy import __version__
 from paperboy.config import Settings
-from paperboy.services.signing_key import key_file
+from paperboy.services.signing_key import KEY_FILE, key_file
 from paperboy.storage import backup as store
 from paperboy.storage.engine import is_sqlite, make_engine, now_utc
 from paperboy.storage.migrate import current_revisions, known_revision, upgrade
@@ -30,7 +30,6 @@ from paperboy.storage.private_files import private_dir, write_private
 MANIFEST = "manifest.json"
 SQLITE_FILE = "paperboy.sqlite3"
 PG_FILE = "paperboy.pgdump"
-KEY_FILE = "secret.key"
 FORMAT = 1
 
 

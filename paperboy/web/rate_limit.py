@@ -26,7 +26,6 @@ from collections import OrderedDict
 from collections.abc import Callable
 from functools import lru_cache
 
-import orjson
 from fastapi import Request
 from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
@@ -40,12 +39,12 @@ from paperboy.services.api_budget import SharedCounts, Verdict
 from paperboy.services.api_tokens import authenticate_token
 from paperboy.services.rate_limits import RateLimited
 from paperboy.web.auth import bearer_token, client_ip, ip_key, session_token
+from paperboy.web.errors import api_error_json
 
 log = logging.getLogger(__name__)
 
 MEMBER_SECONDS = 30.0  # how long a credential's owner (or its absence) is remembered
 MAX_MEMBERS = 50_000
-_HF_PATHS = ("/api/daily_papers", "/api/papers")  # Hugging Face's shapes: {"error": "message"}
 
 
 class Members:
@@ -143,7 +142,7 @@ class ApiRateLimit:
             (b"ratelimit", f'"api";r={verdict.remaining};t={verdict.reset}'.encode()),
         ]
         if not verdict.admitted:
-            await _refuse(send, scope["path"], headers, verdict.reset)
+            await _refusal(scope["path"], headers, verdict.reset)(scope, receive, send)
             return
 
         async def with_headers(message: Message) -> None:
@@ -199,20 +198,9 @@ def _digest(kind: str, credential: str) -> bytes:
     return hashlib.blake2b(f"{kind}:{credential}".encode(), digest_size=16).digest()
 
 
-async def _refuse(send: Send, path: str, headers: list[tuple[bytes, bytes]], wait: int) -> None:
+def _refusal(path: str, headers: list[tuple[bytes, bytes]], wait: int) -> Response:
+    """The API's one error answer (web/errors.py: the route's shape, X-Error-Message), a 429."""
     message = f"Too many API requests: try again in {wait} seconds (the RateLimit headers tell the budget)."
-    if path.startswith(_HF_PATHS):  # huggingface_hub prints a string error as it is
-        body = orjson.dumps({"error": message, "code": "rate_limited"})
-    else:
-        body = orjson.dumps({"error": {"code": "rate_limited", "message": message}})
-    raw = [
-        *headers,
-        (b"retry-after", str(wait).encode()),
-        (b"x-error-message", message.encode()),
-        (b"x-error-code", b"rate_limited"),
-        (b"content-type", b"application/json"),
-        (b"content-length", str(len(body)).encode()),
-        (b"cache-control", b"no-store"),
-    ]
-    await send({"type": "http.response.start", "status": 429, "headers": raw})
-    await send({"type": "http.response.body", "body": body})
+    extra = {name.decode(): value.decode() for name, value in headers}
+    extra |= {"Retry-After": str(wait), "Cache-Control": "no-store"}
+    return api_error_json(path, 429, "rate_limited", message, headers=extra)

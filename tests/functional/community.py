@@ -11,7 +11,8 @@ from functools import cache
 from sqlalchemy import Engine
 
 from paperboy.domain.users import User
-from paperboy.services.accounts import hash_password, open_session
+from paperboy.services.accounts import hash_password, open_session, token_digest
+from paperboy.storage.api_tokens import insert_token
 from paperboy.storage.engine import now_utc
 from paperboy.storage.transactions import write_transaction
 from paperboy.storage.users import insert_user
@@ -54,3 +55,19 @@ def csrf_from(html: str) -> str:
     match = _CSRF_INPUT.search(html)
     assert match, "the page has no form with a CSRF token"
     return match.group(1)
+
+
+def stored_token(engine: Engine, user: User, scopes: str, plaintext: str = "pb_" + "b" * 40) -> str:
+    """An API token written straight to the database, as an older version or a token made before
+    a ban would have left it (no checks of today's rules); its plaintext."""
+    with write_transaction(engine) as conn:
+        insert_token(
+            conn,
+            user_id=user.id,
+            name="old",
+            token_hash=token_digest(plaintext),
+            prefix=plaintext[:10],
+            scopes=scopes,
+            now=now_utc(),
+        )
+    return plaintext

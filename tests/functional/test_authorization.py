@@ -16,7 +16,7 @@ import pytest
 from app_client import open_client
 from argon2 import PasswordHasher
 from argon2.exceptions import VerifyMismatchError
-from community import PASSWORD, log_in_as, make_member
+from community import PASSWORD, log_in_as, make_member, stored_token
 from conftest import make_record
 from sqlalchemy import Connection
 
@@ -26,12 +26,10 @@ from paperboy.domain.digest import Preferences
 from paperboy.domain.models import Version
 from paperboy.domain.users import User
 from paperboy.services import comments, moderation
-from paperboy.services.accounts import token_digest
 from paperboy.services.api_tokens import TokenForbidden, create_token
 from paperboy.services.subscriptions import DigestLinks
 from paperboy.storage import api_tokens, digests, submissions, users, votes
 from paperboy.storage import comments as comments_store
-from paperboy.storage.api_tokens import insert_token
 from paperboy.storage.engine import now_utc
 from paperboy.storage.transactions import write_transaction
 from paperboy.storage.users import update_user
@@ -338,7 +336,7 @@ def test_who_may_post_to_the_api(template, settings, engine, world):
     wrong = create_token(engine, people["other"], "wrong", ["read"]).plaintext
     with pytest.raises(TokenForbidden):  # an unverified account holds no token
         create_token(engine, people["unverified"], "u", [scope])
-    banned = _stored_token(engine, people["banned"], scope)  # one that predates a ban is refused
+    banned = stored_token(engine, people["banned"], scope)  # one that predates a ban is refused
     with open_client(settings.replace(page_cache_mb=0)) as client:
         assert client.post(path, json=body).status_code == 401, "anonymous"
         assert client.post(path, json=body, headers=_bearer(wrong)).status_code == 403, "scope"
@@ -350,22 +348,6 @@ def test_who_may_post_to_the_api(template, settings, engine, world):
         client.cookies.clear()
         answer = client.post(path, json=body, headers=_bearer(right))  # no cookie, no CSRF token
         assert answer.status_code in (200, 201), answer.text
-
-
-def _stored_token(engine, user, scope: str) -> str:
-    """A token written straight to the database, as one made before its account was banned."""
-    plaintext = "pb_" + "b" * 40
-    with write_transaction(engine) as conn:
-        insert_token(
-            conn,
-            user_id=user.id,
-            name="old",
-            token_hash=token_digest(plaintext),
-            prefix=plaintext[:10],
-            scopes=scope,
-            now=now_utc(),
-        )
-    return plaintext
 
 
 def _bearer(token: str) -> dict[str, str]:

@@ -12,15 +12,11 @@ from pathlib import Path
 import httpx
 import pytest
 from app_client import open_client
-from community import PASSWORD, csrf_from, log_in_as, make_member
+from community import PASSWORD, csrf_from, log_in_as, make_member, stored_token
 from live_server import live_server
 from mail_sink import link_in, outbox_messages
 
-from paperboy.services.accounts import token_digest
 from paperboy.services.api_tokens import create_token
-from paperboy.storage.api_tokens import insert_token
-from paperboy.storage.engine import now_utc
-from paperboy.storage.transactions import write_transaction
 
 NEW_PASSWORD = "the owner's new secret"
 FIREFOX = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
@@ -242,17 +238,8 @@ def test_a_feed_token_opens_its_feed_and_no_api_route(settings, engine):
 
 def test_a_combined_token_from_before_no_longer_opens_the_feed(settings, engine):
     ada = make_member(engine, "ada")
-    plaintext = "pb_" + "c" * 40  # as the old settings form made it: read, vote and comment with feed
-    with write_transaction(engine) as conn:
-        insert_token(
-            conn,
-            user_id=ada.id,
-            name="old",
-            token_hash=token_digest(plaintext),
-            prefix=plaintext[:10],
-            scopes="read vote comment feed",
-            now=now_utc(),
-        )
+    # as the old settings form made it: read, vote and comment with feed
+    plaintext = stored_token(engine, ada, "read vote comment feed", "pb_" + "c" * 40)
     with open_client(settings) as client:
         assert client.get(f"/feeds/private/{plaintext}.rss").status_code == 404
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 from community import PASSWORD, csrf_from
-from conftest import PG_ADMIN_URL, REPO_ROOT, empty_postgresql_database
+from conftest import REPO_ROOT
 from live_server import live_server
 
 from paperboy.services.accounts import signing_secret
@@ -126,14 +126,6 @@ def test_no_process_invents_a_key_of_its_own_on_postgresql(engine, settings):
     with pytest.raises(SigningKeyMissing, match="set PAPERBOY_SECRET_KEY"):
         signing_secret(engine, settings)
     assert not (settings.data_dir / KEY_FILE).exists()
-
-
-@pytest.fixture
-def fresh_postgresql() -> Iterator[str]:
-    if not PG_ADMIN_URL:
-        pytest.skip("needs PAPERBOY_TEST_DATABASE_URL (PostgreSQL)")
-    with empty_postgresql_database("paperboy_key") as url:
-        yield url
 
 
 def test_serve_on_postgresql_without_a_shared_key_refuses_in_one_line(fresh_postgresql, tmp_path):

@@ -6,10 +6,8 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 
-import pytest
-from conftest import PG_ADMIN_URL, REPO_ROOT, empty_postgresql_database
+from conftest import REPO_ROOT
 from sqlalchemy import inspect
 
 from paperboy.storage.engine import make_engine
@@ -54,14 +52,6 @@ def test_of_processes_claiming_the_sync_at_once_exactly_one_wins(database_url, e
     assert sorted(run.stdout.strip() for run in runs) == ["busy"] * (HOSTS - 1) + ["won"]
     with engine.connect() as conn:
         assert get_state(conn, SYNC_STATE_KEY) == "running"
-
-
-@pytest.fixture
-def fresh_postgresql() -> Iterator[str]:
-    if not PG_ADMIN_URL:
-        pytest.skip("needs PAPERBOY_TEST_DATABASE_URL (PostgreSQL)")
-    with empty_postgresql_database("paperboy_hosts") as url:
-        yield url
 
 
 def test_hosts_migrating_a_fresh_postgresql_database_at_once_all_succeed(fresh_postgresql, tmp_path):
