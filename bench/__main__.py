@@ -36,7 +36,7 @@ BENCHMARKS: dict[str, Benchmark] = {
     "trending": lambda ws, corpus, args: trending_calibration.run(),
     # Search latency through /api/v1/search at 74,728 papers (bench/search_speed.py; --million there).
     "search": lambda ws, corpus, args: search_speed.run(corpus, args),
-    # SciFact nDCG@10 of lexical, semantic and hybrid search; tunes the fusion (bench/search_quality.py).
+    # SciFact nDCG@10 of lexical, semantic and hybrid search; tunes the fusion (bench/search_quality/).
     "search_quality": lambda ws, corpus, args: search_quality.run(),
     # One daily edition to 100,000 subscribers through a local SMTP sink (bench/digest.py).
     "digest": lambda ws, corpus, args: digest.run(corpus, args),

@@ -4,7 +4,7 @@
 The database is the real corpus (74,728 papers): the search benchmark's cached import when there is
 one (bench/.cache/search-speed/real), otherwise `paperboy import` of the shared corpus (cached in
 bench/.cache/digest/corpus). It is copied and migrated, and N confirmed daily subscribers are
-written in bulk with seeded-random preferences (`subscriber_preferences`). Every send runs on a
+written in bulk with seeded-random preferences (`bench/digest_subscribers.py`). Every send runs on a
 fresh copy of that database: `paperboy digest send --edition daily:<latest listing day>` as a
 subprocess (wall, CPU and peak RSS from wait4), mailing through `bench.smtp_sink`, a separate
 process that accepts everything and counts it. Afterwards the send log is read from the database.
@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import itertools
 import os
-import random
 import shutil
 import time
 from collections import Counter
@@ -45,9 +44,9 @@ from bench.common import (
     section,
     tail,
 )
+from bench.digest_subscribers import subscriber_rows
 from bench.smtp_sink import SinkKind, running_sink
-from paperboy.domain.digest import Edition, Preferences
-from paperboy.storage.digests import preference_columns
+from paperboy.domain.digest import Edition
 
 CACHE = REPO_ROOT / "bench" / ".cache" / "digest"
 SEARCH_SPEED_DB = REPO_ROOT / "bench" / ".cache" / "search-speed" / "real" / "data" / "paperboy.sqlite3"
@@ -61,60 +60,6 @@ COMPARE_REPEATS = 3
 COMPARE_LATENCY_MS = 1.0  # the sink's wait before each reply, in the second comparison
 SEED = 20260701
 COMMON_CATEGORIES = 6  # subscribers choose among the edition's most frequent categories
-KEYWORDS = (
-    "language model", "diffusion", "graph", "reinforcement", "transformer", "agent", "reasoning",
-    "video", "multimodal", "segmentation", "attention", "medical", "robot", "neural network", "3d",
-)  # fmt: skip
-EXCLUDED = ("survey", "benchmark", "medical", "video", "quantum")
-
-
-# --- the subscribers (pure) ------------------------------------------------------------------------
-
-
-def subscriber_preferences(rng: random.Random, categories: Sequence[str]) -> Preferences:
-    """One daily subscriber's choices: 5-20 papers; every category (45%), one or two of the
-    edition's common `categories` (35%) or a whole archive such as "cs" (20%); no keyword (50%)
-    or one to three common ones; now and then a word excluded; mostly new papers only."""
-    roll = rng.random()
-    if roll < 0.45 or not categories:
-        chosen: tuple[str, ...] = ()
-    elif roll < 0.80:
-        chosen = tuple(rng.sample(list(categories), min(len(categories), rng.choice((1, 2)))))
-    else:
-        chosen = (rng.choice(categories).split(".")[0],)
-    include = () if rng.random() < 0.5 else tuple(rng.sample(KEYWORDS, rng.randint(1, 3)))
-    excluded = rng.choice(EXCLUDED) if rng.random() < 0.15 else None
-    exclude = (excluded,) if excluded and excluded not in include else ()
-    return Preferences(
-        frequency="daily",
-        top_n=rng.randint(5, 20),
-        categories=chosen,
-        include=include,
-        exclude=exclude,
-        only_new=rng.random() < 0.9,
-    )
-
-
-def subscriber_rows(count: int, seed: int, categories: Sequence[str], now: datetime) -> list[dict[str, Any]]:
-    """`count` confirmed daily subscriptions as digest_subscriptions rows (unique e-mails)."""
-    rng = random.Random(seed)
-    rows = []
-    for n in range(1, count + 1):
-        preferences = subscriber_preferences(rng, categories)
-        rows.append(
-            {
-                "email": f"reader{n:06d}@bench.example",
-                "status": "active",
-                "nonce": f"{rng.getrandbits(128):032x}",
-                "created_at": now,
-                "confirmed_at": now,
-                "changed_at": now,
-                **preference_columns(preferences),
-            }
-        )
-    return rows
-
-
 # --- the databases ---------------------------------------------------------------------------------
 
 

@@ -1,9 +1,9 @@
-"""The digest benchmark's pure pieces: the subscribers it writes."""
+"""The digest benchmark's subscribers (bench/digest_subscribers.py): the rows it writes."""
 
 import random
 from datetime import UTC, datetime
 
-from bench import digest
+from bench import digest_subscribers
 from paperboy.domain.digest import Preferences, check_preferences
 from paperboy.storage.digests import preference_columns
 
@@ -12,15 +12,15 @@ NOW = datetime(2026, 7, 1, tzinfo=UTC)
 
 
 def test_the_same_seed_gives_the_same_subscribers():
-    first = digest.subscriber_rows(200, 7, CATEGORIES, NOW)
-    assert first == digest.subscriber_rows(200, 7, CATEGORIES, NOW)
-    assert first != digest.subscriber_rows(200, 8, CATEGORIES, NOW)
+    first = digest_subscribers.subscriber_rows(200, 7, CATEGORIES, NOW)
+    assert first == digest_subscribers.subscriber_rows(200, 7, CATEGORIES, NOW)
+    assert first != digest_subscribers.subscriber_rows(200, 8, CATEGORIES, NOW)
 
 
 def test_every_preference_is_one_a_subscriber_could_choose():
     rng = random.Random(1)
     for _ in range(2000):
-        preferences = digest.subscriber_preferences(rng, CATEGORIES)
+        preferences = digest_subscribers.subscriber_preferences(rng, CATEGORIES)
         checked = check_preferences(
             frequency=preferences.frequency,
             weekday=preferences.weekday,
@@ -36,7 +36,7 @@ def test_every_preference_is_one_a_subscriber_could_choose():
 
 
 def test_the_rows_are_confirmed_daily_subscriptions_with_unique_emails_and_nonces():
-    rows = digest.subscriber_rows(1000, 3, CATEGORIES, NOW)
+    rows = digest_subscribers.subscriber_rows(1000, 3, CATEGORIES, NOW)
     assert len({row["email"] for row in rows}) == 1000
     assert len({row["nonce"] for row in rows}) == 1000
     assert all(row["status"] == "active" and row["frequency"] == "daily" for row in rows)
@@ -46,7 +46,7 @@ def test_the_rows_are_confirmed_daily_subscriptions_with_unique_emails_and_nonce
 
 def test_the_choices_are_varied():
     rng = random.Random(5)
-    sample = [digest.subscriber_preferences(rng, CATEGORIES) for _ in range(2000)]
+    sample = [digest_subscribers.subscriber_preferences(rng, CATEGORIES) for _ in range(2000)]
     assert 0.35 < sum(not p.categories for p in sample) / 2000 < 0.55
     assert any(p.categories == ("cs",) for p in sample)
     assert 0.4 < sum(not p.include for p in sample) / 2000 < 0.6

@@ -6,6 +6,7 @@ import pytest
 from conftest import shared_path
 
 from bench import search_quality
+from bench.search_quality import catalogue, rankers, report, tuning
 from paperboy.domain.arxiv_ids import parse_arxiv_id
 
 
@@ -13,26 +14,24 @@ from paperboy.domain.arxiv_ids import parse_arxiv_id
     ("n", "expected"), [(1, "2001.00001"), (5183, "2001.05183"), (100_000, "2002.00001")]
 )
 def test_synthetic_ids_are_valid_new_style_arxiv_ids(n, expected):
-    assert search_quality.synthetic_arxiv_id(n) == expected
+    assert catalogue.synthetic_arxiv_id(n) == expected
     assert str(parse_arxiv_id(expected)) == expected
 
 
 def test_a_plain_claim_is_parsed_as_typed():
-    query, path = search_quality.claim_query("0-dimensional biomaterials lack inductive properties.")
+    query, path = rankers.claim_query("0-dimensional biomaterials lack inductive properties.")
     assert path == "parsed as typed"
     assert query.terms == ("0-dimensional", "biomaterials", "lack", "inductive", "properties.")
 
 
 def test_a_minus_sign_before_a_digit_is_no_exclusion():
-    query, path = search_quality.claim_query(
-        "Differentiated E2f-1, -2, -3 TKO cells do not exhibit apoptosis."
-    )
+    query, path = rankers.claim_query("Differentiated E2f-1, -2, -3 TKO cells do not exhibit apoptosis.")
     assert path == "parsed as typed"
     assert "-2," in query.terms
 
 
 def test_quoted_words_in_a_claim_stay_a_phrase():
-    query, path = search_quality.claim_query('Mouse models can be generated using "artificial spermatids."')
+    query, path = rankers.claim_query('Mouse models can be generated using "artificial spermatids."')
     assert path == "parsed, with phrases"
     assert query.phrases == ("artificial spermatids.",)
 
@@ -46,7 +45,7 @@ def test_quoted_words_in_a_claim_stay_a_phrase():
     ],
 )
 def test_claims_read_as_syntax_fall_back_to_plain_words(claim):
-    query, path = search_quality.claim_query(claim)
+    query, path = rankers.claim_query(claim)
     assert path.startswith("plain words")
     assert not query.excluded_terms
     assert query.semantic_text() == claim
@@ -54,14 +53,14 @@ def test_claims_read_as_syntax_fall_back_to_plain_words(claim):
 
 
 def test_stop_words_are_dropped_unless_nothing_is_left():
-    query, _ = search_quality.claim_query("The role of the gene in this disease.")
-    assert search_quality.without_stop_words(query).terms == ("role", "gene", "disease.")
-    only_stop, _ = search_quality.claim_query("to be or not to be")
-    assert search_quality.without_stop_words(only_stop) == only_stop
+    query, _ = rankers.claim_query("The role of the gene in this disease.")
+    assert rankers.without_stop_words(query).terms == ("role", "gene", "disease.")
+    only_stop, _ = rankers.claim_query("to be or not to be")
+    assert rankers.without_stop_words(only_stop) == only_stop
 
 
 def test_markdown_table():
-    table = search_quality.markdown_table(["name", "value"], [["a", "0.5"], ["longer", "1"]])
+    table = report.markdown_table(["name", "value"], [["a", "0.5"], ["longer", "1"]])
     assert table.splitlines() == [
         "| name   | value |",
         "|--------|------:|",
@@ -75,7 +74,7 @@ def test_quick_run_measures_every_ranker_on_both_splits():
     results = search_quality.run(quick=True, embedder_name="hashing", cache=None)
     assert results["queries"] == {"train": 40, "test": 40}
     assert sum(results["query_paths"].values()) == 80
-    assert len(results["alone"]) == 1 + len(search_quality.VARIANTS)
+    assert len(results["alone"]) == 1 + len(rankers.VARIANTS)
     for figures in results["alone"].values():
         for split in ("train", "test"):
             assert 0 < figures[split]["ndcg@10"] <= 1
@@ -100,12 +99,12 @@ def test_the_grids_numpy_mirror_gives_domain_fusions_order(kind, tied):
     rng = random.Random(f"{kind}{tied}")
     for _ in range(50):
         lex, sem = _ranking(rng, rng.randint(0, 120), tied), _ranking(rng, rng.randint(1, 120), tied)
-        setting = search_quality.Fusion(
+        setting = tuning.Fusion(
             kind,
             rng.choice([1, 10, 60]),
             rng.choice([0.3, 0.5, 0.7]),
             rng.choice([1, 50]),
             rng.choice([5, 100]),
         )
-        arrays = search_quality.Arrays.of(lex, sem)
-        assert search_quality.fast_fuse(arrays, setting) == search_quality.fuse(lex, sem, setting)
+        arrays = tuning.Arrays.of(lex, sem)
+        assert tuning.fast_fuse(arrays, setting) == tuning.fuse(lex, sem, setting)
