@@ -22,7 +22,8 @@ from sqlalchemy import Engine, func, insert, select, text
 
 from bench import wrk
 from bench.common import BenchError, Corpus, each_database, format_table, section
-from bench.pages import WARMUP_S, Load, _database  # the corpus the pages benchmark imported
+from bench.pages import STEADY_STATE, WARMUP_S, Load, _database  # the corpus the pages benchmark imported
+from bench.reference_vectors import embed_beforehand
 from bench.server import get_status, serving
 from bench.workspace import Target, Workspace
 from paperboy.services.accounts import hash_password, token_digest
@@ -62,6 +63,7 @@ def run(ws: Workspace, corpus: Corpus, load: Load) -> dict[str, Any]:
         _print(results)
     return {
         "load": asdict(load),
+        "server_state": STEADY_STATE,
         "databases": {label: [_as_json(r) for r in rows] for label, rows in results.items()},
         "errors": errors,
     }
@@ -69,7 +71,8 @@ def run(ws: Workspace, corpus: Corpus, load: Load) -> dict[str, Any]:
 
 def _measure(ws: Workspace, corpus: Corpus, label: str, load: Load) -> list[Loaded]:
     target = _database(ws, corpus, label)
-    engine = make_engine(target.pg_url or f"sqlite:///{target.sqlite_dir}/paperboy.sqlite3")
+    print(f"  {label}: {embed_beforehand(target, corpus)}", flush=True)
+    engine = make_engine(target.url)
     try:
         voters, day_papers = _populate(engine)
         rows = _pages(ws, target, label, load, voters[0])

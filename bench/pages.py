@@ -12,6 +12,7 @@ from typing import Any
 from bench import wrk
 from bench.common import BenchError, Corpus, each_database, format_table, section
 from bench.import_speed import import_corpus
+from bench.reference_vectors import embed_beforehand
 from bench.server import get_status, serving
 from bench.workspace import SQLITE, Target, Workspace
 
@@ -28,6 +29,7 @@ BROWSER_ENCODING = "Accept-Encoding: gzip, deflate"
 # The page cache serves repeated anonymous requests; "no cache" measures every page rendered anew.
 CACHE_MODES: dict[str, str | None] = {"": None, " (no cache)": "0"}
 SINGLE_S = 3  # seconds of one-connection load: latency without queueing, i.e. the service time
+STEADY_STATE = "every paper embedded before the server started (bench/reference_vectors.py)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +49,8 @@ class Load:
         return (
             f"wrk -t{self.threads} -c{self.connections} -d{self.duration_s}s --latency{encoding}"
             f" against paperboy serve --workers {self.workers}"
-            f" (after {WARMUP_S} s of warm-up; then {SINGLE_S} s with one connection)"
+            f" (after {WARMUP_S} s of warm-up; then {SINGLE_S} s with one connection);"
+            f" {STEADY_STATE}"
         )
 
 
@@ -75,6 +78,7 @@ def run(ws: Workspace, corpus: Corpus, load: Load) -> dict[str, Any]:
     return {
         "load": asdict(load),
         "target_feed_p99_ms": TARGET_FEED_P99_MS,
+        "server_state": STEADY_STATE,
         "databases": {
             label: {name: _as_json(r) for name, r in pages.items()} for label, pages in results.items()
         },
@@ -106,6 +110,7 @@ def _measure_database(
     ws: Workspace, corpus: Corpus, label: str, ids: list[str], load: Load
 ) -> dict[str, PageResult]:
     target = _database(ws, corpus, label)
+    print(f"  {label}: {embed_beforehand(target, corpus)}", flush=True)
     results: dict[str, PageResult] = {}
     for suffix, cache_mb in CACHE_MODES.items():
         log_dir = ws.log_dir(f"serve-{label}{suffix.replace(' ', '-')}")

@@ -91,7 +91,7 @@ _ARGS = ("seconds", "kill_seconds", "members", "soak_connections")
 
 def _measure(ws: Workspace, corpus: Corpus, label: str, args: argparse.Namespace) -> list[Phase]:
     target = _database(ws, corpus, label)
-    engine = make_engine(target.pg_url or f"sqlite:///{target.sqlite_dir}/paperboy.sqlite3")
+    engine = make_engine(target.url)
     try:
         members = make_members(engine, args.members)
         paper_ids = _known(engine, sample_ids(corpus.listings, 1000))

@@ -30,6 +30,11 @@ class Target:
     sqlite_dir: Path | None = None
     pg_url: str | None = None
 
+    @property
+    def url(self) -> str:
+        """The database's SQLAlchemy URL, as `paperboy` finds it from `env`."""
+        return self.pg_url or f"sqlite:///{self.sqlite_dir}/paperboy.sqlite3"
+
 
 @dataclass
 class Workspace:
