@@ -37,7 +37,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from bench.common import SHARED, BenchError, format_table, save_results, section
+from bench.common import SHARED, BenchError, format_table, run_standalone, section
 
 DATA = SHARED / "data" / "hf" / "hf_daily_papers.jsonl.gz"
 HALF_LIVES_H = (12, 24, 48)
@@ -268,13 +268,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seeds", type=int, default=3, help="vote-arrival draws per half-life (default 3)")
     parser.add_argument("--workers", type=int, default=None, help="processes (default: one per core)")
     args = parser.parse_args(argv)
-    try:
-        results = run(args.seeds, args.workers)
-    except BenchError as exc:
-        print(f"bench trending: {exc}")
-        return 1
-    print(f"\nresults saved to {save_results(results, 'trending-')}")
-    return 0
+    return run_standalone("trending", "trending-", lambda: run(args.seeds, args.workers))
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@ import argparse
 from collections.abc import Sequence
 
 from bench import search_quality
-from bench.common import BenchError, save_results
+from bench.common import run_standalone
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -16,13 +16,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="40 train / 40 test queries, ~1,100 documents")
     parser.add_argument("--embedder", choices=("minilm", "hashing"), default="minilm")
     args = parser.parse_args(argv)
-    try:
-        results = search_quality.run(args.quick, args.embedder)
-    except BenchError as exc:
-        print(f"bench search_quality: {exc}")
-        return 1
-    print(f"\nresults saved to {save_results(results, 'search-quality-')}")
-    return 0
+    return run_standalone(
+        "search_quality", "search-quality-", lambda: search_quality.run(args.quick, args.embedder)
+    )
 
 
 if __name__ == "__main__":
