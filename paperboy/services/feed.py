@@ -14,11 +14,11 @@ from sqlalchemy import Connection, Engine
 from paperboy.config import SETTINGS, Settings
 from paperboy.domain.calendar import Period, PeriodKind, day_period, format_day, is_weekend, period_containing
 from paperboy.domain.links import with_all_links
-from paperboy.domain.models import Listing, Paper
+from paperboy.domain.models import NO_COMMUNITY, Community, Listing, Paper
 from paperboy.domain.trending import TrendingParams, rank, reference_time, trending_params
 from paperboy.services.hydrate import PaperView, hydrate_paper, hydrate_papers
 from paperboy.storage import queries, trending_queries
-from paperboy.storage.queries import NO_COMMUNITY, CatalogueCounts, Community, ListedPaper, SyncStatus
+from paperboy.storage.queries import CatalogueCounts, ListedPaper, SyncStatus
 
 TRENDING = "trending"
 SORTS = (TRENDING, *queries.SORTS)

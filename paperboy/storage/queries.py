@@ -25,7 +25,7 @@ from sqlalchemy import (
     select,
 )
 
-from paperboy.domain.models import HfSignal, Link, Listing, Paper, Version
+from paperboy.domain.models import Community, HfSignal, Link, Listing, Paper, Version
 from paperboy.storage.engine import now_utc, utc
 from paperboy.storage.schema import (
     hf_papers,
@@ -55,20 +55,6 @@ class ListedPaper:
     paper_id: int
     day: date
     announce_type: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class Community:
-    """What this site's members did with a paper: upvotes, visible comments, who submitted it,
-    and whether the reader looking voted for it."""
-
-    upvotes: int = 0
-    comments: int = 0
-    submitted_by: str | None = None
-    voted: bool = False
-
-
-NO_COMMUNITY = Community()
 
 
 @dataclass(frozen=True, slots=True)
