@@ -5,10 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from sqlalchemy import Connection, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from paperboy.domain.models import HfSignal
+from paperboy.storage.dialect import insert_into
 from paperboy.storage.engine import now_utc
 from paperboy.storage.schema import hf_papers, papers
 from paperboy.storage.transactions import mark_catalogue_changed
@@ -40,8 +39,7 @@ def upsert_hf_signals(conn: Connection, signals: Sequence[HfSignal]) -> int:
         for arxiv_id, s in sorted(wanted.items())  # one lock order for concurrent syncs
         if arxiv_id in ids
     ]
-    insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-    statement = insert(hf_papers)
+    statement = insert_into(conn, hf_papers)
     replace_all = {c.name: statement.excluded[c.name] for c in hf_papers.c if c.name != "paper_id"}
     conn.execute(
         statement.on_conflict_do_update(index_elements=[hf_papers.c.paper_id], set_=replace_all), rows
