@@ -7,7 +7,7 @@ Lists are built in a fixed number of statements: one query finds the page's pape
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -229,6 +229,20 @@ def paper_by_arxiv_id(conn: Connection, arxiv_id: str) -> Paper | None:
     for listing in _children(conn, listings, [paper.id], listings.c.day)[paper.id]:
         paper.listings.append(Listing(listing.day, listing.announce_type))
     return paper
+
+
+def paper_ids_by_arxiv_ids(conn: Connection, arxiv_ids: Collection[str]) -> dict[str, int]:
+    """The row id of each paper with one of these canonical arXiv ids (no version), by arXiv id;
+    ids not in the catalogue are left out."""
+    if not arxiv_ids:
+        return {}
+    query = select(papers.c.arxiv_id, papers.c.id).where(papers.c.arxiv_id.in_(list(arxiv_ids)))
+    return {row.arxiv_id: row.id for row in conn.execute(query)}
+
+
+def paper_id_by_arxiv_id(conn: Connection, arxiv_id: str) -> int | None:
+    """The row id of the paper with this canonical arXiv id (no version)."""
+    return paper_ids_by_arxiv_ids(conn, [arxiv_id]).get(arxiv_id)
 
 
 def _papers_from_rows(conn: Connection, rows: Sequence[Row[Any]]) -> list[Paper]:

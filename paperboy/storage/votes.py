@@ -12,13 +12,7 @@ from sqlalchemy import Connection, delete, func, select
 
 from paperboy.storage.dialect import insert_into
 from paperboy.storage.queries import id_in
-from paperboy.storage.schema import papers, votes
-
-
-def paper_id_by_arxiv_id(conn: Connection, arxiv_id: str) -> int | None:
-    """The row id of the paper with this canonical arXiv id (no version)."""
-    found: int | None = conn.execute(select(papers.c.id).where(papers.c.arxiv_id == arxiv_id)).scalar()
-    return found
+from paperboy.storage.schema import votes
 
 
 def insert_vote(conn: Connection, paper_id: int, user_id: int, now: datetime) -> bool:
