@@ -333,9 +333,10 @@ def community_of(conn: Connection, ids: Sequence[int]) -> dict[int, Community]:
 # --- catalogue and sync status ------------------------------------------------------------
 
 
-def count_papers(conn: Connection) -> int:
-    count: int = conn.execute(select(func.count()).select_from(papers)).scalar_one()
-    return count
+def count_papers(conn: Connection, after: int = 0) -> int:
+    """Papers in the catalogue (those with an id greater than `after`, for a run resuming there)."""
+    query = select(func.count()).select_from(papers)
+    return int(conn.execute(query.where(papers.c.id > after) if after else query).scalar_one())
 
 
 def catalogue_counts(conn: Connection) -> CatalogueCounts:
