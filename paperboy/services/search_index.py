@@ -22,7 +22,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 
 from paperboy.config import Settings
-from paperboy.integrations.embedder import Embedder, make_embedder, paper_text
+from paperboy.integrations.embedder import Embedder, make_embedder, model_id_for, paper_text
 from paperboy.storage.lexical_index import clear_index, index_papers, indexed_count
 from paperboy.storage.queries import count_papers, paper_ids_after
 from paperboy.storage.sync_state import get_state, set_state
@@ -96,10 +96,16 @@ class EmbedReport:
         )
 
 
-def count_papers_to_embed(engine: Engine, embedder: Embedder) -> int:
-    """Papers `embed_papers` would embed now (new, or changed since they were embedded)."""
+def count_papers_to_embed(engine: Engine, model_id: str) -> int:
+    """Papers `embed_papers` would embed now with this model (new, or changed since they were
+    embedded)."""
     with engine.connect() as conn:
-        return count_papers_needing_embeddings(conn, embedder.model_id)
+        return count_papers_needing_embeddings(conn, model_id)
+
+
+def count_papers_waiting(engine: Engine, settings: Settings) -> int:
+    """The same for the embedder the settings name, without loading its model."""
+    return count_papers_to_embed(engine, model_id_for(settings.embedder))
 
 
 def clear_embeddings(engine: Engine, embedder: Embedder) -> int:
