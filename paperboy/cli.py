@@ -20,8 +20,8 @@ from paperboy.cli_common import add_command as _add
 from paperboy.cli_digest import add_digest
 from paperboy.cli_export import add_export
 from paperboy.config import Settings, SettingsError, describe, load_settings
+from paperboy.private_files import restrict_umask
 from paperboy.services.database import migrate_database, open_database
-from paperboy.storage.private_files import restrict_umask
 
 
 def main(argv: Sequence[str] | None = None) -> int:
