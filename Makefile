@@ -27,10 +27,12 @@ test: $(STAMP)
 		PAPERBOY_TEST_DATABASE_URL=$$PAPERBOY_TEST_DATABASE_URL $(BIN)/pytest -n 2 -q; \
 	else echo "(PAPERBOY_TEST_DATABASE_URL unset: PostgreSQL pass skipped; see README)"; fi
 
+## ruff, mypy (strict), and the layer contracts of pyproject.toml's [tool.importlinter].
 lint: $(STAMP)
 	$(BIN)/ruff check paperboy tests bench
 	$(BIN)/ruff format --check paperboy tests bench
 	$(BIN)/mypy paperboy
+	$(BIN)/lint-imports
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

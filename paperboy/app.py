@@ -9,17 +9,15 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from sqlalchemy import Engine
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.staticfiles import StaticFiles
 
 from paperboy import __version__
 from paperboy.config import Settings
 from paperboy.integrations.mail import make_mailer
+from paperboy.services.database import migrate_if_behind, open_database
 from paperboy.services.search import Searcher
 from paperboy.services.vector_index import ANN_DIRECTORY
-from paperboy.storage.engine import make_engine
-from paperboy.storage.migrate import pending_revisions, upgrade
 from paperboy.web import (
     accounts,
     api_docs,
@@ -51,12 +49,12 @@ log = logging.getLogger(__name__)
 
 
 def create_app(settings: Settings) -> FastAPI:
-    engine = make_engine(settings.effective_database_url)
+    engine = open_database(settings)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         try:
-            _prepare_database(engine)
+            migrate_if_behind(engine)
             if settings.search_warm_up:  # the model and the vectors load while the first pages serve
                 threading.Thread(target=_warm_up, args=(searcher,), name="warm-up", daemon=True).start()
             # Objects alive after start-up live for the whole process: keep them out of the
@@ -126,16 +124,3 @@ def _warm_up(searcher: Searcher) -> None:
         searcher.warm_up()
     except Exception:  # a search will try again, and report what is wrong
         log.exception("loading the search model and vectors failed")
-
-
-def _prepare_database(engine: Engine) -> None:
-    """Bring the database up to date before serving, whichever server started this worker.
-
-    `paperboy serve` has migrated already, once, before its workers start; a worker started by
-    another ASGI server migrates here. Several processes and hosts may do this at once: on
-    PostgreSQL they take turns under an advisory lock (storage/migrate.py), on SQLite under the
-    database lock.
-    """
-    if pending_revisions(engine):
-        log.info("upgrading the database schema")
-        upgrade(engine)

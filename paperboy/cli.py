@@ -20,9 +20,8 @@ from paperboy.cli_common import add_command as _add
 from paperboy.cli_digest import add_digest
 from paperboy.cli_export import add_export
 from paperboy.config import Settings, SettingsError, describe, load_settings
-from paperboy.storage.engine import make_engine
-from paperboy.storage.migrate import upgrade
-from paperboy.storage.private_files import restrict_umask
+from paperboy.private_files import restrict_umask
+from paperboy.services.database import migrate_database, open_database
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -167,8 +166,8 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     from paperboy.services.signing_key import check_shared_key
     from paperboy.web.slow_clients import PROTOCOL
 
-    engine = make_engine(settings.effective_database_url)
-    upgrade(engine)  # once here, before workers start; the background sync keeps using the engine
+    engine = open_database(settings)
+    migrate_database(engine)  # once here, before workers start; the background sync keeps using the engine
     check_shared_key(engine, settings)  # PostgreSQL's hosts must share one signing key
     plan = _sync_plan(settings, engine)
     if start_background_sync(engine, settings):
@@ -214,6 +213,7 @@ def _import(args: argparse.Namespace, settings: Settings) -> int:
     from tqdm import tqdm
 
     from paperboy.services.ingest import ImportAborted, import_files
+    from paperboy.services.search_index import count_papers_waiting
 
     total = sum(path.stat().st_size for path in args.paths if path.is_file())
     bar = tqdm(
@@ -236,7 +236,7 @@ def _import(args: argparse.Namespace, settings: Settings) -> int:
                 progress=bar.update,
                 on_error=lambda error: bar.write(f"skipped {error}", file=sys.stderr),
             )
-            pending = _embeddings_pending(engine, settings)
+            pending = count_papers_waiting(engine, settings)
     except ImportAborted as exc:
         raise CommandError(str(exc)) from exc
     finally:
@@ -248,14 +248,6 @@ def _import(args: argparse.Namespace, settings: Settings) -> int:
             "the background, or run `paperboy index` now"
         )
     return 0
-
-
-def _embeddings_pending(engine: Engine, settings: Settings) -> int:
-    from paperboy.integrations.embedder import model_id_for
-    from paperboy.storage.vectors import count_papers_needing_embeddings
-
-    with engine.connect() as conn:
-        return count_papers_needing_embeddings(conn, model_id_for(settings.embedder))
 
 
 def _index(args: argparse.Namespace, settings: Settings) -> int:
@@ -286,7 +278,7 @@ def _index(args: argparse.Namespace, settings: Settings) -> int:
             return 0
         if args.rebuild:
             clear_embeddings(engine, embedder)
-        with _progress_bar("embedding", total=count_papers_to_embed(engine, embedder)) as progress:
+        with _progress_bar("embedding", total=count_papers_to_embed(engine, embedder.model_id)) as progress:
             embedded = embed_papers(engine, embedder, batch_size=settings.embed_batch_size, progress=progress)
         print(embedded.summary())
         directory = settings.data_dir / ANN_DIRECTORY

@@ -10,8 +10,7 @@ from contextlib import contextmanager
 from sqlalchemy import Engine
 
 from paperboy.config import Settings
-from paperboy.storage.engine import make_engine
-from paperboy.storage.migrate import upgrade
+from paperboy.services.database import migrate_database, open_database
 
 
 class CommandError(Exception):
@@ -34,9 +33,9 @@ def add_command(
 
 @contextmanager
 def migrated_engine(settings: Settings) -> Iterator[Engine]:
-    engine = make_engine(settings.effective_database_url)
+    engine = open_database(settings)
     try:
-        upgrade(engine)
+        migrate_database(engine)
         yield engine
     finally:
         engine.dispose()

@@ -94,3 +94,26 @@ class Paper:
     @property
     def primary_category(self) -> str | None:
         return self.categories[0] if self.categories else None
+
+
+@dataclass(frozen=True, slots=True)
+class Community:
+    """What this site's members did with a paper: upvotes, visible comments, who submitted it,
+    and whether the reader looking voted for it."""
+
+    upvotes: int = 0
+    comments: int = 0
+    submitted_by: str | None = None
+    voted: bool = False
+
+
+NO_COMMUNITY = Community()
+
+
+@dataclass(frozen=True, slots=True)
+class PaperActivity:
+    """A paper a member submitted or upvoted, and when (their profile, the API's `/me`)."""
+
+    arxiv_id: str
+    title: str
+    at: datetime

@@ -16,10 +16,7 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from paperboy.config import Settings
+from typing import Protocol
 
 # A paper that appeared this very moment counts as a minute old, so that an offset of 0 never
 # divides by zero.
@@ -35,7 +32,23 @@ class TrendingParams:
     stars_weight: float
 
 
-def trending_params(settings: Settings) -> TrendingParams:
+class TrendingSettings(Protocol):
+    """The settings the formula reads (paperboy.config.Settings has them): domain imports
+    nothing of paperboy's, the settings table included."""
+
+    @property
+    def trending_gravity(self) -> float: ...
+    @property
+    def trending_offset_hours(self) -> float: ...
+    @property
+    def trending_comment_weight(self) -> float: ...
+    @property
+    def trending_hf_weight(self) -> float: ...
+    @property
+    def trending_stars_weight(self) -> float: ...
+
+
+def trending_params(settings: TrendingSettings) -> TrendingParams:
     return TrendingParams(
         gravity=settings.trending_gravity,
         offset_hours=settings.trending_offset_hours,

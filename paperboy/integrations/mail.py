@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Protocol
 
 from paperboy.config import Settings
-from paperboy.storage.private_files import private_dir, write_private
+from paperboy.private_files import private_dir, write_private
 
 log = logging.getLogger(__name__)
 

@@ -21,11 +21,11 @@ from sqlalchemy.engine import make_url
 
 from paperboy import __version__
 from paperboy.config import Settings
+from paperboy.private_files import private_dir, write_private
 from paperboy.services.signing_key import KEY_FILE, key_file
 from paperboy.storage import backup as store
 from paperboy.storage.engine import is_sqlite, make_engine, now_utc
 from paperboy.storage.migrate import current_revisions, known_revision, upgrade
-from paperboy.storage.private_files import private_dir, write_private
 
 MANIFEST = "manifest.json"
 SQLITE_FILE = "paperboy.sqlite3"

@@ -16,10 +16,9 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Engine
 
-from paperboy.domain.models import Paper
+from paperboy.domain.models import Community, Paper
 from paperboy.services.hydrate import hydrate_papers
 from paperboy.storage import changes
-from paperboy.storage.queries import Community
 
 
 class InvalidCursor(ValueError):

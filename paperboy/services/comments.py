@@ -20,6 +20,7 @@ from paperboy.services import rate_limits
 from paperboy.storage import comments as store
 from paperboy.storage.engine import now_utc
 from paperboy.storage.paper_stats import add_to_stats
+from paperboy.storage.queries import paper_id_by_arxiv_id
 from paperboy.storage.transactions import write_transaction
 
 
@@ -38,7 +39,7 @@ def post_comment(
     rate_limits.hit(engine, *comment_limits(settings, user, ip), what="comments")
     html = render_comment(text)
     with write_transaction(engine) as conn:
-        paper_id = store.paper_id_for(conn, arxiv_id)
+        paper_id = paper_id_by_arxiv_id(conn, arxiv_id)
         if paper_id is None:
             raise NotFound(f"arXiv paper {arxiv_id} is not in this catalogue.", "Paper not found")
         if parent_id is not None:

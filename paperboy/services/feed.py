@@ -14,11 +14,11 @@ from sqlalchemy import Connection, Engine
 from paperboy.config import SETTINGS, Settings
 from paperboy.domain.calendar import Period, PeriodKind, day_period, format_day, is_weekend, period_containing
 from paperboy.domain.links import with_all_links
-from paperboy.domain.models import Listing, Paper
+from paperboy.domain.models import NO_COMMUNITY, Community, Listing, Paper
 from paperboy.domain.trending import TrendingParams, rank, reference_time, trending_params
 from paperboy.services.hydrate import PaperView, hydrate_paper, hydrate_papers
-from paperboy.storage import queries, trending_queries
-from paperboy.storage.queries import NO_COMMUNITY, CatalogueCounts, Community, ListedPaper, SyncStatus
+from paperboy.storage import queries, sync_state, trending_queries
+from paperboy.storage.queries import CatalogueCounts, ListedPaper, SyncStatus
 
 TRENDING = "trending"
 SORTS = (TRENDING, *queries.SORTS)
@@ -140,6 +140,12 @@ def paper_view(engine: Engine, arxiv_id: str, *, viewer_id: int | None = None) -
 def catalogue_status(engine: Engine) -> CatalogueStatus:
     with engine.connect() as conn:
         return CatalogueStatus(queries.catalogue_counts(conn), queries.sync_status(conn))
+
+
+def catalogue_version(engine: Engine) -> str:
+    """A value that changes with every write that pages show (the page cache's key)."""
+    with engine.connect() as conn:
+        return sync_state.catalogue_version(conn)
 
 
 def count_catalogue_papers(engine: Engine) -> int:

@@ -11,9 +11,8 @@ from dataclasses import dataclass, replace
 from sqlalchemy import Connection
 
 from paperboy.domain.links import with_all_links
-from paperboy.domain.models import Paper
+from paperboy.domain.models import NO_COMMUNITY, Community, Paper
 from paperboy.storage import queries, votes
-from paperboy.storage.queries import NO_COMMUNITY, Community
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,9 +6,10 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine
 
+from paperboy.domain.models import PaperActivity
 from paperboy.domain.users import User, normalise_name
 from paperboy.storage import profiles
-from paperboy.storage.profiles import Capped, CommentActivity, PaperActivity
+from paperboy.storage.profiles import Capped, CommentActivity
 from paperboy.storage.users import user_by_name
 
 LIST_LIMIT = 30  # per list: a profile is a summary, not an archive

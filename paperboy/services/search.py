@@ -30,7 +30,7 @@ from sqlalchemy import Connection, Engine
 
 from paperboy.domain.fusion import min_max_fusion, reciprocal_rank_fusion
 from paperboy.domain.highlight import highlight, snippet
-from paperboy.domain.models import Paper
+from paperboy.domain.models import Community, Paper
 from paperboy.domain.search_query import InvalidSearchQuery, SearchQuery, parse_search_query
 from paperboy.integrations.embedder import (
     Embedder,
@@ -42,7 +42,6 @@ from paperboy.integrations.embedder import (
 from paperboy.services.hydrate import hydrate_papers
 from paperboy.services.vector_index import VectorIndex
 from paperboy.storage import lexical
-from paperboy.storage.queries import Community
 
 log = logging.getLogger(__name__)
 

@@ -18,13 +18,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 
 from paperboy.config import Settings
-from paperboy.integrations.embedder import Embedder, make_embedder, paper_text
-from paperboy.storage.lexical import clear_index, index_papers, indexed_count
-from paperboy.storage.schema import papers
+from paperboy.integrations.embedder import Embedder, make_embedder, model_id_for, paper_text
+from paperboy.storage.lexical_index import clear_index, index_papers, indexed_count
+from paperboy.storage.queries import count_papers, paper_ids_after
 from paperboy.storage.sync_state import get_state, set_state
 from paperboy.storage.transactions import write_transaction
 from paperboy.storage.vectors import (
@@ -62,7 +62,7 @@ def rebuild_lexical_index(
             clear_index(conn)
             set_state(conn, LEXICAL_PROGRESS_KEY, "0")
         start = int(get_state(conn, LEXICAL_PROGRESS_KEY) or 0)
-        total = int(conn.execute(select(func.count()).where(papers.c.id > start)).scalar_one())
+        total = count_papers(conn, after=start)
     last, done = start, 0
     while batch := _index_batch(engine, last, batch_size):
         last, done = batch[-1], done + len(batch)
@@ -75,8 +75,7 @@ def rebuild_lexical_index(
 def _index_batch(engine: Engine, after: int, size: int) -> list[int]:
     """Index the next `size` papers after id `after`, and record the last one as done."""
     with write_transaction(engine) as conn:
-        query = select(papers.c.id).where(papers.c.id > after).order_by(papers.c.id).limit(size)
-        ids = list(conn.execute(query).scalars())
+        ids = paper_ids_after(conn, after, size)
         if ids:
             index_papers(conn, ids)
             set_state(conn, LEXICAL_PROGRESS_KEY, str(ids[-1]))
@@ -97,10 +96,16 @@ class EmbedReport:
         )
 
 
-def count_papers_to_embed(engine: Engine, embedder: Embedder) -> int:
-    """Papers `embed_papers` would embed now (new, or changed since they were embedded)."""
+def count_papers_to_embed(engine: Engine, model_id: str) -> int:
+    """Papers `embed_papers` would embed now with this model (new, or changed since they were
+    embedded)."""
     with engine.connect() as conn:
-        return count_papers_needing_embeddings(conn, embedder.model_id)
+        return count_papers_needing_embeddings(conn, model_id)
+
+
+def count_papers_waiting(engine: Engine, settings: Settings) -> int:
+    """The same for the embedder the settings name, without loading its model."""
+    return count_papers_to_embed(engine, model_id_for(settings.embedder))
 
 
 def clear_embeddings(engine: Engine, embedder: Embedder) -> int:

@@ -15,7 +15,7 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from paperboy.config import Settings, SettingsError
-from paperboy.storage.private_files import private_dir, write_private_once
+from paperboy.private_files import private_dir, write_private_once
 from paperboy.storage.sync_state import delete_state, get_state
 from paperboy.storage.transactions import write_transaction
 

@@ -28,7 +28,8 @@ from paperboy.integrations.embedder import EmbedderUnavailable
 from paperboy.integrations.http import HttpClient, UpstreamError
 from paperboy.storage.engine import now_utc
 from paperboy.storage.hf import upsert_hf_signals
-from paperboy.storage.papers import UpsertResult, count_papers, ids_with_listings, write_papers
+from paperboy.storage.papers import UpsertResult, ids_with_listings, write_papers
+from paperboy.storage.queries import count_papers
 from paperboy.storage.sync_state import (
     RUNNING_GOES_STALE,
     SYNC_MESSAGE_KEY,

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from sqlalchemy import Connection, Engine
 
 from paperboy.domain.calendar import Period, day_period, period_containing
-from paperboy.domain.models import Paper
+from paperboy.domain.models import NO_COMMUNITY, Community, Paper
 from paperboy.domain.trending import (
     Breakdown,
     Signals,
@@ -28,7 +28,6 @@ from paperboy.services.feed import (
 )
 from paperboy.services.hydrate import hydrate_papers
 from paperboy.storage import queries, trending_queries
-from paperboy.storage.queries import NO_COMMUNITY, Community
 from paperboy.storage.trending_queries import ListedCandidate
 
 TOP_LABEL = "The all-time top list"

@@ -19,6 +19,7 @@ from paperboy.services import rate_limits
 from paperboy.storage import votes as store
 from paperboy.storage.engine import now_utc
 from paperboy.storage.paper_stats import add_to_stats, stats_of
+from paperboy.storage.queries import paper_id_by_arxiv_id
 from paperboy.storage.transactions import write_transaction
 
 
@@ -70,7 +71,7 @@ def _vote(engine: Engine, settings: Settings, user: User, arxiv_id: str, ip: str
 
 def _cast(conn: Connection, user: User, canonical: str, *, up: bool) -> int:
     """Add or remove the vote; the paper's count afterwards."""
-    paper_id = store.paper_id_by_arxiv_id(conn, canonical)
+    paper_id = paper_id_by_arxiv_id(conn, canonical)
     if paper_id is None:
         raise PaperNotFound(f"arXiv paper {canonical} is not in this catalogue.")
     if up:

@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from paperboy.storage.private_files import PRIVATE_FILE, private_dir, write_private
+from paperboy.private_files import PRIVATE_FILE, private_dir, write_private
 from paperboy.storage.vectors import StoredVectors
 
 Ids = npt.NDArray[np.int64]

@@ -16,7 +16,7 @@ from pathlib import Path
 from sqlalchemy import Engine, inspect
 from sqlalchemy.engine import make_url
 
-from paperboy.storage.private_files import PRIVATE_FILE, create_private_file
+from paperboy.private_files import PRIVATE_FILE, create_private_file
 
 
 class BackupToolMissing(RuntimeError):

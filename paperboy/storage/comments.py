@@ -51,11 +51,6 @@ def _comment(row: Any) -> Comment:
     )
 
 
-def paper_id_for(conn: Connection, arxiv_id: str) -> int | None:
-    paper_id: int | None = conn.execute(select(papers.c.id).where(papers.c.arxiv_id == arxiv_id)).scalar()
-    return paper_id
-
-
 def insert_comment(
     conn: Connection,
     *,

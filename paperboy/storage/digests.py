@@ -14,10 +14,9 @@ from functools import cache
 from typing import Any
 
 from sqlalchemy import Connection, Executable, Row, delete, exists, func, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from paperboy.domain.digest import Edition, Preferences, Subscription
+from paperboy.storage.dialect import insert_for_dialect, insert_into
 from paperboy.storage.engine import utc
 from paperboy.storage.queries import id_in
 from paperboy.storage.schema import (
@@ -130,8 +129,7 @@ def count_subscriptions(conn: Connection) -> dict[str, int]:
 
 
 def ensure_edition(conn: Connection, edition: Edition, now: datetime) -> None:
-    insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-    statement = insert(digest_editions).values(
+    statement = insert_into(conn, digest_editions).values(
         key=edition.key,
         frequency=edition.frequency,
         period_start=edition.start,
@@ -260,15 +258,14 @@ def record_send(conn: Connection, record: SendRecord) -> None:
 def _record_statements(dialect: str) -> tuple[Executable, Executable]:
     """Built once per dialect: a sending run records thousands of mails a minute, and building
     the upsert costs more than running it."""
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    send = insert(digest_sends)
+    send = insert_for_dialect(dialect, digest_sends)
     replaced = {
         name: send.excluded[name] for name in ("status", "attempts", "message_id", "papers", "at", "error")
     }
     send = send.on_conflict_do_update(
         index_elements=[digest_sends.c.edition, digest_sends.c.subscription_id], set_=replaced
     )
-    mailed = insert(digest_mailed).on_conflict_do_nothing(
+    mailed = insert_for_dialect(dialect, digest_mailed).on_conflict_do_nothing(
         index_elements=[digest_mailed.c.subscription_id, digest_mailed.c.paper_id]
     )
     return send, mailed

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
-from paperboy.storage.private_files import create_private_file, private_dir
+from paperboy.private_files import create_private_file, private_dir
 
 WRITER = "paperboy_writer"  # execution option: this connection's transactions will write
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import Connection, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import Connection
 
 from paperboy.domain.models import HfSignal
+from paperboy.storage.dialect import insert_into
 from paperboy.storage.engine import now_utc
-from paperboy.storage.schema import hf_papers, papers
+from paperboy.storage.queries import paper_ids_by_arxiv_ids
+from paperboy.storage.schema import hf_papers
 from paperboy.storage.transactions import mark_catalogue_changed
 
 
@@ -19,9 +19,7 @@ def upsert_hf_signals(conn: Connection, signals: Sequence[HfSignal]) -> int:
     wanted = {signal.arxiv_id: signal for signal in signals}
     if not wanted:
         return 0
-    ids = dict(
-        conn.execute(select(papers.c.arxiv_id, papers.c.id).where(papers.c.arxiv_id.in_(wanted))).all()
-    )
+    ids = paper_ids_by_arxiv_ids(conn, wanted)
     if not ids:
         return 0
     now = now_utc()
@@ -40,8 +38,7 @@ def upsert_hf_signals(conn: Connection, signals: Sequence[HfSignal]) -> int:
         for arxiv_id, s in sorted(wanted.items())  # one lock order for concurrent syncs
         if arxiv_id in ids
     ]
-    insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-    statement = insert(hf_papers)
+    statement = insert_into(conn, hf_papers)
     replace_all = {c.name: statement.excluded[c.name] for c in hf_papers.c if c.name != "paper_id"}
     conn.execute(
         statement.on_conflict_do_update(index_elements=[hf_papers.c.paper_id], set_=replace_all), rows

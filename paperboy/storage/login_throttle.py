@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from sqlalchemy import Connection, case, delete, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from paperboy.storage.dialect import insert_into
 from paperboy.storage.schema import login_throttle as table
 
 
@@ -16,9 +15,10 @@ def count_attempt(conn: Connection, bucket: str, now: int, expires_at: int) -> t
     PostgreSQL the upsert keeps the row locked until the caller's transaction ends, and SQLite's
     writers take turns, so a concurrent attempt sees the block this one's caller sets.
     """
-    insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
     open_now = table.c.blocked_until <= now
-    statement = insert(table).values(bucket=bucket, failures=1, blocked_until=0, expires_at=expires_at)
+    statement = insert_into(conn, table).values(
+        bucket=bucket, failures=1, blocked_until=0, expires_at=expires_at
+    )
     upsert = statement.on_conflict_do_update(
         index_elements=[table.c.bucket],
         set_={

@@ -5,17 +5,15 @@ concurrent voters never lose a count."""
 from __future__ import annotations
 
 from sqlalchemy import Connection, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from paperboy.storage.dialect import insert_into
 from paperboy.storage.engine import now_utc
 from paperboy.storage.schema import paper_stats
 
 
 def add_to_stats(conn: Connection, paper_id: int, *, upvotes: int = 0, comments: int = 0) -> None:
-    insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
     now = now_utc()
-    statement = insert(paper_stats).values(
+    statement = insert_into(conn, paper_stats).values(
         paper_id=paper_id, upvotes=max(upvotes, 0), comments=max(comments, 0), updated_at=now
     )
     conn.execute(

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, delete, func, insert, select, update
+from sqlalchemy import Connection, Engine, delete, insert, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.sql.expression import bindparam
 
@@ -20,7 +20,7 @@ from paperboy.domain.merge import content_hash, merge_records
 from paperboy.domain.models import Listing, PaperRecord, Version
 from paperboy.storage.bulk import allocate_ids, insert_rows
 from paperboy.storage.engine import now_utc, utc
-from paperboy.storage.lexical import index_papers, remove_papers
+from paperboy.storage.lexical_index import index_papers, remove_papers
 from paperboy.storage.schema import (
     listings,
     paper_authors,
@@ -267,7 +267,3 @@ def ids_with_listings(conn: Connection, arxiv_ids: Sequence[str]) -> set[str]:
         .where(select(listings.c.paper_id).where(listings.c.paper_id == papers.c.id).exists())
     )
     return set(conn.execute(query).scalars())
-
-
-def count_papers(conn: Connection) -> int:
-    return int(conn.execute(select(func.count()).select_from(papers)).scalar_one())

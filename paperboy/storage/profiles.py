@@ -12,19 +12,11 @@ from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Connection, Select, func, select
 
+from paperboy.domain.models import PaperActivity
 from paperboy.storage.engine import utc
 from paperboy.storage.schema import comments, papers, submissions, votes
 
 T = TypeVar("T")
-
-
-@dataclass(frozen=True, slots=True)
-class PaperActivity:
-    """A paper the user submitted or upvoted, and when."""
-
-    arxiv_id: str
-    title: str
-    at: datetime
 
 
 @dataclass(frozen=True, slots=True)

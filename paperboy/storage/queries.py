@@ -7,7 +7,7 @@ Lists are built in a fixed number of statements: one query finds the page's pape
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -25,7 +25,7 @@ from sqlalchemy import (
     select,
 )
 
-from paperboy.domain.models import HfSignal, Link, Listing, Paper, Version
+from paperboy.domain.models import Community, HfSignal, Link, Listing, Paper, Version
 from paperboy.storage.engine import now_utc, utc
 from paperboy.storage.schema import (
     hf_papers,
@@ -55,20 +55,6 @@ class ListedPaper:
     paper_id: int
     day: date
     announce_type: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class Community:
-    """What this site's members did with a paper: upvotes, visible comments, who submitted it,
-    and whether the reader looking voted for it."""
-
-    upvotes: int = 0
-    comments: int = 0
-    submitted_by: str | None = None
-    voted: bool = False
-
-
-NO_COMMUNITY = Community()
 
 
 @dataclass(frozen=True, slots=True)
@@ -245,6 +231,20 @@ def paper_by_arxiv_id(conn: Connection, arxiv_id: str) -> Paper | None:
     return paper
 
 
+def paper_ids_by_arxiv_ids(conn: Connection, arxiv_ids: Collection[str]) -> dict[str, int]:
+    """The row id of each paper with one of these canonical arXiv ids (no version), by arXiv id;
+    ids not in the catalogue are left out."""
+    if not arxiv_ids:
+        return {}
+    query = select(papers.c.arxiv_id, papers.c.id).where(papers.c.arxiv_id.in_(list(arxiv_ids)))
+    return {row.arxiv_id: row.id for row in conn.execute(query)}
+
+
+def paper_id_by_arxiv_id(conn: Connection, arxiv_id: str) -> int | None:
+    """The row id of the paper with this canonical arXiv id (no version)."""
+    return paper_ids_by_arxiv_ids(conn, [arxiv_id]).get(arxiv_id)
+
+
 def _papers_from_rows(conn: Connection, rows: Sequence[Row[Any]]) -> list[Paper]:
     ids = [row.id for row in rows]
     authors = _children(conn, paper_authors, ids, paper_authors.c.position)
@@ -333,9 +333,10 @@ def community_of(conn: Connection, ids: Sequence[int]) -> dict[int, Community]:
 # --- catalogue and sync status ------------------------------------------------------------
 
 
-def count_papers(conn: Connection) -> int:
-    count: int = conn.execute(select(func.count()).select_from(papers)).scalar_one()
-    return count
+def count_papers(conn: Connection, after: int = 0) -> int:
+    """Papers in the catalogue (those with an id greater than `after`, for a run resuming there)."""
+    query = select(func.count()).select_from(papers)
+    return int(conn.execute(query.where(papers.c.id > after) if after else query).scalar_one())
 
 
 def catalogue_counts(conn: Connection) -> CatalogueCounts:

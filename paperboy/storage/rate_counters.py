@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from sqlalchemy import Connection, delete, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from paperboy.storage.dialect import insert_into
 from paperboy.storage.schema import rate_counters
 
 _BATCH = 500  # rows per statement: 2,000 bound parameters, well under SQLite's limit
@@ -15,8 +14,7 @@ _BATCH = 500  # rows per statement: 2,000 bound parameters, well under SQLite's 
 
 def add_hit(conn: Connection, bucket: str, window_start: int, expires_at: int) -> int:
     """Count one event in (bucket, window); the window's count after it, atomically."""
-    insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-    statement = insert(rate_counters).values(
+    statement = insert_into(conn, rate_counters).values(
         bucket=bucket, window_start=window_start, hits=1, expires_at=expires_at
     )
     upsert = statement.on_conflict_do_update(
@@ -47,13 +45,12 @@ def add_hits(conn: Connection, rows: Sequence[tuple[str, int, int, int]]) -> dic
     """Add many counts at once, each row (bucket, window_start, hits to add, expires_at); the
     windows' totals after the addition, by (bucket, window_start). Rows name distinct windows."""
     totals: dict[tuple[str, int], int] = {}
-    insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
     for first in range(0, len(rows), _BATCH):
         values = [
             {"bucket": bucket, "window_start": start, "hits": hits, "expires_at": expires}
             for bucket, start, hits, expires in rows[first : first + _BATCH]
         ]
-        statement = insert(rate_counters).values(values)
+        statement = insert_into(conn, rate_counters).values(values)
         upsert = statement.on_conflict_do_update(
             index_elements=[rate_counters.c.bucket, rate_counters.c.window_start],
             set_={"hits": rate_counters.c.hits + statement.excluded.hits},

@@ -118,7 +118,7 @@ hf_papers = Table(
 )
 
 # The lexical index on PostgreSQL: one weighted tsvector per paper (title A, authors B, abstract C),
-# written by storage/lexical.py. Empty on SQLite, whose index is the FTS5 table paper_fts that
+# written by storage/lexical_index.py. Empty on SQLite, whose index is the FTS5 table paper_fts that
 # migration 0003 creates (virtual tables cannot be declared here).
 paper_search = Table(
     "paper_search",

@@ -7,10 +7,9 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import Connection, exists, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError
 
+from paperboy.storage.dialect import insert_into
 from paperboy.storage.engine import utc
 from paperboy.storage.schema import listings, papers, submissions, users
 
@@ -51,9 +50,8 @@ def submission_target(conn: Connection, arxiv_id: str, *, lock: bool = False) ->
 
 def insert_submission(conn: Connection, paper_id: int, user_id: int, day: date, now: datetime) -> bool:
     """Record the submission; False when the paper already has one (nothing written)."""
-    insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
     statement = (
-        insert(submissions)
+        insert_into(conn, submissions)
         .values(paper_id=paper_id, user_id=user_id, day=day, submitted_at=now)
         .on_conflict_do_nothing(index_elements=[submissions.c.paper_id])
         .returning(submissions.c.paper_id)

@@ -6,9 +6,8 @@ import uuid
 from datetime import timedelta
 
 from sqlalchemy import Connection, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from paperboy.storage.dialect import insert_into
 from paperboy.storage.engine import now_utc, utc
 from paperboy.storage.schema import sync_state
 
@@ -26,8 +25,7 @@ def get_state(conn: Connection, key: str) -> str | None:
 
 
 def set_state(conn: Connection, key: str, value: str) -> None:
-    insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-    statement = insert(sync_state).values(key=key, value=value, updated_at=now_utc())
+    statement = insert_into(conn, sync_state).values(key=key, value=value, updated_at=now_utc())
     conn.execute(
         statement.on_conflict_do_update(
             index_elements=[sync_state.c.key],
@@ -41,8 +39,7 @@ def delete_state(conn: Connection, key: str) -> None:
 
 
 def insert_state_if_absent(conn: Connection, key: str, value: str) -> None:
-    insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-    statement = insert(sync_state).values(key=key, value=value, updated_at=now_utc())
+    statement = insert_into(conn, sync_state).values(key=key, value=value, updated_at=now_utc())
     conn.execute(statement.on_conflict_do_nothing(index_elements=[sync_state.c.key]))
 
 
@@ -50,9 +47,8 @@ def claim_running(conn: Connection, key: str, stale_after: timedelta) -> bool:
     """Set `key` to "running" unless it already is and was written within `stale_after`: one
     statement (an upsert whose update is conditional), so of processes claiming at once exactly
     one wins, on SQLite and PostgreSQL alike. True when this call won."""
-    insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
     now = now_utc()
-    statement = insert(sync_state).values(key=key, value="running", updated_at=now)
+    statement = insert_into(conn, sync_state).values(key=key, value="running", updated_at=now)
     claimed = statement.on_conflict_do_update(
         index_elements=[sync_state.c.key],
         set_={"value": statement.excluded.value, "updated_at": statement.excluded.updated_at},

@@ -14,10 +14,9 @@ from typing import Any, NamedTuple
 import numpy as np
 import numpy.typing as npt
 from sqlalchemy import BigInteger, Connection, Join, Text, and_, cast, delete, func, insert, or_, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.sql.elements import ColumnElement
 
+from paperboy.storage.dialect import insert_into
 from paperboy.storage.engine import now_utc
 from paperboy.storage.schema import paper_embeddings, papers, sync_state
 from paperboy.storage.sync_state import get_state
@@ -115,8 +114,7 @@ def vectors_generation(conn: Connection) -> int:
 
 def _bump_generation(conn: Connection) -> None:
     """Add one to the generation, atomically: one statement, so that concurrent writers each count."""
-    insert_ = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-    statement = insert_(sync_state).values(key=GENERATION_KEY, value="1", updated_at=now_utc())
+    statement = insert_into(conn, sync_state).values(key=GENERATION_KEY, value="1", updated_at=now_utc())
     conn.execute(
         statement.on_conflict_do_update(
             index_elements=[sync_state.c.key],

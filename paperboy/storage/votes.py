@@ -9,24 +9,16 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import Connection, delete, func, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from paperboy.storage.dialect import insert_into
 from paperboy.storage.queries import id_in
-from paperboy.storage.schema import papers, votes
-
-
-def paper_id_by_arxiv_id(conn: Connection, arxiv_id: str) -> int | None:
-    """The row id of the paper with this canonical arXiv id (no version)."""
-    found: int | None = conn.execute(select(papers.c.id).where(papers.c.arxiv_id == arxiv_id)).scalar()
-    return found
+from paperboy.storage.schema import votes
 
 
 def insert_vote(conn: Connection, paper_id: int, user_id: int, now: datetime) -> bool:
     """Record the account's upvote; False when it had already voted (nothing written)."""
-    insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
     statement = (
-        insert(votes)
+        insert_into(conn, votes)
         .values(paper_id=paper_id, user_id=user_id, created_at=now)
         .on_conflict_do_nothing(index_elements=[votes.c.paper_id, votes.c.user_id])
         .returning(votes.c.paper_id)

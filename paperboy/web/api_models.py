@@ -11,8 +11,7 @@ from pydantic import BaseModel, Field
 
 from paperboy.domain.comments import CommentNode
 from paperboy.domain.markup import MAX_COMMENT_LENGTH
-from paperboy.domain.models import Paper
-from paperboy.storage.queries import Community
+from paperboy.domain.models import Community, Paper
 from paperboy.web.filters import oneline
 from paperboy.web.urls import paper_url
 

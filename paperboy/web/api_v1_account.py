@@ -15,12 +15,12 @@ from starlette.responses import JSONResponse, Response
 
 from paperboy.domain.comments import DiscussionError
 from paperboy.domain.markup import InvalidComment
+from paperboy.domain.models import PaperActivity
 from paperboy.domain.users import User
 from paperboy.services.comments import post_comment
 from paperboy.services.profiles import user_profile
 from paperboy.services.submissions import ArxivBusy, ArxivUnavailable, SubmissionRefused, submit_paper
 from paperboy.services.votes import PaperNotFound, VoteResult, remove_upvote, upvote_paper
-from paperboy.storage.profiles import PaperActivity
 from paperboy.web.api_models import (
     CommentIn,
     CommentOut,

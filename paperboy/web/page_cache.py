@@ -25,7 +25,7 @@ from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from paperboy.storage.sync_state import catalogue_version
+from paperboy.services.feed import catalogue_version
 from paperboy.web.auth import is_personal
 from paperboy.web.paper_exports import prefers_markdown
 
@@ -136,8 +136,7 @@ class PageCache:
         return self._version[0]
 
     def _read_version(self) -> str:
-        with self.engine.connect() as conn:
-            return catalogue_version(conn)
+        return catalogue_version(self.engine)
 
     async def _render_and_keep(self, key: CacheKey, scope: Scope, receive: Receive, send: Send) -> None:
         """Buffer the page (rendered whole anyway), keep it if the handler allowed, then send it

@@ -31,6 +31,7 @@ from paperboy.services.subscriptions import DigestLinks
 from paperboy.storage import api_tokens, digests, submissions, users, votes
 from paperboy.storage import comments as comments_store
 from paperboy.storage.engine import now_utc
+from paperboy.storage.queries import paper_id_by_arxiv_id
 from paperboy.storage.transactions import write_transaction
 from paperboy.storage.users import update_user
 
@@ -56,18 +57,18 @@ class Rule:
 
 
 def _voted(conn: Connection, people: People, _: CommentIds) -> bool:
-    paper_id = votes.paper_id_by_arxiv_id(conn, PAPER)
+    paper_id = paper_id_by_arxiv_id(conn, PAPER)
     return paper_id is not None and votes.has_voted(conn, paper_id, people["other"].id)
 
 
 def _submitted(conn: Connection, people: People, _: CommentIds) -> bool:
-    paper_id = votes.paper_id_by_arxiv_id(conn, FRESH)
+    paper_id = paper_id_by_arxiv_id(conn, FRESH)
     submission = submissions.submission_of(conn, paper_id) if paper_id is not None else None
     return submission is not None and submission.user_id == people["other"].id
 
 
 def _commented(conn: Connection, people: People, _: CommentIds) -> bool:
-    paper_id = votes.paper_id_by_arxiv_id(conn, PAPER)
+    paper_id = paper_id_by_arxiv_id(conn, PAPER)
     posted = comments_store.paper_comments(conn, paper_id) if paper_id is not None else []
     return any(c.user_id == people["other"].id and c.body == "A fine result." for c in posted)
 

@@ -11,7 +11,8 @@ import paperboy.services.search_index as search_index
 from paperboy.cli import main
 from paperboy.domain.search_query import parse_search_query
 from paperboy.integrations.embedder import EmbedderUnavailable, minilm_installed
-from paperboy.storage.lexical import clear_index, indexed_count, search_lexical
+from paperboy.storage.lexical import search_lexical
+from paperboy.storage.lexical_index import clear_index, indexed_count
 from paperboy.storage.transactions import write_transaction
 from paperboy.storage.vectors import count_embeddings
 

@@ -14,6 +14,7 @@ from conftest import make_record
 from paperboy.services import comments, moderation
 from paperboy.services.accounts import ANONYMOUS, Viewer
 from paperboy.storage import comments as store
+from paperboy.storage.queries import paper_id_by_arxiv_id
 
 PAPER = "2506.12229"
 OTHER = "2506.00002"
@@ -338,7 +339,7 @@ def test_the_macro_renders_a_thread(client, engine, people):
     first = _new_comment(client, people["ada"], "Macro *test* [x](javascript:alert(1))")
     reply = _new_comment(client, people["bob"], "Reply", parent_id=str(first))
     with engine.connect() as conn:
-        paper_id = store.paper_id_for(conn, PAPER)
+        paper_id = paper_id_by_arxiv_id(conn, PAPER)
     html = _render_macro(client, paper_id, people["mod"], Viewer(people["mod"], "s", "tok"))
     assert f'<li class="comment" id="comment-{first}">' in html
     assert f'<li class="comment" id="comment-{reply}">' in html

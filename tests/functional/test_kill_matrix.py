@@ -29,7 +29,7 @@ from sqlalchemy import Engine, delete, func, select, text, update
 from paperboy.domain.digest import Preferences, daily_edition
 from paperboy.storage import digests as digest_store
 from paperboy.storage.engine import make_engine, now_utc
-from paperboy.storage.lexical import clear_index, indexed_count
+from paperboy.storage.lexical_index import clear_index, indexed_count
 from paperboy.storage.schema import (
     digest_sends,
     hf_papers,

@@ -14,6 +14,7 @@ from paperboy.services import comments, moderation
 from paperboy.services.rate_limits import RateLimited
 from paperboy.storage import comments as store
 from paperboy.storage.paper_stats import stats_of
+from paperboy.storage.queries import paper_id_by_arxiv_id
 
 IP = "192.0.2.7"
 PAPER = "2506.12229"
@@ -25,7 +26,7 @@ def _user(engine, name, *, role="member", verified=True):
 
 def _paper_id(engine, arxiv_id=PAPER):
     with engine.connect() as conn:
-        return store.paper_id_for(conn, arxiv_id)
+        return paper_id_by_arxiv_id(conn, arxiv_id)
 
 
 def _counts(engine, arxiv_id=PAPER):

@@ -89,7 +89,7 @@ def test_a_second_run_embeds_nothing(engine, add_papers):
     assert report.embedded == 0
     assert report.stored == 5
     assert embedder.calls == []
-    assert count_papers_to_embed(engine, embedder) == 0
+    assert count_papers_to_embed(engine, embedder.model_id) == 0
 
 
 def test_a_new_version_of_a_paper_is_embedded_again(engine, add_papers):
@@ -99,7 +99,7 @@ def test_a_new_version_of_a_paper_is_embedded_again(engine, add_papers):
     v2 = Version(2, datetime(2025, 6, 20, 9, 0, tzinfo=UTC))
     add_papers(make_record("2501.00001", title="Paper about topic1, revised", versions=(v1, v2)))
     embedder = CountingEmbedder()
-    assert count_papers_to_embed(engine, embedder) == 1
+    assert count_papers_to_embed(engine, embedder.model_id) == 1
     report = embed_papers(engine, embedder, batch_size=32)
     assert report.embedded == 1
     assert len(embedder.calls) == 1

@@ -14,6 +14,7 @@ from paperboy.services import comments, moderation
 from paperboy.services.accounts import LoginFailed, log_in, open_session, viewer_for_token
 from paperboy.storage import comments as store
 from paperboy.storage.paper_stats import stats_of
+from paperboy.storage.queries import paper_id_by_arxiv_id
 
 IP = "192.0.2.7"
 
@@ -44,7 +45,7 @@ def post(engine, settings, papers):
 
 def _counts(engine, arxiv_id):
     with engine.connect() as conn:
-        paper_id = store.paper_id_for(conn, arxiv_id)
+        paper_id = paper_id_by_arxiv_id(conn, arxiv_id)
         return stats_of(conn, paper_id)[1], store.count_visible(conn, paper_id=paper_id)
 
 

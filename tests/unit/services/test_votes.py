@@ -14,6 +14,7 @@ from paperboy.services.rate_limits import RateLimited
 from paperboy.services.votes import PaperNotFound, VoteResult
 from paperboy.storage import votes as store
 from paperboy.storage.paper_stats import stats_of
+from paperboy.storage.queries import paper_id_by_arxiv_id
 from paperboy.storage.sync_state import catalogue_version
 
 IP = "192.0.2.7"
@@ -25,7 +26,7 @@ def _member(engine, name):
 
 def _paper_id(engine, arxiv_id="2506.12229"):
     with engine.connect() as conn:
-        return store.paper_id_by_arxiv_id(conn, arxiv_id)
+        return paper_id_by_arxiv_id(conn, arxiv_id)
 
 
 def _counts(engine, arxiv_id="2506.12229"):

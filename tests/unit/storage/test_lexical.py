@@ -11,7 +11,8 @@ from sqlalchemy import delete, insert
 from paperboy.domain.models import Listing, Version
 from paperboy.domain.search_query import parse_search_query
 from paperboy.storage.engine import now_utc
-from paperboy.storage.lexical import clear_index, index_papers, indexed_count, remove_papers, search_lexical
+from paperboy.storage.lexical import search_lexical
+from paperboy.storage.lexical_index import clear_index, index_papers, indexed_count, remove_papers
 from paperboy.storage.schema import hf_papers, papers
 from paperboy.storage.transactions import write_transaction
 

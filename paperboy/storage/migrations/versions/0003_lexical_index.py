@@ -19,7 +19,7 @@ down_revision = "0002"
 branch_labels = None
 depends_on = None
 
-# Kept in step with storage/lexical.py's _SQLITE_AUTHORS: the trigger must give FTS5 exactly the
+# Kept in step with storage/lexical_index.py's _SQLITE_AUTHORS: the trigger must give FTS5 exactly the
 # authors text that was indexed.
 _AUTHORS = (
     "(SELECT group_concat(name, ', ') FROM "

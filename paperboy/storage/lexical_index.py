@@ -1,0 +1,101 @@
+"""Writing the lexical (keyword) index that storage/lexical.py searches.
+
+- SQLite: the contentless FTS5 table `paper_fts` (migration 0003), rowid = papers.id, columns
+  title, abstract, authors, tokenizer `porter unicode61 remove_diacritics 2`.
+  Being contentless, it forgets a paper only when given the text it indexed, so the text is
+  taken out *before* a paper's row changes (upsert_papers does) and a trigger does it on delete.
+- PostgreSQL: `paper_search`, a tsvector per paper ('english'; title A, authors B, abstract C;
+  diacritics folded in Python first), with a GIN index. Deletes cascade.
+
+Both are written in the caller's transaction, so a paper and its index entry change together.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, text
+
+from paperboy.domain.highlight import fold_text
+from paperboy.domain.iterables import batched
+from paperboy.storage.schema import paper_search
+
+_CHUNK = 500  # ids per statement: far below either database's limit on bound parameters
+
+# The authors text SQLite indexes; migration 0003's delete trigger builds the same string.
+_SQLITE_AUTHORS = (
+    "coalesce((SELECT group_concat(name, ', ') FROM "
+    "(SELECT name FROM paper_authors WHERE paper_id = p.id ORDER BY position)), '')"
+)
+_SQLITE_TEXT = f"p.id, p.title, p.abstract, {_SQLITE_AUTHORS}"
+_SQLITE_FORGET = text(
+    "INSERT INTO paper_fts(paper_fts, rowid, title, abstract, authors) "
+    f"SELECT 'delete', {_SQLITE_TEXT} FROM papers p "
+    "WHERE p.id IN (SELECT id FROM paper_fts_docsize WHERE id IN :ids)"
+).bindparams(bindparam("ids", expanding=True))
+_SQLITE_ADD = text(
+    f"INSERT INTO paper_fts(rowid, title, abstract, authors) SELECT {_SQLITE_TEXT} "
+    "FROM papers p WHERE p.id IN :ids"
+).bindparams(bindparam("ids", expanding=True))
+
+_PG_TEXT = text(
+    "SELECT p.id, p.title, p.abstract, "
+    "coalesce(string_agg(a.name, ', ' ORDER BY a.position), '') AS authors "
+    "FROM papers p LEFT JOIN paper_authors a ON a.paper_id = p.id "
+    "WHERE p.id IN :ids GROUP BY p.id"
+).bindparams(bindparam("ids", expanding=True))
+_PG_UPSERT = text(
+    "INSERT INTO paper_search (paper_id, document) VALUES (:id, "
+    "setweight(to_tsvector('english', :title), 'A') || "
+    "setweight(to_tsvector('english', :authors), 'B') || "
+    "setweight(to_tsvector('english', :abstract), 'C')) "
+    "ON CONFLICT (paper_id) DO UPDATE SET document = EXCLUDED.document"
+)
+
+
+def index_papers(conn: Connection, paper_ids: Sequence[int]) -> None:
+    """Index the current title, abstract and authors of these papers, replacing what the index
+    held for them. Ids of papers that do not exist are ignored."""
+    for chunk in batched(sorted(set(paper_ids)), _CHUNK):
+        ids = list(chunk)
+        if conn.dialect.name == "postgresql":
+            rows = conn.execute(_PG_TEXT, {"ids": ids}).all()
+            if rows:
+                conn.execute(_PG_UPSERT, [_folded(row) for row in rows])
+        else:
+            conn.execute(_SQLITE_FORGET, {"ids": ids})
+            conn.execute(_SQLITE_ADD, {"ids": ids})
+
+
+def remove_papers(conn: Connection, paper_ids: Sequence[int]) -> None:
+    """Take these papers out of the index (they stay in the catalogue). On SQLite this must run
+    while the papers still hold the text that was indexed: before their rows change."""
+    for chunk in batched(sorted(set(paper_ids)), _CHUNK):
+        ids = list(chunk)
+        if conn.dialect.name == "postgresql":
+            conn.execute(paper_search.delete().where(paper_search.c.paper_id.in_(ids)))
+        else:
+            conn.execute(_SQLITE_FORGET, {"ids": ids})
+
+
+def clear_index(conn: Connection) -> None:
+    """Empty the index (`paperboy index --rebuild`); works whatever the index holds."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(paper_search.delete())
+    else:
+        conn.execute(text("INSERT INTO paper_fts(paper_fts) VALUES ('delete-all')"))
+
+
+def indexed_count(conn: Connection) -> int:
+    source = "paper_search" if conn.dialect.name == "postgresql" else "paper_fts_docsize"
+    return int(conn.execute(text(f"SELECT count(*) FROM {source}")).scalar_one())
+
+
+def _folded(row: Any) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "title": fold_text(row.title),
+        "abstract": fold_text(row.abstract),
+        "authors": fold_text(row.authors),
+    }
