@@ -161,19 +161,17 @@ def test_every_minilm_of_a_process_shares_one_model(minilm):
 # A fresh process: transformers must not be imported yet for its imports to race.
 _CONCURRENT_LOADS = """
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from paperboy.integrations.embedder import MiniLMEmbedder
-start, results = threading.Barrier(6), []
-def load():
+start = threading.Barrier(6)
+def load(_):
     start.wait()
     try:
-        results.append(MiniLMEmbedder(threads=1).embed(["graph neural networks"]))
+        return MiniLMEmbedder(threads=1).embed(["graph neural networks"])
     except Exception as exc:
-        results.append(exc)
-threads = [threading.Thread(target=load) for _ in range(6)]
-for thread in threads:
-    thread.start()
-for thread in threads:
-    thread.join()
+        return exc
+with ThreadPoolExecutor(6) as pool:
+    results = list(pool.map(load, range(6)))
 failures = [repr(r) for r in results if isinstance(r, Exception)]
 assert not failures, failures
 assert all(float(r[0] @ results[0][0]) > 0.9999 for r in results), "different vectors"
