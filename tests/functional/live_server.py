@@ -21,18 +21,18 @@ from bench.server import free_port, stop_process_group  # the benchmarks start s
 
 @contextmanager
 def live_server(env: Mapping[str, str], log: Path, *, workers: int = 1) -> Iterator[str]:
-    """Serve with `env` (PAPERBOY_* settings) until the block ends; yields the base URL."""
+    """Serve with `env` (PAPERBOY_* settings) until the block ends; yields the base URL. The
+    product's defaults otherwise (the real model when the search extra is installed, warm-up
+    and background embedding on): a test that changes one says why in `env`."""
     port = free_port()
     command = [sys.executable, "-m", "paperboy", "serve", "--port", str(port), "--workers", str(workers)]
     base_env = {k: v for k, v in os.environ.items() if not k.startswith("PAPERBOY_")}
     child_env = {
         **base_env,
         "PAPERBOY_HOST": "127.0.0.1",
-        "PAPERBOY_SYNC_ON_EMPTY": "0",
+        "PAPERBOY_SYNC_ON_EMPTY": "0",  # a sync reaches arXiv: tests never use the network
         "PAPERBOY_SYNC_INTERVAL_HOURS": "0",
         "PAPERBOY_BASE_URL": f"http://127.0.0.1:{port}",  # links in mails lead back here
-        "PAPERBOY_EMBEDDER": "hashing",  # tests that want the real model say so in `env`
-        "PAPERBOY_EMBED_ON_SYNC": "0",  # no background embedding unless a test asks for it
         **_shared_signing_key(env),
         **env,
     }

@@ -53,6 +53,7 @@ def _env(database_url: str, data_dir: Path, tmp_path: Path) -> dict[str, str]:
         "PAPERBOY_RATE_LIMIT_VOTE": "100000/minute",
         "PAPERBOY_RATE_LIMIT_COMMENT": "100000/minute",
         "PAPERBOY_RATE_LIMIT_IP_FACTOR": "1",  # every member writes from 127.0.0.1
+        # Writes and a backup, not meaning: MiniLM would take the cores embedding the import.
         "PAPERBOY_EMBEDDER": "hashing",
     }
     if database_url:

@@ -1,16 +1,22 @@
-"""`paperboy index`: builds the lexical index and the embeddings, resumes after an interruption,
---rebuild, --no-embeddings."""
+"""`paperboy index`: builds the lexical index and the embeddings, resumes after a real process is
+interrupted (Ctrl-C) or killed, --rebuild, --no-embeddings, and says in one line when the search
+extra is missing or broken (hidden for real from a process of its own)."""
 
 from __future__ import annotations
 
-import pytest
-from conftest import make_record
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from subprocess import PIPE
 
-import paperboy.integrations.embedder as embedder_module
-import paperboy.services.search_index as search_index
+import pytest
+from conftest import REPO_ROOT, make_record
+
 from paperboy.cli import main
 from paperboy.domain.search_query import parse_search_query
-from paperboy.integrations.embedder import EmbedderUnavailable, minilm_installed
 from paperboy.storage.lexical import search_lexical
 from paperboy.storage.lexical_index import clear_index, indexed_count
 from paperboy.storage.transactions import write_transaction
@@ -22,6 +28,17 @@ def hashing(monkeypatch):
     """The hashing embedder, fast and deterministic, whether or not the search extra is here."""
     monkeypatch.setenv("PAPERBOY_EMBEDDER", "hashing")
     monkeypatch.setenv("PAPERBOY_EMBED_BATCH_SIZE", "4")
+
+
+MANY = 1500
+
+
+@pytest.fixture
+def many_unindexed(add_papers, engine):
+    """MANY papers and an empty index: a build one paper per transaction takes seconds."""
+    add_papers(*(make_record(f"2501.{i:05d}", title=f"Paper about topic{i}") for i in range(MANY)))
+    with write_transaction(engine) as conn:
+        clear_index(conn)
 
 
 @pytest.fixture
@@ -49,26 +66,47 @@ def test_index_builds_the_whole_index(cli_env, engine, unindexed, capsys):
     assert len(_found(engine, "topic7")) == 1
 
 
-def test_an_interrupted_build_resumes_where_it_stopped(cli_env, engine, unindexed, monkeypatch, capsys):
-    real = search_index.index_papers
-    calls = []
+def _index_process(*args: str, pythonpath: Path | None = None) -> subprocess.Popen[str]:
+    """`paperboy index` in a process of its own, with this test's environment (cli_env);
+    `pythonpath` goes first on the import path (a sitecustomize.py hiding packages)."""
+    env = dict(os.environ)
+    if pythonpath is not None:
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(pythonpath), env.get("PYTHONPATH")]))
+    command = [sys.executable, "-m", "paperboy", "index", *args]
+    return subprocess.Popen(command, env=env, cwd=REPO_ROOT, stdout=PIPE, stderr=PIPE, text=True)
 
-    def fail_after_first_batch(conn, ids):
-        calls.append(list(ids))
-        if len(calls) > 1:
-            raise KeyboardInterrupt
-        real(conn, ids)
 
-    monkeypatch.setattr(search_index, "index_papers", fail_after_first_batch)
-    assert main(["index", "--batch-size", "4"]) == 130
-    assert "re-run to finish" in capsys.readouterr().err
-    assert _in_index(engine) == 4  # the first batch was committed, the second rolled back
+def _interrupt_mid_build(engine, signal_number: int) -> tuple[int, str, int]:
+    """A build of MANY papers one per transaction, signalled once some are in the index: its
+    exit status, its stderr and how many papers the index holds after it."""
+    build = _index_process("--batch-size", "1", "--no-embeddings")
+    deadline = time.monotonic() + 120
+    while _in_index(engine) < 20 and build.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    build.send_signal(signal_number)
+    _, err = build.communicate(timeout=60)
+    interrupted_at = _in_index(engine)
+    assert 20 <= interrupted_at < MANY, f"the signal must land mid-build: {err[-500:]}"
+    return build.returncode, err, interrupted_at
 
-    monkeypatch.setattr(search_index, "index_papers", real)
-    assert main(["index", "--batch-size", "4"]) == 0
-    out = capsys.readouterr().out
-    assert "6 papers indexed, resuming after paper id" in out
-    assert _in_index(engine) == 10
+
+@pytest.mark.parametrize("signal_number", [signal.SIGINT, signal.SIGKILL], ids=["ctrl-c", "kill"])
+def test_an_interrupted_build_resumes_where_it_stopped(cli_env, engine, many_unindexed, signal_number):
+    status, err, interrupted_at = _interrupt_mid_build(engine, signal_number)
+    if signal_number == signal.SIGINT:
+        assert status == 130
+        assert err == "paperboy: interrupted; completed batches are saved, re-run to finish\n"
+    else:
+        assert status == -signal.SIGKILL
+    assert len(_found(engine, "topic0")) == 1  # what was committed is searchable
+
+    rerun = _index_process("--no-embeddings", "--batch-size", "100")
+    out, err = rerun.communicate(timeout=120)
+    assert rerun.returncode == 0, err
+    assert f"{MANY - interrupted_at} papers indexed, resuming after paper id" in out
+    assert f"{MANY} in the index" in out
+    assert _in_index(engine) == MANY
+    assert len(_found(engine, f"topic{MANY - 1}")) == 1
 
 
 def test_a_finished_build_has_nothing_left_and_rebuild_starts_over(cli_env, engine, unindexed, capsys):
@@ -120,30 +158,43 @@ def test_rebuild_with_no_embeddings_keeps_the_vectors(cli_env, engine, unindexed
     assert _embedded(engine) == 10
 
 
-@pytest.mark.skipif(minilm_installed(), reason="the search extra is installed here")
-def test_minilm_without_the_search_extra_is_one_line(cli_env, engine, unindexed, monkeypatch, capsys):
+HIDE_THE_EXTRA = """
+import sys
+sys.modules["torch"] = None  # as if not installed: `import torch` fails, find_spec says absent
+"""
+BREAK_THE_EXTRA = """
+raise ImportError("cannot import name 'AutoModel' from 'transformers'")
+"""
+
+
+def test_minilm_without_the_search_extra_is_one_line(cli_env, engine, unindexed, monkeypatch, tmp_path):
+    (tmp_path / "shim").mkdir()
+    (tmp_path / "shim" / "sitecustomize.py").write_text(HIDE_THE_EXTRA)
     monkeypatch.setenv("PAPERBOY_EMBEDDER", "minilm")
-    assert main(["index"]) == 1
-    err = capsys.readouterr().err
-    assert err.startswith("paperboy: error: the MiniLM embedder needs the search extra")
+    build = _index_process(pythonpath=tmp_path / "shim")
+    _, err = build.communicate(timeout=120)
+    assert build.returncode == 1
+    assert err.startswith(
+        "paperboy: error: the MiniLM embedder needs the search extra (pip install 'paperboy[search]'): "
+    )
+    assert err.endswith(' (or run with --no-embeddings, or set embedder = "hashing")\n')
     assert err.count("\n") == 1
     assert _in_index(engine) == 0  # refused before any work
 
 
-def test_an_unavailable_embedder_is_one_line(cli_env, engine, unindexed, monkeypatch, capsys):
-    """The same path with the extra installed or not: make_embedder raising EmbedderUnavailable."""
-
-    def unavailable(name, **kwargs):
-        raise EmbedderUnavailable(
-            "the MiniLM embedder needs the search extra (pip install 'paperboy[search]')"
-        )
-
-    monkeypatch.setattr(embedder_module, "make_embedder", unavailable)
+def test_a_broken_search_extra_says_so_in_one_line(cli_env, engine, unindexed, monkeypatch, tmp_path):
+    """The extra installed but failing to import is not "install the extra"."""
+    (tmp_path / "shim" / "transformers").mkdir(parents=True)
+    (tmp_path / "shim" / "transformers" / "__init__.py").write_text(BREAK_THE_EXTRA)
     monkeypatch.setenv("PAPERBOY_EMBEDDER", "minilm")
-    assert main(["index"]) == 1
-    err = capsys.readouterr().err
-    assert err.startswith("paperboy: error: the MiniLM embedder needs the search extra")
-    assert err.count("\n") == 1
+    build = _index_process(pythonpath=tmp_path / "shim")
+    _, err = build.communicate(timeout=120)
+    assert build.returncode == 1
+    assert err == (
+        "paperboy: error: the search extra is installed but the MiniLM embedder failed to import: "
+        "cannot import name 'AutoModel' from 'transformers' "
+        '(or run with --no-embeddings, or set embedder = "hashing")\n'
+    )
     assert _in_index(engine) == 0
 
 

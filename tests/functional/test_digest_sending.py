@@ -11,7 +11,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import replace
@@ -292,7 +291,7 @@ def _cli_env(database_url: str, tmp_path: Path, sink: SmtpSink, **extra: str) ->
         PAPERBOY_SMTP_HOST=sink.host,
         PAPERBOY_SMTP_PORT=str(sink.port),
         PAPERBOY_SMTP_SECURITY="none",
-        PAPERBOY_EMBEDDER="hashing",
+        PAPERBOY_EMBEDDER="hashing",  # digests use no vectors: no model to load in each command
         PYTHONPATH=str(REPO_ROOT),
         **shared_key_env(database_url),
         **extra,
@@ -320,19 +319,30 @@ def test_random_preferences_are_valid() -> None:
         )
 
 
+class _CountingClock:
+    """Half past `hour` on DAY; read at each turn of the schedule (and by its sends), it says
+    when it has been read `reads` times: many turns, without sleeping for them."""
+
+    def __init__(self, hour: int, reads: int) -> None:
+        self.hour, self.reads, self.read_enough = hour, reads, threading.Event()
+
+    def __call__(self) -> datetime:
+        self.reads -= 1
+        if self.reads <= 0:
+            self.read_enough.set()
+        return datetime(DAY.year, DAY.month, DAY.day, self.hour, 30, tzinfo=UTC)
+
+
 def test_serve_sends_a_due_edition_once_from_the_send_hour(
     catalogue: None, engine: Engine, settings: Settings, smtp: SmtpSink
 ) -> None:
     add_subscribers(engine, 3, make=lambda rng: Preferences(top_n=2))
     scheduled = _settings(settings, smtp, digest_schedule=True, digest_send_hour=6)
     for hour, expected in ((5, 0), (7, 3)):
-        stop = threading.Event()
-        clock = lambda hour=hour: datetime(DAY.year, DAY.month, DAY.day, hour, 30, tzinfo=UTC)  # noqa: E731
-        thread = start_digest_schedule(engine, scheduled, stop=stop, every=0.02, now=clock)
+        stop, clock = threading.Event(), _CountingClock(hour, reads=30)
+        thread = start_digest_schedule(engine, scheduled, stop=stop, every=0, now=clock)
         assert thread is not None
-        if expected:
-            smtp.wait_for(expected)
-        time.sleep(0.3)  # many more turns of the schedule: nothing is sent twice
+        assert clock.read_enough.wait(timeout=60)  # many turns after the first: nothing is sent twice
         stop.set()
         thread.join(timeout=10)
         assert len(smtp.messages) == expected

@@ -119,19 +119,22 @@ def test_hits_within_a_second_run_no_query(settings, add_papers):
         assert statements == []
 
 
-class _SlowPages:
-    """An ASGI app that takes `delay` seconds per page and counts its renders."""
+class _GatedPages:
+    """An ASGI app whose renders hold until `release` is set; `started` is set when one begins.
+    Counts its renders. No sleeps: the test decides when a render ends."""
 
-    def __init__(self, delay: float) -> None:
-        self.delay = delay
-        self.renders = 0
-
-    async def __call__(self, scope, receive, send):
+    def __init__(self) -> None:
         import asyncio
 
+        self.renders = 0
+        self.started = asyncio.Event()
+        self.release = asyncio.Event()
+
+    async def __call__(self, scope, receive, send):
         self.renders += 1
         number = self.renders
-        await asyncio.sleep(self.delay)
+        self.started.set()
+        await self.release.wait()
         scope["state"]["page_cacheable"] = True
         await send({"type": "http.response.start", "status": 200, "headers": []})
         await send({"type": "http.response.body", "body": f"render {number}".encode()})
@@ -157,11 +160,16 @@ def test_readers_arriving_during_a_render_wait_for_it_instead_of_rendering(engin
 
     from paperboy.web.page_cache import PageCache
 
-    app = _SlowPages(delay=0.2)
-    cache = PageCache(app, engine=engine, max_bytes=100_000)
+    app = _GatedPages()
+    cache = PageCache(app, engine=engine, max_bytes=100_000, clock=lambda: 0.0)
 
     async def ten_readers():
-        return await asyncio.gather(*(_get(cache) for _ in range(10)))
+        await cache._current_version()  # read once (a thread hop): each reader then runs straight on
+        readers = [asyncio.create_task(_get(cache)) for _ in range(10)]
+        await app.started.wait()  # the first reader renders; the nine started after it are waiting
+        assert app.renders == 1
+        app.release.set()
+        return await asyncio.wait_for(asyncio.gather(*readers), timeout=10)
 
     assert asyncio.run(ten_readers()) == ["render 1"] * 10
     assert app.renders == 1
@@ -172,19 +180,27 @@ def test_a_stale_page_is_served_while_one_reader_renders_it_again(engine):
 
     from paperboy.web.page_cache import PageCache
 
-    app = _SlowPages(delay=0.2)
-    cache = PageCache(app, engine=engine, max_bytes=100_000, max_age=0.1)
+    app = _GatedPages()
+    now = [0.0]
+    cache = PageCache(app, engine=engine, max_bytes=100_000, max_age=10.0, clock=lambda: now[0])
 
     async def scenario():
+        app.release.set()
         assert await _get(cache) == "render 1"
-        await asyncio.sleep(0.15)  # now stale
+        now[0] = 9.9
+        assert await _get(cache) == "render 1"  # fresh: no render
+        assert app.renders == 1
+        now[0] = 10.0  # now stale
+        app.release.clear()
+        app.started.clear()
         refresher = asyncio.create_task(_get(cache))
-        await asyncio.sleep(0.01)
-        during = await asyncio.gather(*(_get(cache) for _ in range(5)))  # served at once, stale
+        await app.started.wait()  # it renders again, held until released
+        during = await asyncio.wait_for(asyncio.gather(*(_get(cache) for _ in range(5))), timeout=10)
+        app.release.set()
         assert await refresher == "render 2"
         return during, await _get(cache)
 
     during, after = asyncio.run(scenario())
-    assert during == ["render 1"] * 5
+    assert during == ["render 1"] * 5  # served at once, stale, while the render was held
     assert after == "render 2"
     assert app.renders == 2

@@ -39,7 +39,7 @@ def _env(data_dir: Path, tmp_path: Path) -> dict[str, str]:
     return {
         "PAPERBOY_DATA_DIR": str(data_dir),
         "PAPERBOY_CONFIG": str(tmp_path / "absent.toml"),
-        "PAPERBOY_EMBEDDER": "hashing",
+        "PAPERBOY_EMBEDDER": "hashing",  # file modes, not meaning: the vectors are written in an instant
         "PAPERBOY_VECTOR_ANN_THRESHOLD": "1",  # build the approximate index files too
     }
 

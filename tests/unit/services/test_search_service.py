@@ -17,7 +17,16 @@ from conftest import make_record
 from sqlalchemy import insert
 
 from paperboy.domain.models import Listing, Version
-from paperboy.services.search import MAX_PAGE_SIZE, MAX_RESULTS, Searcher, SearchRequestError, Tuning
+from paperboy.integrations.embedder import EmbedderUnavailable, HashingEmbedder
+from paperboy.services import search as search_module
+from paperboy.services.search import (
+    EMBEDDER_RETRY_S,
+    MAX_PAGE_SIZE,
+    MAX_RESULTS,
+    Searcher,
+    SearchRequestError,
+    Tuning,
+)
 from paperboy.services.search_index import embed_papers
 from paperboy.storage.schema import paper_stats, papers
 from paperboy.storage.transactions import write_transaction
@@ -264,4 +273,41 @@ def test_stop_words_do_not_have_to_match_on_either_database(engine, add_papers):
     searcher = Searcher(engine, "hashing", embedder=ConceptEmbedder(), refresh_seconds=0)
     assert _ids(searcher.search("mixture of the experts", mode="lexical")) == ["2503.00001", "2503.00002"]
     assert _ids(searcher.search('"sparse mixture" of', mode="lexical")) == ["2503.00001"]
+    searcher.close()
+
+
+def test_an_embedder_that_failed_to_load_is_tried_again_and_similar_papers_still_answer(
+    engine, corpus, monkeypatch
+):
+    """A load that fails (a broken install, a race at start) is not the end of search by meaning:
+    the reader is told the real cause, similar papers answer from the stored vectors, and the
+    load is tried again EMBEDDER_RETRY_S later."""
+    embed_papers(engine, HashingEmbedder(), batch_size=10)
+    causes = ["cannot import name 'AutoModel' from 'transformers'"]
+
+    def make_embedder(name: str, **options: object) -> HashingEmbedder:
+        if causes:
+            raise EmbedderUnavailable(causes.pop())
+        return HashingEmbedder()
+
+    monkeypatch.setattr(search_module, "make_embedder", make_embedder)
+    now = [100.0]
+    searcher = Searcher(engine, "hashing", refresh_seconds=0, clock=lambda: now[0])
+    car = searcher.search("car", mode="lexical").hits[0].paper
+
+    failed = searcher.search("car fleet")
+    assert failed.used == ("lexical",)
+    assert failed.notice == (
+        "Search by meaning is off on this server for now (cannot import name 'AutoModel' from "
+        "'transformers'). Results are by keywords only."
+    )
+    assert searcher.similar(car, limit=2)  # stored vectors need no model
+    now[0] += EMBEDDER_RETRY_S - 1
+    assert searcher.search("car fleet").used == ("lexical",)  # not yet tried again
+
+    now[0] += 1
+    recovered = searcher.search("car fleet")
+    assert recovered.used == ("lexical", "semantic")
+    assert recovered.notice is None
+    assert searcher.embedder_error is None
     searcher.close()

@@ -2,15 +2,40 @@
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 from datetime import date
 
 from conftest import make_record
+from sqlalchemy import text
 
 from paperboy.domain.models import Listing
 from paperboy.storage.papers import load_records, upsert_papers, write_papers
 from paperboy.storage.transactions import write_transaction
+
+
+def _waits_for_a_lock(engine, thread: threading.Thread, seconds: float = 30) -> bool:
+    """Whether `thread` comes to wait for the write lock: on SQLite the writers' turn in this
+    process (its innermost frame is _sqlite_turn), on PostgreSQL a row lock (pg_stat_activity)."""
+    deadline = time.monotonic() + seconds
+    while thread.is_alive() and time.monotonic() < deadline:
+        if engine.dialect.name == "sqlite":
+            frame = sys._current_frames().get(thread.ident or 0)
+            if frame is not None and frame.f_code.co_name == "_sqlite_turn":
+                return True
+        else:
+            with engine.connect() as conn:
+                waiting = conn.execute(
+                    text(
+                        "SELECT count(*) FROM pg_stat_activity "
+                        "WHERE wait_event_type = 'Lock' AND datname = current_database()"
+                    )
+                ).scalar_one()
+            if waiting:
+                return True
+        time.sleep(0.01)  # polling for the proof, not waiting for it to happen by itself
+    return False
 
 
 def test_a_second_writer_merges_onto_the_first_writers_commit(engine, add_papers):
@@ -25,8 +50,8 @@ def test_a_second_writer_merges_onto_the_first_writers_commit(engine, add_papers
         upsert_papers(conn, [make_record("2506.00001", comment="Accepted at ICML")])
         other = threading.Thread(target=second_writer)
         other.start()
-        time.sleep(0.5)  # without locking, the second writer would read the old paper now
-        assert not second_done.is_set(), "the second writer must wait for the first to commit"
+        assert _waits_for_a_lock(engine, other), "the second writer must wait for the first to commit"
+        assert not second_done.is_set()
     other.join(timeout=30)
 
     with engine.connect() as conn:
