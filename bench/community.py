@@ -25,7 +25,8 @@ from bench.common import BenchError, Corpus, each_database, format_table, sectio
 from bench.pages import WARMUP_S, Load, _database  # the corpus the pages benchmark imported
 from bench.server import get_status, serving
 from bench.workspace import Target, Workspace
-from paperboy.services.accounts import hash_password, token_digest
+from paperboy.services.accounts import hash_password
+from paperboy.services.sessions import token_digest
 from paperboy.storage.engine import make_engine
 from paperboy.storage.schema import listings, paper_stats, papers, sessions, users, votes
 

@@ -34,8 +34,8 @@ from paperboy.domain.site_urls import (
 )
 from paperboy.domain.users import User
 from paperboy.integrations.mail import QueuedMailer
-from paperboy.services.accounts import Viewer
 from paperboy.services.digests import preview_digest
+from paperboy.services.sessions import Viewer
 from paperboy.services.subscriptions import (
     DigestLinks,
     SubscriptionError,
