@@ -250,7 +250,9 @@ def test_a_new_version_replaces_the_old_text_in_both_indexes(engine, add_papers,
     assert "2501.00004" in _ids(corpus.search("enzyme", mode="lexical"))
     # Until it is embedded again, the old vector answers; after, the new one.
     assert embed_papers(engine, ConceptEmbedder(), batch_size=10).embedded == 1
-    corpus.vector_index().refresh()
+    vectors = corpus.meaning.vector_index()
+    assert vectors is not None
+    vectors.refresh()
     by_meaning = _ids(corpus.search("cosmology", mode="semantic", page_size=1))
     assert by_meaning != ["2501.00004"]
     assert set(_ids(corpus.search("folding", mode="semantic", page_size=2))) == {"2501.00003", "2501.00004"}
