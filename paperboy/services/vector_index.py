@@ -12,6 +12,8 @@ A `VectorIndex` answers from a *base* and a *delta*:
   index also the papers whose vector changed (a new version) or went since it was built; the
   base's copies of those are hidden.
 
+Together they make one immutable snapshot, searched as services/vector_snapshot.py says.
+
 Every store and delete of vectors bumps a generation number in its own transaction
 (storage/vectors.py). A query finding that `refresh_seconds` have passed starts a background
 check of it; when it changed, only the new papers' vectors are read (one range query by id),
