@@ -26,7 +26,8 @@ from bench.pages import STEADY_STATE, WARMUP_S, Load, _database  # the corpus th
 from bench.reference_vectors import embed_beforehand
 from bench.server import get_status, serving
 from bench.workspace import Target, Workspace
-from paperboy.services.accounts import hash_password, token_digest
+from paperboy.services.accounts import hash_password
+from paperboy.services.sessions import token_digest
 from paperboy.storage.engine import make_engine
 from paperboy.storage.schema import listings, paper_stats, papers, sessions, users, votes
 

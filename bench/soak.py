@@ -31,8 +31,9 @@ from bench.pages import _database, sample_ids
 from bench.server import serving
 from bench.soak_load import MIX, Member, Outcome, Plan, run_load
 from bench.workspace import Workspace
-from paperboy.services.accounts import hash_password, token_digest
+from paperboy.services.accounts import hash_password
 from paperboy.services.api_tokens import create_token
+from paperboy.services.sessions import token_digest
 from paperboy.storage import users as users_store
 from paperboy.storage.engine import make_engine, now_utc
 from paperboy.storage.schema import comments, papers, votes

@@ -50,9 +50,9 @@ def _help(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _send(args: argparse.Namespace, settings: Settings) -> int:
-    from paperboy.domain.digest import parse_edition_key
+    from paperboy.domain.digest import EditionBusy, parse_edition_key
     from paperboy.integrations.mail import MailServerUnavailable
-    from paperboy.services.digests import EditionBusy, send_due_digests, send_edition
+    from paperboy.services.digests import send_due_digests, send_edition
 
     try:
         with migrated_engine(settings) as engine:
@@ -74,7 +74,7 @@ def _send(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _summary(report: object) -> str:
-    from paperboy.services.digests import SendReport
+    from paperboy.domain.digest import SendReport
 
     assert isinstance(report, SendReport)
     key = report.edition.key
@@ -90,13 +90,11 @@ def _summary(report: object) -> str:
 
 
 def _preview(args: argparse.Namespace, settings: Settings) -> int:
-    from paperboy.domain.users import normalise_email
     from paperboy.services.digests import preview_digest
-    from paperboy.storage import digests as store
+    from paperboy.services.subscriptions import find_subscription
 
     with migrated_engine(settings) as engine:
-        with engine.connect() as conn:
-            subscription = store.subscription_by_email(conn, normalise_email(args.email))
+        subscription = find_subscription(engine, args.email)
         if subscription is None:
             raise CommandError(f"no digest subscription for {args.email[:320]!r}")
         preview = preview_digest(engine, settings, subscription, today=args.date)
@@ -111,16 +109,16 @@ def _preview(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _status(args: argparse.Namespace, settings: Settings) -> int:
-    from paperboy.storage import digests as store
+    from paperboy.services.digests import digest_status
 
-    with migrated_engine(settings) as engine, engine.connect() as conn:
-        counts = store.count_subscriptions(conn)
-        editions = store.recent_editions(conn)
+    with migrated_engine(settings) as engine:
+        status = digest_status(engine)
     shown = ", ".join(
-        f"{counts.get(status, 0)} {status}" for status in ("active", "pending", "unsubscribed", "bouncing")
+        f"{status.subscriptions.get(name, 0)} {name}"
+        for name in ("active", "pending", "unsubscribed", "bouncing")
     )
     print(f"subscriptions: {shown}")
-    for edition in editions:
+    for edition in status.editions:
         state = (
             f"finished {edition.finished_at:%Y-%m-%d %H:%M} UTC" if edition.finished_at else "not finished"
         )

@@ -1,5 +1,5 @@
-"""E-mail digests, the pure part: a subscriber's preferences, which editions are due on a day, and
-which papers of an edition each subscriber gets.
+"""E-mail digests, the pure part: a subscriber's preferences, which editions are due on a day,
+which papers of an edition each subscriber gets, and what a sending run reports.
 
 A daily edition covers one listing day and goes out on weekdays once that day's listing is in; a
 weekly edition goes out on the weekday a subscriber chose and covers the seven days before it.
@@ -8,13 +8,15 @@ weekly edition goes out on the weekday a subscriber chose and covers the seven d
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Literal
 
+from paperboy.domain.arxiv_ids import abs_url, pdf_url
 from paperboy.domain.calendar import format_day, format_span
 from paperboy.domain.categories import is_arxiv_category
+from paperboy.domain.models import Paper
 
 Frequency = Literal["daily", "weekly"]
 FREQUENCIES: tuple[Frequency, ...] = ("daily", "weekly")
@@ -24,6 +26,8 @@ MAX_KEYWORDS = 20
 MAX_KEYWORD_LENGTH = 60
 MAX_CATEGORIES = 30
 LATE_DAYS = 1  # a daily edition still goes out this many days after its listing day, never later
+ABSTRACT_LENGTH = 420  # a mailed abstract is cut (at a word) to this many characters
+AUTHORS_SHOWN = 4
 
 
 class InvalidPreferences(ValueError):
@@ -280,3 +284,103 @@ class Subscription:
     @property
     def active(self) -> bool:
         return self.status == "active"
+
+
+# --- what an edition offers ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class DigestPaper:
+    """One paper as a digest shows it."""
+
+    paper: Paper
+    upvotes: int
+    comments: int
+    hf_upvotes: int
+
+    @property
+    def authors(self) -> str:
+        names = self.paper.authors
+        if len(names) <= AUTHORS_SHOWN + 1:
+            return ", ".join(names)
+        return f"{', '.join(names[:AUTHORS_SHOWN])} and {len(names) - AUTHORS_SHOWN} more"
+
+    @property
+    def abstract(self) -> str:
+        return trim(self.paper.abstract, ABSTRACT_LENGTH)
+
+    @property
+    def code_url(self) -> str | None:
+        return next((link.url for link in self.paper.links if link.kind == "code"), None)
+
+    @property
+    def abs_url(self) -> str:
+        return abs_url(self.paper.arxiv_id)
+
+    @property
+    def pdf_url(self) -> str:
+        return pdf_url(self.paper.arxiv_id)
+
+
+def trim(text: str, length: int) -> str:
+    """At most `length` characters, cut at a word boundary, with an ellipsis when cut."""
+    text = " ".join(text.split())
+    if len(text) <= length:
+        return text
+    cut = text[: length - 1].rsplit(" ", 1)[0].rstrip(",;:.")
+    return cut + "…"
+
+
+@dataclass(frozen=True, slots=True)
+class EditionContent:
+    """What an edition can offer: its papers in trending order, ready to pick from and render."""
+
+    edition: Edition
+    papers: dict[int, DigestPaper]
+    selector: Selector
+
+    @property
+    def paper_ids(self) -> list[int]:
+        return [candidate.paper_id for candidate in self.selector.candidates]
+
+    def pick(self, subscription: Subscription, mailed: set[int] | frozenset[int]) -> list[DigestPaper]:
+        return [self.papers[pid] for pid in self.selector.select(subscription.preferences, mailed)]
+
+
+@dataclass(frozen=True, slots=True)
+class MailLinks:
+    """The subscriber's own links in a digest: every one carries their signed token."""
+
+    manage: str
+    unsubscribe: str
+    preview: str
+
+
+# --- sending runs --------------------------------------------------------------------------------
+
+
+class EditionBusy(RuntimeError):
+    """Another run is sending this edition right now."""
+
+
+@dataclass(slots=True)
+class SendReport:
+    """What one run of an edition did, counted mail by mail."""
+
+    edition: Edition
+    subscribers: int = 0  # waiting when the run started
+    sent: int = 0
+    skipped: int = 0  # nothing in the edition passed their filters
+    bounced: int = 0
+    deferred: int = 0  # still refused for now after every attempt: the next run tries again
+    retries: int = 0  # attempts after a temporary refusal
+    already: int = 0  # recorded by an earlier run
+    seconds: float = 0.0
+    finished: bool = False
+
+    @property
+    def per_second(self) -> float:
+        return self.sent / self.seconds if self.seconds else 0.0
+
+
+Progress = Callable[[SendReport], None]

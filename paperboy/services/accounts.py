@@ -1,4 +1,5 @@
-"""Accounts: sign-up with a verified address, logging in and out, password resets, roles, bans.
+"""Accounts: sign-up with a verified address, logging in, password resets, roles, bans. The
+session a log-in opens, and the viewer of each request, are services/sessions.py's.
 
 Messages never reveal whether an address has an account: sign-up and reset requests answer the
 same either way, and the mail itself tells the owner what happened.
@@ -6,23 +7,18 @@ same either way, and the mail itself tells the owner what happened.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import logging
-import random
 import secrets
 import time
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import Engine
-from sqlalchemy.exc import OperationalError
 
 from paperboy.config import Settings
-from paperboy.domain.user_agents import describe_agent
+from paperboy.domain.site_urls import LOGIN_PATH, RESET_PASSWORD_PATH, VERIFY_EMAIL_PATH, with_token
 from paperboy.domain.users import (
     ROLES,
     InvalidSignUp,
@@ -35,6 +31,7 @@ from paperboy.domain.users import (
 from paperboy.integrations.mail import Mailer, MailError, compose
 from paperboy.services import rate_limits
 from paperboy.services.rate_limits import RateLimited
+from paperboy.services.sessions import Session, Viewer, open_session, token_digest
 from paperboy.services.signing_key import signing_key
 from paperboy.storage import users as store
 from paperboy.storage.engine import now_utc
@@ -43,8 +40,6 @@ from paperboy.storage.transactions import write_transaction
 log = logging.getLogger(__name__)
 _hasher = PasswordHasher()  # argon2id with the library's (RFC 9106 low-memory) parameters
 _DUMMY_HASH = _hasher.hash("not a password of anyone's")
-_PURGE_CHANCE = 0.01  # about one session refresh in a hundred also deletes expired sessions
-_TOUCH_EVERY = timedelta(hours=1)  # a session's expiry slides forward at most this often (one write)
 
 __all__ = ["InvalidSignUp", "RateLimited"]
 
@@ -57,33 +52,8 @@ class LoginFailed(AccountError):
     """Wrong e-mail or password, or an account that may not log in (banned)."""
 
 
-@dataclass(frozen=True, slots=True)
-class Session:
-    token: str  # goes into the cookie; the database keeps only its hash
-    user: User
-    csrf_token: str
-
-
-@dataclass(frozen=True, slots=True)
-class Viewer:
-    """Who is asking: an account with its session, or nobody."""
-
-    user: User | None
-    session_id: str | None = None
-    csrf_token: str | None = None
-    refreshed: bool = False  # the session's expiry slid forward: send the cookie again
-    scopes: frozenset[str] | None = None  # an API token's scopes; None: a session, which may do all
-
-
-ANONYMOUS = Viewer(None)
-
-
 def hash_password(password: str) -> str:
     return _hasher.hash(password)
-
-
-def token_digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 # --- signing secret -----------------------------------------------------------------------------
@@ -142,7 +112,7 @@ def sign_up(
 
 def send_verification(engine: Engine, mailer: Mailer, settings: Settings, user: User) -> None:
     token = _serializer(engine, settings).dumps({"uid": user.id, "email": user.email})
-    link = f"{settings.public_url}/verify-email?token={token}"
+    link = settings.public_url + with_token(VERIFY_EMAIL_PATH, token)
     text = (
         f"Hello {user.name},\n\nConfirm your address for {settings.site_name} by opening this link "
         f"(valid for {settings.verify_link_hours} hours):\n\n{link}\n\n"
@@ -176,7 +146,7 @@ def verify_email(engine: Engine, settings: Settings, token: str) -> User:
     return verified
 
 
-# --- logging in and out ---------------------------------------------------------------------------
+# --- logging in -----------------------------------------------------------------------------------
 
 
 def log_in(
@@ -218,61 +188,6 @@ def _password_matches(password_hash: str, password: str) -> bool:
         return False
 
 
-def open_session(
-    engine: Engine, settings: Settings, user: User, *, user_agent: str = "", ip: str | None = None
-) -> Session:
-    token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
-    now = now_utc()
-    with write_transaction(engine) as conn:
-        store.insert_session(
-            conn,
-            session_id=token_digest(token),
-            user_id=user.id,
-            csrf_token=csrf,
-            now=now,
-            expires_at=now + timedelta(days=settings.session_days),
-            user_agent=describe_agent(user_agent),
-            ip=ip[:64] if ip else None,
-        )
-    return Session(token, user, csrf)
-
-
-def viewer_for_token(
-    engine: Engine, settings: Settings, token: str, *, now: datetime | None = None
-) -> Viewer:
-    """The session's account (ANONYMOUS for an unknown or expired token); slides the expiry hourly."""
-    if not token or len(token) > 128:
-        return ANONYMOUS
-    moment = now or now_utc()
-    session_id = token_digest(token)
-    with engine.connect() as conn:
-        found = store.session_user(conn, session_id, moment)
-    if found is None:
-        return ANONYMOUS
-    user, csrf, last_seen = found
-    if moment - last_seen <= _TOUCH_EVERY:
-        return Viewer(user, session_id, csrf)
-    try:
-        with write_transaction(engine) as conn:
-            store.touch_session(conn, session_id, moment, moment + timedelta(days=settings.session_days))
-            if random.random() < _PURGE_CHANCE:  # noqa: S311 - housekeeping, not security
-                store.purge_expired_sessions(conn, moment)
-    except OperationalError:  # a long write holds the lock: the page matters more than the refresh
-        log.warning("could not refresh a session's expiry; it is retried on a later request")
-        return Viewer(user, session_id, csrf)
-    return Viewer(user, session_id, csrf, refreshed=True)
-
-
-def log_out(engine: Engine, viewer: Viewer) -> None:
-    if viewer.session_id is not None:
-        with write_transaction(engine) as conn:
-            store.delete_session(conn, viewer.session_id)
-
-
-def csrf_matches(expected: str | None, given: str | None) -> bool:
-    return bool(expected and given) and hmac.compare_digest(str(expected), str(given))
-
-
 # --- password resets ------------------------------------------------------------------------------
 
 
@@ -293,7 +208,7 @@ def request_password_reset(
             )
     if user is None:
         return
-    link = f"{settings.public_url}/reset-password?token={token}"
+    link = settings.public_url + with_token(RESET_PASSWORD_PATH, token)
     text = (
         f"Hello {user.name},\n\nSomeone (we hope you) asked to reset your {settings.site_name} password. "
         f"Choose a new one here (the link works once, for {settings.reset_link_minutes} minutes):"
@@ -423,8 +338,8 @@ def _taken_text(settings: Settings) -> str:
     return (
         f"Someone tried to create a {settings.site_name} account with this address, "
         "which already has one.\n\n"
-        f"If it was you, log in at {settings.public_url}/login, or reset your password at "
-        f"{settings.public_url}/reset-password.\n\nIf it was not you, ignore this mail.\n"
+        f"If it was you, log in at {settings.public_url}{LOGIN_PATH}, or reset your password at "
+        f"{settings.public_url}{RESET_PASSWORD_PATH}.\n\nIf it was not you, ignore this mail.\n"
     )
 
 

@@ -19,7 +19,7 @@ from datetime import timedelta
 from sqlalchemy import Engine
 
 from paperboy.domain.users import User
-from paperboy.services.accounts import token_digest
+from paperboy.services.sessions import token_digest
 from paperboy.storage import api_tokens as store
 from paperboy.storage.api_tokens import ApiToken
 from paperboy.storage.engine import now_utc

@@ -138,7 +138,8 @@ def start_digest_schedule(
 def _digest_loop(
     engine: Engine, settings: Settings, stop: threading.Event, every: float, now: Callable[[], datetime]
 ) -> None:
-    from paperboy.services.digests import EditionBusy, send_due_digests
+    from paperboy.domain.digest import EditionBusy
+    from paperboy.services.digests import send_due_digests
 
     while True:
         moment = now()

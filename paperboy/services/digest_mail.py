@@ -17,66 +17,12 @@ import jinja2
 from markupsafe import Markup
 
 from paperboy.config import Settings
-from paperboy.domain.arxiv_ids import abs_url, pdf_url
-from paperboy.domain.digest import Edition, Subscription
-from paperboy.domain.models import Paper
+from paperboy.domain.digest import DigestPaper, Edition, MailLinks, Subscription
+from paperboy.domain.site_urls import paper_url
 from paperboy.integrations.mail import Envelope, address_of, alternative_message
 
 TEMPLATES_DIR = Path(__file__).parent / "mail_templates"
 TEMPLATE_NAMES = ("digest.html", "digest.txt", "paper.html", "paper.txt")
-ABSTRACT_LENGTH = 420
-AUTHORS_SHOWN = 4
-
-
-@dataclass(frozen=True, slots=True)
-class DigestPaper:
-    """One paper as a digest shows it."""
-
-    paper: Paper
-    upvotes: int
-    comments: int
-    hf_upvotes: int
-
-    @property
-    def authors(self) -> str:
-        names = self.paper.authors
-        if len(names) <= AUTHORS_SHOWN + 1:
-            return ", ".join(names)
-        return f"{', '.join(names[:AUTHORS_SHOWN])} and {len(names) - AUTHORS_SHOWN} more"
-
-    @property
-    def abstract(self) -> str:
-        return trim(self.paper.abstract, ABSTRACT_LENGTH)
-
-    @property
-    def code_url(self) -> str | None:
-        return next((link.url for link in self.paper.links if link.kind == "code"), None)
-
-    @property
-    def abs_url(self) -> str:
-        return abs_url(self.paper.arxiv_id)
-
-    @property
-    def pdf_url(self) -> str:
-        return pdf_url(self.paper.arxiv_id)
-
-
-@dataclass(frozen=True, slots=True)
-class DigestLinks:
-    """The subscriber's own links: every one carries their signed token."""
-
-    manage: str
-    unsubscribe: str
-    preview: str
-
-
-def trim(text: str, length: int) -> str:
-    """At most `length` characters, cut at a word boundary, with an ellipsis when cut."""
-    text = " ".join(text.split())
-    if len(text) <= length:
-        return text
-    cut = text[: length - 1].rsplit(" ", 1)[0].rstrip(",;:.")
-    return cut + "…"
 
 
 class DigestRenderer:
@@ -102,7 +48,7 @@ class DigestRenderer:
         self._fragments: dict[tuple[str, int], str] = {}
 
     def paper_url(self, arxiv_id: str) -> str:
-        return f"{self.site}/papers/{arxiv_id}"
+        return self.site + paper_url(arxiv_id)
 
     def subject(self, edition: Edition, count: int) -> str:
         papers = "1 trending paper" if count == 1 else f"{count} trending papers"
@@ -110,7 +56,7 @@ class DigestRenderer:
         return f"{self.settings.site_name}: {papers}{joiner}{edition.label}"
 
     def render(
-        self, edition: Edition, subscription: Subscription, papers: list[DigestPaper], links: DigestLinks
+        self, edition: Edition, subscription: Subscription, papers: list[DigestPaper], links: MailLinks
     ) -> RenderedDigest:
         context = {
             "edition": edition,
@@ -138,7 +84,7 @@ class DigestRenderer:
         edition: Edition,
         subscription: Subscription,
         papers: list[DigestPaper],
-        links: DigestLinks,
+        links: MailLinks,
         now: datetime,
     ) -> Envelope:
         """The mail, ready for SMTP: multipart/alternative, text then HTML, with list headers."""

@@ -1,4 +1,5 @@
-"""The machinery of one sending run: the edition's lease, and the connections that mail it.
+"""The worker of services/digests.py's `send_edition`: the edition's lease, and the run that
+mails the content it was handed over several connections.
 
 Only one run sends an edition at a time: it holds the lease on the edition's row and renews it
 with a heartbeat. The lease of a run that died on this host (its process is gone) is free at
@@ -26,9 +27,17 @@ from datetime import datetime, timedelta
 from sqlalchemy import Connection, Engine
 
 from paperboy.config import Settings
-from paperboy.domain.digest import Edition, Selector, Subscription
+from paperboy.domain.digest import (
+    DigestPaper,
+    Edition,
+    EditionBusy,
+    EditionContent,
+    Progress,
+    SendReport,
+    Subscription,
+)
 from paperboy.integrations.mail import Delivery, DeliveryFailed, open_delivery
-from paperboy.services.digest_mail import DigestPaper, DigestRenderer
+from paperboy.services.digest_mail import DigestRenderer
 from paperboy.services.subscriptions import DigestLinks
 from paperboy.storage import digests as store
 from paperboy.storage.transactions import write_transaction
@@ -36,47 +45,6 @@ from paperboy.storage.transactions import write_transaction
 LEASE_STALE = timedelta(seconds=60)  # a run silent this long has stopped: another may take over
 HEARTBEAT_EVERY_S = 10.0
 MAILED_KEPT = timedelta(days=120)  # no edition offers a paper listed longer ago than this
-
-
-class EditionBusy(RuntimeError):
-    """Another run is sending this edition right now."""
-
-
-@dataclass(slots=True)
-class SendReport:
-    edition: Edition
-    subscribers: int = 0  # waiting when the run started
-    sent: int = 0
-    skipped: int = 0  # nothing in the edition passed their filters
-    bounced: int = 0
-    deferred: int = 0  # still refused for now after every attempt: the next run tries again
-    retries: int = 0  # attempts after a temporary refusal
-    already: int = 0  # recorded by an earlier run
-    seconds: float = 0.0
-    finished: bool = False
-
-    @property
-    def per_second(self) -> float:
-        return self.sent / self.seconds if self.seconds else 0.0
-
-
-Progress = Callable[[SendReport], None]
-
-
-@dataclass(frozen=True, slots=True)
-class EditionContent:
-    """What an edition can offer: its papers in trending order, ready to pick from and render."""
-
-    edition: Edition
-    papers: dict[int, DigestPaper]
-    selector: Selector
-
-    @property
-    def paper_ids(self) -> list[int]:
-        return [candidate.paper_id for candidate in self.selector.candidates]
-
-    def pick(self, subscription: Subscription, mailed: set[int] | frozenset[int]) -> list[DigestPaper]:
-        return [self.papers[pid] for pid in self.selector.select(subscription.preferences, mailed)]
 
 
 # --- the lease ------------------------------------------------------------------------------------

@@ -1,4 +1,7 @@
-"""Sending digest editions, exactly once per subscriber, and previewing the next one.
+"""The digest use cases: sending the editions due, exactly once per subscriber; what an edition
+offers; previewing a subscriber's next digest; where subscriptions and editions stand. The run
+itself (the lease, the connections, the send log) is services/digest_sender.py's, the mail
+services/digest_mail.py's.
 
 An edition is sent by one run at a time (a lease on its row, kept alive by a heartbeat). For each
 waiting subscriber the run picks the papers (domain/digest.py), hands the mail to the server and,
@@ -25,9 +28,13 @@ from sqlalchemy import Connection, Engine
 from paperboy.config import Settings
 from paperboy.domain.digest import (
     Candidate,
+    DigestPaper,
     Edition,
+    EditionContent,
     Preferences,
+    Progress,
     Selector,
+    SendReport,
     Subscription,
     candidate_text,
     daily_edition,
@@ -36,63 +43,13 @@ from paperboy.domain.digest import (
 )
 from paperboy.domain.trending import rank, reference_time, trending_params
 from paperboy.integrations.mail import Delivery
-from paperboy.services.digest_mail import DigestPaper, DigestRenderer
-from paperboy.services.digest_sender import (
-    EditionBusy,
-    EditionContent,
-    Progress,
-    SendingRun,
-    SendReport,
-    hold_edition,
-)
+from paperboy.services.digest_mail import DigestRenderer
+from paperboy.services.digest_sender import SendingRun, hold_edition
 from paperboy.services.hydrate import hydrate_papers
 from paperboy.services.subscriptions import DigestLinks
 from paperboy.storage import digests as store
 from paperboy.storage import queries, trending_queries
 from paperboy.storage.engine import now_utc
-
-__all__ = ["EditionBusy", "SendReport"]
-
-
-# --- what to send ---------------------------------------------------------------------------------
-
-
-def editions_due(engine: Engine, today: date) -> list[Edition]:
-    with engine.connect() as conn:
-        latest = queries.latest_listing_day(conn)
-    return due_editions(today, latest)
-
-
-def edition_content(engine: Engine, settings: Settings, edition: Edition, now: datetime) -> EditionContent:
-    """Every paper listed in the edition's days (once, at its first listing among them), ranked as
-    the trending page of those days ranks them. A paper listed again on a later day is offered
-    again, as that day's page shows it; "only papers new to me" leaves it out."""
-    with engine.connect() as conn:
-        found = trending_queries.listed_candidates(conn, edition.start, edition.end)
-        reference = reference_time(edition.end, now)
-        ids, _ = rank((row.candidate for row in found), trending_params(settings), reference)
-        papers = _digest_papers(conn, ids)
-    candidates = [
-        Candidate(
-            pid,
-            candidate_text(papers[pid].paper.title, papers[pid].paper.abstract),
-            frozenset(papers[pid].paper.categories),
-        )
-        for pid in ids
-        if pid in papers
-    ]
-    return EditionContent(edition, papers, Selector(candidates))
-
-
-def _digest_papers(conn: Connection, ids: list[int]) -> dict[int, DigestPaper]:
-    papers: dict[int, DigestPaper] = {}
-    for start in range(0, len(ids), 1000):
-        for view in hydrate_papers(conn, ids[start : start + 1000]):
-            paper, counts = view.paper, view.community
-            hf = paper.hf.upvotes if paper.hf else 0
-            papers[paper.id] = DigestPaper(paper, counts.upvotes, counts.comments, hf)
-    return papers
-
 
 # --- sending --------------------------------------------------------------------------------------
 
@@ -143,6 +100,46 @@ def send_edition(
         report.finished = lease.finished
     report.seconds = time.monotonic() - started
     return report
+
+
+def editions_due(engine: Engine, today: date) -> list[Edition]:
+    with engine.connect() as conn:
+        latest = queries.latest_listing_day(conn)
+    return due_editions(today, latest)
+
+
+# --- what an edition offers -----------------------------------------------------------------------
+
+
+def edition_content(engine: Engine, settings: Settings, edition: Edition, now: datetime) -> EditionContent:
+    """Every paper listed in the edition's days (once, at its first listing among them), ranked as
+    the trending page of those days ranks them. A paper listed again on a later day is offered
+    again, as that day's page shows it; "only papers new to me" leaves it out."""
+    with engine.connect() as conn:
+        found = trending_queries.listed_candidates(conn, edition.start, edition.end)
+        reference = reference_time(edition.end, now)
+        ids, _ = rank((row.candidate for row in found), trending_params(settings), reference)
+        papers = _digest_papers(conn, ids)
+    candidates = [
+        Candidate(
+            pid,
+            candidate_text(papers[pid].paper.title, papers[pid].paper.abstract),
+            frozenset(papers[pid].paper.categories),
+        )
+        for pid in ids
+        if pid in papers
+    ]
+    return EditionContent(edition, papers, Selector(candidates))
+
+
+def _digest_papers(conn: Connection, ids: list[int]) -> dict[int, DigestPaper]:
+    papers: dict[int, DigestPaper] = {}
+    for start in range(0, len(ids), 1000):
+        for view in hydrate_papers(conn, ids[start : start + 1000]):
+            paper, counts = view.paper, view.community
+            hf = paper.hf.upvotes if paper.hf else 0
+            papers[paper.id] = DigestPaper(paper, counts.upvotes, counts.comments, hf)
+    return papers
 
 
 # --- previews -------------------------------------------------------------------------------------
@@ -202,3 +199,18 @@ def personal_papers(
     content = edition_content(engine, settings, edition, now or now_utc())
     chosen = content.selector.select(replace(preferences, only_new=False))
     return edition, [content.papers[paper_id] for paper_id in chosen]
+
+
+# --- where things stand ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class DigestStatus:
+    subscriptions: dict[str, int]  # by status
+    editions: list[store.EditionRow]  # the latest first
+
+
+def digest_status(engine: Engine) -> DigestStatus:
+    """Subscriptions counted by status, and the latest editions with their sends counted."""
+    with engine.connect() as conn:
+        return DigestStatus(store.count_subscriptions(conn), store.recent_editions(conn))

@@ -2,57 +2,43 @@
 
 A query is parsed (domain/search_query.py), then ranked by up to two rankers:
 - lexical: the keyword index (storage/lexical.py), which also applies every filter;
-- semantic: the query's words embedded by the embedder and compared with the stored paper
-  embeddings (services/vector_index.py); its neighbours then pass the query's requirements
-  (phrases, authors, exclusions, filters) in SQL, so `cat:` or a "phrase" holds for them too.
+- semantic: the query's words embedded and compared with the stored paper embeddings
+  (services/semantic.py); its neighbours then pass the query's requirements (phrases, authors,
+  exclusions, filters) in SQL, so `cat:` or a "phrase" holds for them too.
 The two rankings are fused by `domain.fusion` with the parameters in `Tuning`, which
 bench/search_quality.py chose on SciFact's train split (docs/search.md, "Ranking").
 
-One `Searcher` lives per web process: it holds the embedder (loaded once, a few seconds for
-MiniLM) and the in-memory vector index. When either is missing (no `search` extra, or no
+One `Searcher` lives per web process: its `SemanticRanker` holds the embedder (loaded once, a
+few seconds for MiniLM) and the in-memory vector index. When either is missing (no `search` extra, or no
 embeddings built yet), hybrid search answers from the lexical ranker alone and says so.
 """
 
 from __future__ import annotations
 
-import logging
-import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-import numpy as np
-import numpy.typing as npt
 from sqlalchemy import Connection, Engine
 
 from paperboy.domain.fusion import min_max_fusion, reciprocal_rank_fusion
 from paperboy.domain.highlight import highlight, snippet
-from paperboy.domain.models import Community, Paper
+from paperboy.domain.models import Paper
 from paperboy.domain.search_query import InvalidSearchQuery, SearchQuery, parse_search_query
-from paperboy.integrations.embedder import (
-    Embedder,
-    EmbedderUnavailable,
-    make_embedder,
-    model_id_for,
-    paper_text,
-)
+from paperboy.integrations.embedder import Embedder
 from paperboy.services.hydrate import hydrate_papers
-from paperboy.services.vector_index import VectorIndex
+from paperboy.services.semantic import Ranking, SemanticRanker
 from paperboy.storage import lexical
-
-log = logging.getLogger(__name__)
+from paperboy.storage.queries import Community
 
 SORTS = ("relevance", "date", "upvotes")
 MODES = ("hybrid", "lexical", "semantic")
 SIMILAR_SORTS = ("similarity", "date", "upvotes")
 MAX_RESULTS = 1000  # how deep any search pages, like the big engines: refine the query past that
-EMBEDDER_RETRY_S = 60.0  # an embedder that failed to load (a broken install being fixed) is tried again
 MAX_PAGE_SIZE = 120  # as many as Hugging Face's /api/papers/search answers (web/search_api.py)
 
-Ranking = tuple[list[int], list[float]]
 Sort = Literal["relevance", "date", "upvotes"]
 Mode = Literal["hybrid", "lexical", "semantic"]
 
@@ -145,92 +131,26 @@ class Searcher:
         An embedder that failed to load is tried again `EMBEDDER_RETRY_S` later, by `clock`."""
         self.engine = engine
         self.tuning = tuning
-        self._embedder_name = embedder_name
-        self._embedder: Embedder | None = embedder
-        self._model_id = embedder.model_id if embedder else model_id_for(embedder_name)
-        self._refresh_seconds = refresh_seconds
-        self._ann_directory = ann_directory
-        self._embedder_error: str | None = None
-        self._embedder_failed_at = 0.0
-        self._clock = clock
-        self._index: VectorIndex | None = None
-        self._lock = threading.Lock()  # the index and the query cache
-        self._loading = threading.Lock()  # one thread loads the model; the others do not wait
-        self._query_vectors: OrderedDict[str, npt.NDArray[np.float32]] = OrderedDict()
-
-    # --- the pieces, loaded once ---
-
-    def embedder(self, *, wait: bool = True) -> Embedder | None:
-        """The embedder, or None when it cannot be loaded here (`embedder_error` says why; it is
-        tried again after EMBEDDER_RETRY_S) or, with `wait=False`, while another thread is still
-        loading it (MiniLM takes seconds)."""
-        if self._embedder is not None or not self._may_load():
-            return self._embedder
-        if not self._loading.acquire(blocking=wait):
-            return None
-        try:
-            if self._embedder is None and self._may_load():
-                self._load_embedder()
-            return self._embedder
-        finally:
-            self._loading.release()
-
-    def _may_load(self) -> bool:
-        """No failure yet, or the last one is old enough to try again."""
-        failed = self._embedder_error is not None
-        return not failed or self._clock() - self._embedder_failed_at >= EMBEDDER_RETRY_S
-
-    def _load_embedder(self) -> None:
-        try:
-            # One torch thread: a query is one short text, and with a thread per core it waited
-            # for every core to be free (median 31 ms against 15 ms on a busy machine,
-            # bench/search_quality.py); other requests keep the other cores.
-            self._embedder = make_embedder(self._embedder_name, threads=1)
-            self._embedder_error = None
-        except EmbedderUnavailable as exc:
-            log.warning("search by meaning is off for now (tried again in %.0f s): %s", EMBEDDER_RETRY_S, exc)
-            self._embedder_error = str(exc)
-            self._embedder_failed_at = self._clock()
-
-    @property
-    def embedder_error(self) -> str | None:
-        return self._embedder_error
-
-    def vector_index(self) -> VectorIndex:
-        """The vector index of the embedder's model. Its stored vectors need no model: similar
-        papers work while the model loads, and while it cannot be loaded."""
-        with self._lock:
-            if self._index is None:
-                self._index = VectorIndex(
-                    self.engine,
-                    self._model_id,
-                    refresh_seconds=self._refresh_seconds,
-                    directory=self._ann_directory,
-                )
-            return self._index
+        self.meaning = SemanticRanker(
+            engine,
+            embedder_name,
+            embedder=embedder,
+            refresh_seconds=refresh_seconds,
+            ann_directory=ann_directory,
+            clock=clock,
+        )
 
     def semantic_unavailable(self) -> str | None:
         """Why search by meaning cannot answer now, for the reader; None when it can."""
-        embedder = self.embedder(wait=False)
-        if self._embedder_error:
-            return f"Search by meaning is off on this server for now ({self._embedder_error})."
-        if len(self.vector_index()) == 0:
-            return "Search by meaning is not ready: no paper has been embedded yet (paperboy index)."
-        if embedder is None:
-            return "Search by meaning is starting up (the model is loading); try again in a few seconds."
-        return None
-
-    def close(self) -> None:
-        """Let a background refresh of the vectors finish, so the engine can be disposed."""
-        index = self._index
-        if index is not None:
-            index.close()
+        return self.meaning.unavailable()
 
     def warm_up(self) -> None:
         """Load the vectors and the embedder now, so the first search does not wait for them."""
-        len(self.vector_index())
-        if self.embedder() is not None:
-            self._embed_query("warm up")
+        self.meaning.warm_up()
+
+    def close(self) -> None:
+        """Let a background refresh of the vectors finish, so the engine can be disposed."""
+        self.meaning.close()
 
     # --- search ---
 
@@ -295,7 +215,7 @@ class Searcher:
         query = parse_search_query(text)
         with self.engine.connect() as conn:
             found = {"lexical": lexical.search_lexical(conn, query, limit=depth)}
-            semantic = self._semantic(conn, query, depth)
+            semantic = self.meaning.nearest(conn, query, depth)
         if semantic is not None:
             found["semantic"] = semantic
         return found
@@ -320,7 +240,7 @@ class Searcher:
                 unfetched = lexical.count_matches(conn, query, MAX_RESULTS) - depth
         if mode in ("hybrid", "semantic"):
             semantic_depth = min(MAX_RESULTS, max(tuning.semantic_depth, wanted))
-            semantic = self._semantic(conn, query, semantic_depth if sort == "relevance" else depth)
+            semantic = self.meaning.nearest(conn, query, semantic_depth if sort == "relevance" else depth)
             if semantic is None:
                 notice = self._semantic_off_notice(mode)
             else:
@@ -350,43 +270,6 @@ class Searcher:
         if tuning.fusion == "min_max":
             return min_max_fusion(rankings, weights)
         return reciprocal_rank_fusion(rankings, k=tuning.rrf_k, weights=weights)
-
-    def _semantic(
-        self, conn: Connection, query: SearchQuery, depth: int
-    ) -> tuple[list[int], list[float]] | None:
-        """The nearest papers to the query's words that meet its requirements, or None when
-        semantic search is unavailable (no embedder, or no paper embedded yet)."""
-        index = self.vector_index()
-        if len(index) == 0 or self.embedder(wait=False) is None:
-            return None  # empty, the model unavailable or still loading (semantic_unavailable)
-        vector = self._embed_query(query.semantic_text())
-        if not lexical.has_constraints(query):
-            return index.nearest(vector, depth)
-        # Over-fetch, then keep those meeting the requirements; when the filters are too narrow
-        # for that, search among the papers that meet them.
-        ids, scores = index.nearest(vector, depth * 4)
-        allowed = lexical.constrained_ids(conn, query, ids)
-        kept = [(i, s) for i, s in zip(ids, scores, strict=True) if i in allowed][:depth]
-        if len(kept) < depth and len(ids) == depth * 4:
-            return index.nearest(vector, depth, within=lexical.all_constrained_ids(conn, query))
-        return [i for i, _ in kept], [s for _, s in kept]
-
-    def _embed_query(self, text: str) -> npt.NDArray[np.float32]:
-        """The query's vector; the last few hundred are kept (paging re-asks the same query)."""
-        key = text.lower()
-        with self._lock:
-            cached = self._query_vectors.get(key)
-            if cached is not None:
-                self._query_vectors.move_to_end(key)
-                return cached
-        embedder = self.embedder()
-        assert embedder is not None  # callers checked vector_index()
-        vector: npt.NDArray[np.float32] = embedder.embed([text])[0]
-        with self._lock:
-            self._query_vectors[key] = vector
-            if len(self._query_vectors) > 512:
-                self._query_vectors.popitem(last=False)
-        return vector
 
     def _semantic_off_notice(self, mode: str) -> str:
         reason = self.semantic_unavailable() or "Search by meaning did not answer."
@@ -419,16 +302,10 @@ class Searcher:
             raise SearchRequestError(f"sort must be one of {', '.join(SIMILAR_SORTS)}, not {sort!r}")
         if not 1 <= limit <= MAX_PAGE_SIZE:
             raise SearchRequestError(f"limit must be between 1 and {MAX_PAGE_SIZE}, not {limit}")
-        index = self.vector_index()
-        if len(index) == 0:
+        neighbours = self.meaning.neighbours(paper, limit)
+        if neighbours is None:
             return []
-        vector = index.vector_of(paper.id)
-        if vector is None:  # not embedded yet: its text, now, if the model is ready
-            embedder = self.embedder(wait=False)
-            if embedder is None:
-                return []
-            vector = embedder.embed([paper_text(paper.title, paper.abstract)])[0]
-        ids, scores = index.nearest(vector, limit, exclude={paper.id})
+        ids, scores = neighbours
         similarity = dict(zip(ids, scores, strict=True))
         with self.engine.connect() as conn:
             if sort != "similarity":

@@ -17,12 +17,18 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeSerializer, URLS
 from sqlalchemy import Engine
 
 from paperboy.config import Settings
-from paperboy.domain.digest import Preferences, Subscription
-from paperboy.domain.users import InvalidSignUp, User, check_email
+from paperboy.domain.digest import MailLinks, Preferences, Subscription
+from paperboy.domain.site_urls import (
+    DIGEST_CONFIRM_PATH,
+    DIGEST_MANAGE_PATH,
+    DIGEST_PREVIEW_PATH,
+    DIGEST_UNSUBSCRIBE_PATH,
+    with_token,
+)
+from paperboy.domain.users import InvalidSignUp, User, check_email, normalise_email
 from paperboy.integrations.mail import Mailer, MailError, compose
 from paperboy.services import rate_limits
 from paperboy.services.accounts import signing_secret
-from paperboy.services.digest_mail import DigestLinks as MailLinks
 from paperboy.storage import digests as store
 from paperboy.storage.engine import now_utc
 from paperboy.storage.transactions import write_transaction
@@ -53,23 +59,23 @@ class DigestLinks:
         return str(self._manage.dumps([subscription.id, subscription.nonce]))
 
     def manage_url(self, subscription: Subscription) -> str:
-        return f"{self.site}/digest/manage?token={self.token(subscription)}"
+        return self.site + with_token(DIGEST_MANAGE_PATH, self.token(subscription))
 
     def unsubscribe_url(self, subscription: Subscription) -> str:
-        return f"{self.site}/digest/unsubscribe?token={self.token(subscription)}"
+        return self.site + with_token(DIGEST_UNSUBSCRIBE_PATH, self.token(subscription))
 
     def mail_links(self, subscription: Subscription) -> MailLinks:
         """The links a digest carries, signed once."""
         token = self.token(subscription)
         return MailLinks(
-            manage=f"{self.site}/digest/manage?token={token}",
-            unsubscribe=f"{self.site}/digest/unsubscribe?token={token}",
-            preview=f"{self.site}/digest/preview?token={token}",
+            manage=self.site + with_token(DIGEST_MANAGE_PATH, token),
+            unsubscribe=self.site + with_token(DIGEST_UNSUBSCRIBE_PATH, token),
+            preview=self.site + with_token(DIGEST_PREVIEW_PATH, token),
         )
 
     def confirm_url(self, subscription: Subscription) -> str:
         token = self._confirm.dumps([subscription.id, subscription.nonce, subscription.email])
-        return f"{self.site}/digest/confirm?token={token}"
+        return self.site + with_token(DIGEST_CONFIRM_PATH, token)
 
     def read_token(self, token: str) -> tuple[int, str]:
         try:
@@ -105,6 +111,12 @@ def subscription_for_token(engine: Engine, settings: Settings, token: str) -> Su
     if subscription is None or not secrets.compare_digest(subscription.nonce, nonce):
         raise SubscriptionError("This link is no longer valid: the subscription it was for is gone.")
     return subscription
+
+
+def find_subscription(engine: Engine, email: str) -> Subscription | None:
+    """The subscription of an address as typed (an operator's look-up: `paperboy digest preview`)."""
+    with engine.connect() as conn:
+        return store.subscription_by_email(conn, normalise_email(email))
 
 
 def subscription_of(engine: Engine, user: User) -> Subscription | None:

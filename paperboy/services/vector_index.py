@@ -12,6 +12,8 @@ A `VectorIndex` answers from a *base* and a *delta*:
   index also the papers whose vector changed (a new version) or went since it was built; the
   base's copies of those are hidden.
 
+Together they make one immutable snapshot, searched as services/vector_snapshot.py says.
+
 Every store and delete of vectors bumps a generation number in its own transaction
 (storage/vectors.py). A query finding that `refresh_seconds` have passed starts a background
 check of it; when it changed, only the new papers' vectors are read (one range query by id),
@@ -25,17 +27,25 @@ assignment. Safe to share between the threads of a process.
 from __future__ import annotations
 
 import logging
-import math
 import threading
 import time
 from collections.abc import Collection, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 from sqlalchemy import Connection, Engine
 
+from paperboy.services.vector_snapshot import (
+    EMPTY,
+    NO_IDS,
+    NOT_LOADED,
+    Exact,
+    Snapshot,
+    as_ids,
+    exact_of,
+    unit_query,
+)
 from paperboy.storage.ann_index import (
     AnnFile,
     AnnPointer,
@@ -56,111 +66,11 @@ from paperboy.storage.vectors import (
 
 log = logging.getLogger(__name__)
 
-Matrix = npt.NDArray[np.float32]
-Ids = npt.NDArray[np.int64]
-NO_IDS: Ids = np.zeros(0, dtype=np.int64)
-
 ANN_DIRECTORY = "vectors"  # under data_dir: the approximate indexes `paperboy index` builds
-# With fewer allowed rows than this share of all rows, `within` scores only those rows
-# (gathering them costs a copy); with more, every row is scored and the others masked.
-GATHER_BELOW = 0.125
-# Approximate search with `within`: when the allowed papers are few, score them exactly (reading
-# their float16 rows back costs ~1.4 us a row here); otherwise over-fetch about twice the
-# neighbours expected to be allowed, up to MAX_FETCH (~4.6 us a candidate), then score the
-# allowed ones exactly after all (bench/search_speed.py measures both).
-EXACT_WITHIN = 5_000
-MAX_FETCH = 8192
-EXACT_CHUNK = 50_000  # rows read back and scored at a time (77 MB of float32)
 RECONCILE_SECONDS = 60.0  # at least this long between full reconciliations...
 RECONCILE_SHARE = 0.05  # ...and long enough that they take at most this share of the time
 REBUILD_SHARE = 0.10  # `update_ann_index` rebuilds when the count moved this much since the build
 BUILD_BATCH = 50_000  # vectors read per query while building
-
-
-@dataclass(frozen=True, slots=True)
-class _Exact:
-    """Vectors in memory: unit float32 rows, ids ascending."""
-
-    ids: Ids
-    matrix: Matrix
-
-    def rows_of(self, paper_ids: Ids) -> npt.NDArray[np.intp]:
-        """Row numbers of those of `paper_ids` (ascending, unique) that have a vector."""
-        return _positions(self.ids, paper_ids)
-
-    def top(self, query: Matrix, k: int, drop: Ids, allowed: Ids | None) -> tuple[Ids, Matrix]:
-        if len(self.ids) == 0:
-            return NO_IDS, np.zeros(0, dtype=np.float32)
-        ids, scores = self.ids, None
-        if allowed is not None:
-            rows = self.rows_of(allowed)
-            if len(rows) < GATHER_BELOW * len(self.ids):
-                ids, scores = self.ids[rows], self.matrix[rows] @ query
-            else:
-                scores = np.full(len(self.ids), -np.inf, dtype=np.float32)
-                scores[rows] = (self.matrix @ query)[rows]
-        if scores is None:
-            scores = self.matrix @ query
-        if len(drop):
-            scores[_positions(ids, drop)] = -np.inf
-        return _top(scores, ids, k)
-
-
-EMPTY = _Exact(NO_IDS, np.zeros((0, 0), dtype=np.float32))
-
-
-@dataclass(frozen=True, slots=True)
-class _Snapshot:
-    """What queries are answered from between two refreshes."""
-
-    generation: int
-    base: _Exact | AnnFile
-    delta: _Exact  # stored since the base was read, exact
-    hidden: Ids  # base ids not to return (on an AnnFile: changed or deleted since its build)
-
-    @property
-    def size(self) -> int:
-        return len(self.base.ids) - len(self.hidden) + len(self.delta.ids)
-
-    @property
-    def dimensions(self) -> int:
-        if isinstance(self.base, AnnFile):
-            return self.base.pointer.dimensions
-        return int(self.base.matrix.shape[1]) if len(self.base.ids) else int(self.delta.matrix.shape[1])
-
-    @property
-    def base_top_id(self) -> int:
-        return int(self.base.ids[-1]) if len(self.base.ids) else 0
-
-    def nearest(self, query: Matrix, k: int, drop: Ids, allowed: Ids | None) -> tuple[Ids, Matrix]:
-        hidden = np.union1d(drop, self.hidden) if len(self.hidden) else drop
-        if isinstance(self.base, AnnFile):
-            base = _approximate_top(self.base, query, k, hidden, allowed)
-        else:
-            base = self.base.top(query, k, hidden, allowed)
-        fresh = self.delta.top(query, k, drop, allowed)
-        return _top(np.concatenate([base[1], fresh[1]]), np.concatenate([base[0], fresh[0]]), k)
-
-    def vector_of(self, paper_id: int) -> Matrix | None:
-        wanted = np.array([paper_id], dtype=np.int64)
-        found: Matrix
-        if len(rows := self.delta.rows_of(wanted)):
-            found = self.delta.matrix[rows[0]]
-        elif len(_positions(self.hidden, wanted)):
-            return None
-        elif isinstance(self.base, AnnFile):
-            if not len(_positions(self.base.ids, wanted)):
-                return None
-            found = self.base.vectors(wanted)[0]
-            found /= np.float32(np.linalg.norm(found))  # float16 in the index
-        elif len(rows := self.base.rows_of(wanted)):
-            found = self.base.matrix[rows[0]]
-        else:
-            return None
-        return found.copy()
-
-
-NOT_LOADED = _Snapshot(-1, EMPTY, EMPTY, NO_IDS)  # what queries see while another thread loads
 
 
 class VectorIndex:
@@ -179,7 +89,7 @@ class VectorIndex:
         self.model = model
         self.refresh_seconds = refresh_seconds
         self.directory = directory
-        self._snapshot: _Snapshot | None = None
+        self._snapshot: Snapshot | None = None
         self._loading = threading.Lock()  # one load at a time; queries never wait once loaded
         self._next_check = 0.0
         self._reconcile_after = 0.0
@@ -200,9 +110,9 @@ class VectorIndex:
         snapshot = self._current()
         if k <= 0 or snapshot.size == 0 or (within is not None and len(within) == 0):
             return [], []
-        unit = _unit_query(query, snapshot.dimensions)
-        allowed = None if within is None else _as_ids(within)
-        ids, scores = snapshot.nearest(unit, k, _as_ids(exclude), allowed)
+        unit = unit_query(query, snapshot.dimensions)
+        allowed = None if within is None else as_ids(within)
+        ids, scores = snapshot.nearest(unit, k, as_ids(exclude), allowed)
         return [int(i) for i in ids], [float(s) for s in scores]
 
     def vector_of(self, paper_id: int) -> npt.NDArray[np.float32] | None:
@@ -229,7 +139,7 @@ class VectorIndex:
         if refresher is not None:
             refresher.join()
 
-    def _current(self) -> _Snapshot:
+    def _current(self) -> Snapshot:
         snapshot = self._snapshot
         if snapshot is None:
             # The first caller loads; callers meanwhile find no vectors rather than wait, since a
@@ -298,46 +208,46 @@ class VectorIndex:
         self._next_check = time.monotonic() + self.refresh_seconds
         return True
 
-    def _opened(self, conn: Connection, generation: int, pointer: AnnPointer | None) -> _Snapshot:
+    def _opened(self, conn: Connection, generation: int, pointer: AnnPointer | None) -> Snapshot:
         """Every vector in memory; or, quickly, the index on disk plus the papers newer than
         it, as of the generation it was built at (changes to older papers wait for a reconcile)."""
         ann = self._open_ann() if pointer is not None else None
         if ann is None:
-            return _Snapshot(generation, _exact(load_vectors_after(conn, self.model, 0)), EMPTY, NO_IDS)
-        opened = _Snapshot(ann.pointer.generation, ann, EMPTY, NO_IDS)
+            return Snapshot(generation, exact_of(load_vectors_after(conn, self.model, 0)), EMPTY, NO_IDS)
+        opened = Snapshot(ann.pointer.generation, ann, EMPTY, NO_IDS)
         return self._with_new_papers(conn, ann.pointer.generation, opened)
 
-    def _reconciled(self, conn: Connection, generation: int, old: _Snapshot) -> _Snapshot:
+    def _reconciled(self, conn: Connection, generation: int, old: Snapshot) -> Snapshot:
         """Every vector again: all of them into memory, or the differences from the index on
         disk (read as every id and version: seconds for a million)."""
         ann = old.base
         if not isinstance(ann, AnnFile):
-            return _Snapshot(generation, _exact(load_vectors_after(conn, self.model, 0)), EMPTY, NO_IDS)
+            return Snapshot(generation, exact_of(load_vectors_after(conn, self.model, 0)), EMPTY, NO_IDS)
         ids, versions = load_vector_versions(conn, self.model)
         positions = np.minimum(np.searchsorted(ann.ids, ids), max(len(ann.ids) - 1, 0))
         unchanged = (ann.ids[positions] == ids) & (ann.versions[positions] == versions)
         # What the index has but the store no longer has at that version.
         hidden = np.setdiff1d(ann.ids, ids[unchanged], assume_unique=True)
-        delta = _exact(load_vectors_of(conn, self.model, ids[~unchanged].tolist()))
+        delta = exact_of(load_vectors_of(conn, self.model, ids[~unchanged].tolist()))
         if len(hidden) > len(ann.ids) // 2:
             log.warning("the %s index on disk is mostly out of date: run paperboy index", self.model)
-        return _Snapshot(generation, ann, delta, hidden)
+        return Snapshot(generation, ann, delta, hidden)
 
-    def _with_new_papers(self, conn: Connection, generation: int, old: _Snapshot) -> _Snapshot:
+    def _with_new_papers(self, conn: Connection, generation: int, old: Snapshot) -> Snapshot:
         """`old` with the vectors of papers newer than its base read again."""
         top = old.base_top_id
         kept = old.delta.ids <= top  # changed papers found by the last reconciliation
         fresh = load_vectors_after(conn, self.model, top)
         if not len(fresh.ids):
-            delta = _Exact(old.delta.ids[kept], old.delta.matrix[kept])
+            delta = Exact(old.delta.ids[kept], old.delta.matrix[kept])
         elif not kept.any():
-            delta = _exact(fresh)
+            delta = exact_of(fresh)
         else:
-            delta = _Exact(
+            delta = Exact(
                 np.concatenate([old.delta.ids[kept], fresh.ids]),
                 np.concatenate([old.delta.matrix[kept], fresh.matrix]),
             )
-        return _Snapshot(generation, old.base, delta, old.hidden)
+        return Snapshot(generation, old.base, delta, old.hidden)
 
     def _open_ann(self) -> AnnFile | None:
         assert self.directory is not None
@@ -386,99 +296,7 @@ def _batches(engine: Engine, model: str) -> Iterator[StoredVectors]:
         after = int(batch.ids[-1])
 
 
-def _approximate_top(
-    ann: AnnFile, query: Matrix, k: int, drop: Ids, allowed: Ids | None
-) -> tuple[Ids, Matrix]:
-    """The index's nearest, skipping `drop` and keeping `allowed` only: over-fetched from the
-    graph when many papers are allowed, scored exactly when few are or too few survive."""
-    count = k + min(len(drop), k)
-    if allowed is not None:
-        expected = 2 * k * len(ann.ids) / len(allowed)  # candidates for about 2k allowed ones
-        if len(allowed) <= EXACT_WITHIN or expected > MAX_FETCH:
-            return _exact_among(ann, query, k, drop, allowed)
-        count = math.ceil(expected)
-    while True:
-        ids, scores = ann.search(query, min(count, len(ann.ids)))
-        keep = ~_member(drop, ids)
-        if allowed is not None:
-            keep &= _member(allowed, ids)
-        if keep.sum() >= k or len(ids) < count:
-            return _top(scores[keep], ids[keep], k)
-        if count >= MAX_FETCH:
-            if allowed is None:  # the rest of the neighbourhood is hidden or excluded
-                return _top(scores[keep], ids[keep], k)
-            return _exact_among(ann, query, k, drop, allowed)
-        count = min(MAX_FETCH, count * 4)
-
-
-def _exact_among(ann: AnnFile, query: Matrix, k: int, drop: Ids, allowed: Ids) -> tuple[Ids, Matrix]:
-    """Exact scores of the allowed papers in the index, read back in chunks."""
-    inside = ann.ids[_positions(ann.ids, allowed)]
-    inside = inside[~_member(drop, inside)]
-    chunks = [inside[start : start + EXACT_CHUNK] for start in range(0, len(inside), EXACT_CHUNK)]
-    scores = [ann.vectors(chunk) @ query for chunk in chunks]
-    return _top(np.concatenate(scores) if scores else np.zeros(0, np.float32), inside, k)
-
-
-def _member(members: Ids, ids: Ids) -> npt.NDArray[np.bool_]:
-    """Which of `ids` are in `members` (ascending): a binary search each, for few ids."""
-    if len(members) == 0:
-        return np.zeros(len(ids), dtype=bool)
-    positions = np.minimum(np.searchsorted(members, ids), len(members) - 1)
-    found: npt.NDArray[np.bool_] = members[positions] == ids
-    return found
-
-
-def _exact(stored: StoredVectors) -> _Exact:
-    return _Exact(stored.ids, stored.matrix) if len(stored.ids) else EMPTY
-
-
-def _build_of(source: AnnPointer | _Snapshot | None) -> str | None:
-    if isinstance(source, _Snapshot):
+def _build_of(source: AnnPointer | Snapshot | None) -> str | None:
+    if isinstance(source, Snapshot):
         return source.base.pointer.build if isinstance(source.base, AnnFile) else None
     return source.build if source is not None else None
-
-
-def _as_ids(paper_ids: Collection[int]) -> Ids:
-    """Ascending unique ids; an int64 array passes with one sort (a set or list of a million
-    ids costs ~0.1 s to convert)."""
-    if isinstance(paper_ids, np.ndarray):
-        ids = np.sort(paper_ids.astype(np.int64))
-    elif not paper_ids:
-        return NO_IDS
-    else:
-        ids = np.sort(np.fromiter(paper_ids, dtype=np.int64, count=len(paper_ids)))
-    # Not np.unique: numpy 2's hashing unique takes ~0.15 s for 300,000 ids, a sort 0.01 s.
-    distinct: Ids = ids[np.concatenate(([True], ids[1:] != ids[:-1]))]
-    return distinct
-
-
-def _positions(ids: Ids, wanted: Ids) -> npt.NDArray[np.intp]:
-    """Positions in `ids` (ascending) of those of `wanted` it holds."""
-    if len(ids) == 0 or len(wanted) == 0:
-        return np.zeros(0, dtype=np.intp)
-    positions = np.minimum(np.searchsorted(ids, wanted), len(ids) - 1)
-    found: npt.NDArray[np.intp] = positions[ids[positions] == wanted]
-    return found
-
-
-def _unit_query(query: npt.NDArray[np.floating], dimensions: int) -> Matrix:
-    if query.shape != (dimensions,):
-        raise ValueError(f"query of shape {query.shape} for vectors of {dimensions} dimensions")
-    unit = query.astype(np.float32)
-    norm = float(np.linalg.norm(unit))
-    return unit / norm if norm > 0 else unit
-
-
-def _top(scores: Matrix, ids: Ids, k: int) -> tuple[Ids, Matrix]:
-    """The `k` best finite scores and their ids, best first; ties go to the smaller id (the rule
-    of domain.vectors.nearest)."""
-    count = len(ids)
-    wanted = min(k, count)
-    if wanted <= 0:
-        return NO_IDS, np.zeros(0, dtype=np.float32)
-    threshold = np.partition(scores, count - wanted)[count - wanted]
-    top = np.flatnonzero(scores >= threshold)
-    top = top[np.lexsort((ids[top], -scores[top]))]
-    top = top[np.isfinite(scores[top])][:k]
-    return ids[top], scores[top]

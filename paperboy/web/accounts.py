@@ -16,9 +16,10 @@ from starlette.responses import Response
 
 from paperboy.domain.users import User
 from paperboy.integrations.mail import QueuedMailer
-from paperboy.services import accounts
-from paperboy.services.accounts import AccountError, InvalidSignUp, LoginFailed, Viewer
+from paperboy.services import accounts, sessions
+from paperboy.services.accounts import AccountError, InvalidSignUp, LoginFailed
 from paperboy.services.profiles import user_profile
+from paperboy.services.sessions import Viewer
 from paperboy.web.api_token_form import sessions_section, tokens_section
 from paperboy.web.auth import (
     CheckedViewer,
@@ -207,7 +208,7 @@ def logout_form(request: Request) -> Response:
 
 @router.post("/logout")
 def logout(request: Request, viewer: CheckedViewer) -> Response:
-    accounts.log_out(app_context(request).engine, viewer)
+    sessions.log_out(app_context(request).engine, viewer)
     response = see_other("/")
     clear_session_cookie(response)
     return response

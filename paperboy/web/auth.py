@@ -26,8 +26,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from paperboy.config import Settings
 from paperboy.domain.users import User
-from paperboy.services.accounts import ANONYMOUS, Session, Viewer, csrf_matches, viewer_for_token
 from paperboy.services.api_tokens import authenticate_token
+from paperboy.services.sessions import ANONYMOUS, Session, Viewer, csrf_matches, viewer_for_token
 from paperboy.web.context import app_context
 from paperboy.web.errors import PageError, api_error_json
 from paperboy.web.hf_paths import is_hf_path

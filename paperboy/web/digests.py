@@ -20,17 +20,22 @@ no-referrer. No handler here opts into the page cache, which also never keeps a 
 from __future__ import annotations
 
 from typing import Annotated, Any
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse
 from starlette.responses import Response
 
 from paperboy.domain.digest import InvalidPreferences, Subscription
+from paperboy.domain.site_urls import (
+    DIGEST_MANAGE_PATH,
+    DIGEST_PREVIEW_PATH,
+    DIGEST_UNSUBSCRIBE_PATH,
+    with_token,
+)
 from paperboy.domain.users import User
 from paperboy.integrations.mail import QueuedMailer
-from paperboy.services.accounts import Viewer
 from paperboy.services.digests import preview_digest
+from paperboy.services.sessions import Viewer
 from paperboy.services.subscriptions import (
     DigestLinks,
     SubscriptionError,
@@ -83,10 +88,6 @@ def _message(
 def _refused(request: Request, title: str, exc: SubscriptionError) -> Response:
     """A bad, expired or revoked link: 400 with the reason (its URL held a token: no-referrer)."""
     return render_error(request, 400, title, str(exc), [ABOUT_LINK], headers=TOKEN_HEADERS)
-
-
-def _with_token(path: str, token: str, **params: str) -> str:
-    return f"{path}?{urlencode({'token': token, **params})}"
 
 
 # --- subscribing ----------------------------------------------------------------------------------
@@ -165,8 +166,8 @@ def _own_links(request: Request, subscription: Subscription) -> list[tuple[str, 
     ctx = app_context(request)
     token = DigestLinks(ctx.engine, ctx.settings).token(subscription)
     return [
-        ("Choose what you get", _with_token("/digest/manage", token)),
-        ("Preview your next digest", _with_token("/digest/preview", token)),
+        ("Choose what you get", with_token(DIGEST_MANAGE_PATH, token)),
+        ("Preview your next digest", with_token(DIGEST_PREVIEW_PATH, token)),
     ]
 
 
@@ -195,7 +196,7 @@ def manage(request: Request, fields: PreferenceForm, token: TokenField = "") -> 
         update_preferences(ctx.engine, subscription, fields.preferences())
     except InvalidPreferences as exc:
         return _manage(request, token, subscription, fields.shown(), error=str(exc), status=400)
-    return see_other(_with_token("/digest/manage", token, done="saved"))
+    return see_other(with_token(DIGEST_MANAGE_PATH, token, done="saved"))
 
 
 def _manage(
@@ -228,8 +229,8 @@ def unsubscribe_form(request: Request, token: str = "") -> Response:
     if subscription.status == "unsubscribed":
         return _unsubscribed(request, token, subscription)
     lines = [f"{subscription.email} will get no more digests. You can subscribe again at any time."]
-    links = [("Change what you get instead", _with_token("/digest/manage", token))]
-    form = {"action": _with_token("/digest/unsubscribe", token), "button": "Unsubscribe"}
+    links = [("Change what you get instead", with_token(DIGEST_MANAGE_PATH, token))]
+    form = {"action": with_token(DIGEST_UNSUBSCRIBE_PATH, token), "button": "Unsubscribe"}
     return _message(request, f"Unsubscribe {subscription.email}?", lines, links, form)
 
 

@@ -34,10 +34,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from paperboy.config import Settings
 from paperboy.domain.rates import Rate, parse_rate
-from paperboy.services.accounts import viewer_for_token
 from paperboy.services.api_budget import SharedCounts, Verdict
 from paperboy.services.api_tokens import authenticate_token
 from paperboy.services.rate_limits import RateLimited
+from paperboy.services.sessions import viewer_for_token
 from paperboy.web.auth import bearer_token, client_ip, ip_key, session_token
 from paperboy.web.errors import api_error_json
 

@@ -1,4 +1,5 @@
-"""Paths of paperboy's pages, built in one place so that templates and redirects agree.
+"""Paths of paperboy's pages, built in one place so that templates and redirects agree; the
+paths services link to as well (a paper's page, the token pages) are domain/site_urls.py's.
 
 Paths are relative to the site root (no host), so pages work behind any proxy.
 """
@@ -7,13 +8,16 @@ from __future__ import annotations
 
 from datetime import date
 from functools import lru_cache
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 
 from paperboy.domain.calendar import Period, day_period
+from paperboy.domain.site_urls import paper_url
 from paperboy.services.feed import DEFAULT_SORT
 
 TOP_PATH = "/papers/top"
 ABOUT_TRENDING_PATH = "/about/trending"
+
+__all__ = ["ABOUT_TRENDING_PATH", "TOP_PATH", "day_url", "paper_url", "period_url", "top_url", "why_url"]
 
 
 @lru_cache(maxsize=4096)  # a feed page links each category chip: the same few URLs many times
@@ -32,11 +36,6 @@ def period_url(period: Period, *, category: str | None = None, sort: str | None 
 
 def day_url(day: date) -> str:
     return period_url(day_period(day))
-
-
-def paper_url(arxiv_id: str) -> str:
-    # Old-style ids keep their slash: /papers/hep-th/9901001.
-    return "/papers/" + quote(arxiv_id, safe="/")
 
 
 def why_url(arxiv_id: str) -> str:

@@ -13,7 +13,7 @@ from conftest import make_record
 from live_server import live_server
 
 from paperboy.services import comments
-from paperboy.services.accounts import open_session
+from paperboy.services.sessions import open_session
 
 pytestmark = pytest.mark.browser
 

@@ -11,7 +11,8 @@ from functools import cache
 from sqlalchemy import Engine
 
 from paperboy.domain.users import User
-from paperboy.services.accounts import hash_password, open_session, token_digest
+from paperboy.services.accounts import hash_password
+from paperboy.services.sessions import open_session, token_digest
 from paperboy.storage.api_tokens import insert_token
 from paperboy.storage.engine import now_utc
 from paperboy.storage.transactions import write_transaction

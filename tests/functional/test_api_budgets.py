@@ -18,8 +18,8 @@ from huggingface_hub.errors import HfHubHTTPError
 from huggingface_hub.utils import hf_raise_for_status, parse_ratelimit_headers
 from live_server import live_server, site_env
 
-from paperboy.services.accounts import open_session
 from paperboy.services.api_tokens import create_token
+from paperboy.services.sessions import open_session
 
 API = "/api/v1/papers"
 

@@ -22,7 +22,7 @@ from live_server import live_server
 from sqlalchemy import func, select
 
 from paperboy.domain.digest import Preferences
-from paperboy.services.accounts import open_session
+from paperboy.services.sessions import open_session
 from paperboy.services.subscriptions import DigestLinks, subscribe_member
 from paperboy.storage.backup import integrity_problems, pg_tool
 from paperboy.storage.engine import make_engine

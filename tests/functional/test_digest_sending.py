@@ -34,10 +34,10 @@ from mail_sink import SmtpSink, running_smtp_sink
 from sqlalchemy import Engine, select, update
 
 from paperboy.config import Settings
-from paperboy.domain.digest import Preferences, daily_edition, weekly_edition
+from paperboy.domain.digest import EditionBusy, Preferences, daily_edition, weekly_edition
 from paperboy.integrations.mail import MailServerUnavailable
 from paperboy.services.background import start_digest_schedule
-from paperboy.services.digest_sender import EditionBusy, hold_edition
+from paperboy.services.digest_sender import hold_edition
 from paperboy.services.digests import send_edition
 from paperboy.storage import digests as store
 from paperboy.storage.engine import now_utc

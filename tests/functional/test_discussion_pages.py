@@ -12,7 +12,7 @@ from community import csrf_from, log_in_as, make_member
 from conftest import make_record
 
 from paperboy.services import comments, moderation
-from paperboy.services.accounts import ANONYMOUS, Viewer
+from paperboy.services.sessions import ANONYMOUS, Viewer
 from paperboy.storage import comments as store
 from paperboy.storage.queries import paper_id_by_arxiv_id
 

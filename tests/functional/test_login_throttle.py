@@ -13,7 +13,7 @@ import pytest
 from community import PASSWORD, csrf_from, make_member
 from live_server import live_server, site_env
 
-from paperboy.services.accounts import open_session
+from paperboy.services.sessions import open_session
 
 ATTACKER, OWNER = "203.0.113.66", "198.51.100.7"
 FREE_FAILURES = 5  # the default PAPERBOY_LOGIN_FAILURES_ACCOUNT, 5/15minutes

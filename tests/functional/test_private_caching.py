@@ -158,7 +158,7 @@ def _ask(client, url: str, *, session: str | None = None, bearer: str | None = N
 
 @pytest.mark.parametrize("template", sorted(URLS))
 def test_personal_answers_are_private_and_anonymous_ones_vary(template, settings, world):
-    from paperboy.services.accounts import open_session
+    from paperboy.services.sessions import open_session
 
     people, values, api_token = world
     url = URLS[template].format(**values)

@@ -17,7 +17,7 @@ from fixture_server import fixture_server
 from live_server import live_server, site_env
 from sqlalchemy import func, select
 
-from paperboy.services.accounts import open_session
+from paperboy.services.sessions import open_session
 from paperboy.storage.schema import submissions
 
 MEMBERS = 50

@@ -15,7 +15,7 @@ from conftest import make_record
 from live_server import live_server, site_env
 from sqlalchemy import func, select
 
-from paperboy.services.accounts import open_session
+from paperboy.services.sessions import open_session
 from paperboy.storage.paper_stats import stats_of
 from paperboy.storage.schema import papers, votes
 

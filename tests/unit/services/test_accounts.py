@@ -12,8 +12,9 @@ import itsdangerous.timed
 import pytest
 from sqlalchemy import select
 
-from paperboy.services import accounts
-from paperboy.services.accounts import ANONYMOUS, AccountError, InvalidSignUp, LoginFailed, RateLimited
+from paperboy.services import accounts, sessions
+from paperboy.services.accounts import AccountError, InvalidSignUp, LoginFailed, RateLimited
+from paperboy.services.sessions import ANONYMOUS
 from paperboy.storage.engine import now_utc
 from paperboy.storage.schema import password_resets, users
 from paperboy.storage.transactions import write_transaction
@@ -203,11 +204,11 @@ def test_resending_verification_mails_a_fresh_link_and_is_limited(engine, settin
 def test_log_in_opens_a_session_that_identifies_the_user(engine, settings, mailer):
     _sign_up(engine, mailer, settings)
     session = accounts.log_in(engine, settings, email="ADA@example.org ", password=PASSWORD, ip=IP)
-    viewer = accounts.viewer_for_token(engine, settings, session.token)
+    viewer = sessions.viewer_for_token(engine, settings, session.token)
     assert viewer.user.name == "ada"
     assert viewer.csrf_token == session.csrf_token
-    accounts.log_out(engine, viewer)
-    assert accounts.viewer_for_token(engine, settings, session.token) == ANONYMOUS
+    sessions.log_out(engine, viewer)
+    assert sessions.viewer_for_token(engine, settings, session.token) == ANONYMOUS
 
 
 def test_unknown_address_and_wrong_password_fail_with_the_same_message(engine, settings, mailer):
@@ -264,7 +265,7 @@ def test_a_banned_account_cannot_log_in(engine, settings, mailer):
         update_user(conn, user.id, banned_at=now_utc(), ban_reason="spam")
     with pytest.raises(LoginFailed, match="banned: spam"):
         accounts.log_in(engine, settings, email=user.email, password=PASSWORD, ip=IP)
-    still = accounts.viewer_for_token(engine, settings, session.token).user
+    still = sessions.viewer_for_token(engine, settings, session.token).user
     assert still is not None
     assert still.banned
     assert not still.can_take_part
@@ -272,9 +273,9 @@ def test_a_banned_account_cannot_log_in(engine, settings, mailer):
 
 def test_an_expired_session_is_anonymous(engine, settings, mailer):
     user = _verified_member(engine, mailer, settings)
-    session = accounts.open_session(engine, settings, user)
+    session = sessions.open_session(engine, settings, user)
     later = now_utc() + timedelta(days=settings.session_days, seconds=1)
-    assert accounts.viewer_for_token(engine, settings, session.token, now=later) == ANONYMOUS
+    assert sessions.viewer_for_token(engine, settings, session.token, now=later) == ANONYMOUS
 
 
 # --- password reset ------------------------------------------------------------------------------------
@@ -287,12 +288,12 @@ def _reset_token(engine, mailer, settings, email="ada@example.org"):
 
 def test_a_reset_works_once_and_logs_out_every_session(engine, settings, mailer):
     user = _verified_member(engine, mailer, settings)
-    sessions = [accounts.open_session(engine, settings, user) for _ in range(2)]
+    opened = [sessions.open_session(engine, settings, user) for _ in range(2)]
     token = _reset_token(engine, mailer, settings)
     assert accounts.reset_link_is_live(engine, token)
     accounts.reset_password(engine, token=token, password="a brand new secret")
-    for session in sessions:
-        assert accounts.viewer_for_token(engine, settings, session.token) == ANONYMOUS
+    for session in opened:
+        assert sessions.viewer_for_token(engine, settings, session.token) == ANONYMOUS
     assert not accounts.reset_link_is_live(engine, token)
     with pytest.raises(AccountError, match="already used"):
         accounts.reset_password(engine, token=token, password="yet another secret")
@@ -344,15 +345,15 @@ def test_reset_requests_are_limited_per_address(engine, settings, mailer):
 
 def test_changing_the_password_keeps_this_session_only(engine, settings, mailer):
     user = _verified_member(engine, mailer, settings)
-    here, elsewhere = (accounts.open_session(engine, settings, user) for _ in range(2))
-    viewer = accounts.viewer_for_token(engine, settings, here.token)
+    here, elsewhere = (sessions.open_session(engine, settings, user) for _ in range(2))
+    viewer = sessions.viewer_for_token(engine, settings, here.token)
     with pytest.raises(AccountError, match="current password"):
         accounts.change_password(
             engine, settings, viewer, current="not it at all", new="a brand new secret", ip=IP
         )
     accounts.change_password(engine, settings, viewer, current=PASSWORD, new="a brand new secret", ip=IP)
-    assert accounts.viewer_for_token(engine, settings, here.token).user is not None
-    assert accounts.viewer_for_token(engine, settings, elsewhere.token) == ANONYMOUS
+    assert sessions.viewer_for_token(engine, settings, here.token).user is not None
+    assert sessions.viewer_for_token(engine, settings, elsewhere.token) == ANONYMOUS
 
 
 # --- administration ---------------------------------------------------------------------------------------
@@ -416,8 +417,8 @@ def test_changing_the_password_voids_reset_links_in_the_mailbox(engine, mailer, 
     user = _verified_member(engine, mailer, settings)
     accounts.request_password_reset(engine, mailer, settings, email="ada@example.org", ip=IP)
     token = _link_token(mailer.sent[-1], "/reset-password")
-    session = accounts.open_session(engine, settings, user)
-    viewer = accounts.viewer_for_token(engine, settings, session.token)
+    session = sessions.open_session(engine, settings, user)
+    viewer = sessions.viewer_for_token(engine, settings, session.token)
     accounts.change_password(engine, settings, viewer, current=PASSWORD, new="another long secret", ip=IP)
     with pytest.raises(AccountError, match="expired or was already used"):
         accounts.reset_password(engine, token=token, password="a third long secret")
@@ -425,11 +426,11 @@ def test_changing_the_password_voids_reset_links_in_the_mailbox(engine, mailer, 
 
 def test_a_session_refresh_is_reported_so_the_cookie_goes_out_again(engine, mailer, settings):
     user = _verified_member(engine, mailer, settings)
-    session = accounts.open_session(engine, settings, user)
-    assert not accounts.viewer_for_token(engine, settings, session.token).refreshed
+    session = sessions.open_session(engine, settings, user)
+    assert not sessions.viewer_for_token(engine, settings, session.token).refreshed
     later = now_utc() + timedelta(hours=2)
-    assert accounts.viewer_for_token(engine, settings, session.token, now=later).refreshed
-    assert not accounts.viewer_for_token(engine, settings, session.token, now=later).refreshed
+    assert sessions.viewer_for_token(engine, settings, session.token, now=later).refreshed
+    assert not sessions.viewer_for_token(engine, settings, session.token, now=later).refreshed
 
 
 @pytest.mark.parametrize(

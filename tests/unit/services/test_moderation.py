@@ -11,7 +11,8 @@ from conftest import make_record
 
 from paperboy.domain.comments import BadRequest, Conflict, Forbidden, NotFound
 from paperboy.services import comments, moderation
-from paperboy.services.accounts import LoginFailed, log_in, open_session, viewer_for_token
+from paperboy.services.accounts import LoginFailed, log_in
+from paperboy.services.sessions import open_session, viewer_for_token
 from paperboy.storage import comments as store
 from paperboy.storage.paper_stats import stats_of
 from paperboy.storage.queries import paper_id_by_arxiv_id

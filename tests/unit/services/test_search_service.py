@@ -18,9 +18,8 @@ from sqlalchemy import insert
 
 from paperboy.domain.models import Listing, Version
 from paperboy.integrations.embedder import EmbedderUnavailable, HashingEmbedder
-from paperboy.services import search as search_module
+from paperboy.services import semantic as semantic_module
 from paperboy.services.search import (
-    EMBEDDER_RETRY_S,
     MAX_PAGE_SIZE,
     MAX_RESULTS,
     Searcher,
@@ -28,6 +27,7 @@ from paperboy.services.search import (
     Tuning,
 )
 from paperboy.services.search_index import embed_papers
+from paperboy.services.semantic import EMBEDDER_RETRY_S
 from paperboy.storage.schema import paper_stats, papers
 from paperboy.storage.transactions import write_transaction
 
@@ -259,7 +259,9 @@ def test_a_new_version_replaces_the_old_text_in_both_indexes(engine, add_papers,
     assert "2501.00004" in _ids(corpus.search("enzyme", mode="lexical"))
     # Until it is embedded again, the old vector answers; after, the new one.
     assert embed_papers(engine, ConceptEmbedder(), batch_size=10).embedded == 1
-    corpus.vector_index().refresh()
+    vectors = corpus.meaning.vector_index()
+    assert vectors is not None
+    vectors.refresh()
     by_meaning = _ids(corpus.search("cosmology", mode="semantic", page_size=1))
     assert by_meaning != ["2501.00004"]
     assert set(_ids(corpus.search("folding", mode="semantic", page_size=2))) == {"2501.00003", "2501.00004"}
@@ -290,7 +292,7 @@ def test_an_embedder_that_failed_to_load_is_tried_again_and_similar_papers_still
             raise EmbedderUnavailable(causes.pop())
         return HashingEmbedder()
 
-    monkeypatch.setattr(search_module, "make_embedder", make_embedder)
+    monkeypatch.setattr(semantic_module, "make_embedder", make_embedder)
     now = [100.0]
     searcher = Searcher(engine, "hashing", refresh_seconds=0, clock=lambda: now[0])
     car = searcher.search("car", mode="lexical").hits[0].paper
@@ -309,5 +311,5 @@ def test_an_embedder_that_failed_to_load_is_tried_again_and_similar_papers_still
     recovered = searcher.search("car fleet")
     assert recovered.used == ("lexical", "semantic")
     assert recovered.notice is None
-    assert searcher.embedder_error is None
+    assert searcher.meaning.embedder_error is None
     searcher.close()

@@ -1,5 +1,6 @@
-"""The in-process vector index on a real database (SQLite, or PostgreSQL with
-PAPERBOY_TEST_DATABASE_URL): loading, filters, and noticing vectors other writers store."""
+"""services/vector_index.py, with the snapshots of services/vector_snapshot.py it searches, on a
+real database (SQLite, or PostgreSQL with PAPERBOY_TEST_DATABASE_URL): loading, filters, the
+index on disk, and noticing vectors other writers store."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from conftest import make_record
 from sqlalchemy import delete, select
 
 from paperboy.domain.vectors import nearest
-from paperboy.services import vector_index
+from paperboy.services import vector_index, vector_snapshot
 from paperboy.services.vector_index import VectorIndex, update_ann_index
 from paperboy.storage.schema import papers
 from paperboy.storage.transactions import write_transaction
@@ -231,7 +232,7 @@ def test_the_index_on_disk_with_filters(engine, many_ids, ann_dir, monkeypatch):
     query = vectors[0]
     few = set(many_ids[100:110])  # few: scored exactly
     assert index.nearest(query, 5, within=few)[0] == _exact_top(vectors, many_ids, query, 5, few)
-    monkeypatch.setattr(vector_index, "EXACT_WITHIN", 10)  # many: over-fetched from the graph
+    monkeypatch.setattr(vector_snapshot, "EXACT_WITHIN", 10)  # many: over-fetched from the graph
     half = set(many_ids[::2])
     found, _ = index.nearest(query, 10, within=half, exclude={many_ids[0]})
     assert set(found) <= half - {many_ids[0]}

@@ -1,0 +1,195 @@
+"""Search by meaning for one process: the embedder (loaded once, a few seconds for MiniLM) and
+the vector index of its model (services/vector_index.py), and the two questions services/search.py
+asks them: a query's nearest papers that meet its requirements, and a paper's nearest papers.
+
+A query's neighbours pass the query's requirements (phrases, authors, exclusions, filters) in
+SQL (storage/lexical.py), so `cat:` or a "phrase" holds for them too. When the embedder cannot
+be loaded (no `search` extra), no paper is embedded yet or the model is still loading, the
+answers are None and `unavailable` says why, for the reader.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+from sqlalchemy import Connection, Engine
+
+from paperboy.domain.models import Paper
+from paperboy.domain.search_query import SearchQuery
+from paperboy.integrations.embedder import (
+    Embedder,
+    EmbedderUnavailable,
+    make_embedder,
+    model_id_for,
+    paper_text,
+)
+from paperboy.services.vector_index import VectorIndex
+from paperboy.storage import lexical
+
+log = logging.getLogger(__name__)
+
+Ranking = tuple[list[int], list[float]]  # paper ids best first, and their scores
+EMBEDDER_RETRY_S = 60.0  # an embedder that failed to load (a broken install being fixed) is tried again
+QUERY_VECTORS_KEPT = 512  # paging re-asks the same query: its vector is not computed again
+
+
+class SemanticRanker:
+    """The embedder and the vector index of one process. Thread-safe; both are loaded on first
+    use (or by `warm_up`, which `serve` runs in the background)."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        embedder_name: str,
+        *,
+        embedder: Embedder | None = None,
+        refresh_seconds: float = 2.0,
+        ann_directory: Path | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        """An embedder that failed to load is tried again `EMBEDDER_RETRY_S` later, by `clock`."""
+        self.engine = engine
+        self._embedder_name = embedder_name
+        self._embedder: Embedder | None = embedder
+        self._model_id = embedder.model_id if embedder else model_id_for(embedder_name)
+        self._refresh_seconds = refresh_seconds
+        self._ann_directory = ann_directory
+        self._embedder_error: str | None = None
+        self._embedder_failed_at = 0.0
+        self._clock = clock
+        self._index: VectorIndex | None = None
+        self._lock = threading.Lock()  # the index and the query cache
+        self._loading = threading.Lock()  # one thread loads the model; the others do not wait
+        self._query_vectors: OrderedDict[str, npt.NDArray[np.float32]] = OrderedDict()
+
+    # --- the pieces, loaded once ---
+
+    def embedder(self, *, wait: bool = True) -> Embedder | None:
+        """The embedder, or None when it cannot be loaded here (`embedder_error` says why; it is
+        tried again after EMBEDDER_RETRY_S) or, with `wait=False`, while another thread is still
+        loading it (MiniLM takes seconds)."""
+        if self._embedder is not None or not self._may_load():
+            return self._embedder
+        if not self._loading.acquire(blocking=wait):
+            return None
+        try:
+            if self._embedder is None and self._may_load():
+                self._load_embedder()
+            return self._embedder
+        finally:
+            self._loading.release()
+
+    def _may_load(self) -> bool:
+        """No failure yet, or the last one is old enough to try again."""
+        failed = self._embedder_error is not None
+        return not failed or self._clock() - self._embedder_failed_at >= EMBEDDER_RETRY_S
+
+    def _load_embedder(self) -> None:
+        try:
+            # One torch thread: a query is one short text, and with a thread per core it waited
+            # for every core to be free (median 31 ms against 15 ms on a busy machine,
+            # bench/search_quality.py); other requests keep the other cores.
+            self._embedder = make_embedder(self._embedder_name, threads=1)
+            self._embedder_error = None
+        except EmbedderUnavailable as exc:
+            log.warning("search by meaning is off for now (tried again in %.0f s): %s", EMBEDDER_RETRY_S, exc)
+            self._embedder_error = str(exc)
+            self._embedder_failed_at = self._clock()
+
+    @property
+    def embedder_error(self) -> str | None:
+        return self._embedder_error
+
+    def vector_index(self) -> VectorIndex:
+        """The vector index of the embedder's model. Its stored vectors need no model: similar
+        papers work while the model loads, and while it cannot be loaded."""
+        with self._lock:
+            if self._index is None:
+                self._index = VectorIndex(
+                    self.engine,
+                    self._model_id,
+                    refresh_seconds=self._refresh_seconds,
+                    directory=self._ann_directory,
+                )
+            return self._index
+
+    def unavailable(self) -> str | None:
+        """Why search by meaning cannot answer now, for the reader; None when it can."""
+        embedder = self.embedder(wait=False)
+        if self._embedder_error:
+            return f"Search by meaning is off on this server for now ({self._embedder_error})."
+        if len(self.vector_index()) == 0:
+            return "Search by meaning is not ready: no paper has been embedded yet (paperboy index)."
+        if embedder is None:
+            return "Search by meaning is starting up (the model is loading); try again in a few seconds."
+        return None
+
+    def close(self) -> None:
+        """Let a background refresh of the vectors finish, so the engine can be disposed."""
+        index = self._index
+        if index is not None:
+            index.close()
+
+    def warm_up(self) -> None:
+        """Load the vectors and the embedder now, so the first search does not wait for them."""
+        len(self.vector_index())
+        if self.embedder() is not None:
+            self._embed_query("warm up")
+
+    # --- the questions ---
+
+    def nearest(self, conn: Connection, query: SearchQuery, depth: int) -> Ranking | None:
+        """The nearest papers to the query's words that meet its requirements, or None when
+        semantic search is unavailable (no embedder, or no paper embedded yet)."""
+        index = self.vector_index()
+        if len(index) == 0 or self.embedder(wait=False) is None:
+            return None  # empty, the model unavailable or still loading (unavailable)
+        vector = self._embed_query(query.semantic_text())
+        if not lexical.has_constraints(query):
+            return index.nearest(vector, depth)
+        # Over-fetch, then keep those meeting the requirements; when the filters are too narrow
+        # for that, search among the papers that meet them.
+        ids, scores = index.nearest(vector, depth * 4)
+        allowed = lexical.constrained_ids(conn, query, ids)
+        kept = [(i, s) for i, s in zip(ids, scores, strict=True) if i in allowed][:depth]
+        if len(kept) < depth and len(ids) == depth * 4:
+            return index.nearest(vector, depth, within=lexical.all_constrained_ids(conn, query))
+        return [i for i, _ in kept], [s for _, s in kept]
+
+    def neighbours(self, paper: Paper, limit: int) -> Ranking | None:
+        """The `limit` papers nearest to `paper` by meaning (its own vector, or its text embedded
+        now when it has none yet); None when search by meaning cannot answer."""
+        index = self.vector_index()
+        if len(index) == 0:
+            return None
+        vector = index.vector_of(paper.id)
+        if vector is None:  # not embedded yet: its text, now, if the model is ready
+            embedder = self.embedder(wait=False)
+            if embedder is None:
+                return None
+            vector = embedder.embed([paper_text(paper.title, paper.abstract)])[0]
+        return index.nearest(vector, limit, exclude={paper.id})
+
+    def _embed_query(self, text: str) -> npt.NDArray[np.float32]:
+        """The query's vector; the last few hundred are kept (paging re-asks the same query)."""
+        key = text.lower()
+        with self._lock:
+            cached = self._query_vectors.get(key)
+            if cached is not None:
+                self._query_vectors.move_to_end(key)
+                return cached
+        embedder = self.embedder()
+        assert embedder is not None  # callers checked vector_index()
+        vector: npt.NDArray[np.float32] = embedder.embed([text])[0]
+        with self._lock:
+            self._query_vectors[key] = vector
+            if len(self._query_vectors) > QUERY_VECTORS_KEPT:
+                self._query_vectors.popitem(last=False)
+        return vector
