@@ -56,7 +56,9 @@ def create_app(settings: Settings) -> FastAPI:
         try:
             migrate_if_behind(engine)
             if settings.search_warm_up:  # the model and the vectors load while the first pages serve
-                threading.Thread(target=_warm_up, args=(searcher,), name="search-warm-up", daemon=True).start()
+                threading.Thread(
+                    target=_warm_up, args=(searcher,), name="search-warm-up", daemon=True
+                ).start()
             # Objects alive after start-up live for the whole process: keep them out of the
             # collector's generations, which cut p99 latency roughly in half under load.
             gc.freeze()

@@ -25,13 +25,12 @@ from sqlalchemy import Connection, Engine
 
 from paperboy.domain.fusion import min_max_fusion, reciprocal_rank_fusion
 from paperboy.domain.highlight import highlight, snippet
-from paperboy.domain.models import Paper
+from paperboy.domain.models import Community, Paper
 from paperboy.domain.search_query import InvalidSearchQuery, SearchQuery, parse_search_query
 from paperboy.integrations.embedder import Embedder
 from paperboy.services.hydrate import hydrate_papers
 from paperboy.services.semantic import Ranking, SemanticRanker
 from paperboy.storage import lexical
-from paperboy.storage.queries import Community
 
 SORTS = ("relevance", "date", "upvotes")
 MODES = ("hybrid", "lexical", "semantic")
