@@ -30,7 +30,7 @@ from paperboy.services.accounts import ANONYMOUS, Session, Viewer, csrf_matches,
 from paperboy.services.api_tokens import authenticate_token
 from paperboy.web.context import app_context
 from paperboy.web.errors import PageError, api_error_json
-from paperboy.web.hf_paths import is_hf_path
+from paperboy.web.api.hf_paths import is_hf_path
 
 SESSION_COOKIE = "paperboy_session"
 CSRF_COOKIE = "paperboy_csrf"

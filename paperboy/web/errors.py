@@ -2,7 +2,7 @@
 
 Under /api/ every error is JSON with the reason also in an `X-Error-Message` header (and the code
 in `X-Error-Code`), which huggingface_hub shows in its exceptions. This site's own /api/v1 writes
-`{"error": {"code", "message", "parameter"?}}`; Hugging Face's routes (web/hf_paths.py) write
+`{"error": {"code", "message", "parameter"?}}`; Hugging Face's routes (web/api/hf_paths.py) write
 huggingface.co's `{"error": "<message>"}`, plus `code` and `parameter` beside it, so that its
 clients show the sentence rather than a dict.
 """
@@ -23,9 +23,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import HTMLResponse, JSONResponse, Response
 
 from paperboy.services.rate_limits import RateLimited
-from paperboy.web.api_models import ErrorBody
+from paperboy.web.api.models import ErrorBody
 from paperboy.web.context import app_context
-from paperboy.web.hf_paths import is_hf_path
+from paperboy.web.api.hf_paths import is_hf_path
 
 log = logging.getLogger(__name__)
 _MAX_HEADER_MESSAGE = 500

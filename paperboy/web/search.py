@@ -1,5 +1,5 @@
-"""The search page (/search), the page that explains the search box (/about/search), and the
-search APIs (web/search_api.py), all on one router.
+"""The search page (/search) and the page that explains the search box (/about/search); the
+search APIs are web/api/search.py's.
 
 Handlers are thin: read the form, call the searcher (services/search.py), render. Searching
 embeds the query and runs SQL, so the handlers are plain functions: FastAPI runs them in its
@@ -14,7 +14,6 @@ from fastapi.responses import HTMLResponse
 from starlette.responses import Response
 
 from paperboy.services.search import SearchPage, SearchRequestError
-from paperboy.web import search_api
 from paperboy.web.auth import viewer_of
 from paperboy.web.context import app_context
 from paperboy.web.feeds import search_alternate_links
@@ -36,12 +35,11 @@ SYNTAX = (
     ("has:code", "papers with a link to their code", "segmentation has:code"),
 )
 
-router = APIRouter()
-_pages = APIRouter(default_response_class=HTMLResponse, include_in_schema=False)
+router = APIRouter(default_response_class=HTMLResponse, include_in_schema=False)
 _METHODS = ["GET", "HEAD"]
 
 
-@_pages.api_route("/search", methods=_METHODS)
+@router.api_route("/search", methods=_METHODS)
 def search_page(request: Request) -> Response:
     """Results for the box's text and the filter controls; the empty form (with help) when
     there is nothing to search for; the form again with the reason (400) when the query cannot
@@ -71,7 +69,7 @@ def search_page(request: Request) -> Response:
     )
 
 
-@_pages.api_route(ABOUT_SEARCH_PATH, methods=_METHODS)
+@router.api_route(ABOUT_SEARCH_PATH, methods=_METHODS)
 def about_search(request: Request) -> Response:
     """Everything the search box understands, with examples to try."""
     request.state.page_cacheable = True
@@ -126,6 +124,3 @@ def page_numbers(current: int, last: int, *, around: int = 2) -> list[int | None
         previous = number
     return numbers
 
-
-router.include_router(_pages)
-router.include_router(search_api.router)

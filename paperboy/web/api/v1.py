@@ -2,7 +2,7 @@
 
 Reads are public; with a token or a session they also say what that account did (`voted`).
 Lists and papers carry a strong ETag and answer 304 to a matching If-None-Match
-(web/conditional.py). Handlers are thin: parse, call one service, shape (web/api_models.py).
+(web/conditional.py). Handlers are thin: parse, call one service, shape (web/api/models.py).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from paperboy.services.feed import (
     paper_view,
 )
 from paperboy.services.hydrate import PaperView
-from paperboy.web.api_models import (
+from paperboy.web.api.models import (
     CommentList,
     ListingPage,
     PaperList,

@@ -21,7 +21,7 @@ from paperboy.services.profiles import user_profile
 from paperboy.services.submissions import ArxivBusy, ArxivUnavailable, SubmissionRefused, submit_paper
 from paperboy.services.votes import PaperNotFound, VoteResult, remove_upvote, upvote_paper
 from paperboy.storage.profiles import PaperActivity
-from paperboy.web.api_models import (
+from paperboy.web.api.models import (
     CommentIn,
     CommentOut,
     Library,

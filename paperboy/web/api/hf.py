@@ -8,7 +8,7 @@ against this site unchanged:
 - `GET /api/papers?cursor=&limit=`: the whole catalogue in the order papers were added, the next
   page's URL in a `Link: <...>; rel="next"` header as huggingface.co pages its lists.
 
-(`/api/papers/search` is in web/search_api.py.) Every answer carries a strong ETag and a 304
+(`/api/papers/search` is in web/api/search.py.) Every answer carries a strong ETag and a 304
 answers a matching If-None-Match. Parameter errors are 422 `{"error": "<message>", "code",
 "parameter"}` with the message in X-Error-Message (web/errors.py). A token that is not this
 site's is ignored here (web/auth.py): huggingface_hub sends its own to any endpoint.
@@ -34,7 +34,7 @@ from paperboy.services.feed import FeedItem, FeedPageNotFound, feed_for_period, 
 from paperboy.web.conditional import conditional_json
 from paperboy.web.context import app_context
 from paperboy.web.errors import HF_API_ERRORS, ApiError
-from paperboy.web.hf_shapes import HfDailyPaper, HfPaper, hf_daily_item, hf_paper
+from paperboy.web.api.shapes import HfDailyPaper, HfPaper, hf_daily_item, hf_paper
 
 router = APIRouter(prefix="/api", tags=["huggingface"], responses=HF_API_ERRORS)
 

@@ -1,7 +1,7 @@
 """The search APIs, answering JSON.
 
 - `GET /api/papers/search?q=&limit=`: Hugging Face's endpoint, limit (up to 120) and item shape
-  (web/hf_shapes.py: the /api/daily_papers item with highlightedTitle and highlightedSummary),
+  (web/api/shapes.py: the /api/daily_papers item with highlightedTitle and highlightedSummary),
   so that its clients (huggingface_hub's `HfApi.list_papers(query=...)`, scripts written for
   huggingface.co) work against this site.
 - `GET /api/v1/search`: everything the search page knows: the parsed query, the rankers that
@@ -27,12 +27,12 @@ from paperboy.domain.arxiv_ids import InvalidArxivId, parse_arxiv_id
 from paperboy.domain.highlight import highlight
 from paperboy.services.feed import FeedItem, paper_detail
 from paperboy.services.search import MAX_PAGE_SIZE, MAX_RESULTS, SearchHit, SearchPage, SearchRequestError
-from paperboy.web.api_models import LinkOut
+from paperboy.web.api.models import LinkOut
 from paperboy.web.auth import viewer_of
 from paperboy.web.context import app_context
 from paperboy.web.errors import API_ERRORS, HF_API_ERRORS, ApiError
 from paperboy.web.filters import oneline
-from paperboy.web.hf_shapes import HfSearchItem, hf_search_item
+from paperboy.web.api.shapes import HfSearchItem, hf_search_item
 from paperboy.web.search_form import InvalidParameter, search_form, whole_number
 from paperboy.web.similar import similar_papers, similar_sort
 from paperboy.web.urls import paper_url
@@ -273,7 +273,7 @@ def result(hit: SearchHit, public_url: str) -> dict[str, Any]:
 
 
 def hf_item(hit: SearchHit, results: SearchPage) -> dict[str, Any]:
-    """A result in the shape of a daily papers item (web/hf_shapes.py), highlighted."""
+    """A result in the shape of a daily papers item (web/api/shapes.py), highlighted."""
     paper = hit.paper  # hydrated by the searcher: code and project links from every source
     summary = highlight(paper.abstract, results.query)
     return hf_search_item(FeedItem(paper, None, hit.community), hit.title_html, summary)
