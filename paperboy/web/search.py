@@ -14,7 +14,7 @@ from fastapi.responses import HTMLResponse
 from starlette.responses import Response
 
 from paperboy.services.search import SearchPage, SearchRequestError
-from paperboy.web.auth import viewer_of
+from paperboy.web.auth import viewer_id
 from paperboy.web.context import app_context
 from paperboy.web.feeds import search_alternate_links
 from paperboy.web.rate_limit import spend_search_budget
@@ -59,7 +59,7 @@ def search_page(request: Request) -> Response:
             mode=form.mode,
             page=form.page,
             page_size=PAGE_SIZE,
-            viewer_id=_viewer_id(request),
+            viewer_id=viewer_id(request),
         )
     except SearchRequestError as exc:
         return _render(request, form, error=str(exc), status_code=400)
@@ -75,11 +75,6 @@ def about_search(request: Request) -> Response:
     request.state.page_cacheable = True
     context = {"syntax": SYNTAX, "search_url": SearchForm().url, "modes": MODE_LABELS}
     return app_context(request).templates.TemplateResponse(request, "about_search.html", context)
-
-
-def _viewer_id(request: Request) -> int | None:
-    user = viewer_of(request).user
-    return user.id if user else None
 
 
 def _render(
@@ -123,4 +118,3 @@ def page_numbers(current: int, last: int, *, around: int = 2) -> list[int | None
         numbers.append(number)
         previous = number
     return numbers
-

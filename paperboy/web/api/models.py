@@ -1,22 +1,26 @@
-"""The JSON API's shapes: pydantic models that document /openapi.json (responses are written
-with orjson, not through these models, and tests/functional/test_api_schemathesis.py checks that
-they conform), and the functions that turn papers and comments into those shapes."""
+"""The JSON API's models: pydantic classes that document /openapi.json, for this site's /api/v1,
+Hugging Face's routes and the errors of both. Answers are written with orjson from the dicts of
+web/api/shapes.py, not through these classes; tests/functional/test_api_schemathesis.py checks
+that the two agree."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
-from typing import Any
+from datetime import date
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
-from paperboy.domain.comments import CommentNode
 from paperboy.domain.markup import MAX_COMMENT_LENGTH
-from paperboy.domain.models import Paper
-from paperboy.storage.queries import Community
-from paperboy.web.filters import oneline
-from paperboy.web.urls import paper_url
 
 MAX_ID = 2**63 - 1  # ids are 64-bit: a larger one is a 422, never a database error
+# Ids in JSON bodies: above 2**53 a JSON number is not exact in most clients (RFC 7493, I-JSON),
+# so the schema cannot promise a larger one means what was sent.
+JSON_MAX_ID = 2**53 - 1
+# A character that is not whitespace as Python's str.strip() sees it (nor NUL, which is dropped):
+# a comment of nothing else is empty.
+NOT_BLANK = (
+    "[^\\x00\\t\\n\\x0b\\x0c\\r\\x1c-\\x1f \\x85\\xa0"
+    "\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]"
+)
 
 
 class ErrorDetail(BaseModel):
@@ -120,9 +124,12 @@ class CommentList(BaseModel):
 
 class CommentIn(BaseModel):
     body: str = Field(
-        min_length=1, max_length=MAX_COMMENT_LENGTH, description="Markdown (see the comment form)."
+        min_length=1,
+        max_length=MAX_COMMENT_LENGTH,
+        description="Markdown (see the comment form).",
+        json_schema_extra={"pattern": NOT_BLANK},  # declared here, checked by domain/markup.py
     )
-    parent_id: int | None = Field(None, ge=1, le=MAX_ID, description="The comment this one replies to.")
+    parent_id: int | None = Field(None, ge=1, le=JSON_MAX_ID, description="The comment this one replies to.")
 
 
 class VoteOut(BaseModel):
@@ -164,54 +171,138 @@ class Library(BaseModel):
     submitted_total: int
 
 
-# --- shaping ---
+class HfErrorBody(BaseModel):
+    """An error on Hugging Face's routes, as huggingface.co writes one."""
+
+    error: str = Field(description="What went wrong, as a sentence (also in X-Error-Message).")
+    code: str = Field(description="not_found, invalid_parameter, invalid_query, ...")
+    parameter: str | None = Field(None, description="The parameter at fault, when one is.")
 
 
-def iso(moment: datetime | None) -> str | None:
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z") if moment else None
+# --- Hugging Face's shapes (web/api/shapes.py writes them) ---
 
 
-def paper_body(paper: Paper, community: Community, public_url: str) -> dict[str, Any]:
-    """A paper as the API shows it (PaperOut); `paper` with all its links (services.feed)."""
-    hf = paper.hf
-    return {
-        "arxiv_id": paper.arxiv_id,
-        "url": public_url + paper_url(paper.arxiv_id),
-        "title": oneline(paper.title),
-        "abstract": paper.abstract,
-        "authors": paper.authors,
-        "categories": paper.categories,
-        "comment": paper.comment,
-        "journal_ref": paper.journal_ref,
-        "doi": paper.doi,
-        "license": paper.license,
-        "published_at": iso(paper.published_at),
-        "updated_at": iso(paper.updated_at),
-        "latest_version": paper.latest_version,
-        "first_listed": paper.first_listed.isoformat() if paper.first_listed else None,
-        "listed": sorted({listing.day.isoformat() for listing in paper.listings}),
-        "versions": [{"number": v.number, "created": iso(v.created)} for v in paper.versions],
-        "links": [{"kind": link.kind, "url": link.url} for link in paper.links],
-        "hf_upvotes": hf.upvotes if hf else None,
-        "github_stars": hf.github_stars if hf else None,
-        "upvotes": community.upvotes,
-        "comments": community.comments,
-        "submitted_by": community.submitted_by,
-        "voted": community.voted,
-    }
+class _Shape(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
 
 
-def comment_body(node: CommentNode) -> dict[str, Any]:
-    comment = node.comment
-    return {
-        "id": node.id,
-        "parent_id": comment.parent_id if comment else None,
-        "depth": node.depth,
-        "author": comment.author if comment else None,
-        "body": comment.body if comment else None,
-        "body_html": comment.body_html if comment else None,
-        "created_at": iso(node.created_at),
-        "edited_at": iso(comment.edited_at) if comment else None,
-        "placeholder": node.placeholder or None,
-        "replies": [comment_body(child) for child in node.children],
-    }
+class HfAuthor(_Shape):
+    id: str = Field(alias="_id", description="A stable id of this author of this paper.")
+    name: str
+    hidden: bool = Field(description="Always false: authors have no accounts here.")
+
+
+class HfUser(_Shape):
+    id: str = Field(alias="_id")
+    avatar_url: str | None = Field(alias="avatarUrl", description="Always null: no avatars here.")
+    is_pro: bool = Field(alias="isPro")
+    fullname: str
+    user: str = Field(description="The member's name.")
+    type: str
+    name: str
+
+
+class HfPaper(_Shape):
+    id: str = Field(description="Canonical arXiv id, without a version.")
+    authors: list[HfAuthor]
+    published_at: str | None = Field(alias="publishedAt", description="arXiv v1 submission time.")
+    submitted_on_daily_at: str | None = Field(
+        alias="submittedOnDailyAt", description="Midnight UTC of the day it was listed on the feed."
+    )
+    submitted_on_daily_by: HfUser | None = Field(None, alias="submittedOnDailyBy")
+    title: str
+    summary: str
+    upvotes: int = Field(description="This site's upvotes.")
+    num_comments: int = Field(alias="numComments", description="This site's visible comments.")
+    discussion_id: str = Field(
+        alias="discussionId", description="A stable 24-hex-digit id (no Hub discussion here)."
+    )
+    github_repo: str | None = Field(None, alias="githubRepo")
+    github_stars: int | None = Field(None, alias="githubStars")
+    project_page: str | None = Field(None, alias="projectPage")
+
+
+class HfDailyPaper(_Shape):
+    paper: HfPaper
+    published_at: str | None = Field(alias="publishedAt", description="When it reached the feed.")
+    title: str
+    summary: str
+    thumbnail: str | None = Field(description="Always null.")
+    num_comments: int = Field(alias="numComments")
+    submitted_by: HfUser | None = Field(None, alias="submittedBy")
+    is_author_participating: bool = Field(
+        alias="isAuthorParticipating", description="Always false: authors have no accounts here."
+    )
+
+
+class HfSearchItem(HfDailyPaper):
+    highlighted_title: str = Field(alias="highlightedTitle", description="HTML: matches in <mark>.")
+    highlighted_summary: str = Field(
+        alias="highlightedSummary", description="HTML: the whole abstract, matches in <mark>."
+    )
+
+
+# --- search and similar papers ---
+
+
+class ResultOut(BaseModel):
+    arxiv_id: str
+    url: str
+    title: str
+    title_html: str
+    snippet_html: str | None
+    abstract: str
+    authors: list[str]
+    categories: list[str]
+    published_at: str | None
+    updated_at: str | None
+    first_listed: str | None
+    upvotes: int
+    comments: int
+    voted: bool
+    score: float
+    matched_by: list[str]
+    links: list[LinkOut]
+
+
+class QueryOut(BaseModel):
+    text: str
+    description: str
+    terms: list[str]
+    phrases: list[str]
+    excluded: dict[str, list[str]]
+    authors: list[str]
+    categories: list[str]
+    after: str | None
+    before: str | None
+    has_code: bool
+    browse: bool
+
+
+class SearchOut(BaseModel):
+    query: QueryOut
+    mode: str
+    used: list[str]
+    sort: str
+    page: int
+    limit: int
+    total: int
+    pages: int
+    capped: bool
+    took_ms: float
+    notice: str | None
+    results: list[ResultOut]
+
+
+class SimilarPaperOut(BaseModel):
+    arxiv_id: str
+    url: str
+    title: str
+
+
+class SimilarOut(BaseModel):
+    paper: SimilarPaperOut
+    sort: str
+    limit: int
+    notice: str | None
+    results: list[ResultOut]

@@ -1,6 +1,8 @@
-"""Papers in huggingface.co's JSON shape: the paper object of `/api/papers/{id}` and the daily
-papers item around it, with the field names and nesting huggingface.co uses (recorded in
-../shared/fixtures/hf_api), so that huggingface_hub's `PaperInfo` parses them unchanged.
+"""The JSON API's shapes: the dicts its answers are written from (web/api/models.py documents them).
+This site's own paper, comment and search result; and papers in huggingface.co's JSON shape: the
+paper object of `/api/papers/{id}` and the daily papers item around it, with the field names and
+nesting huggingface.co uses (recorded in ../shared/fixtures/hf_api), so that huggingface_hub's
+`PaperInfo` parses them unchanged.
 
 What this site has no value for is null where huggingface.co always sends the field and its
 clients accept null (thumbnail, avatarUrl) and left out where it sometimes omits it (githubRepo,
@@ -9,8 +11,6 @@ require discussionId to be a non-empty string and isAuthorParticipating a boolea
 and false. Upvotes and comments are this site's members'. One shape serves /api/daily_papers,
 /api/papers and /api/papers/search (which adds the highlighted title and summary).
 docs/api-huggingface.md maps every field.
-
-The pydantic models describe the shapes in /openapi.json; the handlers write the dicts.
 """
 
 from __future__ import annotations
@@ -19,10 +19,126 @@ import hashlib
 from datetime import UTC, date, datetime, time
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
-
+from paperboy.domain.comments import CommentNode
+from paperboy.domain.highlight import highlight
+from paperboy.domain.models import Paper
 from paperboy.services.feed import FeedItem
+from paperboy.services.search import SearchHit, SearchPage
+from paperboy.storage.queries import Community
 from paperboy.web.filters import oneline
+from paperboy.web.urls import paper_url
+
+# --- this site's /api/v1 ---
+
+
+def iso(moment: datetime | None) -> str | None:
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z") if moment else None
+
+
+def paper_reference(paper: Paper, public_url: str) -> dict[str, Any]:
+    """Which paper, and where its page is: what every paper the API writes starts with."""
+    return {
+        "arxiv_id": paper.arxiv_id,
+        "url": public_url + paper_url(paper.arxiv_id),
+        "title": oneline(paper.title),
+    }
+
+
+def paper_body(paper: Paper, community: Community, public_url: str) -> dict[str, Any]:
+    """A paper as the API shows it (PaperOut); `paper` with all its links (services.feed)."""
+    hf = paper.hf
+    return paper_reference(paper, public_url) | {
+        "abstract": paper.abstract,
+        "authors": paper.authors,
+        "categories": paper.categories,
+        "comment": paper.comment,
+        "journal_ref": paper.journal_ref,
+        "doi": paper.doi,
+        "license": paper.license,
+        "published_at": iso(paper.published_at),
+        "updated_at": iso(paper.updated_at),
+        "latest_version": paper.latest_version,
+        "first_listed": paper.first_listed.isoformat() if paper.first_listed else None,
+        "listed": sorted({listing.day.isoformat() for listing in paper.listings}),
+        "versions": [{"number": v.number, "created": iso(v.created)} for v in paper.versions],
+        "links": [{"kind": link.kind, "url": link.url} for link in paper.links],
+        "hf_upvotes": hf.upvotes if hf else None,
+        "github_stars": hf.github_stars if hf else None,
+        "upvotes": community.upvotes,
+        "comments": community.comments,
+        "submitted_by": community.submitted_by,
+        "voted": community.voted,
+    }
+
+
+def comment_body(node: CommentNode) -> dict[str, Any]:
+    comment = node.comment
+    return {
+        "id": node.id,
+        "parent_id": comment.parent_id if comment else None,
+        "depth": node.depth,
+        "author": comment.author if comment else None,
+        "body": comment.body if comment else None,
+        "body_html": comment.body_html if comment else None,
+        "created_at": iso(node.created_at),
+        "edited_at": iso(comment.edited_at) if comment else None,
+        "placeholder": node.placeholder or None,
+        "replies": [comment_body(child) for child in node.children],
+    }
+
+
+def search_page_body(results: SearchPage, size: int) -> dict[str, Any]:
+    query = results.query
+    return {
+        "query": {
+            "text": results.text,
+            "description": query.describe(),
+            "terms": list(query.terms),
+            "phrases": list(query.phrases),
+            "excluded": {"terms": list(query.excluded_terms), "phrases": list(query.excluded_phrases)},
+            "authors": list(query.authors),
+            "categories": list(query.categories),
+            "after": query.date_from.isoformat() if query.date_from else None,
+            "before": query.date_to.isoformat() if query.date_to else None,
+            "has_code": query.has_code,
+            "browse": query.is_browse,
+        },
+        "mode": results.mode,
+        "used": list(results.used),
+        "sort": results.sort,
+        "page": results.page,
+        "limit": size,
+        "total": results.total,
+        "pages": results.pages,
+        "capped": results.capped,
+        "took_ms": round(results.took_ms, 1),
+        "notice": results.notice,
+    }
+
+
+def result(hit: SearchHit, public_url: str) -> dict[str, Any]:
+    """One paper of a result list (search or similar papers)."""
+    paper = hit.paper  # hydrated by the searcher: every link a page shows
+    community = hit.community
+    return paper_reference(paper, public_url) | {
+        "title_html": hit.title_html,
+        "snippet_html": hit.snippet_html,
+        "abstract": paper.abstract,
+        "authors": paper.authors,
+        "categories": paper.categories,
+        "published_at": iso(paper.published_at),
+        "updated_at": iso(paper.updated_at),
+        "first_listed": paper.first_listed.isoformat() if paper.first_listed else None,
+        "upvotes": community.upvotes,
+        "comments": community.comments,
+        "voted": community.voted,
+        "score": round(hit.score, 6),
+        "matched_by": list(hit.matched_by),
+        "links": [{"kind": link.kind, "url": link.url} for link in paper.links],
+    }
+
+
+# --- huggingface.co's shape ---
 
 
 def hf_time(moment: datetime | None) -> str | None:
@@ -107,73 +223,11 @@ def hf_daily_item(item: FeedItem) -> dict[str, Any]:
     return entry
 
 
-def hf_search_item(item: FeedItem, highlighted_title: str, highlighted_summary: str) -> dict[str, Any]:
+def hf_search_result(hit: SearchHit, results: SearchPage) -> dict[str, Any]:
     """A search result: the daily papers entry, with the title and abstract as HTML, escaped,
     the query's words in <mark>."""
-    return hf_daily_item(item) | {
-        "highlightedTitle": highlighted_title,
-        "highlightedSummary": highlighted_summary,
+    paper = hit.paper  # hydrated by the searcher: code and project links from every source
+    return hf_daily_item(FeedItem(paper, None, hit.community)) | {
+        "highlightedTitle": hit.title_html,
+        "highlightedSummary": highlight(paper.abstract, results.query),
     }
-
-
-# --- the shapes for /openapi.json ---
-
-
-class _Shape(BaseModel):
-    model_config = ConfigDict(populate_by_name=True)
-
-
-class HfAuthor(_Shape):
-    id: str = Field(alias="_id", description="A stable id of this author of this paper.")
-    name: str
-    hidden: bool = Field(description="Always false: authors have no accounts here.")
-
-
-class HfUser(_Shape):
-    id: str = Field(alias="_id")
-    avatar_url: str | None = Field(alias="avatarUrl", description="Always null: no avatars here.")
-    is_pro: bool = Field(alias="isPro")
-    fullname: str
-    user: str = Field(description="The member's name.")
-    type: str
-    name: str
-
-
-class HfPaper(_Shape):
-    id: str = Field(description="Canonical arXiv id, without a version.")
-    authors: list[HfAuthor]
-    published_at: str | None = Field(alias="publishedAt", description="arXiv v1 submission time.")
-    submitted_on_daily_at: str | None = Field(
-        alias="submittedOnDailyAt", description="Midnight UTC of the day it was listed on the feed."
-    )
-    submitted_on_daily_by: HfUser | None = Field(None, alias="submittedOnDailyBy")
-    title: str
-    summary: str
-    upvotes: int = Field(description="This site's upvotes.")
-    num_comments: int = Field(alias="numComments", description="This site's visible comments.")
-    discussion_id: str = Field(
-        alias="discussionId", description="A stable 24-hex-digit id (no Hub discussion here)."
-    )
-    github_repo: str | None = Field(None, alias="githubRepo")
-    github_stars: int | None = Field(None, alias="githubStars")
-    project_page: str | None = Field(None, alias="projectPage")
-
-
-class HfDailyPaper(_Shape):
-    paper: HfPaper
-    published_at: str | None = Field(alias="publishedAt", description="When it reached the feed.")
-    title: str
-    summary: str
-    thumbnail: str | None = Field(description="Always null.")
-    num_comments: int = Field(alias="numComments")
-    submitted_by: HfUser | None = Field(None, alias="submittedBy")
-    is_author_participating: bool = Field(
-        alias="isAuthorParticipating", description="Always false: authors have no accounts here."
-    )
-
-
-class HfSearchItem(HfDailyPaper):
-    highlighted_title: str = Field(alias="highlightedTitle", description="HTML: matches in <mark>.")
-    highlighted_summary: str = Field(
-        alias="highlightedSummary", description="HTML: the whole abstract, matches in <mark>."
-    )
