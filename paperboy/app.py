@@ -20,19 +20,20 @@ from paperboy.services.search import Searcher
 from paperboy.services.vector_index import ANN_DIRECTORY
 from paperboy.web import (
     accounts,
-    api_docs,
     api_tokens,
-    api_v1,
-    api_v1_account,
     community,
     digests,
     discussion,
     health,
-    hf_api,
     pages,
     private_feed,
     search,
 )
+from paperboy.web.api import account as api_account
+from paperboy.web.api import docs as api_docs
+from paperboy.web.api import hf as hf_api
+from paperboy.web.api import search as search_api
+from paperboy.web.api import v1 as api_v1
 from paperboy.web.auth import ViewerMiddleware
 from paperboy.web.cache_policy import CachePolicy
 from paperboy.web.context import AppContext
@@ -68,7 +69,7 @@ def create_app(settings: Settings) -> FastAPI:
             searcher.close()
             engine.dispose()
 
-    # /docs is web/api_docs.py's, from local files (FastAPI's own loads scripts from a CDN); no /redoc.
+    # /docs is web/api/docs.py's, from local files (FastAPI's own loads scripts from a CDN); no /redoc.
     app = FastAPI(
         title=settings.site_name, version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None
     )
@@ -108,9 +109,10 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(community.router)
     app.include_router(discussion.router)
     app.include_router(search.router)
-    app.include_router(hf_api.router)  # after search's /api/papers/search, which it would shadow
-    app.include_router(api_v1.router)  # after search's /api/v1/papers/{id}/similar, which it would shadow
-    app.include_router(api_v1_account.router)
+    app.include_router(search_api.router)
+    app.include_router(hf_api.router)  # after /api/papers/search, which it would shadow
+    app.include_router(api_v1.router)  # after /api/v1/papers/{id}/similar, which it would shadow
+    app.include_router(api_account.router)
     app.include_router(api_docs.router)
     app.include_router(api_tokens.router)
     app.include_router(private_feed.router)  # before feeds' /feeds/{kind}/{key}.{fmt}

@@ -36,7 +36,7 @@ SORTS = ("relevance", "date", "upvotes")
 MODES = ("hybrid", "lexical", "semantic")
 SIMILAR_SORTS = ("similarity", "date", "upvotes")
 MAX_RESULTS = 1000  # how deep any search pages, like the big engines: refine the query past that
-MAX_PAGE_SIZE = 120  # as many as Hugging Face's /api/papers/search answers (web/search_api.py)
+MAX_PAGE_SIZE = 120  # as many as Hugging Face's /api/papers/search answers (web/api/search.py)
 
 Sort = Literal["relevance", "date", "upvotes"]
 Mode = Literal["hybrid", "lexical", "semantic"]

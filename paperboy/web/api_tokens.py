@@ -22,7 +22,7 @@ from paperboy.services.api_tokens import (
 )
 from paperboy.services.credentials import end_session, log_out_everywhere
 from paperboy.web.accounts import settings_response
-from paperboy.web.api_models import MAX_ID
+from paperboy.web.api.models import MAX_ID
 from paperboy.web.api_token_form import tokens_section
 from paperboy.web.auth import LOGGED_IN, CheckedViewer, clear_session_cookie, require_user
 from paperboy.web.context import app_context

@@ -28,9 +28,10 @@ from paperboy.config import Settings
 from paperboy.domain.users import User
 from paperboy.services.api_tokens import authenticate_token
 from paperboy.services.sessions import ANONYMOUS, Session, Viewer, csrf_matches, viewer_for_token
+from paperboy.web.api.errors import api_error_json
+from paperboy.web.api.hf_paths import is_hf_path
 from paperboy.web.context import app_context
-from paperboy.web.errors import PageError, api_error_json
-from paperboy.web.hf_paths import is_hf_path
+from paperboy.web.errors import PageError
 
 SESSION_COOKIE = "paperboy_session"
 CSRF_COOKIE = "paperboy_csrf"
@@ -145,6 +146,12 @@ def _cookie(scope: Scope, name: str) -> str | None:
 def viewer_of(request: Request) -> Viewer:
     viewer: Viewer = getattr(request.state, "viewer", ANONYMOUS)
     return viewer
+
+
+def viewer_id(request: Request) -> int | None:
+    """The id of the account this request acts as; None for an anonymous reader."""
+    user = viewer_of(request).user
+    return user.id if user else None
 
 
 def client_ip(request: Request) -> str:

@@ -49,6 +49,11 @@ def conditional_json(
     return conditional(request, orjson.dumps(payload), JSON, max_age=max_age, headers=headers)
 
 
+def json_answer(payload: object, status_code: int = 200) -> Response:
+    """JSON that no client keeps: search results, each a new question."""
+    return Response(orjson.dumps(payload), status_code=status_code, media_type=JSON)
+
+
 def _matches(header: str | None, tag: str) -> bool:
     """If-None-Match: `*`, or a list of tags; weak comparison (W/ prefixes ignored), RFC 9110."""
     if not header:

@@ -1,10 +1,7 @@
 """Error pages: every error a reader can cause gets an HTML page with the reason, never a traceback.
 
-Under /api/ every error is JSON with the reason also in an `X-Error-Message` header (and the code
-in `X-Error-Code`), which huggingface_hub shows in its exceptions. This site's own /api/v1 writes
-`{"error": {"code", "message", "parameter"?}}`; Hugging Face's routes (web/hf_paths.py) write
-huggingface.co's `{"error": "<message>"}`, plus `code` and `parameter` beside it, so that its
-clients show the sentence rather than a dict.
+Under /api/, and for scripts that ask for JSON, the same errors are JSON, written by the API's one
+error path (web/api/errors.py). The handlers of every error, the API's included, are installed here.
 """
 
 from __future__ import annotations
@@ -18,18 +15,15 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.responses import HTMLResponse, Response
 
 from paperboy.services.rate_limits import RateLimited
-from paperboy.web.api_models import ErrorBody
+from paperboy.web.api.errors import ApiError, api_error_json, api_error_response
 from paperboy.web.context import app_context
-from paperboy.web.hf_paths import is_hf_path
 
 log = logging.getLogger(__name__)
-_MAX_HEADER_MESSAGE = 500
-_UNSAFE_IN_HEADER = re.compile(r"[\x00-\x1f\x7f]+")
+_PARAMETER = re.compile(r"\{[^}]*\}")
 
 
 class PageError(Exception):
@@ -43,82 +37,6 @@ class PageError(Exception):
         self.title = title
         self.message = message
         self.links = list(links)  # (label, href) pairs offered as ways on
-
-
-class ApiError(Exception):
-    """Raised by an API handler: answered as {"error": {"code", "message", "parameter"?}}."""
-
-    def __init__(self, status_code: int, code: str, message: str, parameter: str | None = None) -> None:
-        super().__init__(message)
-        self.status_code = status_code
-        self.code = code
-        self.message = message
-        self.parameter = parameter
-
-
-class HfErrorBody(BaseModel):
-    """An error on Hugging Face's routes, as huggingface.co writes one."""
-
-    error: str = Field(description="What went wrong, as a sentence (also in X-Error-Message).")
-    code: str = Field(description="not_found, invalid_parameter, invalid_query, ...")
-    parameter: str | None = Field(None, description="The parameter at fault, when one is.")
-
-
-def _error_doc(description: str, model: type[BaseModel] = ErrorBody) -> dict[str, Any]:
-    return {"model": model, "description": description}
-
-
-_ERROR_REASONS: dict[int, str] = {
-    400: "Refused before any handler: a NUL character in the address or body (web/request_guard.py).",
-    401: "No credentials where some are needed, or an unknown or revoked token.",
-    403: "The token lacks the scope, or the account may not do this.",
-    404: "No such paper, page or route.",
-    422: "A parameter or body that cannot be used; `parameter` names it.",
-    429: "Too many requests: wait the Retry-After seconds.",
-}
-# The error answers every API route may give, for /openapi.json (422 replaces FastAPI's own shape).
-API_ERRORS: dict[int | str, dict[str, Any]] = {s: _error_doc(r) for s, r in _ERROR_REASONS.items()}
-# Hugging Face's routes: no 401 or 403 (a token that is not this site's is ignored there).
-HF_API_ERRORS: dict[int | str, dict[str, Any]] = {
-    s: _error_doc(r, HfErrorBody) for s, r in _ERROR_REASONS.items() if s not in (401, 403)
-}
-
-
-def api_error_json(
-    path: str,
-    status_code: int,
-    code: str,
-    message: str,
-    *,
-    parameter: str | None = None,
-    title: str | None = None,
-    headers: Mapping[str, str] | None = None,
-) -> Response:
-    """The one error answer of the JSON API (and of scripts asking for JSON): the shape of the
-    route's API, and the reason in X-Error-Message / X-Error-Code."""
-    body: dict[str, Any]
-    if is_hf_path(path):
-        body = {"error": message, "code": code} | ({"parameter": parameter} if parameter else {})
-    else:
-        error = {"code": code} | ({"title": title} if title else {}) | {"message": message}
-        body = {"error": error | ({"parameter": parameter} if parameter else {})}
-    extra = {"X-Error-Code": code, "X-Error-Message": header_text(message)}
-    return JSONResponse(body, status_code=status_code, headers={**(headers or {}), **extra})
-
-
-def header_text(message: str) -> str:
-    """A message as a header value: one line of ASCII (non-ASCII escaped), at most 500 chars."""
-    line = _UNSAFE_IN_HEADER.sub(" ", message).strip()
-    line = line.encode("ascii", "backslashreplace").decode("ascii")
-    return line if len(line) <= _MAX_HEADER_MESSAGE else line[: _MAX_HEADER_MESSAGE - 3] + "..."
-
-
-def api_error_response(
-    exc: ApiError, headers: Mapping[str, str] | None = None, *, path: str = "/api/v1"
-) -> Response:
-    return api_error_json(
-        path, exc.status_code, exc.code, exc.message, parameter=exc.parameter, headers=headers
-    )
 
 
 def wants_json(request: Request) -> bool:
@@ -164,7 +82,34 @@ async def _http_error(request: Request, exc: Exception) -> Response:
         message = str(exc.detail)
     else:
         message = status.description or status.phrase
-    return render_error(request, exc.status_code, title, message, headers=exc.headers)
+    headers = exc.headers
+    allowed = allowed_methods(request) if exc.status_code == 405 else []
+    if allowed:
+        headers = {**(headers or {}), "Allow": ", ".join(allowed)}
+    return render_error(request, exc.status_code, title, message, headers=headers)
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """The methods /openapi.json documents for this path. Starlette's 405 names only the first
+    route that matched the path, while several may share it (GET and POST of
+    /api/v1/papers/{id}/comments live in two routers); of the documented paths that match, those
+    that name it most exactly count, so that /papers/{id}/vote is not also offered the GET of
+    /papers/{id}, whose id may hold slashes. Empty for a path the API does not document."""
+    path = request.scope["path"]
+    paths: dict[str, dict[str, Any]] = request.app.openapi()["paths"]
+    matching = [template for template in paths if _template_regex(template).fullmatch(path)]
+    exact = max((len(_PARAMETER.sub("", template)) for template in matching), default=0)
+    return sorted(
+        method.upper()
+        for template in matching
+        if len(_PARAMETER.sub("", template)) == exact
+        for method in paths[template]
+    )
+
+
+def _template_regex(template: str) -> re.Pattern[str]:
+    pieces = _PARAMETER.split(template)
+    return re.compile(".+".join(re.escape(piece) for piece in pieces))
 
 
 async def _rate_limited(request: Request, exc: Exception) -> Response:

@@ -33,7 +33,7 @@ from paperboy.services.feed import (
 )
 from paperboy.services.search import SearchRequestError
 from paperboy.services.trending import explain_paper, top_papers
-from paperboy.web.auth import viewer_of
+from paperboy.web.auth import viewer_id, viewer_of
 from paperboy.web.context import app_context
 from paperboy.web.errors import PageError
 from paperboy.web.feeds import alternate_links, period_exports
@@ -91,7 +91,7 @@ def home(request: Request, query: FeedParams) -> Response:
             sort=query.sort,
             page=query.page,
             page_size=ctx.settings.page_size,
-            viewer_id=_viewer_id(request),
+            viewer_id=viewer_id(request),
             trending=_trending(request),
         )
     if feed is None:
@@ -124,7 +124,7 @@ def top_page(request: Request, query: FeedParams) -> Response:
             category=query.category,
             page=query.page,
             page_size=ctx.settings.page_size,
-            viewer_id=_viewer_id(request),
+            viewer_id=viewer_id(request),
             trending=_trending(request),
         )
     request.state.page_cacheable = True
@@ -192,7 +192,7 @@ def paper_page(
         raise PageError(400, "Bad request", str(exc)) from None
     ctx = app_context(request)
     engine = ctx.engine
-    view = paper_view(engine, parsed.base, viewer_id=_viewer_id(request))
+    view = paper_view(engine, parsed.base, viewer_id=viewer_id(request))
     if view is None:
         raise _not_in_catalogue(parsed.base)
     # Cached per URL (?similar=… is another page); the similar papers can lag new embeddings
@@ -200,7 +200,7 @@ def paper_page(
     request.state.page_cacheable = True
     paper = view.paper
     thread = comment_thread(engine, paper.id, viewer_of(request).user)
-    neighbours, unavailable = similar_section(ctx.searcher, paper, similar_order, _viewer_id(request))
+    neighbours, unavailable = similar_section(ctx.searcher, paper, similar_order, viewer_id(request))
     # The header's Day / Week / Month lead to the feeds around the paper's first listing.
     tabs = _tabs_around(paper.first_listed) if paper.first_listed else []
     context = {
@@ -230,11 +230,6 @@ def _not_in_catalogue(arxiv_id: str) -> PageError:
     return PageError(404, "Paper not in this catalogue", message, [("See it on arXiv", abs_url(arxiv_id))])
 
 
-def _viewer_id(request: Request) -> int | None:
-    user = viewer_of(request).user
-    return user.id if user else None
-
-
 def _trending(request: Request) -> TrendingParams:
     return trending_params(app_context(request).settings)
 
@@ -253,7 +248,7 @@ def _period_page(request: Request, kind: PeriodKind, key: str, query: FeedQuery)
             sort=query.sort,
             page=query.page,
             page_size=ctx.settings.page_size,
-            viewer_id=_viewer_id(request),
+            viewer_id=viewer_id(request),
             trending=_trending(request),
         )
     return _render_feed(request, feed)

@@ -38,8 +38,8 @@ from paperboy.services.api_budget import SharedCounts, Verdict
 from paperboy.services.api_tokens import authenticate_token
 from paperboy.services.rate_limits import RateLimited
 from paperboy.services.sessions import viewer_for_token
+from paperboy.web.api.errors import api_error_json
 from paperboy.web.auth import bearer_token, client_ip, ip_key, session_token
-from paperboy.web.errors import api_error_json
 
 log = logging.getLogger(__name__)
 

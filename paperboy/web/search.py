@@ -1,5 +1,5 @@
-"""The search page (/search), the page that explains the search box (/about/search), and the
-search APIs (web/search_api.py), all on one router.
+"""The search page (/search) and the page that explains the search box (/about/search); the
+search APIs are web/api/search.py's.
 
 Handlers are thin: read the form, call the searcher (services/search.py), render. Searching
 embeds the query and runs SQL, so the handlers are plain functions: FastAPI runs them in its
@@ -14,8 +14,7 @@ from fastapi.responses import HTMLResponse
 from starlette.responses import Response
 
 from paperboy.services.search import SearchPage, SearchRequestError
-from paperboy.web import search_api
-from paperboy.web.auth import viewer_of
+from paperboy.web.auth import viewer_id
 from paperboy.web.context import app_context
 from paperboy.web.feeds import search_alternate_links
 from paperboy.web.rate_limit import spend_search_budget
@@ -36,12 +35,11 @@ SYNTAX = (
     ("has:code", "papers with a link to their code", "segmentation has:code"),
 )
 
-router = APIRouter()
-_pages = APIRouter(default_response_class=HTMLResponse, include_in_schema=False)
+router = APIRouter(default_response_class=HTMLResponse, include_in_schema=False)
 _METHODS = ["GET", "HEAD"]
 
 
-@_pages.api_route("/search", methods=_METHODS)
+@router.api_route("/search", methods=_METHODS)
 def search_page(request: Request) -> Response:
     """Results for the box's text and the filter controls; the empty form (with help) when
     there is nothing to search for; the form again with the reason (400) when the query cannot
@@ -61,7 +59,7 @@ def search_page(request: Request) -> Response:
             mode=form.mode,
             page=form.page,
             page_size=PAGE_SIZE,
-            viewer_id=_viewer_id(request),
+            viewer_id=viewer_id(request),
         )
     except SearchRequestError as exc:
         return _render(request, form, error=str(exc), status_code=400)
@@ -71,17 +69,12 @@ def search_page(request: Request) -> Response:
     )
 
 
-@_pages.api_route(ABOUT_SEARCH_PATH, methods=_METHODS)
+@router.api_route(ABOUT_SEARCH_PATH, methods=_METHODS)
 def about_search(request: Request) -> Response:
     """Everything the search box understands, with examples to try."""
     request.state.page_cacheable = True
     context = {"syntax": SYNTAX, "search_url": SearchForm().url, "modes": MODE_LABELS}
     return app_context(request).templates.TemplateResponse(request, "about_search.html", context)
-
-
-def _viewer_id(request: Request) -> int | None:
-    user = viewer_of(request).user
-    return user.id if user else None
 
 
 def _render(
@@ -125,7 +118,3 @@ def page_numbers(current: int, last: int, *, around: int = 2) -> list[int | None
         numbers.append(number)
         previous = number
     return numbers
-
-
-router.include_router(_pages)
-router.include_router(search_api.router)

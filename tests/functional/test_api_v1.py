@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from paperboy.domain.models import Listing
 from paperboy.services.api_tokens import authenticate_token, create_token, user_for_feed_token
+from paperboy.services.changes import CURSOR_PATTERN
 from paperboy.storage.schema import api_tokens
 from paperboy.storage.transactions import write_transaction
 from paperboy.storage.users import update_user
@@ -159,6 +160,44 @@ def test_comments_through_the_api(client, engine, papers):
         client.post(f"/api/v1/papers/{PAPER}/comments", json={"body": ""}, headers=_bearer(token)), 422
     )
     assert error["parameter"] == "body"
+    blank = {"body": "\u00a0\u3000\n"}  # whitespace alone, as the schema's pattern says
+    error = _error(client.post(f"/api/v1/papers/{PAPER}/comments", json=blank, headers=_bearer(token)), 422)
+    assert error == {
+        "code": "invalid_parameter",
+        "message": "Write something first: the comment is empty.",
+        "parameter": "body",
+    }
+
+
+def test_a_reply_to_another_papers_comment_is_409(client, engine, papers):
+    token = create_token(engine, make_member(engine, "ada"), "c", ["comment"]).plaintext
+    made = client.post(f"/api/v1/papers/{PAPER}/comments", json={"body": "Here."}, headers=_bearer(token))
+    reply = {"body": "There.", "parent_id": made.json()["id"]}
+    error = _error(client.post(f"/api/v1/papers/{OTHER}/comments", json=reply, headers=_bearer(token)), 409)
+    assert error["message"] == f"Comment {made.json()['id']} belongs to another paper's discussion."
+    assert client.get(f"/api/v1/papers/{OTHER}/comments").json()["comments"] == []
+
+
+def test_a_week_the_year_lacks_is_404(client, papers):
+    error = _error(client.get("/api/v1/listings", params={"period": "2025-W53"}), 404)
+    assert error == {
+        "code": "not_found",
+        "message": "period: 2025 has no week 53: it has 52 ISO weeks",
+        "parameter": "period",
+    }
+
+
+def test_a_method_a_path_lacks_is_405_with_every_documented_method_in_allow(client, papers):
+    """Starlette names only the first route that matched; the routes of a path live in two routers."""
+    for path, allowed in [
+        (f"/api/v1/papers/{PAPER}/comments", "GET, POST"),
+        (f"/api/v1/papers/{PAPER}/vote", "DELETE, PUT"),
+        ("/api/v1/papers/hep-th/9901001/vote", "DELETE, PUT"),
+        (f"/api/v1/papers/{PAPER}", "GET"),
+        ("/api/papers/search", "GET"),
+    ]:
+        response = client.options(path)
+        assert (response.status_code, response.headers["allow"]) == (405, allowed), path
 
 
 def test_a_session_writes_with_its_csrf_token(client, engine, papers):
@@ -181,8 +220,10 @@ def test_the_since_cursor_returns_what_changed_after_it(client, add_papers, pape
     add_papers(make_record(PAPER, title="A study, revised"))
     changed = client.get("/api/v1/papers", params={"since": rest["next_cursor"]}).json()
     assert [(p["arxiv_id"], p["title"]) for p in changed["papers"]] == [(PAPER, "A study, revised")]
-    error = _error(client.get("/api/v1/papers", params={"since": "garbage"}), 422)
-    assert error["parameter"] == "since"
+    assert re.fullmatch(CURSOR_PATTERN, rest["next_cursor"])
+    for cursor in ("garbage", "", "1-", "1-x"):
+        error = _error(client.get("/api/v1/papers", params={"since": cursor}), 422)
+        assert error["parameter"] == "since"
     assert "next_cursor" in error["message"]
 
 
@@ -216,10 +257,14 @@ def test_listings_of_a_day_week_and_month(client, add_papers):
     [
         ({"period": "June"}, "period", "period 'June' is not a day, week or month"),
         ({"period": "2025-02-30"}, "period", "period: 2025-02-30 does not exist"),
-        ({"limit": "101"}, "limit", "limit: Input should be less than or equal to 100"),
-        ({"limit": "0"}, "limit", "limit: Input should be greater than or equal to 1"),
-        ({"page": "x"}, "page", "page: Input should be a valid integer"),
-        ({"sort": "hot"}, "sort", "unknown sort 'hot'"),
+        ({"period": "2025-13"}, "period", "period: month 13 does not exist"),
+        ({"period": ""}, "period", "period '' is not a day, week or month"),
+        ({"limit": "101"}, "limit", "limit must be a whole number from 1 to 100, not '101'"),
+        ({"limit": "0"}, "limit", "limit must be a whole number from 1 to 100, not '0'"),
+        ({"limit": ""}, "limit", "limit must be a whole number from 1 to 100, not ''"),
+        ({"page": "x"}, "page", "page must be a whole number from 1 to 10000, not 'x'"),
+        ({"page": "5.0"}, "page", "page must be a whole number from 1 to 10000, not '5.0'"),
+        ({"sort": "hot"}, "sort", "sort must be one of trending, newest, not 'hot'"),
     ],
 )
 def test_unusable_parameters_are_422_with_a_clear_message(client, papers, params, parameter, message):

@@ -4,6 +4,7 @@ a (fake) Hugging Face token saved, as every logged-in Hugging Face user has one.
 
 from __future__ import annotations
 
+import base64
 import os
 import re
 import subprocess
@@ -199,12 +200,39 @@ def test_submitter_lists_a_members_submissions(client):
         ({"date": "12/06/2025"}, "date", "expected YYYY-MM-DD"),
         ({"week": "2025-W60"}, "week", "W01 to W53"),
         ({"month": "2025-6"}, "month", "expected YYYY-MM"),
-        ({"sort": "hot"}, "sort", "publishedAt or trending"),
-        ({"date": "2025-06-12", "week": "2025-W24"}, "week", "one of date, week and month"),
+        ({"sort": "hot"}, "sort", "publishedAt, trending"),
+        # Given empty is a value, not the default: the schema refuses it, and so does the server.
+        ({"limit": ""}, "limit", "from 1 to 100, not ''"),
+        ({"p": ""}, "p", "from 0"),
+        ({"sort": ""}, "sort", "not ''"),
+        ({"date": ""}, "date", "expected YYYY-MM-DD"),
+        ({"p": "+1"}, "p", "'+1'"),
+        ({"limit": " 5"}, "limit", "' 5'"),
+        ({"p": "1" * 20}, "p", "from 0 to 1000000"),
     ],
 )
 def test_bad_parameters_are_422_with_the_reason(client, params, parameter, says):
     assert says in error(client.get("/api/daily_papers", params=params), parameter)
+
+
+def test_several_periods_ask_for_the_papers_listed_in_all_of_them(client):
+    thursday = ids(daily(client, date="2025-06-12"))
+    assert ids(daily(client, date="2025-06-12", week="2025-W24")) == thursday
+    assert ids(daily(client, date="2025-06-12", week="2025-W24", month="2025-06")) == thursday
+    assert ids(daily(client, week="2025-W24", month="2025-06")) == ids(daily(client, week="2025-W24"))
+    assert daily(client, date="2025-06-12", month="2025-07") == []
+    assert daily(client, week="2025-W27", month="2025-06") == []  # 30 June to 6 July: not inside June
+
+
+def test_a_week_the_year_lacks_is_404(client):
+    response = client.get("/api/daily_papers", params={"week": "2025-W53"})
+    assert response.status_code == 404
+    assert response.json() == {
+        "error": "week: 2025 has no week 53: it has 52 ISO weeks",
+        "code": "not_found",
+        "parameter": "week",
+    }
+    assert client.get("/api/daily_papers", params={"week": "2026-W53"}).status_code == 200
 
 
 def test_answers_carry_an_etag_and_revalidate_to_304(client):
@@ -305,7 +333,7 @@ def test_the_catalogue_pages_by_cursor_with_a_link_header(client):
         if link is None:
             break
         match = re.fullmatch(
-            r'<https://papers\.example\.org(/api/papers\?cursor=[\w-]+&limit=3)>; rel="next"', link
+            r'<https://papers\.example\.org(/api/papers\?cursor=[0-9]+&limit=3)>; rel="next"', link
         )
         assert match, link
         url = match.group(1)
@@ -315,8 +343,18 @@ def test_the_catalogue_pages_by_cursor_with_a_link_header(client):
 
 
 def test_a_cursor_this_site_did_not_give_is_422(client):
-    assert "cursor" in error(client.get("/api/papers", params={"cursor": "bm9wZQ"}), "cursor")
+    for cursor in ("bm9wZQ", "", "-1", "1" * 19, "after:3"):
+        assert "cursor" in error(client.get("/api/papers", params={"cursor": cursor}), "cursor")
     assert "limit" in error(client.get("/api/papers", params={"limit": "500"}), "limit")
+
+
+def test_a_cursor_written_before_cursors_were_numbers_still_pages_on(client):
+    link = client.get("/api/papers?limit=3").headers["link"]
+    after = re.search(r"cursor=([0-9]+)", link).group(1)
+    legacy = base64.urlsafe_b64encode(f"after:{after}".encode()).decode().rstrip("=")
+    assert client.get("/api/papers", params={"cursor": legacy, "limit": "3"}).json() == (
+        client.get("/api/papers", params={"cursor": after, "limit": "3"}).json()
+    )
 
 
 def test_openapi_describes_the_endpoints(client):

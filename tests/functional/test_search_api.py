@@ -168,12 +168,14 @@ def test_the_limit_defaults_to_20_and_goes_up_to_100(client, add_papers, engine)
 @pytest.mark.parametrize(
     ("params", "parameter", "message"),
     [
-        ({"limit": "0"}, "limit", "limit must be a whole number from 1, not '0'"),
-        ({"limit": "101"}, "limit", "limit must be between 1 and 100, not 101"),
-        ({"limit": "ten"}, "limit", "limit must be a whole number from 1, not 'ten'"),
-        ({"page": "-1"}, "page", "page must be a whole number from 1, not '-1'"),
-        ({"page": "11", "limit": "100"}, "page", "results stop at 1000: page 11 starts past them"),
+        ({"limit": "0"}, "limit", "limit must be a whole number from 1 to 100, not '0'"),
+        ({"limit": "101"}, "limit", "limit must be a whole number from 1 to 100, not '101'"),
+        ({"limit": "ten"}, "limit", "limit must be a whole number from 1 to 100, not 'ten'"),
+        ({"limit": ""}, "limit", "limit must be a whole number from 1 to 100, not ''"),
+        ({"page": "-1"}, "page", "page must be a whole number from 1 to 1000, not '-1'"),
+        ({"page": "1001"}, "page", "page must be a whole number from 1 to 1000, not '1001'"),
         ({"sort": "hot"}, "sort", "sort must be one of relevance, date, upvotes, not 'hot'"),
+        ({"sort": ""}, "sort", "sort must be one of relevance, date, upvotes, not ''"),
         ({"mode": "fuzzy"}, "mode", "mode must be one of hybrid, lexical, semantic, not 'fuzzy'"),
     ],
 )
@@ -182,6 +184,15 @@ def test_unusable_parameters_are_422_with_the_parameter_named(client, corpus, pa
     assert error["code"] == "invalid_parameter"
     assert error["parameter"] == parameter
     assert error["message"].startswith(message)
+
+
+def test_a_page_past_the_results_is_404(client, corpus):
+    """A page the schema allows (up to 1000) that starts past result 1,000 for its limit."""
+    response = client.get("/api/v1/search", params={"q": "graph", "page": "11", "limit": "100"})
+    assert response.status_code == 404
+    error = response.json()["error"]
+    assert (error["code"], error["parameter"]) == ("not_found", "page")
+    assert error["message"].startswith("results stop at 1000: page 11 starts past them")
 
 
 @pytest.mark.parametrize(
@@ -335,14 +346,14 @@ def test_hugging_face_search_limits_and_errors(client, add_papers, engine):
     too_many = client.get("/api/papers/search", params={"q": "sparse", "limit": "121"})
     error = _hf_error(too_many)
     assert (error["code"], error["parameter"]) == ("invalid_parameter", "limit")
-    assert error["error"] == "limit must be between 1 and 120, not 121"
+    assert error["error"] == "limit must be a whole number from 1 to 120, not '121'"
     assert _hf_error(client.get("/api/papers/search")) == {
         "error": "type at least one word to search for",
         "code": "invalid_query",
         "parameter": "q",
     }
     v1 = _error(client.get("/api/v1/search", params={"q": "sparse", "limit": "101"}))
-    assert v1["message"] == "limit must be between 1 and 100, not 101"  # our own API keeps 100
+    assert v1["message"] == "limit must be a whole number from 1 to 100, not '101'"  # our own API keeps 100
 
 
 def _hf_error(response):

@@ -8,17 +8,17 @@ against this site unchanged:
 - `GET /api/papers?cursor=&limit=`: the whole catalogue in the order papers were added, the next
   page's URL in a `Link: <...>; rel="next"` header as huggingface.co pages its lists.
 
-(`/api/papers/search` is in web/search_api.py.) Every answer carries a strong ETag and a 304
-answers a matching If-None-Match. Parameter errors are 422 `{"error": "<message>", "code",
-"parameter"}` with the message in X-Error-Message (web/errors.py). A token that is not this
+(`/api/papers/search` is in web/api/search.py.) Every answer carries a strong ETag and a 304
+answers a matching If-None-Match. Parameters are read by web/api/params.py; their errors are 422
+`{"error": "<message>", "code", "parameter"}` with the message in X-Error-Message
+(web/api/errors.py). `date`, `week` and `month` together ask for the papers listed in all of
+them: the narrowest, when it lies inside the others, else none. A token that is not this
 site's is ignored here (web/auth.py): huggingface_hub sends its own to any endpoint.
 docs/api-huggingface.md describes every field.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 from dataclasses import dataclass
 from typing import Annotated
 from urllib.parse import urlencode
@@ -27,31 +27,52 @@ from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
 from paperboy.domain.arxiv_ids import InvalidArxivId, parse_arxiv_id
-from paperboy.domain.calendar import Period, parse_day, parse_month, parse_week
+from paperboy.domain.calendar import Period
 from paperboy.domain.trending import trending_params
 from paperboy.services.catalogue import catalogue_page, submitted_papers
 from paperboy.services.feed import FeedItem, FeedPageNotFound, feed_for_period, latest_feed, paper_view
+from paperboy.web.api.errors import HF_API_ERRORS, ApiError
+from paperboy.web.api.models import HfDailyPaper, HfPaper
+from paperboy.web.api.params import (
+    AFTER_CURSOR_PATTERN,
+    DAY_SCHEMA,
+    MONTH_SCHEMA,
+    WEEK_SCHEMA,
+    ArxivId,
+    after_cursor,
+    choice_schema,
+    encode_after_cursor,
+    integer_schema,
+    one_of,
+    pattern_schema,
+    period,
+    text,
+    whole_number,
+)
+from paperboy.web.api.shapes import hf_daily_item, hf_paper
 from paperboy.web.conditional import conditional_json
 from paperboy.web.context import app_context
-from paperboy.web.errors import HF_API_ERRORS, ApiError
-from paperboy.web.hf_shapes import HfDailyPaper, HfPaper, hf_daily_item, hf_paper
 
 router = APIRouter(prefix="/api", tags=["huggingface"], responses=HF_API_ERRORS)
 
 DEFAULT_LIMIT = 50  # huggingface_hub's documented default
 MAX_LIMIT = 100
 SORTS = {"publishedAt": "newest", "trending": "trending"}  # huggingface.co's name: the feed's
-_MAX_PAGE = 10**6
-_PERIODS = (("date", parse_day), ("week", parse_week), ("month", parse_month))
+DEFAULT_SORT = "publishedAt"
+MAX_PAGE = 10**6
+_PERIODS = {"date": "day", "week": "week", "month": "month"}
 
 _LIMIT = Annotated[
-    str | None, Query(description=f"Papers per page, 1 to {MAX_LIMIT} (default {DEFAULT_LIMIT}).")
+    str | None,
+    integer_schema(1, MAX_LIMIT),
+    Query(description=f"Papers per page, 1 to {MAX_LIMIT} (default {DEFAULT_LIMIT})."),
 ]
 
 
 @dataclass(frozen=True, slots=True)
 class DailyQuery:
     period: Period | None  # None: the latest listing day
+    nothing: bool  # periods given that no day lies in
     submitter: str | None
     sort: str  # the feed's sort: newest or trending
     page: int  # from 1
@@ -65,19 +86,21 @@ class DailyQuery:
 )
 def daily_papers(
     request: Request,
-    p: Annotated[str | None, Query(description="Page, from 0.")] = None,
+    p: Annotated[str | None, integer_schema(0, MAX_PAGE), Query(description="Page, from 0.")] = None,
     limit: _LIMIT = None,
-    date: Annotated[str | None, Query(description="A listing day, YYYY-MM-DD.")] = None,
-    week: Annotated[str | None, Query(description="An ISO week, YYYY-Www.")] = None,
-    month: Annotated[str | None, Query(description="A month, YYYY-MM.")] = None,
-    submitter: Annotated[str | None, Query(description="Only papers this member submitted.")] = None,
-    sort: Annotated[str | None, Query(description="publishedAt (default) or trending.")] = None,
+    date: Annotated[str | None, DAY_SCHEMA, Query(description="A listing day, YYYY-MM-DD.")] = None,
+    week: Annotated[str | None, WEEK_SCHEMA, Query(description="An ISO week, YYYY-Www.")] = None,
+    month: Annotated[str | None, MONTH_SCHEMA, Query(description="A month, YYYY-MM.")] = None,
+    submitter: Annotated[str | None, text("Only papers this member submitted.")] = None,
+    sort: Annotated[
+        str | None, choice_schema(list(SORTS)), Query(description="publishedAt (default) or trending.")
+    ] = None,
 ) -> Response:
     """The papers listed on a day, week or month (default: the latest listing day), newest first
     or trending, in pages of `limit`; with `submitter`, the papers that member submitted (to
     that period when one is given), newest submission first. Past the last page: `[]`."""
     query = daily_query(p, limit, {"date": date, "week": week, "month": month}, submitter, sort)
-    items, total = _daily_items(request, query)
+    items, total = _daily_items(request, query) if not query.nothing else ([], 0)
     headers = {}
     if query.page * query.limit < total:
         headers["Link"] = f'<{_next_daily_url(request, query.page)}>; rel="next"'
@@ -89,23 +112,27 @@ def daily_papers(
 )
 def papers(
     request: Request,
-    cursor: Annotated[str | None, Query(description="From the previous page's Link header.")] = None,
+    cursor: Annotated[
+        str | None,
+        pattern_schema(AFTER_CURSOR_PATTERN),
+        Query(description="From the previous page's Link header."),
+    ] = None,
     limit: _LIMIT = None,
 ) -> Response:
     """The catalogue in the order papers were added. When there is more, the
     `Link: <...>; rel="next"` header holds the next page's URL."""
-    after = decode_cursor(cursor)
-    size = whole(limit, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
+    after = after_cursor("cursor", cursor)
+    size = whole_number("limit", limit, default=DEFAULT_LIMIT, low=1, high=MAX_LIMIT)
     found = catalogue_page(app_context(request).engine, after=after, limit=size)
     headers = {}
     if found.cursor is not None:
-        query = urlencode({"cursor": encode_cursor(found.cursor), "limit": size})
+        query = urlencode({"cursor": encode_after_cursor(found.cursor), "limit": size})
         headers["Link"] = f'<{app_context(request).settings.public_url}/api/papers?{query}>; rel="next"'
     return conditional_json(request, [hf_paper(item) for item in found.items], headers=headers)
 
 
 @router.get("/papers/{arxiv_id:path}", summary="One paper (Hugging Face's shape)", response_model=HfPaper)
-def paper(request: Request, arxiv_id: str) -> Response:
+def paper(request: Request, arxiv_id: ArxivId) -> Response:
     """A paper by arXiv id: 2506.12229, 2506.12229v2 or hep-th/9901001. 404 when unknown."""
     try:
         canonical = parse_arxiv_id(arxiv_id).base
@@ -152,53 +179,11 @@ def _daily_items(request: Request, query: DailyQuery) -> tuple[list[FeedItem], i
 def daily_query(
     p: str | None, limit: str | None, periods: dict[str, str | None], submitter: str | None, sort: str | None
 ) -> DailyQuery:
-    given = [(name, text) for name, text in periods.items() if text is not None]
-    if len(given) > 1:
-        names = " and ".join(name for name, _ in given)
-        raise invalid(given[1][0], f"give one of date, week and month, not {names}")
-    period = None
-    for name, parse in _PERIODS:
-        text = periods.get(name)
-        if text is not None:
-            try:
-                period = parse(text.strip())
-            except ValueError as exc:
-                raise invalid(name, str(exc)) from None
-    order = sort or "publishedAt"
-    if order not in SORTS:
-        raise invalid("sort", f"sort must be publishedAt or trending, not {order[:40]!r}")
-    page = whole(p, "p", 0, 0, _MAX_PAGE) + 1
-    size = whole(limit, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
-    return DailyQuery(period, (submitter or "").strip() or None, SORTS[order], page, size)
-
-
-def whole(text: str | None, name: str, default: int, low: int, high: int) -> int:
-    """A whole number in [low, high] from a query parameter (absent or empty: `default`)."""
-    if text is None or not text.strip():
-        return default
-    text = text.strip()
-    if not (text.isascii() and text.isdigit()) or len(text) > 12 or not low <= int(text) <= high:
-        raise invalid(name, f"{name} must be a whole number from {low} to {high}, not {text[:20]!r}")
-    return int(text)
-
-
-def encode_cursor(after: int) -> str:
-    return base64.urlsafe_b64encode(f"after:{after}".encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str | None) -> int:
-    """The paper id a cursor continues after; 0 (the start) when there is none."""
-    if not cursor:
-        return 0
-    try:
-        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        text = ""
-    kind, _, number = text.partition(":")
-    if kind != "after" or not (number.isascii() and number.isdigit()) or len(number) > 18:
-        raise invalid("cursor", "cursor is not one this site gave: use the Link header's URL")
-    return int(number)
-
-
-def invalid(name: str, message: str) -> ApiError:
-    return ApiError(422, "invalid_parameter", message, name)
+    given = [period(name, text, (_PERIODS[name],)) for name, text in periods.items() if text is not None]
+    narrowest = min(given, key=lambda each: each.end - each.start, default=None)
+    inside = all(each.start <= narrowest.start <= narrowest.end <= each.end for each in given if narrowest)
+    order = one_of("sort", sort, list(SORTS), default=DEFAULT_SORT)
+    page = whole_number("p", p, default=0, low=0, high=MAX_PAGE) + 1
+    size = whole_number("limit", limit, default=DEFAULT_LIMIT, low=1, high=MAX_LIMIT)
+    who = (submitter or "").strip() or None
+    return DailyQuery(narrowest, not inside, who, SORTS[order], page, size)

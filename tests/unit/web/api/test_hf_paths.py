@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from paperboy.web.errors import header_text
-from paperboy.web.hf_paths import is_hf_path
+from paperboy.web.api.errors import header_text
+from paperboy.web.api.hf_paths import is_hf_path
 from paperboy.web.paper_exports import prefers_markdown
 
 

@@ -2,21 +2,20 @@
 
 Reads are public; with a token or a session they also say what that account did (`voted`).
 Lists and papers carry a strong ETag and answer 304 to a matching If-None-Match
-(web/conditional.py). Handlers are thin: parse, call one service, shape (web/api_models.py).
+(web/conditional.py). Handlers are thin: parse, call one service, shape (web/api/models.py).
 """
 
 from __future__ import annotations
 
-import re
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
 from paperboy.domain.arxiv_ids import InvalidArxivId, parse_arxiv_id
-from paperboy.domain.calendar import Period, PeriodKind, parse_period
+from paperboy.domain.calendar import Period
 from paperboy.domain.trending import trending_params
-from paperboy.services.changes import InvalidCursor, changed_papers
+from paperboy.services.changes import CURSOR_PATTERN, InvalidCursor, changed_papers
 from paperboy.services.comments import comment_thread
 from paperboy.services.feed import (
     DEFAULT_SORT,
@@ -29,54 +28,63 @@ from paperboy.services.feed import (
     paper_view,
 )
 from paperboy.services.hydrate import PaperView
-from paperboy.web.api_models import (
-    CommentList,
-    ListingPage,
-    PaperList,
-    PaperOut,
-    comment_body,
-    iso,
-    paper_body,
+from paperboy.web.api.errors import API_ERRORS, ApiError, invalid
+from paperboy.web.api.models import CommentList, ListingPage, PaperList, PaperOut
+from paperboy.web.api.params import (
+    PERIOD_SCHEMA,
+    ArxivId,
+    choice_schema,
+    integer_schema,
+    one_of,
+    pattern_schema,
+    period,
+    text,
+    whole_number,
 )
-from paperboy.web.auth import viewer_of
+from paperboy.web.api.shapes import comment_body, iso, paper_body
+from paperboy.web.auth import viewer_id, viewer_of
 from paperboy.web.conditional import conditional_json
 from paperboy.web.context import app_context
-from paperboy.web.errors import API_ERRORS, ApiError
 
 router = APIRouter(prefix="/api/v1", tags=["papers"], responses=API_ERRORS)
 
-_KINDS: dict[PeriodKind, re.Pattern[str]] = {
-    "day": re.compile(r"\d{4}-\d{2}-\d{2}"),
-    "week": re.compile(r"\d{4}-W\d{2}"),
-    "month": re.compile(r"\d{4}-\d{2}"),
-}
-Limit = Annotated[int, Query(ge=1, le=100, description="Items per answer, 1 to 100.")]
+MAX_LIMIT = 100
+DEFAULT_LIMIT = 50
+MAX_PAGE = 10_000
+Limit = Annotated[
+    str | None,
+    integer_schema(1, MAX_LIMIT),
+    Query(description=f"Items per answer, 1 to {MAX_LIMIT}."),
+]
 
 
 @router.get("/papers", response_model=PaperList, summary="Papers changed since a cursor")
 def list_papers(
     request: Request,
     since: Annotated[
-        str | None, Query(max_length=200, description="A next_cursor from an earlier answer.")
+        str | None,
+        pattern_schema(CURSOR_PATTERN),
+        Query(description="A next_cursor from an earlier answer."),
     ] = None,
-    limit: Limit = 50,
+    limit: Limit = None,
 ) -> Response:
     """Every paper, in the order paperboy last changed them (changed_at, then id): pass each
     answer's `next_cursor` back as `since` to receive only what changed after it."""
+    size = whole_number("limit", limit, default=DEFAULT_LIMIT, low=1, high=MAX_LIMIT)
     try:
-        found = changed_papers(app_context(request).engine, since, limit, _viewer_id(request))
+        found = changed_papers(app_context(request).engine, since, size, viewer_id(request))
     except InvalidCursor as exc:
-        raise ApiError(422, "invalid_parameter", str(exc), "since") from None
+        raise invalid("since", str(exc)) from None
     public_url = app_context(request).settings.public_url
     body = [
         {**paper_body(item.paper, item.community, public_url), "changed_at": iso(item.changed_at)}
         for item in found.papers
     ]
-    return conditional_json(request, {"papers": body, "next_cursor": found.next_cursor, "limit": limit})
+    return conditional_json(request, {"papers": body, "next_cursor": found.next_cursor, "limit": size})
 
 
 @router.get("/papers/{arxiv_id:path}/comments", response_model=CommentList, summary="A paper's discussion")
-def paper_comments(request: Request, arxiv_id: str) -> Response:
+def paper_comments(request: Request, arxiv_id: ArxivId) -> Response:
     """The thread as a tree, replies inside their parent; deleted comments with replies are placeholders."""
     view = _paper(request, arxiv_id)
     nodes = comment_thread(app_context(request).engine, view.paper.id, viewer_of(request).user)
@@ -85,7 +93,7 @@ def paper_comments(request: Request, arxiv_id: str) -> Response:
 
 
 @router.get("/papers/{arxiv_id:path}", response_model=PaperOut, summary="One paper")
-def get_paper(request: Request, arxiv_id: str) -> Response:
+def get_paper(request: Request, arxiv_id: ArxivId) -> Response:
     """A paper by arXiv id (any spelling: 2506.12229, arXiv:2506.12229v2, hep-th/9901001, its URL)."""
     view = _paper(request, arxiv_id)
     return conditional_json(
@@ -98,47 +106,52 @@ def listings(
     request: Request,
     period: Annotated[
         str | None,
-        Query(max_length=20, description="2025-06-12, 2025-W24 or 2025-06; default: the latest listing day."),
+        PERIOD_SCHEMA,
+        Query(description="2025-06-12, 2025-W24 or 2025-06; default: the latest listing day."),
     ] = None,
-    category: Annotated[
-        str | None, Query(max_length=32, description="An arXiv category, e.g. cs.CL or cs.")
+    category: Annotated[str | None, text("An arXiv category, e.g. cs.CL or cs.", max_length=32)] = None,
+    sort: Annotated[
+        str | None, choice_schema(SORTS), Query(description=f"{', '.join(SORTS)}; default {DEFAULT_SORT}.")
     ] = None,
-    sort: Annotated[str, Query(max_length=20, description=f"{', '.join(SORTS)}.")] = DEFAULT_SORT,
-    page: Annotated[int, Query(ge=1, le=10_000, description="Page, from 1.")] = 1,
-    limit: Limit = 50,
+    page: Annotated[str | None, integer_schema(1, MAX_PAGE), Query(description="Page, from 1.")] = None,
+    limit: Limit = None,
 ) -> Response:
     """The papers arXiv listed in the period, trending first by default, one page at a time."""
     ctx = app_context(request)
-    viewer_id, trending = _viewer_id(request), trending_params(ctx.settings)
+    reader, trending = viewer_id(request), trending_params(ctx.settings)
+    order = one_of("sort", sort, SORTS, default=DEFAULT_SORT)
+    number = whole_number("page", page, default=1, low=1, high=MAX_PAGE)
+    size = whole_number("limit", limit, default=DEFAULT_LIMIT, low=1, high=MAX_LIMIT)
+    listed = period_of(period)
     try:
-        if period is None:
+        if listed is None:
             feed = latest_feed(
                 ctx.engine,
                 category=category,
-                sort=sort,
-                page=page,
-                page_size=limit,
-                viewer_id=viewer_id,
+                sort=order,
+                page=number,
+                page_size=size,
+                viewer_id=reader,
                 trending=trending,
             )
         else:
             feed = feed_for_period(
                 ctx.engine,
-                _period(period),
+                listed,
                 category=category,
-                sort=sort,
-                page=page,
-                page_size=limit,
-                viewer_id=viewer_id,
+                sort=order,
+                page=number,
+                page_size=size,
+                viewer_id=reader,
                 trending=trending,
             )
     except FeedRequestError as exc:
-        raise ApiError(422, "invalid_parameter", str(exc), "sort" if "sort" in str(exc) else "page") from None
+        raise invalid("sort" if "sort" in str(exc) else "page", str(exc)) from None
     except FeedPageNotFound as exc:
         raise ApiError(404, "not_found", str(exc), "page") from None
     if feed is None:
         raise ApiError(404, "not_found", "The catalogue has no listings yet.")
-    return conditional_json(request, _listing_body(feed, limit, ctx.settings.public_url))
+    return conditional_json(request, _listing_body(feed, size, ctx.settings.public_url))
 
 
 def _listing_body(feed: FeedPage, limit: int, public_url: str) -> dict[str, object]:
@@ -170,15 +183,8 @@ def _listing_body(feed: FeedPage, limit: int, public_url: str) -> dict[str, obje
     }
 
 
-def _period(text: str) -> Period:
-    kind = next((kind for kind, pattern in _KINDS.items() if pattern.fullmatch(text)), None)
-    if kind is None:
-        message = f"period {text[:20]!r} is not a day, week or month: write 2025-06-12, 2025-W24 or 2025-06"
-        raise ApiError(422, "invalid_parameter", message, "period")
-    try:
-        return parse_period(kind, text)
-    except ValueError as exc:
-        raise ApiError(422, "invalid_parameter", f"period: {exc}", "period") from None
+def period_of(text: str | None) -> Period | None:
+    return period("period", text) if text is not None else None
 
 
 def _paper(request: Request, arxiv_id: str) -> PaperView:
@@ -186,12 +192,7 @@ def _paper(request: Request, arxiv_id: str) -> PaperView:
         canonical = parse_arxiv_id(arxiv_id).base
     except InvalidArxivId as exc:
         raise ApiError(404, "not_found", str(exc)) from None
-    view = paper_view(app_context(request).engine, canonical, viewer_id=_viewer_id(request))
+    view = paper_view(app_context(request).engine, canonical, viewer_id=viewer_id(request))
     if view is None:
         raise ApiError(404, "not_found", f"arXiv paper {canonical} is not in this catalogue.")
     return view
-
-
-def _viewer_id(request: Request) -> int | None:
-    user = viewer_of(request).user
-    return user.id if user else None

@@ -21,7 +21,8 @@ from paperboy.services.comments import post_comment
 from paperboy.services.profiles import user_profile
 from paperboy.services.submissions import ArxivBusy, ArxivUnavailable, SubmissionRefused, submit_paper
 from paperboy.services.votes import PaperNotFound, VoteResult, remove_upvote, upvote_paper
-from paperboy.web.api_models import (
+from paperboy.web.api.errors import API_ERRORS, ApiError, api_error_response, error_doc, invalid
+from paperboy.web.api.models import (
     CommentIn,
     CommentOut,
     Library,
@@ -29,12 +30,12 @@ from paperboy.web.api_models import (
     SubmissionOut,
     UserOut,
     VoteOut,
-    iso,
 )
+from paperboy.web.api.params import ArxivId
+from paperboy.web.api.shapes import iso
 from paperboy.web.auth import checked_viewer, client_ip, require_member, viewer_of
 from paperboy.web.conditional import conditional_json
 from paperboy.web.context import app_context
-from paperboy.web.errors import API_ERRORS, ApiError, api_error_response
 from paperboy.web.urls import paper_url
 
 router = APIRouter(prefix="/api/v1", tags=["account"], responses=API_ERRORS)
@@ -63,13 +64,13 @@ Reader = Annotated[User, Depends(_scoped("read"))]
 
 
 @router.put("/papers/{arxiv_id:path}/vote", response_model=VoteOut, summary="Upvote a paper")
-def put_vote(request: Request, arxiv_id: str, user: Voter) -> Response:
+def put_vote(request: Request, arxiv_id: ArxivId, user: Voter) -> Response:
     """Add the account's upvote (again is fine). Scope: vote."""
     return _vote(request, arxiv_id, user, upvote_paper)
 
 
 @router.delete("/papers/{arxiv_id:path}/vote", response_model=VoteOut, summary="Withdraw an upvote")
-def delete_vote(request: Request, arxiv_id: str, user: Voter) -> Response:
+def delete_vote(request: Request, arxiv_id: ArxivId, user: Voter) -> Response:
     """Withdraw the account's upvote (none is fine). Scope: vote."""
     return _vote(request, arxiv_id, user, remove_upvote)
 
@@ -79,8 +80,9 @@ def delete_vote(request: Request, arxiv_id: str, user: Voter) -> Response:
     response_model=CommentOut,
     status_code=201,
     summary="Comment on a paper",
+    responses={409: error_doc("The comment replied to was deleted, hidden, or is another paper's.")},
 )
-def create_comment(request: Request, arxiv_id: str, comment: CommentIn, user: Commenter) -> Response:
+def create_comment(request: Request, arxiv_id: ArxivId, comment: CommentIn, user: Commenter) -> Response:
     """A new comment, or a reply when parent_id is given. Scope: comment."""
     ctx = app_context(request)
     try:
@@ -88,9 +90,9 @@ def create_comment(request: Request, arxiv_id: str, comment: CommentIn, user: Co
             ctx.engine, ctx.settings, user, arxiv_id, comment.body, comment.parent_id, client_ip(request)
         )
     except InvalidComment as exc:
-        raise ApiError(422, "invalid_parameter", str(exc), "body") from None
-    except DiscussionError as exc:
-        status = 422 if exc.status == 400 else exc.status
+        raise invalid("body", str(exc)) from None
+    except DiscussionError as exc:  # a parent deleted, hidden or of another paper: its state rules it out
+        status = 409 if exc.status == 400 else exc.status
         raise ApiError(status, exc.title.lower().replace(" ", "_"), str(exc)) from None
     body: dict[str, object] = {
         "id": made.id,
