@@ -111,17 +111,17 @@ def engine(database_url: str) -> Iterator[Engine]:
 
 @pytest.fixture
 def settings(tmp_path: Path, database_url: str) -> Settings:
-    """Settings for a test: its own data dir and database, no network, no background sync."""
+    """Settings for a test: its own data dir and database, no network, no background sync; the
+    product's defaults otherwise (the real model when the search extra is installed, warm-up on):
+    a test that changes one says why."""
     return load_settings(
         environ={},
         toml_path=tmp_path / "absent.toml",
         data_dir=tmp_path / "data",
         database_url=database_url,
-        sync_on_empty=False,
+        sync_on_empty=False,  # a sync reaches arXiv: tests never use the network
         sync_interval_hours=0,
         arxiv_delay=0,
-        embedder="hashing",  # the real model only where a test asks for it (it loads in seconds)
-        search_warm_up=False,
         # On PostgreSQL every host (and this test process) must share one signing key: the one
         # tests/functional/live_server.py gives the servers it starts.
         secret_key=TEST_SIGNING_KEY if database_url.startswith("postgresql") else "",
@@ -131,13 +131,13 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
 @pytest.fixture
 def cli_env(monkeypatch: pytest.MonkeyPatch, database_url: str, tmp_path: Path) -> None:
     """The environment of a `paperboy` command run in-process against this test's database,
-    offline-friendly: no politeness delay, no retries."""
+    offline-friendly: no politeness delay, no retries; the product's defaults otherwise (the
+    real model when the search extra is installed)."""
     monkeypatch.setenv("PAPERBOY_DATABASE_URL", database_url)
     monkeypatch.setenv("PAPERBOY_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("PAPERBOY_CONFIG", str(tmp_path / "absent.toml"))
     monkeypatch.setenv("PAPERBOY_ARXIV_DELAY", "0")
     monkeypatch.setenv("PAPERBOY_HTTP_RETRIES", "0")
-    monkeypatch.setenv("PAPERBOY_EMBEDDER", "hashing")
     for name, value in shared_key_env(database_url).items():
         monkeypatch.setenv(name, value)
 

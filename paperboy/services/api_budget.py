@@ -174,7 +174,7 @@ class SharedCounts:
 
     def _run(self) -> None:
         failures = 0
-        while True:
+        while not self._closed:  # close() may come while a batch gathers: its wake-up is cleared below
             self._work.wait()
             if self._closed:
                 return

@@ -24,14 +24,34 @@ with warnings.catch_warnings():
     from fastapi.testclient import TestClient
 
 
+WARM_UP_THREAD = "search-warm-up"
+BACKGROUND_THREADS = ("vector-index-", WARM_UP_THREAD, "rate-counts")
+
+
 @contextmanager
 def open_client(settings: Settings, **kwargs: bool) -> Iterator[TestClient]:
-    """A client whose `with` block runs the app's lifespan: start-up checks, then engine disposal."""
+    """A client whose `with` block runs the app's lifespan: start-up checks and the search
+    warm-up, then engine disposal. The block starts once the warm-up has finished, as a reader
+    finds the site a few seconds after `serve` starts: the first search of a test then finds the
+    model and the vectors loaded, and no warm-up query runs while a test counts statements."""
     with TestClient(create_app(settings), follow_redirects=False, **kwargs) as client:
+        wait_for_warm_up()
         yield client
 
 
-BACKGROUND_THREADS = ("vector-index-", "search-warm-up", "rate-counts")
+def load_new_vectors(client: TestClient) -> None:
+    """The vectors written since the app's warm-up, loaded now: the running app looks for them
+    in the background every few seconds (refresh_seconds), and a test does not wait that long."""
+    client.app.state.paperboy.searcher.vector_index().refresh()  # type: ignore[attr-defined]
+
+
+def wait_for_warm_up() -> None:
+    """Until the warm-up threads started by the apps of this process have finished."""
+    for thread in threading.enumerate():
+        if thread.name == WARM_UP_THREAD:
+            thread.join()
+
+
 _CARD_TITLE = re.compile(r'<h2 class="card-title"><a href="/papers/([^"]+)">')
 
 

@@ -1,7 +1,8 @@
 """A small catalogue to search, shared by the search page and API tests: papers with distinct
 words, dates, categories, authors and code links, embedded with the hashing embedder (a bag of
 hashed words: papers sharing words are neighbours), so that search by meaning and similar
-papers work without a model. Not a conftest.py (see app_client.py)."""
+papers give answers the tests can foresee; an app searching it uses that embedder too
+(`hashing_settings`). Not a conftest.py (see app_client.py)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from datetime import UTC, date, datetime
 from conftest import make_record
 from sqlalchemy import Engine, insert, select
 
+from paperboy.config import Settings
 from paperboy.domain.models import Listing, Version
 from paperboy.integrations.embedder import make_embedder
 from paperboy.services.search_index import embed_papers
@@ -111,3 +113,9 @@ def add_corpus(add_papers, engine: Engine, *, extra: int = 0, embed: bool = True
         conn.execute(insert(paper_stats), rows)
     if embed:
         embed_papers(engine, make_embedder("hashing"), batch_size=64)
+
+
+def hashing_settings(settings: Settings) -> Settings:
+    """`settings` for an app that searches this corpus: its vectors are the hashing embedder's,
+    so the app embeds queries with it too (the real model would find none of them)."""
+    return settings.replace(embedder="hashing")

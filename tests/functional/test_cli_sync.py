@@ -10,6 +10,7 @@ from fixture_server import fixture_server
 from sqlalchemy import func, select
 
 from paperboy.cli import main
+from paperboy.integrations.embedder import model_id_for
 from paperboy.storage.schema import hf_papers, listings, paper_embeddings, papers
 from paperboy.storage.sync_state import get_state
 
@@ -109,9 +110,11 @@ def test_sync_can_leave_embedding_to_paperboy_index(sync_env, engine, monkeypatc
 
 
 def _embedded(engine):
+    """Papers embedded with the model of the default embedder (cli_env keeps the default)."""
+    model = model_id_for("auto")
     with engine.connect() as conn:
         return conn.execute(
-            select(func.count()).select_from(paper_embeddings).where(paper_embeddings.c.model == "hashing-v1")
+            select(func.count()).select_from(paper_embeddings).where(paper_embeddings.c.model == model)
         ).scalar_one()
 
 

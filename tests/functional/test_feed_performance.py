@@ -91,8 +91,8 @@ def statements_per_page(settings, add_papers, engine, papers, *, member=False):
     add_week_of_papers(add_papers, engine, papers)
     embed_papers(engine, make_embedder("hashing"), batch_size=256)  # paper pages list similar papers
     counts = {}
-    with open_client(settings.replace(page_size=200, page_cache_mb=0)) as client:  # measure rendering
-        client.app.state.paperboy.searcher.warm_up()  # vectors load once per process, not per page
+    # The app searches those hashing vectors; 200 a page and no page cache: measure rendering.
+    with open_client(settings.replace(embedder="hashing", page_size=200, page_cache_mb=0)) as client:
         if member:
             user = make_member(engine, "reader")
             log_in_as(client, user)

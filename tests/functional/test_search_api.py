@@ -6,9 +6,9 @@ from __future__ import annotations
 import re
 
 import pytest
-from app_client import open_client
+from app_client import load_new_vectors, open_client
 from community import log_in_as, make_member
-from search_corpus import MESSAGES, MOLECULES, PROTEINS, SURVEY, VISION, add_corpus
+from search_corpus import MESSAGES, MOLECULES, PROTEINS, SURVEY, VISION, add_corpus, hashing_settings
 
 from paperboy.services import votes
 
@@ -34,14 +34,20 @@ RESULT_FIELDS = {
 
 
 @pytest.fixture
+def settings(settings):
+    return hashing_settings(settings)  # every app here searches the corpus's hashing vectors
+
+
+@pytest.fixture
 def client(settings):
     with open_client(settings.replace(base_url="https://papers.example.org")) as client:
         yield client
 
 
 @pytest.fixture
-def corpus(add_papers, engine):
+def corpus(client, add_papers, engine):
     add_corpus(add_papers, engine)
+    load_new_vectors(client)
 
 
 def _error(response, status=422):

@@ -7,11 +7,16 @@ import html as html_lib
 import re
 
 import pytest
-from app_client import counted_statements, link_to, listed_ids, open_client
+from app_client import counted_statements, link_to, listed_ids, load_new_vectors, open_client
 from community import log_in_as, make_member
-from search_corpus import MESSAGES, MOLECULES, PROTEINS, SURVEY, VISION, add_corpus
+from search_corpus import MESSAGES, MOLECULES, PROTEINS, SURVEY, VISION, add_corpus, hashing_settings
 
 from paperboy.services import votes
+
+
+@pytest.fixture
+def settings(settings):
+    return hashing_settings(settings)  # every app here searches the corpus's hashing vectors
 
 
 @pytest.fixture
@@ -21,8 +26,9 @@ def client(settings):
 
 
 @pytest.fixture
-def corpus(add_papers, engine):
+def corpus(client, add_papers, engine):
     add_corpus(add_papers, engine)
+    load_new_vectors(client)
 
 
 def _value(html: str, name: str) -> str | None:
@@ -323,7 +329,6 @@ def test_result_pages_run_the_same_statements_however_many_results(settings, add
     add_corpus(add_papers, engine, extra=40)
     counts = []
     with open_client(settings.replace(page_cache_mb=0)) as client:
-        client.app.state.paperboy.searcher.warm_up()
         for query in ("molecules", "sparse attention"):  # 1 result, then 20 of 40
             with counted_statements(client) as statements:
                 html = client.get("/search", params={"q": query, "mode": "lexical"}).text

@@ -1,8 +1,10 @@
 """SharedCounts (services/api_budget.py) with a fake clock on a real database: memory stays
-bounded by dropping ended windows a few at a time and the oldest past the cap, and two of them
-(two processes) over one database admit one budget."""
+bounded by dropping ended windows a few at a time and the oldest past the cap, two of them
+(two processes) over one database admit one budget, and closing stops the background thread."""
 
 from __future__ import annotations
+
+import threading
 
 from paperboy.domain.rates import Rate
 from paperboy.services.api_budget import EXACT, SharedCounts, Verdict
@@ -50,3 +52,33 @@ def test_two_processes_admit_one_budget(engine):
     admitted = sum(verdict.admitted for verdict in verdicts)
     assert 99 <= admitted <= 101, admitted
     assert not any(verdict.admitted for verdict in verdicts[-50:])
+
+
+class _NotedEvent(threading.Event):
+    """An Event that says when a thread has started waiting on it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.waited_on = threading.Event()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        self.waited_on.set()
+        return super().wait(timeout)
+
+
+def test_closing_while_a_batch_gathers_stops_the_thread_and_writes_the_batch(engine):
+    counts = SharedCounts(engine, flush_seconds=3600)  # the batch would gather for an hour
+    counts._urgent = gathering = _NotedEvent()  # the thread's wait for more of the batch
+    try:
+        assert _take(counts, "ip:10.0.0.1", HOUR, 3600.0).admitted  # starts the thread
+        assert gathering.waited_on.wait(timeout=30)
+    finally:
+        counts.close()
+    thread = counts._thread
+    assert thread is not None
+    assert not thread.is_alive()  # it used to wait for the next batch: close() gave up after 5 s
+    reader = SharedCounts(engine)
+    try:
+        assert reader.count_exactly("ip:10.0.0.1", HOUR, 3600.0).remaining == HOUR.limit - 2
+    finally:
+        reader.close()
