@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import gc
-import logging
-import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -46,8 +44,6 @@ from paperboy.web.request_guard import RequestGuard
 from paperboy.web.security_headers import SecurityHeaders
 from paperboy.web.templating import STATIC_DIR, make_templates
 
-log = logging.getLogger(__name__)
-
 
 def create_app(settings: Settings) -> FastAPI:
     engine = open_database(settings)
@@ -57,9 +53,7 @@ def create_app(settings: Settings) -> FastAPI:
         try:
             migrate_if_behind(engine)
             if settings.search_warm_up:  # the model and the vectors load while the first pages serve
-                threading.Thread(
-                    target=_warm_up, args=(searcher,), name="search-warm-up", daemon=True
-                ).start()
+                searcher.start_warm_up()
             # Objects alive after start-up live for the whole process: keep them out of the
             # collector's generations, which cut p99 latency roughly in half under load.
             gc.freeze()
@@ -121,10 +115,3 @@ def create_app(settings: Settings) -> FastAPI:
     # Last: /papers/{arxiv_id:path} answers every path under /papers/ that no earlier route took.
     app.include_router(pages.router)
     return app
-
-
-def _warm_up(searcher: Searcher) -> None:
-    try:
-        searcher.warm_up()
-    except Exception:  # a search will try again, and report what is wrong
-        log.exception("loading the search model and vectors failed")

@@ -5,8 +5,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import sys
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +18,7 @@ from paperboy.cli_common import CommandError, migrated_engine
 from paperboy.cli_common import add_command as _add
 from paperboy.cli_digest import add_digest
 from paperboy.cli_export import add_export
+from paperboy.cli_progress import progress_report
 from paperboy.config import Settings, SettingsError, describe, load_settings
 from paperboy.private_files import restrict_umask
 from paperboy.services.database import migrate_database, open_database
@@ -269,7 +269,7 @@ def _index(args: argparse.Namespace, settings: Settings) -> int:
         except EmbedderUnavailable as exc:
             raise CommandError(f'{exc} (or run with --no-embeddings, or set embedder = "hashing")') from exc
     with migrated_engine(settings) as engine:
-        with _progress_bar("indexing") as progress:
+        with progress_report("indexing") as progress:
             report = rebuild_lexical_index(
                 engine, progress=progress, rebuild=args.rebuild, batch_size=args.batch_size
             )
@@ -278,30 +278,13 @@ def _index(args: argparse.Namespace, settings: Settings) -> int:
             return 0
         if args.rebuild:
             clear_embeddings(engine, embedder)
-        with _progress_bar("embedding", total=count_papers_to_embed(engine, embedder.model_id)) as progress:
+        with progress_report("embedding", total=count_papers_to_embed(engine, embedder.model_id)) as progress:
             embedded = embed_papers(engine, embedder, batch_size=settings.embed_batch_size, progress=progress)
         print(embedded.summary())
         directory = settings.data_dir / ANN_DIRECTORY
         threshold = settings.vector_ann_threshold
         print(update_ann_index(engine, embedder.model_id, directory, threshold, rebuild=args.rebuild))
     return 0
-
-
-@contextmanager
-def _progress_bar(desc: str, total: int | None = None) -> Iterator[Callable[[int, int], None]]:
-    """A tqdm bar on a terminal (nothing otherwise), fed (papers just done, papers in all)."""
-    from tqdm import tqdm
-
-    bar = tqdm(total=total, unit=" papers", desc=desc, disable=not sys.stderr.isatty(), smoothing=0.1)
-
-    def progress(done: int, total: int) -> None:
-        bar.total = total
-        bar.update(done)
-
-    try:
-        yield progress
-    finally:
-        bar.close()
 
 
 def _sync(args: argparse.Namespace, settings: Settings) -> int:

@@ -15,6 +15,7 @@ embeddings built yet), hybrid search answers from the lexical ranker alone and s
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -146,6 +147,10 @@ class Searcher:
     def warm_up(self) -> None:
         """Load the vectors and the embedder now, so the first search does not wait for them."""
         self.meaning.warm_up()
+
+    def start_warm_up(self) -> threading.Thread:
+        """`warm_up` in a background thread, as `serve` does at start."""
+        return self.meaning.start_warm_up()
 
     def close(self) -> None:
         """Let a background refresh of the vectors finish, so the engine can be disposed."""

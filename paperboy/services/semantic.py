@@ -5,7 +5,8 @@ asks them: a query's nearest papers that meet its requirements, and a paper's ne
 A query's neighbours pass the query's requirements (phrases, authors, exclusions, filters) in
 SQL (storage/lexical.py), so `cat:` or a "phrase" holds for them too. When the embedder cannot
 be loaded (no `search` extra), no paper is embedded yet or the model is still loading, the
-answers are None and `unavailable` says why, for the reader.
+answers are None and `unavailable` says why, for the reader; `status` says where it stands for
+monitors (web/health.py), without loading anything.
 """
 
 from __future__ import annotations
@@ -15,7 +16,10 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -30,14 +34,36 @@ from paperboy.integrations.embedder import (
     model_id_for,
     paper_text,
 )
+from paperboy.services.search_index import count_papers_to_embed
 from paperboy.services.vector_index import VectorIndex
 from paperboy.storage import lexical
+from paperboy.storage.engine import now_utc
 
 log = logging.getLogger(__name__)
 
 Ranking = tuple[list[int], list[float]]  # paper ids best first, and their scores
 EMBEDDER_RETRY_S = 60.0  # an embedder that failed to load (a broken install being fixed) is tried again
 QUERY_VECTORS_KEPT = 512  # paging re-asks the same query: its vector is not computed again
+WAITING_KEPT_S = 10.0  # health checks reuse the count of papers waiting for embedding this long
+
+State = Literal["live", "loading", "idle", "no vectors yet", "off"]
+
+
+@dataclass(frozen=True, slots=True)
+class SemanticStatus:
+    """Where search by meaning stands in one process, for monitors (docs/operations.md)."""
+
+    state: State
+    model: str  # the model id its vectors are stored under
+    vectors: int | None  # in memory; None before the first load
+    waiting: int  # papers the model has not embedded at their latest version
+    failure: str | None  # why the model last failed to load (kept after a later success)
+    failed_at: datetime | None
+    retry_in_s: float | None  # while off: until a search may try again (0: the next one does)
+
+    @property
+    def live(self) -> bool:
+        return self.state == "live"
 
 
 class SemanticRanker:
@@ -63,6 +89,9 @@ class SemanticRanker:
         self._ann_directory = ann_directory
         self._embedder_error: str | None = None
         self._embedder_failed_at = 0.0
+        self._last_failure: tuple[str, datetime] | None = None  # what monitors are shown
+        self._warming = False  # a warm-up thread runs (or is about to)
+        self._waiting: tuple[float, int] | None = None  # (when counted, papers waiting)
         self._clock = clock
         self._index: VectorIndex | None = None
         self._lock = threading.Lock()  # the index and the query cache
@@ -102,6 +131,7 @@ class SemanticRanker:
             log.warning("search by meaning is off for now (tried again in %.0f s): %s", EMBEDDER_RETRY_S, exc)
             self._embedder_error = str(exc)
             self._embedder_failed_at = self._clock()
+            self._last_failure = (str(exc), now_utc())
 
     @property
     def embedder_error(self) -> str | None:
@@ -131,6 +161,39 @@ class SemanticRanker:
             return "Search by meaning is starting up (the model is loading); try again in a few seconds."
         return None
 
+    def state(self) -> State:
+        """Where search by meaning stands, without loading anything: off (the model failed to
+        load), loading (by the warm-up, or by a first search), idle (nothing loaded and nothing
+        loading: warm-up is off and no search has asked yet), no vectors yet, or live."""
+        if self._embedder_error is not None:
+            return "off"
+        vectors = self.vector_index().loaded_size()
+        if self._embedder is None or vectors is None:
+            return "loading" if self._warming or self._loading.locked() else "idle"
+        return "live" if vectors else "no vectors yet"
+
+    def status(self) -> SemanticStatus:
+        """The state with its details; the count of papers waiting is at most WAITING_KEPT_S old."""
+        state = self.state()
+        retry_in = None
+        if state == "off":
+            retry_in = max(0.0, EMBEDDER_RETRY_S - (self._clock() - self._embedder_failed_at))
+        failure, failed_at = self._last_failure or (None, None)
+        vectors = self.vector_index().loaded_size()
+        return SemanticStatus(
+            state, self._model_id, vectors, self._papers_waiting(), failure, failed_at, retry_in
+        )
+
+    def _papers_waiting(self) -> int:
+        now = self._clock()
+        with self._lock:
+            if self._waiting is not None and now - self._waiting[0] < WAITING_KEPT_S:
+                return self._waiting[1]
+        waiting = count_papers_to_embed(self.engine, self._model_id)
+        with self._lock:
+            self._waiting = (now, waiting)
+        return waiting
+
     def close(self) -> None:
         """Let a background refresh of the vectors finish, so the engine can be disposed."""
         index = self._index
@@ -142,6 +205,22 @@ class SemanticRanker:
         len(self.vector_index())
         if self.embedder() is not None:
             self._embed_query("warm up")
+
+    def start_warm_up(self) -> threading.Thread:
+        """`warm_up` in a background thread (what `serve` does at start); the state says loading
+        from now until it ends."""
+        self._warming = True
+        thread = threading.Thread(target=self._warm_up_in_background, name="search-warm-up", daemon=True)
+        thread.start()
+        return thread
+
+    def _warm_up_in_background(self) -> None:
+        try:
+            self.warm_up()
+        except Exception:  # a search will try again, and report what is wrong
+            log.exception("loading the search model and vectors failed")
+        finally:
+            self._warming = False
 
     # --- the questions ---
 

@@ -122,6 +122,12 @@ class VectorIndex:
     def __len__(self) -> int:
         return self._current().size
 
+    def loaded_size(self) -> int | None:
+        """How many vectors are in memory, or None before the first load, which this never
+        starts (a health check must not). Once loaded, it checks for new vectors in the
+        background as every use does."""
+        return None if self._snapshot is None else len(self)
+
     @property
     def approximate(self) -> bool:
         """True when answering from an approximate index on disk."""

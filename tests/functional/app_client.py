@@ -42,7 +42,7 @@ def open_client(settings: Settings, **kwargs: bool) -> Iterator[TestClient]:
 def load_new_vectors(client: TestClient) -> None:
     """The vectors written since the app's warm-up, loaded now: the running app looks for them
     in the background every few seconds (refresh_seconds), and a test does not wait that long."""
-    client.app.state.paperboy.searcher.vector_index().refresh()  # type: ignore[attr-defined]
+    client.app.state.paperboy.searcher.meaning.vector_index().refresh()  # type: ignore[attr-defined]
 
 
 def wait_for_warm_up() -> None:

@@ -18,7 +18,11 @@ from paperboy.storage.migrate import pending_revisions
 def test_a_new_sqlite_database_is_migrated_at_start(settings, tmp_path):
     fresh = settings.replace(database_url=f"sqlite:///{tmp_path / 'new' / 'paperboy.sqlite3'}")
     with open_client(fresh) as client:
-        assert client.get("/healthz").json() == {"status": "ok", "papers": 0}
+        assert client.get("/healthz").json() == {
+            "status": "ok",
+            "papers": 0,
+            "search_by_meaning": "no vectors yet",
+        }
         assert not pending_revisions(client.app.state.paperboy.engine)
 
 
@@ -32,7 +36,11 @@ def test_a_postgresql_database_behind_is_migrated_at_start(settings):
         url = make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
         behind = settings.replace(database_url=url)
         with open_client(behind) as client:
-            assert client.get("/healthz").json() == {"status": "ok", "papers": 0}
+            assert client.get("/healthz").json() == {
+                "status": "ok",
+                "papers": 0,
+                "search_by_meaning": "no vectors yet",
+            }
             assert not pending_revisions(client.app.state.paperboy.engine)
     finally:
         with admin.connect() as conn:

@@ -5,6 +5,7 @@ extra is missing or broken (hidden for real from a process of its own)."""
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -93,9 +94,11 @@ def _interrupt_mid_build(engine, signal_number: int) -> tuple[int, str, int]:
 @pytest.mark.parametrize("signal_number", [signal.SIGINT, signal.SIGKILL], ids=["ctrl-c", "kill"])
 def test_an_interrupted_build_resumes_where_it_stopped(cli_env, engine, many_unindexed, signal_number):
     status, err, interrupted_at = _interrupt_mid_build(engine, signal_number)
+    *progress, last = err.splitlines() or [""]
+    assert all(line.startswith("indexing: ") for line in progress)  # stderr is a pipe: lines
     if signal_number == signal.SIGINT:
         assert status == 130
-        assert err == "paperboy: interrupted; completed batches are saved, re-run to finish\n"
+        assert last == "paperboy: interrupted; completed batches are saved, re-run to finish"
     else:
         assert status == -signal.SIGKILL
     assert len(_found(engine, "topic0")) == 1  # what was committed is searchable
@@ -107,6 +110,33 @@ def test_an_interrupted_build_resumes_where_it_stopped(cli_env, engine, many_uni
     assert f"{MANY} in the index" in out
     assert _in_index(engine) == MANY
     assert len(_found(engine, f"topic{MANY - 1}")) == 1
+
+
+PROGRESS = re.compile(
+    r"(indexing|embedding): ([\d,]+)/([\d,]+) papers \((\d+)%\)(, [\d,.]+ papers/s)?"
+    r"(, about .+ left|, done in .+ s)?"
+)
+
+
+def test_off_a_terminal_index_prints_progress_lines(cli_env, engine, many_unindexed):
+    """Under systemd or through a pipe no bar can be drawn (tqdm printed nothing at all there):
+    the process's stderr, a pipe here, gets lines, each tenth of the work and at the end."""
+    build = _index_process("--batch-size", "100")
+    out, err = build.communicate(timeout=300)
+    assert build.returncode == 0, err
+    assert f"{MANY} in the index" in out
+    lines = err.splitlines()
+    matches = [PROGRESS.fullmatch(line) for line in lines]
+    assert all(matches), lines
+    for stage in ("indexing", "embedding"):
+        said = [m for m in matches if m and m[1] == stage]
+        done = [int(m[2].replace(",", "")) for m in said]
+        assert 5 <= len(said) <= 12, lines  # about one a tenth, not one a batch
+        assert done == sorted(done)
+        assert {m[3] for m in said} == {f"{MANY:,}"}
+        assert said[-1][2] == f"{MANY:,}"
+        assert said[-1][6].startswith(", done in ")
+        assert all(m[6].startswith(", about ") for m in said[:-1] if m[5])
 
 
 def test_a_finished_build_has_nothing_left_and_rebuild_starts_over(cli_env, engine, unindexed, capsys):

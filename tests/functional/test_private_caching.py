@@ -23,6 +23,7 @@ from paperboy.app import create_app
 from paperboy.domain.digest import Preferences
 from paperboy.services import comments, moderation
 from paperboy.services.api_tokens import create_token
+from paperboy.services.search_index import embed_new_papers
 from paperboy.services.subscriptions import DigestLinks
 from paperboy.storage import digests
 from paperboy.storage.engine import now_utc
@@ -34,6 +35,7 @@ MOUNTS = {"/static", "/static/swagger"}  # files, the same for everyone: not ask
 URLS = {
     "/openapi.json": "/openapi.json",
     "/healthz": "/healthz",
+    "/healthz/search": "/healthz/search",
     "/signup": "/signup",
     "/signup/sent": "/signup/sent",
     "/verify-email": "/verify-email?token=not-a-real-token",
@@ -102,6 +104,7 @@ def test_every_get_route_is_asked(settings):
 @pytest.fixture
 def world(settings, engine, add_papers):
     add_papers(make_record(PAPER))
+    embed_new_papers(engine, settings)  # search by meaning is live: /healthz/search answers 200
     member = make_member(engine, "member")
     mod = make_member(engine, "mod", role="moderator")
     post = comments.post_comment

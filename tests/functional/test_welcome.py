@@ -68,9 +68,17 @@ def test_period_pages_of_an_empty_catalogue_say_it_is_empty(client):
 
 
 def test_healthz_counts_papers(client, add_papers):
-    assert client.get("/healthz").json() == {"status": "ok", "papers": 0}
+    assert client.get("/healthz").json() == {
+        "status": "ok",
+        "papers": 0,
+        "search_by_meaning": "no vectors yet",
+    }
     add_papers(make_record("2506.00001"), make_record("2506.00002"))
-    assert client.get("/healthz").json() == {"status": "ok", "papers": 2}
+    assert client.get("/healthz").json() == {
+        "status": "ok",
+        "papers": 2,
+        "search_by_meaning": "no vectors yet",
+    }
 
 
 def test_the_first_listing_replaces_the_welcome_page(client, add_papers):
