@@ -13,6 +13,7 @@ from bench import (
     community,
     digest,
     import_speed,
+    lexical_engines,
     pages,
     postgres,
     rate_limit,
@@ -38,6 +39,8 @@ BENCHMARKS: dict[str, Benchmark] = {
     "search": lambda ws, corpus, args: search_speed.run(corpus, args),
     # SciFact nDCG@10 of lexical, semantic and hybrid search; tunes the fusion (bench/search_quality/).
     "search_quality": lambda ws, corpus, args: search_quality.run(),
+    # FTS5, PostgreSQL, tantivy and bm25s on the same queries, in-process (bench/lexical_engines/).
+    "lexical_engines": lambda ws, corpus, args: lexical_engines.run(args, ws),
     # One daily edition to 100,000 subscribers through a local SMTP sink (bench/digest.py).
     "digest": lambda ws, corpus, args: digest.run(corpus, args),
     # The API limiter's cost per request, 2-worker accuracy and key churn, old vs new (bench/rate_limit.py).
