@@ -15,6 +15,7 @@ from bench.known_item import make_queries
 from paperboy.domain.search_query import MAX_QUERY_CHARS
 
 QUESTIONS = "questions"
+TEST, TUNING = "test", "tuning"  # the halves of the question set
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,10 +34,10 @@ def known_items(rows: Sequence[dict[str, Any]], papers: int) -> list[Query]:
     return [Query(item.kind, item.text, item.arxiv_id) for item in make_queries(rows, papers)]
 
 
-def questions(folder: Path, known_ids: set[str]) -> tuple[list[Query], str]:
-    """The test half of the questions in `folder`/*.jsonl (fields id, target, question), and a
-    line saying what was read. A question longer than the search box accepts is cut at a word
-    boundary, as a reader would have to (the same text for every engine)."""
+def questions(folder: Path, known_ids: set[str], half: str = TEST) -> tuple[list[Query], str]:
+    """One half (TEST or TUNING) of the questions in `folder`/*.jsonl (fields id, target,
+    question), and a line saying what was read. A question longer than the search box accepts is
+    cut at a word boundary, as a reader would have to (the same text for every engine)."""
     files = sorted(folder.glob("*.jsonl")) if folder.is_dir() else []
     if not files:
         return [], f"no question files in {folder}: question-style rows skipped"
@@ -47,14 +48,14 @@ def questions(folder: Path, known_ids: set[str]) -> tuple[list[Query], str]:
     unknown = sorted({q["target"] for q in read} - known_ids)
     if unknown:
         raise BenchError(f"questions name targets not in the corpus: {', '.join(unknown[:5])}")
-    test = [q for q in read if in_test_half(q["id"])]
-    cut = sum(len(q["question"]) > MAX_QUERY_CHARS for q in test)
-    found = [Query(QUESTIONS, fit_search_box(q["question"]), q["target"]) for q in test]
+    if half not in (TEST, TUNING):
+        raise ValueError(f"half must be {TEST!r} or {TUNING!r}, not {half!r}")
+    chosen = [q for q in read if in_test_half(q["id"]) == (half == TEST)]
+    cut = sum(len(q["question"]) > MAX_QUERY_CHARS for q in chosen)
+    found = [Query(QUESTIONS, fit_search_box(q["question"]), q["target"]) for q in chosen]
     names = ", ".join(p.name for p in files)
-    return (
-        found,
-        f"{len(found)} test-half questions of {len(read)} in {names} ({cut} cut to {MAX_QUERY_CHARS} chars)",
-    )
+    cut_note = f"{cut} cut to {MAX_QUERY_CHARS} chars"
+    return found, f"{len(found)} {half}-half questions of {len(read)} in {names} ({cut_note})"
 
 
 def fit_search_box(text: str) -> str:
