@@ -18,7 +18,7 @@ from paperboy.cli_common import CommandError, migrated_engine
 from paperboy.cli_common import add_command as _add
 from paperboy.cli_digest import add_digest
 from paperboy.cli_export import add_export
-from paperboy.cli_progress import progress_report
+from paperboy.cli_progress import MEBIBYTES, print_line, progress_report
 from paperboy.config import Settings, SettingsError, describe, load_settings
 from paperboy.private_files import restrict_umask
 from paperboy.services.database import migrate_database, open_database
@@ -210,37 +210,25 @@ def _sync_plan(settings: Settings, engine: Engine) -> str:
 
 
 def _import(args: argparse.Namespace, settings: Settings) -> int:
-    from tqdm import tqdm
-
     from paperboy.services.ingest import ImportAborted, import_files
     from paperboy.services.search_index import count_papers_waiting
 
     total = sum(path.stat().st_size for path in args.paths if path.is_file())
-    bar = tqdm(
-        total=total,
-        unit="B",
-        unit_scale=True,
-        unit_divisor=1024,
-        desc="importing",
-        disable=not sys.stderr.isatty(),
-        smoothing=0.1,
-    )
     try:
         with migrated_engine(settings) as engine:
-            report = import_files(
-                engine,
-                args.paths,
-                listings_path=args.listings,
-                strict=args.strict,
-                batch_size=settings.import_batch_size,
-                progress=bar.update,
-                on_error=lambda error: bar.write(f"skipped {error}", file=sys.stderr),
-            )
+            with progress_report("importing", total, unit=MEBIBYTES) as progress:
+                report = import_files(
+                    engine,
+                    args.paths,
+                    listings_path=args.listings,
+                    strict=args.strict,
+                    batch_size=settings.import_batch_size,
+                    progress=lambda read: progress(read, total),
+                    on_error=lambda error: print_line(f"skipped {error}"),
+                )
             pending = count_papers_waiting(engine, settings)
     except ImportAborted as exc:
         raise CommandError(str(exc)) from exc
-    finally:
-        bar.close()
     print(report.summary())
     if pending:
         print(

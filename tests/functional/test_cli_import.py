@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import fcntl
 import gzip
 import json
+import os
+import pty
+import re
+import struct
+import subprocess
+import sys
+import termios
+from subprocess import PIPE
 
 import pytest
-from conftest import dump_database, shared_path
+from conftest import REPO_ROOT, dump_database, shared_path
 from sqlalchemy import func, select, text
 
 from paperboy.cli import main
@@ -184,3 +193,85 @@ def test_progress_reaches_the_size_of_the_files(engine, tmp_path):
     assert report.written.inserted == 5000
     assert len(heard) > 2  # reported along the way, not only at the end
     assert sum(heard) == path.stat().st_size
+
+
+def _import_process(*paths) -> subprocess.Popen[str]:
+    """`paperboy import` in a process of its own, with this test's environment (cli_env) but the
+    product's own batch size, and stdout and stderr pipes, as under systemd or `| tee`."""
+    env = {name: value for name, value in os.environ.items() if name != "PAPERBOY_IMPORT_BATCH_SIZE"}
+    command = [sys.executable, "-m", "paperboy", "import", *map(str, paths)]
+    return subprocess.Popen(command, env=env, cwd=REPO_ROOT, stdout=PIPE, stderr=PIPE, text=True)
+
+
+def _bulk_file(tmp_path, count):
+    """`count` papers in paperboy's corpus format, each the fixture's paper under a new id: plain
+    JSON lines, so that the position read advances line by line (a gzip file's by 1 MiB chunks)."""
+    template = json.loads((REPO_ROOT / "tests/fixtures/bulk/mixed.jsonl").read_text().splitlines()[0])
+    path = tmp_path / "bulk.jsonl"
+    with path.open("w", encoding="utf-8") as out:
+        for i in range(count):
+            out.write(json.dumps({**template, "id": f"2503.{i:05d}", "title": f"{template['title']} {i}"}))
+            out.write("\n")
+    return path
+
+
+IMPORT_PROGRESS = re.compile(
+    r"importing: ([\d,]+\.\d)/([\d,]+\.\d) MiB \((\d+)%\)(, [\d,.]+ MiB/s)?(, about .+ left|, done in .+ s)?"
+)
+
+
+def test_off_a_terminal_import_prints_progress_lines(cli_env, engine, tmp_path):
+    """Under systemd or through a pipe tqdm printed nothing at all: the process's stderr, a pipe
+    here, gets lines (how far into the files, rate, time left), about each tenth and at the end."""
+    path = _bulk_file(tmp_path, 12_000)  # read 2,000 lines at a time: six steps
+    size = f"{path.stat().st_size / (1 << 20):,.1f}"
+    run = _import_process(path)
+    out, err = run.communicate(timeout=300)
+    assert run.returncode == 0, err
+    assert "12000 papers read: 12000 new" in out
+    lines = err.splitlines()
+    matches = [IMPORT_PROGRESS.fullmatch(line) for line in lines]
+    assert all(matches), lines
+    said = [m for m in matches if m]
+    assert 4 <= len(said) <= 12, lines  # about one a tenth, not one a batch
+    done = [float(m[1].replace(",", "")) for m in said]
+    assert done == sorted(done)
+    assert {m[2] for m in said} == {size}
+    assert said[-1][1] == size
+    assert said[-1][5].startswith(", done in ")
+    assert all(m[5].startswith(", about ") for m in said[:-1] if m[4])
+    assert _count(engine, papers) == 12_000
+
+
+def test_on_a_terminal_import_draws_the_bar_and_skipped_lines_stay_readable(cli_env, engine, tmp_path):
+    """stderr a pseudo-terminal: tqdm's bar (redrawn with \\r), no progress lines, and a skipped
+    line printed above the bar, whole."""
+    path = tmp_path / "mixed.jsonl"
+    path.write_text("\n".join([_paper("2506.00001"), "{not json", _paper("2506.00002")]) + "\n")
+    leader, follower = pty.openpty()
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))  # tqdm draws 0 columns
+    command = [sys.executable, "-m", "paperboy", "import", str(path)]
+    run = subprocess.Popen(command, cwd=REPO_ROOT, stdout=PIPE, stderr=follower, text=True)
+    os.close(follower)
+    err = _read_all(leader).replace("\r\n", "\n")
+    out, _ = run.communicate(timeout=60)
+    assert run.returncode == 0, err
+    assert "2 papers read: 2 new" in out
+    assert "\rimporting: 100%" in err  # the bar, as tqdm draws it
+    assert not IMPORT_PROGRESS.search(err)
+    assert re.search(r"\rskipped [^\r\n]*, line 2: not valid JSON[^\r\n]*\n", err)  # above the bar
+
+
+def _read_all(fd: int) -> str:
+    """Everything written to a pseudo-terminal until its last writer closes it."""
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:  # EIO: the process has exited
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(fd)
+    return b"".join(chunks).decode()

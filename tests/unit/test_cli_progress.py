@@ -7,7 +7,14 @@ import io
 
 import pytest
 
-from paperboy.cli_progress import LINE_EVERY_S, ProgressLines, format_seconds, progress_report
+from paperboy.cli_progress import (
+    LINE_EVERY_S,
+    MEBIBYTES,
+    ProgressLines,
+    format_seconds,
+    print_line,
+    progress_report,
+)
 
 
 def _lines(total: int | None, now: list[float]) -> tuple[ProgressLines, list[str]]:
@@ -53,6 +60,23 @@ def test_nothing_done_says_nothing_and_an_unknown_total_counts_up() -> None:
     assert written == ["embedding: 10/10 papers (100%), 5.0 papers/s, done in 2.0 s"]
 
 
+def test_bytes_read_as_mebibytes() -> None:
+    """`paperboy import` counts bytes of its files: the lines say MiB, to a tenth."""
+    now = [0.0]
+    written: list[str] = []
+    lines = ProgressLines("importing", None, unit=MEBIBYTES, write=written.append, clock=lambda: now[0])
+    total = 40 << 20
+    now[0] = 2.0
+    lines.update(6 << 20, total)
+    now[0] = 8.0
+    lines.update(total - (6 << 20), total)
+    lines.finish()
+    assert written == [
+        "importing: 6.0/40.0 MiB (15%), 3.0 MiB/s, about 11.3 s left",
+        "importing: 40.0/40.0 MiB (100%), 5.0 MiB/s, done in 8.0 s",
+    ]
+
+
 @pytest.mark.parametrize(
     ("seconds", "text"),
     [(0.04, "0.0 s"), (59.9, "59.9 s"), (60, "1 min 00 s"), (245, "4 min 05 s"), (7620, "2 h 07 min")],
@@ -67,3 +91,11 @@ def test_off_a_terminal_the_report_writes_lines_not_a_bar() -> None:
         progress(5, 5)
     assert stream.getvalue().startswith("indexing: 5/5 papers (100%)")
     assert "\r" not in stream.getvalue()
+
+
+def test_a_message_off_a_terminal_is_a_plain_line() -> None:
+    stream = io.StringIO()
+    with progress_report("importing", 10, unit=MEBIBYTES, stream=stream) as progress:
+        print_line("skipped f.jsonl, line 2: not valid JSON", stream=stream)
+        progress(10, 10)
+    assert stream.getvalue().splitlines()[0] == "skipped f.jsonl, line 2: not valid JSON"
