@@ -68,14 +68,19 @@ def store_embedding(
     store_embeddings(conn, model, [(paper_id, version)], vector.reshape(1, -1))
 
 
-def papers_needing_embeddings(conn: Connection, model: str, limit: int) -> list[PaperToEmbed]:
-    """Up to `limit` papers, by id, that `model` has not embedded, or embedded at an older version.
-    Resuming an interrupted build is calling this again: what was stored is not returned."""
+def papers_needing_embeddings(
+    conn: Connection, model: str, limit: int, *, after_id: int = 0
+) -> list[PaperToEmbed]:
+    """Up to `limit` papers with ids above `after_id`, by id, that `model` has not embedded, or
+    embedded at an older version. Resuming an interrupted build is calling this again: what was
+    stored is not returned. A build passes the last id of its previous batch as `after_id`: the
+    scan then starts there instead of walking past every paper already embedded, which made each
+    batch cost in proportion to the vectors stored (bench/embedding_speed.py)."""
     version = func.coalesce(papers.c.latest_version, 0)
     statement = (
         select(papers.c.id, version, papers.c.title, papers.c.abstract)
         .select_from(_with_embeddings(model))
-        .where(_needs_embedding(version))
+        .where(papers.c.id > after_id, _needs_embedding(version))
         .order_by(papers.c.id)
         .limit(limit)
     )
