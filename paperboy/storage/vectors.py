@@ -79,7 +79,7 @@ def papers_needing_embeddings(
     version = func.coalesce(papers.c.latest_version, 0)
     statement = (
         select(papers.c.id, version, papers.c.title, papers.c.abstract)
-        .select_from(_with_embeddings(model))
+        .select_from(_with_embeddings(model, after_id))
         .where(papers.c.id > after_id, _needs_embedding(version))
         .order_by(papers.c.id)
         .limit(limit)
@@ -95,9 +95,17 @@ def count_papers_needing_embeddings(conn: Connection, model: str) -> int:
     return count
 
 
-def _with_embeddings(model: str) -> Join:
+def _with_embeddings(model: str, after_id: int = 0) -> Join:
+    """Papers with `model`'s vectors, if any. The vectors' side is bounded by `after_id` too:
+    PostgreSQL does not carry `papers.id > after_id` across the join, and merge-joined every
+    stored vector from the first one (a batch's read then still grew with the store)."""
     return papers.outerjoin(
-        paper_embeddings, and_(paper_embeddings.c.paper_id == papers.c.id, paper_embeddings.c.model == model)
+        paper_embeddings,
+        and_(
+            paper_embeddings.c.paper_id == papers.c.id,
+            paper_embeddings.c.model == model,
+            paper_embeddings.c.paper_id > after_id,
+        ),
     )
 
 
