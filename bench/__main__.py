@@ -12,6 +12,7 @@ from bench import (
     api,
     community,
     digest,
+    embedding_speed,
     import_speed,
     lexical_engines,
     pages,
@@ -41,6 +42,8 @@ BENCHMARKS: dict[str, Benchmark] = {
     "search_quality": lambda ws, corpus, args: search_quality.run(),
     # FTS5, PostgreSQL, tantivy and bm25s on the same queries, in-process (bench/lexical_engines/).
     "lexical_engines": lambda ws, corpus, args: lexical_engines.run(args, ws),
+    # `paperboy index`'s embedding loop on the whole corpus, before/after keyset; MiniLM per batch.
+    "embedding": lambda ws, corpus, args: embedding_speed.run(ws, corpus, args),
     # One daily edition to 100,000 subscribers through a local SMTP sink (bench/digest.py).
     "digest": lambda ws, corpus, args: digest.run(corpus, args),
     # The API limiter's cost per request, 2-worker accuracy and key churn, old vs new (bench/rate_limit.py).
@@ -119,6 +122,7 @@ def _parser() -> argparse.ArgumentParser:
         "--no-gzip", action="store_true", help="load pages without Accept-Encoding: gzip (uncompressed)"
     )
     digest.add_arguments(parser)
+    embedding_speed.add_arguments(parser)
     soak.add_arguments(parser)
     return parser
 

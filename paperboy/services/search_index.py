@@ -5,10 +5,12 @@ once, for papers stored before the index existed, or to start over. It runs in b
 its own transaction that also records the last paper done in sync_state, so a build stopped
 half-way continues where it stopped, and searches keep working meanwhile.
 
-Embeddings (`embed_papers`) need no bookmark: the vector store knows which papers an embedder
-has not embedded at their latest version, and each batch is read, embedded with no transaction
-open (the slow part: never holding SQLite's write lock meanwhile), then stored in its own short
-write transaction.
+Embeddings (`embed_papers`) need no stored bookmark: the vector store knows which papers an
+embedder has not embedded at their latest version, and each batch is read, embedded with no
+transaction open (the slow part: never holding SQLite's write lock meanwhile), then stored in its
+own short write transaction. Within a run, each batch is read after the last paper of the one
+before (by id), so a batch costs the same at the end as at the start; a paper changed meanwhile
+behind that point is embedded by the next run (the next sync's, or `serve`'s next round).
 """
 
 from __future__ import annotations
@@ -132,11 +134,11 @@ def embed_papers(
         total = count_papers_needing_embeddings(conn, model)
     if limit is not None:
         total = min(total, limit)
-    done = 0
+    done = after = 0
     while limit is None or done < limit:
         size = batch_size if limit is None else min(batch_size, limit - done)
         with engine.connect() as conn:
-            todo = papers_needing_embeddings(conn, model, size)
+            todo = papers_needing_embeddings(conn, model, size, after_id=after)
         if not todo:
             break
         vectors = embedder.embed([paper_text(p.title, p.abstract) for p in todo])
@@ -144,8 +146,8 @@ def embed_papers(
             with write_transaction(engine) as conn:
                 store_embeddings(conn, model, [(p.paper_id, p.version) for p in todo], vectors)
         except IntegrityError:  # another process (a sync, `paperboy index`) stored some of them
-            continue  # first: ask again what is still missing
-        done += len(todo)
+            continue  # first: ask again what is still missing (from the same place)
+        done, after = done + len(todo), todo[-1].paper_id
         if progress:
             progress(len(todo), max(total, done))
     with engine.connect() as conn:

@@ -68,14 +68,19 @@ def store_embedding(
     store_embeddings(conn, model, [(paper_id, version)], vector.reshape(1, -1))
 
 
-def papers_needing_embeddings(conn: Connection, model: str, limit: int) -> list[PaperToEmbed]:
-    """Up to `limit` papers, by id, that `model` has not embedded, or embedded at an older version.
-    Resuming an interrupted build is calling this again: what was stored is not returned."""
+def papers_needing_embeddings(
+    conn: Connection, model: str, limit: int, *, after_id: int = 0
+) -> list[PaperToEmbed]:
+    """Up to `limit` papers with ids above `after_id`, by id, that `model` has not embedded, or
+    embedded at an older version. Resuming an interrupted build is calling this again: what was
+    stored is not returned. A build passes the last id of its previous batch as `after_id`: the
+    scan then starts there instead of walking past every paper already embedded, which made each
+    batch cost in proportion to the vectors stored (bench/embedding_speed.py)."""
     version = func.coalesce(papers.c.latest_version, 0)
     statement = (
         select(papers.c.id, version, papers.c.title, papers.c.abstract)
-        .select_from(_with_embeddings(model))
-        .where(_needs_embedding(version))
+        .select_from(_with_embeddings(model, after_id))
+        .where(papers.c.id > after_id, _needs_embedding(version))
         .order_by(papers.c.id)
         .limit(limit)
     )
@@ -90,9 +95,17 @@ def count_papers_needing_embeddings(conn: Connection, model: str) -> int:
     return count
 
 
-def _with_embeddings(model: str) -> Join:
+def _with_embeddings(model: str, after_id: int = 0) -> Join:
+    """Papers with `model`'s vectors, if any. The vectors' side is bounded by `after_id` too:
+    PostgreSQL does not carry `papers.id > after_id` across the join, and merge-joined every
+    stored vector from the first one (a batch's read then still grew with the store)."""
     return papers.outerjoin(
-        paper_embeddings, and_(paper_embeddings.c.paper_id == papers.c.id, paper_embeddings.c.model == model)
+        paper_embeddings,
+        and_(
+            paper_embeddings.c.paper_id == papers.c.id,
+            paper_embeddings.c.model == model,
+            paper_embeddings.c.paper_id > after_id,
+        ),
     )
 
 

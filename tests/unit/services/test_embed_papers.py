@@ -107,6 +107,32 @@ def test_a_new_version_of_a_paper_is_embedded_again(engine, add_papers):
     assert sorted(_stored(engine).values()) == [1, 1, 2]
 
 
+def test_each_batch_is_read_after_the_last_paper_of_the_one_before(engine, add_papers):
+    """A run moves forward by id instead of scanning from the first paper for every batch (which
+    cost in proportion to the vectors stored): a paper changed behind that point while the run
+    goes on is left to the next run, which embeds it."""
+    _add(add_papers, 6)
+    embed_papers(engine, HashingEmbedder(), batch_size=32)
+    _add(add_papers, 6, start=6)
+    v1 = Version(1, datetime(2025, 6, 11, 17, 0, tzinfo=UTC))
+    v2 = Version(2, datetime(2025, 6, 20, 9, 0, tzinfo=UTC))
+
+    class ChangingEmbedder(CountingEmbedder):
+        def embed(self, texts):
+            if len(self.calls) == 1:  # during the second batch, paper 1 (behind the run) changes
+                add_papers(make_record("2501.00001", title="Paper about topic1, revised", versions=(v1, v2)))
+            return super().embed(texts)
+
+    embedder = ChangingEmbedder()
+    assert embed_papers(engine, embedder, batch_size=2).embedded == 6
+    assert [text.split(".")[0] for call in embedder.calls for text in call] == [
+        f"Paper about topic{i}" for i in range(6, 12)
+    ]
+    later = CountingEmbedder()
+    assert embed_papers(engine, later, batch_size=2).embedded == 1
+    assert later.calls[0][0].startswith("Paper about topic1, revised. ")
+
+
 def test_an_interrupted_run_resumes_and_embeds_the_rest_exactly_once(engine, add_papers):
     _add(add_papers, 10)
     failing = CountingEmbedder(fail_on=2)

@@ -91,6 +91,17 @@ def test_papers_needing_embeddings_are_missing_or_of_an_older_version(engine, ad
     assert len(other) == 3
 
 
+def test_papers_needing_embeddings_after_an_id(engine, add_papers):
+    add_papers(*(make_record(f"2506.0000{i}") for i in range(1, 6)))
+    ids = sorted(_ids(engine).values())
+    with engine.begin() as conn:
+        store_embeddings(conn, MODEL, [(ids[3], 1)], _unit(np.random.default_rng(6), 1))
+        after_second = papers_needing_embeddings(conn, MODEL, limit=10, after_id=ids[1])
+        after_last = papers_needing_embeddings(conn, MODEL, limit=10, after_id=ids[-1])
+    assert [p.paper_id for p in after_second] == [ids[2], ids[4]]
+    assert after_last == []
+
+
 def test_a_paper_without_known_versions_counts_as_version_0(engine, add_papers):
     add_papers(make_record("2506.00001", versions=()))
     with engine.begin() as conn:
