@@ -15,7 +15,8 @@ from typing import Any
 
 from bench import wrk
 from bench.common import BenchError, Corpus, each_database, format_table, section
-from bench.pages import Load, PageResult, _as_json, _database, _load_url, _progress
+from bench.import_speed import imported_database
+from bench.pages import Load, PageResult, _as_json, _load_url, _progress
 from bench.server import serving
 from bench.workspace import Workspace
 
@@ -69,7 +70,7 @@ def busiest_day(listings: Path) -> str:
 def _measure_database(
     ws: Workspace, corpus: Corpus, label: str, paths: dict[str, str], load: Load
 ) -> dict[str, PageResult]:
-    target = _database(ws, corpus, label)
+    target = imported_database(ws, corpus, label)
     results: dict[str, PageResult] = {}
     with serving(target, ws.log_dir(f"serve-api-{label}"), workers=load.workers, **SERVER_ENV) as base:
         for name, path in paths.items():

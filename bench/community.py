@@ -22,7 +22,8 @@ from sqlalchemy import Engine, func, insert, select, text
 
 from bench import wrk
 from bench.common import BenchError, Corpus, each_database, format_table, section
-from bench.pages import STEADY_STATE, WARMUP_S, Load, _database  # the corpus the pages benchmark imported
+from bench.import_speed import imported_database  # the corpus the import benchmark filled
+from bench.pages import STEADY_STATE, WARMUP_S, Load
 from bench.reference_vectors import embed_beforehand
 from bench.server import get_status, serving
 from bench.workspace import Target, Workspace
@@ -71,7 +72,7 @@ def run(ws: Workspace, corpus: Corpus, load: Load) -> dict[str, Any]:
 
 
 def _measure(ws: Workspace, corpus: Corpus, label: str, load: Load) -> list[Loaded]:
-    target = _database(ws, corpus, label)
+    target = imported_database(ws, corpus, label)
     print(f"  {label}: {embed_beforehand(target, corpus)}", flush=True)
     engine = make_engine(target.url)
     try:

@@ -28,9 +28,9 @@ from sqlalchemy import Engine
 
 from bench.common import BenchError, Corpus, each_database, format_table, run_standalone, section
 from bench.embeddings import first_papers
-from bench.import_speed import import_corpus
+from bench.import_speed import imported_database
 from bench.reference_vectors import REFERENCE
-from bench.workspace import Target, Workspace
+from bench.workspace import Workspace
 from paperboy.config import load_settings
 from paperboy.integrations.embedder import Embedder, Vectors, paper_text
 from paperboy.services.search_index import clear_embeddings, embed_papers
@@ -139,19 +139,10 @@ def time_loop(engine: Engine, loop: Loop, embedder: Embedder, batch_size: int) -
     return Timeline(points, timed.seconds)
 
 
-def _database(ws: Workspace, corpus: Corpus, label: str) -> Target:
-    if label not in ws.imported:
-        print(f"  {label}: importing the corpus first …", flush=True)
-        target = ws.fresh(label)
-        import_corpus(target, corpus, ws)
-        ws.imported[label] = target
-    return ws.imported[label]
-
-
 def hashing_before_after(ws: Workspace, corpus: Corpus, label: str, batch_size: int) -> dict[str, Any]:
     from paperboy.integrations.embedder import HashingEmbedder
 
-    engine = make_engine(_database(ws, corpus, label).url)
+    engine = make_engine(imported_database(ws, corpus, label).url)
     embedder = HashingEmbedder()
     try:
         clear_embeddings(engine, embedder)

@@ -167,3 +167,15 @@ def _print_ratios(results: dict[str, list[ImportRun]]) -> None:
     for label, wall in walls.items():
         if label != SQLITE and sqlite:
             print(f"{label} / {SQLITE} wall time: {wall / sqlite:.2f}×")
+
+
+def imported_database(ws: Workspace, corpus: Corpus, label: str) -> Target:
+    """The database the import benchmark filled in this run, or a fresh import."""
+    if label in ws.import_failures:
+        raise BenchError(f"no database to serve: {ws.import_failures[label]}")
+    if label not in ws.imported:
+        print(f"  {label}: importing the corpus first …", flush=True)
+        target = ws.fresh(label)
+        import_corpus(target, corpus, ws)
+        ws.imported[label] = target
+    return ws.imported[label]

@@ -11,10 +11,10 @@ from typing import Any
 
 from bench import wrk
 from bench.common import BenchError, Corpus, each_database, format_table, section
-from bench.import_speed import import_corpus
+from bench.import_speed import imported_database
 from bench.reference_vectors import embed_beforehand
 from bench.server import get_status, serving
-from bench.workspace import SQLITE, Target, Workspace
+from bench.workspace import SQLITE, Workspace
 
 FEED_PAGES = {
     "week": "/papers/week/2025-W24",
@@ -94,22 +94,10 @@ def sample_ids(listings: Path, count: int, seed: int = 20250612) -> list[str]:
     return random.Random(seed).sample(ids, min(count, len(ids)))
 
 
-def _database(ws: Workspace, corpus: Corpus, label: str) -> Target:
-    """The database the import benchmark filled in this run, or a fresh import."""
-    if label in ws.import_failures:
-        raise BenchError(f"no database to serve: {ws.import_failures[label]}")
-    if label not in ws.imported:
-        print(f"  {label}: importing the corpus first …", flush=True)
-        target = ws.fresh(label)
-        import_corpus(target, corpus, ws)
-        ws.imported[label] = target
-    return ws.imported[label]
-
-
 def _measure_database(
     ws: Workspace, corpus: Corpus, label: str, ids: list[str], load: Load
 ) -> dict[str, PageResult]:
-    target = _database(ws, corpus, label)
+    target = imported_database(ws, corpus, label)
     print(f"  {label}: {embed_beforehand(target, corpus)}", flush=True)
     results: dict[str, PageResult] = {}
     for suffix, cache_mb in CACHE_MODES.items():

@@ -27,7 +27,8 @@ from sqlalchemy import Engine, select
 from bench.api import SERVER_ENV as API_SERVER_ENV
 from bench.common import BenchError, Corpus, each_database, format_table, section
 from bench.community import _check_counts  # every paper's vote counter equals its vote rows
-from bench.pages import _database, sample_ids
+from bench.import_speed import imported_database
+from bench.pages import sample_ids
 from bench.server import serving
 from bench.soak_load import MIX, Member, Outcome, Plan, run_load
 from bench.workspace import Workspace
@@ -91,7 +92,7 @@ _ARGS = ("seconds", "kill_seconds", "members", "soak_connections")
 
 
 def _measure(ws: Workspace, corpus: Corpus, label: str, args: argparse.Namespace) -> list[Phase]:
-    target = _database(ws, corpus, label)
+    target = imported_database(ws, corpus, label)
     engine = make_engine(target.url)
     try:
         members = make_members(engine, args.members)

@@ -165,21 +165,24 @@ class SemanticRanker:
         """Where search by meaning stands, without loading anything: off (the model failed to
         load), loading (by the warm-up, or by a first search), idle (nothing loaded and nothing
         loading: warm-up is off and no search has asked yet), no vectors yet, or live."""
+        return self._state(self.vector_index().loaded_size())
+
+    def _state(self, vectors: int | None) -> State:
+        """The state, given the vectors in memory (None: not loaded yet)."""
         if self._embedder_error is not None:
             return "off"
-        vectors = self.vector_index().loaded_size()
         if self._embedder is None or vectors is None:
             return "loading" if self._warming or self._loading.locked() else "idle"
         return "live" if vectors else "no vectors yet"
 
     def status(self) -> SemanticStatus:
         """The state with its details; the count of papers waiting is at most WAITING_KEPT_S old."""
-        state = self.state()
+        vectors = self.vector_index().loaded_size()  # read once: a refresh may land meanwhile
+        state = self._state(vectors)
         retry_in = None
         if state == "off":
             retry_in = max(0.0, EMBEDDER_RETRY_S - (self._clock() - self._embedder_failed_at))
         failure, failed_at = self._last_failure or (None, None)
-        vectors = self.vector_index().loaded_size()
         return SemanticStatus(
             state, self._model_id, vectors, self._papers_waiting(), failure, failed_at, retry_in
         )
