@@ -14,6 +14,7 @@ from paperboy import __version__
 from paperboy.config import Settings
 from paperboy.integrations.mail import make_mailer
 from paperboy.services.database import migrate_if_behind, open_database
+from paperboy.services.keyword_ranker import KEYWORD_DIRECTORY, KeywordRanker
 from paperboy.services.search import Searcher
 from paperboy.services.vector_index import ANN_DIRECTORY
 from paperboy.web import (
@@ -67,7 +68,12 @@ def create_app(settings: Settings) -> FastAPI:
     app = FastAPI(
         title=settings.site_name, version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None
     )
-    searcher = Searcher(engine, settings.embedder, ann_directory=settings.data_dir / ANN_DIRECTORY)
+    searcher = Searcher(
+        engine,
+        settings.embedder,
+        ann_directory=settings.data_dir / ANN_DIRECTORY,
+        keywords=KeywordRanker(engine, settings.data_dir / KEYWORD_DIRECTORY),
+    )
     app.state.paperboy = AppContext(
         settings=settings,
         engine=engine,

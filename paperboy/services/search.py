@@ -1,7 +1,10 @@
 """Searching the catalogue: lexical and semantic rankings fused into one, and similar papers.
 
 A query is parsed (domain/search_query.py), then ranked by up to two rankers:
-- lexical: the keyword index (storage/lexical.py), which also applies every filter;
+- lexical: the keyword index (services/keyword_ranker.py: BM25 in tantivy) ranks the query's
+  words, and the database (storage/lexical.py) checks the candidates against the query's
+  requirements; when that index cannot answer (being built, behind the database, or a filter too
+  narrow for its candidates), the database's full-text index ranks and filters alone;
 - semantic: the query's words embedded and compared with the stored paper embeddings
   (services/semantic.py); its neighbours then pass the query's requirements (phrases, authors,
   exclusions, filters) in SQL, so `cat:` or a "phrase" holds for them too.
@@ -15,6 +18,7 @@ embeddings built yet), hybrid search answers from the lexical ranker alone and s
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -30,8 +34,11 @@ from paperboy.domain.models import Community, Paper
 from paperboy.domain.search_query import InvalidSearchQuery, SearchQuery, parse_search_query
 from paperboy.integrations.embedder import Embedder
 from paperboy.services.hydrate import hydrate_papers
+from paperboy.services.keyword_ranker import KeywordRanker
 from paperboy.services.semantic import Ranking, SemanticRanker
 from paperboy.storage import lexical
+
+log = logging.getLogger(__name__)
 
 SORTS = ("relevance", "date", "upvotes")
 MODES = ("hybrid", "lexical", "semantic")
@@ -123,14 +130,17 @@ class Searcher:
         embedder: Embedder | None = None,
         refresh_seconds: float = 2.0,
         ann_directory: Path | None = None,
+        keywords: KeywordRanker | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         """`embedder_name` is the setting (auto, minilm, hashing); `embedder` an already loaded
         one, which wins. The vectors are checked for changes every `refresh_seconds`; an
         approximate index `paperboy index` built in `ann_directory` is used when there is one.
-        An embedder that failed to load is tried again `EMBEDDER_RETRY_S` later, by `clock`."""
+        An embedder that failed to load is tried again `EMBEDDER_RETRY_S` later, by `clock`.
+        `keywords`: the keyword index that ranks words (None: the database's full-text index)."""
         self.engine = engine
         self.tuning = tuning
+        self.keywords = keywords
         self.meaning = SemanticRanker(
             engine,
             embedder_name,
@@ -145,7 +155,14 @@ class Searcher:
         return self.meaning.unavailable()
 
     def warm_up(self) -> None:
-        """Load the vectors and the embedder now, so the first search does not wait for them."""
+        """Build or open the keyword index, load the vectors and the embedder now, so the first
+        search does not wait for them; the keyword index is then kept current in the background."""
+        if self.keywords is not None:
+            try:
+                self.keywords.refresh()
+            except Exception:  # logged; the database's full-text index answers meanwhile
+                log.exception("keyword index: could not be opened")
+            self.keywords.start()
         self.meaning.warm_up()
 
     def start_warm_up(self) -> threading.Thread:
@@ -153,7 +170,9 @@ class Searcher:
         return self.meaning.start_warm_up()
 
     def close(self) -> None:
-        """Let a background refresh of the vectors finish, so the engine can be disposed."""
+        """Let background refreshes finish, so the engine can be disposed."""
+        if self.keywords is not None:
+            self.keywords.close()
         self.meaning.close()
 
     # --- search ---
@@ -218,7 +237,8 @@ class Searcher:
         which fuse the product's own rankings in many ways."""
         query = parse_search_query(text)
         with self.engine.connect() as conn:
-            found = {"lexical": lexical.search_lexical(conn, query, limit=depth)}
+            ids, scores, _ = self._lexical(conn, query, depth, depth)
+            found = {"lexical": (ids, scores)}
             semantic = self.meaning.nearest(conn, query, depth)
         if semantic is not None:
             found["semantic"] = semantic
@@ -238,10 +258,8 @@ class Searcher:
         notice = None
         unfetched = 0  # lexical matches past the depth fetched: results too, on later pages
         if mode in ("hybrid", "lexical"):
-            lexical_ranking = lexical.search_lexical(conn, query, limit=depth)
-            rankings.append(("lexical", lexical_ranking))
-            if len(lexical_ranking[0]) == depth:
-                unfetched = lexical.count_matches(conn, query, MAX_RESULTS) - depth
+            lexical_ids, lexical_scores, unfetched = self._lexical(conn, query, depth, wanted)
+            rankings.append(("lexical", (lexical_ids, lexical_scores)))
         if mode in ("hybrid", "semantic"):
             semantic_depth = min(MAX_RESULTS, max(tuning.semantic_depth, wanted))
             semantic = self.meaning.nearest(conn, query, semantic_depth if sort == "relevance" else depth)
@@ -265,6 +283,45 @@ class Searcher:
             fused_ids = lexical.sorted_ids(conn, fused_ids, sort)
         used = tuple(name for name, _ in rankings)
         return _Ranked(fused_ids, scores, total, used, matched_by, notice)
+
+    def _lexical(
+        self, conn: Connection, query: SearchQuery, depth: int, wanted: int
+    ) -> tuple[list[int], list[float], int]:
+        """The lexical ranking `depth` deep, and how many more papers match past it. Words must
+        all match; when together they match nothing, any of them may (storage/lexical.py)."""
+        answered = self._keyword_ranking(conn, query, depth, wanted)
+        if answered is not None:
+            return answered
+        ids, scores = lexical.search_lexical(conn, query, limit=depth)
+        unfetched = lexical.count_matches(conn, query, MAX_RESULTS) - depth if len(ids) == depth else 0
+        return ids, scores, unfetched
+
+    def _keyword_ranking(
+        self, conn: Connection, query: SearchQuery, depth: int, wanted: int
+    ) -> tuple[list[int], list[float], int] | None:
+        """The same from the keyword index, or None when it cannot answer for the whole catalogue."""
+        if self.keywords is None:
+            return None
+        hits = self.keywords.search(conn, query, depth, all_words=True)
+        if hits is not None and not hits.ids and len(query.terms) + len(query.phrases) > 1:
+            hits = self.keywords.search(conn, query, depth, all_words=False)
+        if hits is None:
+            return None
+        ids, scores = hits.ids, hits.scores
+        capped = len(ids) == depth  # more papers match than were fetched
+        if lexical.has_constraints(query):
+            passing = lexical.constrained_ids(conn, query, ids)
+            kept = [i for i, id_ in enumerate(ids) if id_ in passing]
+            ids, scores = [ids[i] for i in kept], [scores[i] for i in kept]
+            if capped and len(ids) < wanted:
+                return None  # too narrow for the candidates: the database filters every match
+            if capped:
+                return ids, scores, lexical.count_matches(conn, query, MAX_RESULTS) - len(ids)
+            return ids, scores, 0
+        if not capped:
+            return ids, scores, 0
+        more = MAX_RESULTS if hits.count is None else hits.count
+        return ids, scores, max(0, more - depth)
 
     def _fuse(self, rankings: Sequence[tuple[list[int], list[float]]]) -> tuple[list[int], list[float]]:
         if len(rankings) == 1:

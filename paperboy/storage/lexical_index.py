@@ -7,7 +7,10 @@
 - PostgreSQL: `paper_search`, a tsvector per paper ('english'; title A, authors B, abstract C;
   diacritics folded in Python first), with a GIN index. Deletes cascade.
 
-Both are written in the caller's transaction, so a paper and its index entry change together.
+Both are written in the caller's transaction, so a paper and its index entry change together,
+and each write adds one to the counter `lexical:generation` there too: the keyword index
+(storage/keyword_index.py, kept by services/keyword_ranker.py) compares it with the one it has
+caught up to, and reads `keyword_documents` of the papers changed since.
 """
 
 from __future__ import annotations
@@ -15,11 +18,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, text
+from sqlalchemy import Connection, bindparam, select, text
 
 from paperboy.domain.highlight import fold_text
 from paperboy.domain.iterables import batched
-from paperboy.storage.schema import paper_search
+from paperboy.storage.keyword_index import KeywordDocument
+from paperboy.storage.schema import paper_authors, paper_search, papers
+from paperboy.storage.sync_state import bump_counter, get_counter, get_state, insert_state_if_absent
+
+GENERATION_KEY = "lexical:generation"
+DATABASE_KEY = "lexical:database"  # made once: tells one database's keyword index from another's
 
 _CHUNK = 500  # ids per statement: far below either database's limit on bound parameters
 
@@ -57,6 +65,8 @@ _PG_UPSERT = text(
 def index_papers(conn: Connection, paper_ids: Sequence[int]) -> None:
     """Index the current title, abstract and authors of these papers, replacing what the index
     held for them. Ids of papers that do not exist are ignored."""
+    if paper_ids:
+        bump_counter(conn, GENERATION_KEY)
     for chunk in batched(sorted(set(paper_ids)), _CHUNK):
         ids = list(chunk)
         if conn.dialect.name == "postgresql":
@@ -71,6 +81,8 @@ def index_papers(conn: Connection, paper_ids: Sequence[int]) -> None:
 def remove_papers(conn: Connection, paper_ids: Sequence[int]) -> None:
     """Take these papers out of the index (they stay in the catalogue). On SQLite this must run
     while the papers still hold the text that was indexed: before their rows change."""
+    if paper_ids:
+        bump_counter(conn, GENERATION_KEY)
     for chunk in batched(sorted(set(paper_ids)), _CHUNK):
         ids = list(chunk)
         if conn.dialect.name == "postgresql":
@@ -81,6 +93,7 @@ def remove_papers(conn: Connection, paper_ids: Sequence[int]) -> None:
 
 def clear_index(conn: Connection) -> None:
     """Empty the index (`paperboy index --rebuild`); works whatever the index holds."""
+    bump_counter(conn, GENERATION_KEY)
     if conn.dialect.name == "postgresql":
         conn.execute(paper_search.delete())
     else:
@@ -90,6 +103,40 @@ def clear_index(conn: Connection) -> None:
 def indexed_count(conn: Connection) -> int:
     source = "paper_search" if conn.dialect.name == "postgresql" else "paper_fts_docsize"
     return int(conn.execute(text(f"SELECT count(*) FROM {source}")).scalar_one())
+
+
+def lexical_generation(conn: Connection) -> int:
+    """Grows with every write of the lexical index (0 before the first)."""
+    return get_counter(conn, GENERATION_KEY)
+
+
+def database_identity(conn: Connection, new: str) -> str:
+    """This database's identity for keyword indexes: `new` if it had none (then kept)."""
+    insert_state_if_absent(conn, DATABASE_KEY, new)
+    return get_state(conn, DATABASE_KEY) or new
+
+
+def keyword_documents(conn: Connection, paper_ids: Sequence[int]) -> list[KeywordDocument]:
+    """What the keyword index holds for these papers (ids that do not exist are left out)."""
+    documents: list[KeywordDocument] = []
+    for chunk in batched(sorted(set(paper_ids)), _CHUNK):
+        ids = list(chunk)
+        names: dict[int, list[str]] = {}
+        authors = (
+            select(paper_authors.c.paper_id, paper_authors.c.name)
+            .where(paper_authors.c.paper_id.in_(ids))
+            .order_by(paper_authors.c.paper_id, paper_authors.c.position)
+        )
+        for paper_id, name in conn.execute(authors):
+            names.setdefault(paper_id, []).append(name)
+        rows = conn.execute(
+            select(papers.c.id, papers.c.title, papers.c.abstract).where(papers.c.id.in_(ids))
+        )
+        documents.extend(
+            KeywordDocument(row.id, row.title or "", row.abstract or "", ", ".join(names.get(row.id, ())))
+            for row in rows
+        )
+    return documents
 
 
 def _folded(row: Any) -> dict[str, Any]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
-from sqlalchemy import Connection, select
+from sqlalchemy import BigInteger, Connection, Text, cast, select
 
 from paperboy.storage.dialect import insert_into
 from paperboy.storage.engine import now_utc, utc
@@ -41,6 +41,25 @@ def delete_state(conn: Connection, key: str) -> None:
 def insert_state_if_absent(conn: Connection, key: str, value: str) -> None:
     statement = insert_into(conn, sync_state).values(key=key, value=value, updated_at=now_utc())
     conn.execute(statement.on_conflict_do_nothing(index_elements=[sync_state.c.key]))
+
+
+def get_counter(conn: Connection, key: str) -> int:
+    """A counter kept by `bump_counter` (0 before its first bump)."""
+    return int(get_state(conn, key) or 0)
+
+
+def bump_counter(conn: Connection, key: str) -> None:
+    """Add one to a counter, atomically: one statement, so that concurrent writers each count."""
+    statement = insert_into(conn, sync_state).values(key=key, value="1", updated_at=now_utc())
+    conn.execute(
+        statement.on_conflict_do_update(
+            index_elements=[sync_state.c.key],
+            set_={
+                "value": cast(cast(sync_state.c.value, BigInteger) + 1, Text),
+                "updated_at": statement.excluded.updated_at,
+            },
+        )
+    )
 
 
 def claim_running(conn: Connection, key: str, stale_after: timedelta) -> bool:

@@ -13,13 +13,11 @@ from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import BigInteger, Connection, Join, Text, and_, cast, delete, func, insert, or_, select
+from sqlalchemy import Connection, Join, and_, delete, func, insert, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
-from paperboy.storage.dialect import insert_into
-from paperboy.storage.engine import now_utc
-from paperboy.storage.schema import paper_embeddings, papers, sync_state
-from paperboy.storage.sync_state import get_state
+from paperboy.storage.schema import paper_embeddings, papers
+from paperboy.storage.sync_state import bump_counter, get_counter
 
 STORED_DTYPE = np.dtype("<f2")
 # Counts every store and delete of any model's vectors, in the writer's transaction, so that
@@ -122,21 +120,11 @@ def delete_embeddings(conn: Connection, model: str) -> int:
 
 def vectors_generation(conn: Connection) -> int:
     """A number that grows with every store and delete of vectors (0 before the first)."""
-    return int(get_state(conn, GENERATION_KEY) or 0)
+    return get_counter(conn, GENERATION_KEY)
 
 
 def _bump_generation(conn: Connection) -> None:
-    """Add one to the generation, atomically: one statement, so that concurrent writers each count."""
-    statement = insert_into(conn, sync_state).values(key=GENERATION_KEY, value="1", updated_at=now_utc())
-    conn.execute(
-        statement.on_conflict_do_update(
-            index_elements=[sync_state.c.key],
-            set_={
-                "value": cast(cast(sync_state.c.value, BigInteger) + 1, Text),
-                "updated_at": statement.excluded.updated_at,
-            },
-        )
-    )
+    bump_counter(conn, GENERATION_KEY)
 
 
 def load_vectors(conn: Connection, model: str) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.int64]]:

@@ -25,7 +25,7 @@ with warnings.catch_warnings():
 
 
 WARM_UP_THREAD = "search-warm-up"
-BACKGROUND_THREADS = ("vector-index-", WARM_UP_THREAD, "rate-counts")
+BACKGROUND_THREADS = ("vector-index-", "keyword-index", WARM_UP_THREAD, "rate-counts")
 
 
 @contextmanager
