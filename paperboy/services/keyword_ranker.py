@@ -162,7 +162,11 @@ class KeywordRanker:
     def refresh(self) -> None:
         """Open the index, build or follow it (if this process may write it) or reload it, now."""
         with self._lock:
-            self._step()
+            try:
+                self._step()
+            except Exception as exc:
+                self._failure = f"{type(exc).__name__}: {exc}"
+                raise
 
     def start(self) -> threading.Thread:
         """Keep the index current in a background thread, a round every `refresh_seconds` (the

@@ -157,17 +157,21 @@ class Searcher:
     def warm_up(self) -> None:
         """Build or open the keyword index, load the vectors and the embedder now, so the first
         search does not wait for them; the keyword index is then kept current in the background."""
-        if self.keywords is not None:
-            try:
-                self.keywords.refresh()
-            except Exception:  # logged; the database's full-text index answers meanwhile
-                log.exception("keyword index: could not be opened")
-            self.keywords.start()
+        self._warm_keywords()
         self.meaning.warm_up()
 
     def start_warm_up(self) -> threading.Thread:
         """`warm_up` in a background thread, as `serve` does at start."""
-        return self.meaning.start_warm_up()
+        return self.meaning.start_warm_up(first=self._warm_keywords)
+
+    def _warm_keywords(self) -> None:
+        if self.keywords is None:
+            return
+        try:
+            self.keywords.refresh()
+        except Exception:  # logged; the database's full-text index answers meanwhile
+            log.exception("keyword index: could not be built or opened")
+        self.keywords.start()
 
     def close(self) -> None:
         """Let background refreshes finish, so the engine can be disposed."""

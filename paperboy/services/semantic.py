@@ -209,16 +209,20 @@ class SemanticRanker:
         if self.embedder() is not None:
             self._embed_query("warm up")
 
-    def start_warm_up(self) -> threading.Thread:
-        """`warm_up` in a background thread (what `serve` does at start); the state says loading
-        from now until it ends."""
+    def start_warm_up(self, first: Callable[[], None] | None = None) -> threading.Thread:
+        """`warm_up` in a background thread (what `serve` does at start), after `first` (the
+        keyword index's) when given; the state says loading from now until it ends."""
         self._warming = True
-        thread = threading.Thread(target=self._warm_up_in_background, name="search-warm-up", daemon=True)
+        thread = threading.Thread(
+            target=self._warm_up_in_background, args=(first,), name="search-warm-up", daemon=True
+        )
         thread.start()
         return thread
 
-    def _warm_up_in_background(self) -> None:
+    def _warm_up_in_background(self, first: Callable[[], None] | None) -> None:
         try:
+            if first is not None:
+                first()
             self.warm_up()
         except Exception:  # a search will try again, and report what is wrong
             log.exception("loading the search model and vectors failed")

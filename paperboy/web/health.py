@@ -3,7 +3,9 @@
 /healthz answers 503 only when the database does not: the site works without search by meaning,
 so it only names that state. /healthz/search answers 503 whenever search by meaning is not live
 in this process. Neither loads the model or the vectors; the count of papers waiting for
-embedding is a few seconds old at most (services/semantic.py).
+embedding is a few seconds old at most (services/semantic.py). Both also say where the keyword
+index stands (services/keyword_ranker.py): "building" or "behind" is not an outage, since the
+database's full-text index answers meanwhile, so it does not change the status code.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import SQLAlchemyError
 
 from paperboy.services.feed import count_catalogue_papers
+from paperboy.services.keyword_ranker import KeywordRanker
 from paperboy.services.semantic import SemanticStatus
 from paperboy.web.context import app_context
 
@@ -33,16 +36,37 @@ def healthz(request: Request) -> JSONResponse:
     except SQLAlchemyError as exc:
         return _database_error(exc)
     search = context.searcher.meaning.state()
-    return JSONResponse({"status": "ok", "papers": papers, "search_by_meaning": search}, headers=NOT_KEPT)
+    keywords = context.searcher.keywords
+    body = {
+        "status": "ok",
+        "papers": papers,
+        "search_by_meaning": search,
+        "keyword_index": keywords.status().state if keywords is not None else None,
+    }
+    return JSONResponse(body, headers=NOT_KEPT)
 
 
 @router.api_route("/healthz/search", methods=["GET", "HEAD"], include_in_schema=False)
 def healthz_search(request: Request) -> JSONResponse:
+    searcher = app_context(request).searcher
     try:
-        status = app_context(request).searcher.meaning.status()
+        status = searcher.meaning.status()
     except SQLAlchemyError as exc:
         return _database_error(exc)
-    return JSONResponse(_search_shape(status), status_code=200 if status.live else 503, headers=NOT_KEPT)
+    body = _search_shape(status) | {"keyword_index": _keyword_shape(searcher.keywords)}
+    return JSONResponse(body, status_code=200 if status.live else 503, headers=NOT_KEPT)
+
+
+def _keyword_shape(keywords: KeywordRanker | None) -> dict[str, object] | None:
+    if keywords is None:
+        return None
+    status = keywords.status()
+    return {
+        "state": status.state,
+        "papers": status.papers,
+        "writer": status.writer,
+        "last_failure": status.failure,
+    }
 
 
 def _search_shape(status: SemanticStatus) -> dict[str, object]:

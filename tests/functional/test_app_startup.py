@@ -22,6 +22,7 @@ def test_a_new_sqlite_database_is_migrated_at_start(settings, tmp_path):
             "status": "ok",
             "papers": 0,
             "search_by_meaning": "no vectors yet",
+            "keyword_index": "current",
         }
         assert not pending_revisions(client.app.state.paperboy.engine)
 
@@ -40,6 +41,7 @@ def test_a_postgresql_database_behind_is_migrated_at_start(settings):
                 "status": "ok",
                 "papers": 0,
                 "search_by_meaning": "no vectors yet",
+                "keyword_index": "current",
             }
             assert not pending_revisions(client.app.state.paperboy.engine)
     finally:

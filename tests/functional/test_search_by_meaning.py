@@ -139,6 +139,7 @@ def test_healthz_search_says_loading_then_live(
         "last_failure": None,
         "last_failure_at": None,
         "retry_in_s": None,
+        "keyword_index": {"state": "current", "papers": SAMPLE, "writer": True, "last_failure": None},
     }
     for status, body in seen[:-1]:  # on the way: loading, no vectors yet, live with some waiting
         assert (status == 200) == (body["state"] == "live"), body
