@@ -101,32 +101,52 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 def product_rows(
     label: str, url: str, data_dir: Path, embedder: Any, asked: dict[str, list[Query]]
 ) -> dict[str, dict[str, Any]]:
-    """Each mode of the product's search on the database at `url`, as `app.py` builds it."""
+    """Each mode of the product's search on the database at `url`, as `app.py` builds it (the
+    keyword index built first, as `serve`'s warm-up does), then lexical and hybrid again the way
+    they ranked before the keyword index: the database's full-text index alone."""
+    from paperboy.services.keyword_ranker import KeywordRanker
     from paperboy.services.search import Searcher
     from paperboy.services.vector_index import ANN_DIRECTORY
     from paperboy.storage.engine import make_engine
 
     engine = make_engine(url)
-    searcher = Searcher(engine, "minilm", embedder=embedder, ann_directory=data_dir / ANN_DIRECTORY)
-    try:
-        searcher.warm_up()
-        if (why := searcher.semantic_unavailable()) is not None:
-            raise BenchError(f"{label}: search by meaning is off: {why}")
-        found = {}
-        for mode in MODES:
+    found = {}
+    with tempfile.TemporaryDirectory(prefix="questions-keywords-") as folder:
+        keywords = KeywordRanker(engine, Path(folder) / "keywords")
+        started = time.perf_counter()
+        keywords.refresh()
+        print(f"  {label}: keyword index built in {time.perf_counter() - started:.1f} s", flush=True)
+        after = Searcher(
+            engine, "minilm", embedder=embedder, ann_directory=data_dir / ANN_DIRECTORY, keywords=keywords
+        )
+        before = Searcher(engine, "minilm", embedder=embedder, ann_directory=data_dir / ANN_DIRECTORY)
+        try:
+            for searcher, suffix, modes in (
+                (after, "", MODES),
+                (before, " (before: database index)", ("lexical", "hybrid")),
+            ):
+                searcher.warm_up()
+                if (why := searcher.semantic_unavailable()) is not None:
+                    raise BenchError(f"{label}: search by meaning is off: {why}")
+                for mode in modes:
+                    name = f"{label} {mode}{suffix}"
+                    found[name] = measure(_asker(searcher, mode, name), asked)
+                    print(f"  {name}: measured", flush=True)
+        finally:
+            after.close()
+            before.close()
+    engine.dispose()
+    return found
 
-            def ask(text: str, mode: str = mode) -> list[str]:
-                page = searcher.search(text, mode=mode, page_size=PAGE)
-                if mode != "lexical" and "semantic" not in page.used:
-                    raise BenchError(f"{label} {mode}: search by meaning did not answer: {page.notice}")
-                return [hit.paper.arxiv_id for hit in page.hits]
 
-            found[f"{label} {mode}"] = measure(ask, asked)
-            print(f"  {label} {mode}: measured", flush=True)
-        return found
-    finally:
-        searcher.close()
-        engine.dispose()
+def _asker(searcher: Any, mode: str, name: str) -> Ask:
+    def ask(text: str) -> list[str]:
+        page = searcher.search(text, mode=mode, page_size=PAGE)
+        if mode != "lexical" and "semantic" not in page.used:
+            raise BenchError(f"{name}: search by meaning did not answer: {page.notice}")
+        return [hit.paper.arxiv_id for hit in page.hits]
+
+    return ask
 
 
 def postgres_rows(

@@ -72,7 +72,9 @@ def create_app(settings: Settings) -> FastAPI:
         engine,
         settings.embedder,
         ann_directory=settings.data_dir / ANN_DIRECTORY,
-        keywords=KeywordRanker(engine, settings.data_dir / KEYWORD_DIRECTORY),
+        keywords=KeywordRanker(engine, settings.data_dir / KEYWORD_DIRECTORY)
+        if settings.keyword_index
+        else None,
     )
     app.state.paperboy = AppContext(
         settings=settings,

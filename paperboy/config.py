@@ -157,6 +157,14 @@ SETTINGS: tuple[Setting, ...] = (
         True,
         "Load the embedding model and the vectors when a web process starts, not at its first search.",
     ),
+    Setting(
+        "keyword_index",
+        bool,
+        True,
+        "Rank keyword search with the keyword index (BM25, tantivy) that each host keeps in "
+        "data_dir/keywords; off: the database's full-text index ranks alone (slower on long "
+        "queries, and on PostgreSQL less accurate; docs/search.md).",
+    ),
     # --- the community ---------------------------------------------------------------------
     Setting(
         "base_url",
@@ -344,6 +352,7 @@ class Settings:
     embed_batch_size: int
     embed_on_sync: bool
     search_warm_up: bool
+    keyword_index: bool
     base_url: str
     trusted_proxies: str
     secret_key: str

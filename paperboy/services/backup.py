@@ -7,7 +7,9 @@ A backup is a directory (0700, files 0600):
   vectors and the lexical index, all of one moment;
 - secret.key, the signing key, when it lives in data_dir (not when PAPERBOY_SECRET_KEY gives it).
 The approximate vector index (data_dir/vectors) is not copied: it is rebuilt from the restored
-vectors by `paperboy restore`, so that it matches the database's moment exactly.
+vectors by `paperboy restore`, so that it matches the database's moment exactly. Nor is the
+keyword index (data_dir/keywords): `serve` builds it from the restored catalogue (and a host whose
+index is ahead of a restored database builds its own again, services/keyword_ranker.py).
 """
 
 from __future__ import annotations

@@ -259,6 +259,11 @@ class KeywordRanker:
         published = self._published
         if published is not None and published.complete and published.generation == generation:
             return
+        if published is not None and generation < published.generation:  # the database was restored
+            log.warning("keyword index: the database is older than the index; building it again")
+            index.clear()
+            self._watermark, self._recent, self._published = None, {}, None
+            published = None
         building = published is None or not published.complete
         cursor = None if self._watermark is None else (self._watermark - timedelta(seconds=LAG_S), 0)
         recent, watermark, changed = dict(self._recent), self._watermark, 0
