@@ -240,6 +240,7 @@ def _import(args: argparse.Namespace, settings: Settings) -> int:
 
 def _index(args: argparse.Namespace, settings: Settings) -> int:
     from paperboy.integrations.embedder import Embedder, EmbedderUnavailable, make_embedder
+    from paperboy.services.keyword_ranker import KEYWORD_DIRECTORY, KeywordRanker
     from paperboy.services.search_index import (
         clear_embeddings,
         count_papers_to_embed,
@@ -262,6 +263,9 @@ def _index(args: argparse.Namespace, settings: Settings) -> int:
                 engine, progress=progress, rebuild=args.rebuild, batch_size=args.batch_size
             )
         print(report.summary())
+        if settings.keyword_index:
+            keywords = KeywordRanker(engine, settings.data_dir / KEYWORD_DIRECTORY)
+            print(keywords.update(rebuild=args.rebuild))
         if embedder is None:
             return 0
         if args.rebuild:

@@ -168,6 +168,24 @@ class KeywordRanker:
                 self._failure = f"{type(exc).__name__}: {exc}"
                 raise
 
+    def update(self, *, rebuild: bool = False) -> str:
+        """Bring the index up to date in this process (all of it again with `rebuild`), for
+        `paperboy index`; a summary line. A running `serve` that holds the index is left to it."""
+        try:
+            with self._lock:
+                index = self._open()
+                if not index.acquire_writer():
+                    return f"keyword index: kept current by the running server ({self.directory})"
+                self._take_over(index)
+                if rebuild:
+                    index.clear()
+                    self._watermark, self._recent, self._published = None, {}, None
+                self._follow(index)
+                papers = int(index.searcher().num_docs)
+        finally:
+            self.close()
+        return f"keyword index: {papers} papers in {self.directory or 'memory'}"
+
     def start(self) -> threading.Thread:
         """Keep the index current in a background thread, a round every `refresh_seconds` (the
         first builds it); started by `serve`'s warm-up or the first search. Idempotent."""
