@@ -162,7 +162,7 @@ def tantivy_engine(
 def _tantivy_analyzer() -> Any:
     """simple tokenizer → lower case → the product's stop words (PostgreSQL's) → Snowball English."""
     tantivy = _bench_package("tantivy")
-    from paperboy.storage.lexical import STOP_WORDS
+    from paperboy.domain.stop_words import STOP_WORDS
 
     return (
         tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())

@@ -4,7 +4,7 @@ query searched for. Pure code, so both databases highlight the same way.
 Matching is close to what the lexical index does (docs/search.md): case and diacritics are
 ignored ("Schrödinger" matches schrodinger) and common English endings are dropped, so a search
 for "networks" marks "network" and "learning" marks "learned". Excluded words, authors and
-filters are never marked.
+filters are never marked, nor stop words beside other words (a question's "which" or "the").
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from functools import lru_cache
 
 from paperboy.domain.search_query import SearchQuery
+from paperboy.domain.stop_words import STOP_WORDS
 
 _WORD = re.compile(r"\w+")
 # Longest first; a word keeps at least 3 letters. "ies"/"ied" also give the -y form.
@@ -50,7 +51,10 @@ def snippet(text: str, query: SearchQuery, max_chars: int = SNIPPET_CHARS) -> st
 
 
 def _stems_of(query: SearchQuery) -> frozenset[str]:
-    words = (w for text in query.terms + query.phrases for w in _WORD.findall(fold_text(text)))
+    """What to mark: the query's words and phrases; of its plain words, the stop words only when
+    they are all it has (the index ignores them beside other words: `the` is not worth marking)."""
+    terms = tuple(t for t in query.terms if fold_text(t) not in STOP_WORDS) or query.terms
+    words = [w for text in terms + query.phrases for w in _WORD.findall(fold_text(text))]
     return frozenset(stem for word in words for stem in _stems(word))
 
 
@@ -79,13 +83,23 @@ def _spans(text: str, stems: frozenset[str]) -> list[tuple[int, int]]:
     spans: list[tuple[int, int]] = []
     if not stems:
         return spans
-    for match in _WORD.finditer(text):
+    # Only words beginning like a stem can match (every form of a word keeps its first three
+    # letters): on ASCII text, a regex finds those, and the rest of the text is never stemmed.
+    words = _candidates(stems).finditer(text) if text.isascii() else _WORD.finditer(text)
+    for match in words:
         if not stems.isdisjoint(_word_stems(match[0])):
             if spans and not text[spans[-1][1] : match.start()].strip():
                 spans[-1] = (spans[-1][0], match.end())
             else:
                 spans.append(match.span())
     return spans
+
+
+@lru_cache(maxsize=1024)
+def _candidates(stems: frozenset[str]) -> re.Pattern[str]:
+    """Whole words that begin with the first three letters of one of `stems`, any case."""
+    prefixes = sorted({re.escape(stem[:3]) for stem in stems}, key=len, reverse=True)
+    return re.compile(rf"\b(?:{'|'.join(prefixes)})\w*", re.IGNORECASE)
 
 
 def _render(text: str, spans: Iterable[tuple[int, int]], start: int, end: int) -> str:

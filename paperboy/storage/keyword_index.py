@@ -6,7 +6,7 @@ is not current; this one ranks a query's words, in about a millisecond whatever 
 (bench/lexical_engines: FTS5 and PostgreSQL score every paper matching any word of a question).
 
 One document per paper, three text fields analysed alike (simple tokenizer, at most 40 characters,
-lower case, diacritics folded, the English stop words of storage/lexical.py, Snowball English
+lower case, diacritics folded, the English stop words of domain/stop_words.py, Snowball English
 stemmer):
 - `text`: title and abstract together (one BM25 field: a title field of its own has its own IDF
   and length and outweighs abstracts, bench/README.md "lexical_engines");
@@ -29,7 +29,7 @@ from typing import Any
 
 import tantivy
 
-from paperboy.storage.lexical import STOP_WORDS
+from paperboy.domain.stop_words import STOP_WORDS
 
 TOKENIZER = "paperboy_english"
 WRITER_HEAP = 64_000_000  # bytes the writer buffers before it writes a segment

@@ -34,6 +34,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from paperboy.domain.highlight import fold_text
 from paperboy.domain.iterables import batched
 from paperboy.domain.search_query import SearchQuery
+from paperboy.domain.stop_words import STOP_WORDS
 from paperboy.storage.schema import (
     hf_papers,
     paper_categories,
@@ -190,20 +191,10 @@ def _fts_string(text_: str) -> str:
     return '"' + text_.replace('"', '""') + '"'
 
 
-# PostgreSQL's `english` stop words (Snowball's list), which it never indexes. SQLite indexes
+# PostgreSQL's `english` stop words (domain/stop_words.py), which it never indexes. SQLite indexes
 # them, and a query's `of` or `the` matches most of the catalogue, whose bm25 must all be computed:
 # they are left out of a query that has other words (bench/search_quality.py: the same quality on
 # SciFact, lexical time about halved).
-_STOP_WORDS_TEXT = (
-    "i me my myself we our ours ourselves you your yours yourself yourselves he him his himself she "
-    "her hers herself it its itself they them their theirs themselves what which who whom this that "
-    "these those am is are was were be been being have has had having do does did doing a an the and "
-    "but if or because as until while of at by for with about against between into through during "
-    "before after above below to from up down in out on off over under again further then once here "
-    "there when where why how all any both each few more most other some such no nor not only own "
-    "same so than too very s t can will just don should now"
-)
-STOP_WORDS = frozenset(_STOP_WORDS_TEXT.split())
 
 
 def _content_terms(query: SearchQuery) -> tuple[str, ...]:

@@ -48,3 +48,18 @@ def test_snippet_shows_text_around_the_first_match():
 
 def test_fold_text():
     assert fold_text("Ÿ É ß") == "y e ss"
+
+
+def test_stop_words_are_marked_only_when_they_are_all_the_query_has():
+    text = "The transformer of the year"
+    question = parse_search_query("which paper uses the transformer")
+    assert highlight(text, question) == "The <mark>transformer</mark> of the year"
+    assert highlight(text, parse_search_query("the")) == "<mark>The</mark> transformer of <mark>the</mark> year"
+    # A phrase keeps its stop words: they are part of what it matches.
+    assert "<mark>of the year</mark>" in highlight(text, parse_search_query('"of the year"'))
+
+
+def test_words_are_found_by_their_forms_in_long_ascii_texts_and_in_accented_ones():
+    query = parse_search_query("studies networking")
+    assert highlight("Two study and networks", query) == "Two <mark>study</mark> and <mark>networks</mark>"
+    assert highlight("Études du réseau networked", query) == "Études du réseau <mark>networked</mark>"
