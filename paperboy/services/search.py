@@ -167,7 +167,10 @@ class Searcher:
         self.meaning.warm_up()
 
     def start_warm_up(self) -> threading.Thread:
-        """`warm_up` in a background thread, as `serve` does at start."""
+        """What `warm_up` does, in background threads, as `serve` does at start: the keyword
+        index's thread builds or opens it in its first round, then keeps it current."""
+        if self.keywords is not None:
+            self.keywords.start()
         return self.meaning.start_warm_up()
 
     def close(self) -> None:
