@@ -216,7 +216,13 @@ class KeywordRanker:
             if index.acquire_writer():
                 self._take_over(index)
         if index.is_writer:
-            self._follow(index)
+            try:
+                self._follow(index)
+            except BaseException:
+                # The next round reads the same papers again: a first build adds them without
+                # deleting, so what this one put must not reach its commit twice.
+                index.rollback()
+                raise
         else:
             self._reload_from_state(index)
         self._failure = None

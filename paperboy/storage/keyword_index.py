@@ -153,6 +153,10 @@ class KeywordIndex:
     def commit(self) -> None:
         self._require_writer().commit()
 
+    def rollback(self) -> None:
+        """Forget what was put or cleared since the last commit; the write lock is kept."""
+        self._require_writer().rollback()
+
     def _require_writer(self) -> Any:
         if self._writer is None:
             raise KeywordIndexBusy("the keyword index is written by another process")

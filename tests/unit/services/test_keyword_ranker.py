@@ -14,13 +14,15 @@ from pathlib import Path
 import pytest
 from conftest import make_record
 from sqlalchemy import Engine, select
+from sqlalchemy.exc import OperationalError
 
 from paperboy.domain.models import Listing, PaperRecord, Version
 from paperboy.domain.search_query import parse_search_query
+from paperboy.services import keyword_ranker
 from paperboy.services.keyword_ranker import SCHEMA_VERSION, WRITER_RETRY_S, KeywordRanker
 from paperboy.services.search import DEFAULT_TUNING, Searcher, Tuning
 from paperboy.storage.keyword_index import KeywordDocument, KeywordHits, KeywordIndex
-from paperboy.storage.lexical_index import lexical_generation
+from paperboy.storage.lexical_index import keyword_documents, lexical_generation
 from paperboy.storage.papers import write_papers
 from paperboy.storage.schema import papers
 
@@ -204,6 +206,29 @@ def test_close_lets_go_of_the_lock_so_another_ranker_becomes_the_writer(engine, 
     assert second.status().writer
     write_papers(engine, [_paper("2501.00009", "Dark matter halos", "Halos of galaxies.")])
     assert _found(second, engine, "halos") == ["2501.00009"]
+
+
+def test_a_first_build_that_failed_halfway_leaves_no_paper_twice(engine, catalogue, rankers, monkeypatch):
+    # Batches of two: the first is put in the index, reading the second fails (the database
+    # went away); what the first round put but never committed must not be put again.
+    monkeypatch.setattr(keyword_ranker, "BATCH", 2)
+    reads = []
+
+    def failing_second_read(conn, paper_ids):  # type: ignore[no-untyped-def]
+        reads.append(paper_ids)
+        if len(reads) == 2:
+            raise OperationalError("SELECT", {}, Exception("the database went away"))
+        return keyword_documents(conn, paper_ids)
+
+    monkeypatch.setattr(keyword_ranker, "keyword_documents", failing_second_read)
+    ranker = rankers()
+    with pytest.raises(OperationalError):
+        ranker.refresh()
+    assert ranker.status().state == "building"
+    ranker.refresh()
+    assert ranker.status().papers == 3
+    for text, arxiv_id in (("galaxies", GALAXIES), ("protein", PROTEINS), ("graphs", GRAPHS)):
+        assert _found(ranker, engine, text) == [arxiv_id]
 
 
 # --- folders that must be rebuilt ---

@@ -164,6 +164,18 @@ def test_clear_empties_the_index():
     assert _ids(index, "galaxies") == []
 
 
+def test_rollback_forgets_what_was_put_since_the_last_commit_and_keeps_the_lock():
+    index = _filled(_doc(1, "Galaxies"))
+    index.put([_doc(1, "Galaxies again"), _doc(2, "Galaxies too")], replace=False)
+    index.rollback()
+    assert index.is_writer
+    index.put([_doc(3, "Stars")])
+    index.commit()
+    index.reload()
+    assert _ids(index, "galaxies") == [1]
+    assert _ids(index, "stars") == [3]
+
+
 def test_writing_without_the_lock_is_refused(tmp_path):
     index = KeywordIndex(tmp_path / "keywords")
     assert not index.is_writer
