@@ -120,8 +120,9 @@ class KeywordRanker:
         index = self._index
         assert index is not None
         words = [*query.terms, *query.phrases]
-        if not index.tokens(" ".join(words)):
-            return None  # stop words only: the database matches them (storage/lexical.py)
+        text = " ".join(words)
+        if not index.tokens(text) or index.has_overlong_words(text):
+            return None  # stop words only, or a word too long to index: the database matches them
         return index.search(published.searcher, words, limit, all_words=all_words, weights=self.weights)
 
     def _catch_up_now(self, generation: int) -> _Published | None:

@@ -377,6 +377,17 @@ def test_requirements_hold_for_what_the_index_ranks(searchers, text, expected):
     assert set(_result_ids(alone, text)) == expected
 
 
+def test_a_word_too_long_for_the_index_is_left_to_the_database(engine, add_papers, searchers):
+    # The index drops words of MAX_TOKEN_CHARS bytes or more (14 CJK characters are 42): ranked
+    # by the others alone, every "graph" paper would be a result.
+    long_word = "深度学习模型的研究方法论是好"
+    add_papers(_paper("2502.00006", f"Graph {long_word}", "A graph study.", categories=_LG))
+    with_index, alone, keywords = searchers()
+    found = _result_ids(with_index, f"graph {long_word}")
+    assert found == _result_ids(alone, f"graph {long_word}") == ["2502.00006"]
+    assert keywords.answered[-1] is False
+
+
 def test_a_filter_too_narrow_for_the_candidates_is_left_to_the_database(searchers):
     # Two candidates a page: the best two "graph" papers are in cs.LG, the q-bio one is third.
     with_index, _, _keywords = searchers(Tuning(lexical_depth=2))

@@ -87,6 +87,14 @@ def test_overlong_words_are_not_indexed():
     assert _ids(index, overlong) == []
 
 
+def test_words_too_long_to_index_are_told_apart_by_their_bytes():
+    index = KeywordIndex(None)
+    assert not index.has_overlong_words("graph " + "a" * (MAX_TOKEN_CHARS - 1) + " " + "é" * 19)
+    assert index.has_overlong_words("graph " + "é" * 20)  # 40 bytes before folding
+    assert index.has_overlong_words("graph 深度学习模型的研究方法论是好")  # 14 characters, 42 bytes
+    assert index.tokens("graph 深度学习模型的研究方法论是好") == ["graph"]
+
+
 def test_a_query_finds_other_forms_of_its_words_and_ignores_diacritics():
     index = _filled(
         _doc(1, "Running networks", "Résumé of the café"),
