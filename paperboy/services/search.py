@@ -310,7 +310,10 @@ class Searcher:
         answered = None if hits is None else self._keyword_matches(conn, query, hits, depth, wanted)
         if answered is not None and not answered[0] and len(query.terms) + len(query.phrases) > 1:
             # As the database does: when no paper has every word *and* meets the requirements
-            # (a `cat:` of its own, an author), papers with any of the words may.
+            # (a `cat:` of its own, an author), papers with any of the words may. Any word or
+            # any phrase: the index knows words, not phrases, so the database ranks that.
+            if query.phrases:
+                return None
             hits = self.keywords.search(conn, query, depth, all_words=False)
             answered = None if hits is None else self._keyword_matches(conn, query, hits, depth, wanted)
         return answered

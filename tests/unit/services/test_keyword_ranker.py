@@ -367,6 +367,8 @@ def test_a_question_with_words_no_paper_has_together_matches_any_of_them(searche
         ("graph cat:q-bio.BM", {"2502.00004"}),
         # No paper has both words and the category: papers of the category with either may.
         ("graph transformers cat:cs.CV", {"2502.00003"}),
+        # Nor the phrase and the word: papers with the phrase, or with the word, may.
+        ('"message passing" diffusion', {"2502.00001", "2502.00002", "2502.00004", "2502.00005"}),
     ],
 )
 def test_requirements_hold_for_what_the_index_ranks(searchers, text, expected):
