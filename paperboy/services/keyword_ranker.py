@@ -120,8 +120,9 @@ class KeywordRanker:
         index = self._index
         assert index is not None
         words = [*query.terms, *query.phrases]
-        if not index.tokens(" ".join(words)):
-            return None  # stop words only: the database matches them (storage/lexical.py)
+        text = " ".join(words)
+        if not index.tokens(text) or index.has_overlong_words(text):
+            return None  # stop words only, or a word too long to index: the database matches them
         return index.search(published.searcher, words, limit, all_words=all_words, weights=self.weights)
 
     def _catch_up_now(self, generation: int) -> _Published | None:
@@ -238,7 +239,13 @@ class KeywordRanker:
             if index.acquire_writer():
                 self._take_over(index)
         if index.is_writer:
-            self._follow(index)
+            try:
+                self._follow(index)
+            except BaseException:
+                # The next round reads the same papers again: a first build adds them without
+                # deleting, so what this one put must not reach its commit twice.
+                index.rollback()
+                raise
         else:
             self._reload_from_state(index)
         self._failure = None

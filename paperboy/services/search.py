@@ -37,6 +37,7 @@ from paperboy.services.hydrate import hydrate_papers
 from paperboy.services.keyword_ranker import KeywordRanker
 from paperboy.services.semantic import Ranking, SemanticRanker
 from paperboy.storage import lexical
+from paperboy.storage.keyword_index import KeywordHits
 
 log = logging.getLogger(__name__)
 
@@ -307,10 +308,22 @@ class Searcher:
         if self.keywords is None:
             return None
         hits = self.keywords.search(conn, query, depth, all_words=True)
-        if hits is not None and not hits.ids and len(query.terms) + len(query.phrases) > 1:
+        answered = None if hits is None else self._keyword_matches(conn, query, hits, depth, wanted)
+        if answered is not None and not answered[0] and len(query.terms) + len(query.phrases) > 1:
+            # As the database does: when no paper has every word *and* meets the requirements
+            # (a `cat:` of its own, an author), papers with any of the words may. Any word or
+            # any phrase: the index knows words, not phrases, so the database ranks that.
+            if query.phrases:
+                return None
             hits = self.keywords.search(conn, query, depth, all_words=False)
-        if hits is None:
-            return None
+            answered = None if hits is None else self._keyword_matches(conn, query, hits, depth, wanted)
+        return answered
+
+    def _keyword_matches(
+        self, conn: Connection, query: SearchQuery, hits: KeywordHits, depth: int, wanted: int
+    ) -> tuple[list[int], list[float], int] | None:
+        """The hits that meet the query's requirements, and how many more match past them; None
+        when too few of them pass for the page and more were not fetched."""
         ids, scores = hits.ids, hits.scores
         capped = len(ids) == depth  # more papers match than were fetched
         if lexical.has_constraints(query):

@@ -5,7 +5,7 @@ record and answers what needs SQL (phrases, authors, exclusions, filters) and wh
 is not current; this one ranks a query's words, in about a millisecond whatever the query's length
 (bench/lexical_engines: FTS5 and PostgreSQL score every paper matching any word of a question).
 
-One document per paper, three text fields analysed alike (simple tokenizer, at most 40 characters,
+One document per paper, three text fields analysed alike (simple tokenizer, words under 40 bytes,
 lower case, diacritics folded, the English stop words of domain/stop_words.py, Snowball English
 stemmer):
 - `text`: title and abstract together (one BM25 field: a title field of its own has its own IDF
@@ -33,7 +33,7 @@ from paperboy.domain.stop_words import STOP_WORDS
 
 TOKENIZER = "paperboy_english"
 WRITER_HEAP = 64_000_000  # bytes the writer buffers before it writes a segment
-MAX_TOKEN_CHARS = 40
+MAX_TOKEN_CHARS = 40  # UTF-8 bytes, before folding: words this long or longer are not indexed
 
 
 class KeywordIndexBusy(RuntimeError):
@@ -92,6 +92,7 @@ class KeywordIndex:
         self.directory = directory
         self._schema = _schema()
         self._analyzer = _analyzer()
+        self._splitter = tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple()).build()
         if directory is None:
             self._index = tantivy.Index(self._schema)
         else:
@@ -153,6 +154,10 @@ class KeywordIndex:
     def commit(self) -> None:
         self._require_writer().commit()
 
+    def rollback(self) -> None:
+        """Forget what was put or cleared since the last commit; the write lock is kept."""
+        self._require_writer().rollback()
+
     def _require_writer(self) -> Any:
         if self._writer is None:
             raise KeywordIndexBusy("the keyword index is written by another process")
@@ -171,6 +176,11 @@ class KeywordIndex:
     def tokens(self, text: str) -> list[str]:
         """The distinct index terms of `text`, in order (stop words and overlong words dropped)."""
         return list(dict.fromkeys(self._analyzer.analyze(text)))
+
+    def has_overlong_words(self, text: str) -> bool:
+        """True when `text` has a word the index leaves out for its length (a run of 14 CJK
+        characters is one): the index cannot require such a word, the database can."""
+        return any(len(word.encode()) >= MAX_TOKEN_CHARS for word in self._splitter.analyze(text))
 
     def search(
         self,
