@@ -90,8 +90,9 @@ def search_path(query: str, mode: str, limit: int = 20) -> str:
 
 
 def _warm_up(base: str, mode: str, patience_s: float = 900.0) -> None:
-    """Until both workers have the model and the vectors loaded (they load at start-up, and a
-    search arriving meanwhile answers without its semantic part), then until latency is steady."""
+    """Until both workers have the model and the vectors loaded and the keyword index current
+    (they load at start-up, and a search arriving meanwhile answers without its semantic part, or
+    with the database ranking its words), then until latency is steady."""
     deadline = time.monotonic() + patience_s
     url = base + search_path(WARM_UP_QUERIES[0], mode)
     with ThreadPoolExecutor(8) as pool:  # 8 at once: both workers get some
@@ -110,9 +111,13 @@ def _warm_up(base: str, mode: str, patience_s: float = 900.0) -> None:
 
 
 def _answers_fully(url: str, mode: str) -> bool:
-    """True when the search answered 200 with results from every ranker the mode asks for."""
+    """True when the search answered 200 with results from every ranker the mode asks for, and
+    the keyword index is current where it is on (until then the database ranks keywords)."""
     status, body = _get_json(url)
-    return status == 200 and bool(body.get("results")) and _all_rankers(body, mode)
+    if not (status == 200 and bool(body.get("results")) and _all_rankers(body, mode)):
+        return False
+    health_status, health = _get_json(url.split("/api/", 1)[0] + "/healthz")
+    return health_status == 200 and health.get("keyword_index") in (None, "current")
 
 
 def _all_rankers(body: dict[str, Any], mode: str) -> bool:
