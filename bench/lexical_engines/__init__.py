@@ -32,6 +32,7 @@ from bench.lexical_engines.engines import (
     Built,
     bm25s_engine,
     import_corpus,
+    keyword_index_engine,
     product_engine,
     rebuild_seconds,
     tantivy_engine,
@@ -100,6 +101,8 @@ def _engines(ws: Workspace, rows: Sequence[dict[str, Any]], args: argparse.Names
         ws.discard(target)
     yield tantivy_engine(ws.root / "tantivy-2", records, ids)
     yield tantivy_engine(ws.root / "tantivy-1", records, ids, one_field=True)
+    authored = [(row["title"], row["abstract"], ", ".join(row.get("authors", ()))) for row in rows]
+    yield keyword_index_engine(ws.root / "keyword-index", authored, ids)
     yield bm25s_engine(ws.root / "bm25s", records, ids)
 
 

@@ -159,6 +159,42 @@ def tantivy_engine(
     return Built(name, search, build_s, _folder_mib(folder))
 
 
+def keyword_index_engine(
+    folder: Path, records: Iterable[tuple[str, str, str]], ids: Sequence[str], *, weights: Any = None
+) -> Built:
+    """The product's keyword index (storage/keyword_index.py: its fields, analysis and weights)
+    over (title, abstract, authors) records, record i being paper ids[i], asked as search asks it:
+    all words, then any word when none match all (services/search.py)."""
+    from paperboy.storage.keyword_index import KeywordDocument, KeywordIndex, Weights
+
+    started = time.perf_counter()
+    index = KeywordIndex(folder)
+    index.acquire_writer()
+    index.put(
+        (
+            KeywordDocument(n, title, abstract, authors)
+            for n, (title, abstract, authors) in enumerate(records)
+        ),
+        replace=False,
+    )
+    index.commit()
+    index.release_writer()
+    build_s = time.perf_counter() - started
+    index.reload()
+    searcher = index.searcher()
+    chosen = weights or Weights()
+
+    def search(query_text: str, k: int) -> list[str]:
+        query = parse_search_query(query_text)
+        words = [*query.terms, *query.phrases]
+        hits = index.search(searcher, words, k, all_words=True, weights=chosen)
+        if not hits.ids and len(words) > 1:
+            hits = index.search(searcher, words, k, all_words=False, weights=chosen)
+        return [ids[i] for i in hits.ids]
+
+    return Built("keyword index (product)", search, build_s, _folder_mib(folder))
+
+
 def _tantivy_analyzer() -> Any:
     """simple tokenizer → lower case → the product's stop words (PostgreSQL's) → Snowball English."""
     tantivy = _bench_package("tantivy")

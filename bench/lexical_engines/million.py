@@ -9,7 +9,13 @@ import time
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from bench.lexical_engines.engines import Built, fts5_table, product_engine, tantivy_engine
+from bench.lexical_engines.engines import (
+    Built,
+    fts5_table,
+    keyword_index_engine,
+    product_engine,
+    tantivy_engine,
+)
 from bench.search_speed.synthetic import MILLION, _synthetic, copy_id
 from bench.workspace import Workspace
 
@@ -42,4 +48,9 @@ def million_engines(ws: Workspace, rows: Sequence[dict[str, Any]]) -> Iterator[B
         ((p["title"], p["abstract"]) for p in million_papers(rows)),
         ids,
         one_field=True,
+    )
+    yield keyword_index_engine(
+        ws.root / "million-keyword-index",
+        ((p["title"], p["abstract"], ", ".join(p["authors"])) for p in million_papers(rows)),
+        ids,
     )
