@@ -58,8 +58,10 @@ class SearchRequestError(ValueError):
 @dataclass(frozen=True, slots=True)
 class Tuning:
     """How the rankings are fused: what bench/search_quality.py chose on SciFact's train split,
-    checked against known-item look-ups on the arXiv corpus (bench/known_item.py); docs/search.md
-    ("Ranking") has the figures."""
+    checked against known-item look-ups on the arXiv corpus (bench/known_item.py) and kept by
+    bench/questions_tuning.py on the question set's tuning half (no min-max weight, RRF setting
+    or weight by query length beat it by its margin); docs/search.md ("Ranking") and
+    bench/README.md have the figures."""
 
     fusion: Literal["rrf", "min_max"] = "min_max"
     rrf_k: float = 60.0  # for fusion = "rrf"
@@ -293,7 +295,8 @@ class Searcher:
         self, conn: Connection, query: SearchQuery, depth: int, wanted: int
     ) -> tuple[list[int], list[float], int]:
         """The lexical ranking `depth` deep, and how many more papers match past it. Words must
-        all match; when together they match nothing, any of them may (storage/lexical.py)."""
+        all match; when together they match nothing, any of them may (storage/lexical.py; any word
+        from the start ranks short queries worse: bench/questions_tuning.py)."""
         answered = self._keyword_ranking(conn, query, depth, wanted)
         if answered is not None:
             return answered

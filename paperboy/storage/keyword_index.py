@@ -11,7 +11,7 @@ stemmer):
 - `text`: title and abstract together (one BM25 field: a title field of its own has its own IDF
   and length and outweighs abstracts, bench/README.md "lexical_engines");
 - `title` and `authors`: added to a word's score with the weights in `Weights`, chosen on the
-  tuning half of the question set (bench/questions_eval.py);
+  tuning half of the question set (bench/questions_tuning.py, bench/README.md);
 - `paper_id`: indexed and fast, to replace or remove a paper and to map hits back.
 
 Any number of processes may search one folder; one at a time may write it (tantivy's lock file,
@@ -51,7 +51,10 @@ class KeywordDocument:
 @dataclass(frozen=True, slots=True)
 class Weights:
     """How much a word found in the title, or among the authors, adds beside its BM25 in the title
-    and abstract together (0: the field is not asked)."""
+    and abstract together (0: the field is not asked). bench/questions_tuning.py tried title 0 to
+    1 and authors 0 to 1 on the question set's tuning half: any title weight lowers it (a query
+    word in another paper's short title outweighs the target's abstract); the author weight moves
+    no question and is kept for readers who type a name."""
 
     title: float = 0.0
     authors: float = 1.0
