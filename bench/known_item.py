@@ -1,6 +1,8 @@
 """`python -m bench.known_item`: known-item search on the real arXiv corpus — can a reader who
 remembers a paper find it? — for the lexical, semantic and fused rankings of the product's own
-search service (services/search.py), side by side.
+search service (services/search.py), side by side; each twice: with the database's FTS5 index
+ranking the words (before) and with the keyword index (services/keyword_ranker.py, after; built in
+memory, passed to the Searcher as app.py does).
 
 The corpus: the 74,728 papers of ../shared/data/arxiv imported with `paperboy import` into a SQLite
 database (cached in bench/.cache/known-item/, rebuilt when missing), with the reference MiniLM
@@ -150,10 +152,14 @@ def _gist(abstract: str) -> str | None:
 
 
 Fuser = Callable[[dict[str, tuple[list[int], list[float]]]], list[int]]
+BEFORE, AFTER = "before: FTS5", "after: keyword index"  # the product's Searcher without and with it
+PRODUCT = "product (default Tuning)"  # services/search.DEFAULT_TUNING's fusion, at this depth
+TARGET_MRR = {"keywords": 0.990, "gist": 0.975}  # the product's hybrid, test half, with FTS5 (docs/search.md)
 
 
 def fusers() -> dict[str, Fuser]:
     from paperboy.domain.fusion import min_max_fusion, reciprocal_rank_fusion
+    from paperboy.services.search import DEFAULT_TUNING
 
     def only(name: str) -> Fuser:
         return lambda r: list(r.get(name, ([], []))[0])
@@ -165,6 +171,14 @@ def fusers() -> dict[str, Fuser]:
         return lambda r: min_max_fusion([r["lexical"], r["semantic"]], weights=[w, 1 - w])[0]
 
     found: dict[str, Fuser] = {"lexical": only("lexical"), "semantic": only("semantic")}
+    tuning = DEFAULT_TUNING
+    weights = (tuning.lexical_weight, tuning.semantic_weight)
+    if tuning.fusion == "min_max":
+        found[PRODUCT] = lambda r: min_max_fusion([r["lexical"], r["semantic"]], weights=weights)[0]
+    else:
+        found[PRODUCT] = lambda r: reciprocal_rank_fusion(
+            [r["lexical"], r["semantic"]], k=tuning.rrf_k, weights=weights
+        )[0]
     for k in (10, 30, 60):
         for w in (0.5, 0.6, 0.7):
             found[f"rrf k={k} w_lex={w}"] = rrf(k, w)
@@ -185,11 +199,13 @@ def evaluate(
     return statistics.fmean(reciprocal), statistics.fmean(hits)
 
 
+Rankings = list[dict[str, tuple[list[int], list[float]]]]  # per query: ranker -> (ids, scores)
+
+
 def run(quick: bool = False, reuse: bool = False) -> dict[str, Any]:
     from sqlalchemy import select
 
     from paperboy.integrations.embedder import MiniLMEmbedder
-    from paperboy.services.search import Searcher
     from paperboy.storage.engine import make_engine
     from paperboy.storage.schema import papers
 
@@ -204,59 +220,127 @@ def run(quick: bool = False, reuse: bool = False) -> dict[str, Any]:
     engine = make_engine(url)
     with engine.connect() as conn:
         ids = dict(conn.execute(select(papers.c.arxiv_id, papers.c.id)).all())
-    searcher = Searcher(engine, "minilm", embedder=embedder)
-    saved = CACHE / "rankings.json"
-    texts = [item.text for item in items]
-    rankings: list[dict[str, tuple[list[int], list[float]]]] = []
-    timings: list[float] = []
-    if reuse and saved.exists() and json.loads(saved.read_text())["texts"] == texts:
-        rankings = [
-            {k: (v[0], v[1]) for k, v in r.items()} for r in json.loads(saved.read_text())["rankings"]
-        ]
-        print("known-item: reusing the rankings of the previous run (--reuse-rankings)")
-    else:
-        for item in items:
-            started = time.perf_counter()
-            rankings.append(searcher.rankings(item.text, DEPTH))
-            timings.append(time.perf_counter() - started)
-        saved.write_text(json.dumps({"texts": texts, "rankings": rankings}))
-    searcher.close()
-    engine.dispose()
-    # As the product does: neighbours below the similarity floor are not results.
-    floor = searcher.tuning.min_similarity
-    for ranking in rankings:
-        ids_, scores = ranking.get("semantic", ([], []))
-        kept = [i for i, score in enumerate(scores) if score >= floor]
-        ranking["semantic"] = ([ids_[i] for i in kept], [scores[i] for i in kept])
+    try:
+        by_side, timings = searcher_rankings(engine, embedder, [item.text for item in items], reuse)
+    finally:
+        engine.dispose()
     targets = [ids[item.arxiv_id] for item in items]
     results: dict[str, Any] = {
         "agreement_min_cosine": agreement,
         "queries": len(items),
         "caveat": CAVEAT,
-        "by_fusion": {},
+        "by_fusion": {
+            side: figures_by_fusion(rankings, items, targets) for side, rankings in by_side.items()
+        },
+        "rankings_ms_median": timings,
     }
-    header = f"| {'ranking':<24} | " + " | ".join(
-        f"{kind} {half} MRR | R@10" for kind in ("keywords", "gist") for half in ("dev", "test")
-    )
-    print(f"\nknown-item search, {len(items)} queries from {len(set(targets))} papers (depth {DEPTH})\n")
-    print(header + " |")
-    print("|" + "---|" * (1 + 8))
+    print(f"\nknown-item search, {len(items)} queries from {len(set(targets))} papers (depth {DEPTH})")
+    for side, by_fusion in results["by_fusion"].items():
+        print_fusion_table(side, by_fusion)
+    print_before_after(results["by_fusion"])
+    for side, median_ms in timings.items():
+        print(f"rankings per query, {side} (lexical + semantic, depth {DEPTH}): median {median_ms:.1f} ms")
+    print(f"\n{CAVEAT}")
+    return results
+
+
+def searcher_rankings(
+    engine: Any, embedder: Any, texts: list[str], reuse: bool
+) -> tuple[dict[str, Rankings], dict[str, float]]:
+    """Each query's lexical and semantic rankings from the product's Searcher without the keyword
+    index (BEFORE: the database's FTS5 ranks the words) and with it (AFTER, as app.py builds it;
+    in memory, built first), semantic neighbours below the similarity floor dropped as the product
+    does; and the median ms per query of each (none when the saved rankings are reused)."""
+    from paperboy.services.keyword_ranker import KeywordRanker
+    from paperboy.services.search import DEFAULT_TUNING, Searcher
+
+    saved = CACHE / "rankings.json"
+    if reuse and saved.exists() and json.loads(saved.read_text())["texts"] == texts:
+        print("known-item: reusing the rankings of the previous run (--reuse-rankings)")
+        stored = json.loads(saved.read_text())["rankings"]
+        by_side = {
+            side: [{k: (v[0], v[1]) for k, v in r.items()} for r in runs] for side, runs in stored.items()
+        }
+        return {side: above_floor(runs, DEFAULT_TUNING.min_similarity) for side, runs in by_side.items()}, {}
+    keywords = KeywordRanker(engine, None)
+    searchers = {
+        BEFORE: Searcher(engine, "minilm", embedder=embedder),
+        AFTER: Searcher(engine, "minilm", embedder=embedder, keywords=keywords),
+    }
+    by_side, timings = {}, {}
+    try:
+        started = time.perf_counter()
+        keywords.refresh()
+        print(f"known-item: keyword index built in memory in {time.perf_counter() - started:.1f} s")
+        for side, searcher in searchers.items():
+            by_side[side], times = [], []
+            for text in texts:
+                started = time.perf_counter()
+                by_side[side].append(searcher.rankings(text, DEPTH))
+                times.append(time.perf_counter() - started)
+            timings[side] = statistics.median(times) * 1000
+    finally:
+        for searcher in searchers.values():
+            searcher.close()
+    saved.write_text(json.dumps({"texts": texts, "rankings": by_side}))
+    return {side: above_floor(runs, DEFAULT_TUNING.min_similarity) for side, runs in by_side.items()}, timings
+
+
+def above_floor(rankings: Rankings, floor: float) -> Rankings:
+    """As the product does: semantic neighbours below the similarity floor are not results."""
+    kept = []
+    for ranking in rankings:
+        ids_, scores = ranking.get("semantic", ([], []))
+        at = [i for i, score in enumerate(scores) if score >= floor]
+        kept.append({**ranking, "semantic": ([ids_[i] for i in at], [scores[i] for i in at])})
+    return kept
+
+
+def figures_by_fusion(
+    rankings: Rankings, items: Sequence[KnownItem], targets: list[int]
+) -> dict[str, dict[str, dict[str, float]]]:
+    """Every fusion's MRR and recall@10 per kind of query and half: fusion -> "kind_half" -> figures."""
+    by_fusion: dict[str, dict[str, dict[str, float]]] = {}
     for name, fuse in fusers().items():
-        cells, figures = [], {}
+        figures = {}
         for kind in ("keywords", "gist"):
             of_kind = [i for i, item in enumerate(items) if item.kind == kind]
             for half, parity in (("dev", 0), ("test", 1)):
                 chosen = of_kind[parity::2]
                 mrr, recall = evaluate([rankings[i] for i in chosen], [targets[i] for i in chosen], fuse)
                 figures[f"{kind}_{half}"] = {"mrr": mrr, "recall@10": recall, "n": len(chosen)}
-                cells.append(f"{mrr:.3f} | {recall:.3f}")
-        results["by_fusion"][name] = figures
-        print(f"| {name:<24} | " + " | ".join(cells) + " |")
-    if timings:
-        results["rankings_ms_median"] = median_ms = statistics.median(timings) * 1000
-        print(f"\nrankings per query (lexical + semantic, depth {DEPTH}): median {median_ms:.1f} ms")
-    print(f"\n{CAVEAT}")
-    return results
+        by_fusion[name] = figures
+    return by_fusion
+
+
+def print_fusion_table(side: str, by_fusion: dict[str, dict[str, dict[str, float]]]) -> None:
+    print(f"\nlexical ranking {side}\n")
+    halves = [f"{kind}_{half}" for kind in ("keywords", "gist") for half in ("dev", "test")]
+    print(f"| {'ranking':<26} | " + " | ".join(f"{h.replace('_', ' ')} MRR | R@10" for h in halves) + " |")
+    print("|" + "---|" * (1 + 2 * len(halves)))
+    for name, figures in by_fusion.items():
+        cells = [f"{figures[h]['mrr']:.3f} | {figures[h]['recall@10']:.3f}" for h in halves]
+        print(f"| {name:<26} | " + " | ".join(cells) + " |")
+
+
+def print_before_after(by_side: dict[str, dict[str, dict[str, dict[str, float]]]]) -> None:
+    """The product's lexical, semantic and hybrid rankings before and after, test half."""
+    print(f"\ntest half, MRR / R@10: {BEFORE} → {AFTER}\n")
+    print("| ranking | keywords before | keywords after | gist before | gist after |")
+    print("|---|---|---|---|---|")
+    before, after = by_side[BEFORE], by_side[AFTER]
+    for name in ("lexical", "semantic", PRODUCT):
+        cells = [
+            f"{side[name][f'{kind}_test']['mrr']:.3f} / {side[name][f'{kind}_test']['recall@10']:.3f}"
+            for kind in ("keywords", "gist")
+            for side in (before, after)
+        ]
+        print(f"| {name} | " + " | ".join(cells) + " |")
+    hybrid = after[PRODUCT]
+    for kind, target in TARGET_MRR.items():
+        mrr = hybrid[f"{kind}_test"]["mrr"]
+        reached = "reached" if mrr >= target else "NOT reached"
+        print(f"target: {PRODUCT} {AFTER}, {kind} test MRR ≥ {target} (before the keyword index): {reached}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

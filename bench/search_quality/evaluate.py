@@ -1,5 +1,6 @@
 """From the prepared rankings to the figures: each ranker alone, the fusion tuned on train for each
-lexical variant, the chosen system on test, paired differences and the all-words summary."""
+lexical variant, the chosen system on test, paired differences, the all-words summary, and every
+system before (FTS5 ranking the words) and after (the keyword index) side by side."""
 
 from __future__ import annotations
 
@@ -10,9 +11,18 @@ from typing import Any
 
 from bench.search_quality.measures import paired_difference, per_query_ndcg, quality
 from bench.search_quality.prepare import Prepared, progress
-from bench.search_quality.rankers import VARIANTS
-from bench.search_quality.tuning import Fusion, fused_top, mirror_agreement, top_of, tune
+from bench.search_quality.rankers import AFTER, BEFORE, FTS5, KEYWORD_INDEX, Runs
+from bench.search_quality.tuning import (
+    Fusion,
+    above_floor,
+    from_tuning,
+    fused_top,
+    mirror_agreement,
+    top_of,
+    tune,
+)
 from paperboy.domain import fusion
+from paperboy.services.search import DEFAULT_TUNING
 
 FIXED_SETTINGS = (  # reported for reference (not chosen by): docs/search.md's defaults and simple ones
     Fusion("rrf", fusion.RRF_K, 0.5, 100, 100),
@@ -59,8 +69,12 @@ def evaluate(prepared: Prepared, quick: bool) -> dict[str, Any]:
         },
         "latency": prepared.latency,
         "product_end_to_end": {
-            mode: _both(prepared, top_of(runs)) for mode, runs in prepared.product.items()
+            side: {mode: _both(prepared, top_of(runs)) for mode, runs in modes.items()}
+            for side, modes in prepared.product.items()
         },
+        "before_after": _before_after(prepared, by_variant),
+        "test_ndcg@10_after_minus_before": _after_minus_before(prepared, by_variant),
+        "keyword_index_unanswered": prepared.keyword_unanswered,
     }
 
 
@@ -73,12 +87,12 @@ def _both(prepared: Prepared, ranked: Callable[[str], list[int]]) -> dict[str, d
 
 
 def _fixed_settings(prepared: Prepared) -> dict[str, dict[str, Any]]:
-    """FIXED_SETTINGS on the product's lexical ranking and on any word without stop words."""
+    """FIXED_SETTINGS on FTS5's ranking, on any word without stop words, and on the keyword index."""
     sem = prepared.semantic
     return {
         f"{setting.label()} | {name}": _both(prepared, fused_top(prepared.lexical[name], sem, setting))
         for setting in FIXED_SETTINGS
-        for name in (VARIANTS[0].name, ANY_WORD_NO_STOP)
+        for name in (FTS5, ANY_WORD_NO_STOP, KEYWORD_INDEX)
     }
 
 
@@ -86,21 +100,15 @@ def _paired(
     prepared: Prepared, chosen: str, setting: Fusion, by_variant: dict[str, Any]
 ) -> dict[str, dict[str, float]]:
     """The chosen hybrid's per-query test nDCG@10 minus other systems' on the same queries."""
-    sem, product, test, doc_of = (
-        prepared.semantic,
-        prepared.lexical[VARIANTS[0].name],
-        prepared.split.test,
-        prepared.doc_of,
-    )
-    product_tuned = Fusion(**by_variant[VARIANTS[0].name]["setting"])
+    sem, fts5, test, doc_of = prepared.semantic, prepared.lexical[FTS5], prepared.split.test, prepared.doc_of
+    fts5_tuned = Fusion(**by_variant[FTS5]["setting"])
     others: dict[str, Callable[[str], list[int]]] = {
-        f"lexical: {VARIANTS[0].name}": top_of(product),
+        f"lexical: {FTS5}": top_of(fts5),
+        f"lexical: {KEYWORD_INDEX}": top_of(prepared.lexical[KEYWORD_INDEX]),
         "semantic": top_of(sem),
-        f"hybrid, product lexical, tuned: {product_tuned.label()}": (fused_top(product, sem, product_tuned)),
+        f"hybrid, FTS5 lexical, tuned: {fts5_tuned.label()}": fused_top(fts5, sem, fts5_tuned),
     }
-    others |= {
-        f"hybrid, product lexical: {s.label()}": fused_top(product, sem, s) for s in FIXED_SETTINGS[::2]
-    }
+    others |= {f"hybrid, FTS5 lexical: {s.label()}": fused_top(fts5, sem, s) for s in FIXED_SETTINGS[::2]}
     lex = prepared.lexical[chosen]
     ours = per_query_ndcg(fused_top(lex, sem, setting), test, doc_of)
     return {
@@ -123,7 +131,7 @@ def _all_words_summary(prepared: Prepared, setting: Fusion) -> dict[str, Any]:
     if not subset:
         return summary
     sem, doc_of = prepared.semantic, prepared.doc_of
-    for name in (VARIANTS[0].name, "any word"):
+    for name in (FTS5, "any word"):
         lex = prepared.lexical[name]
         summary[f"judged claims matching all words: lexical {name}"] = quality(top_of(lex), subset, doc_of)
         summary[f"judged claims matching all words: hybrid ({setting.label()}) on {name}"] = quality(
@@ -131,3 +139,50 @@ def _all_words_summary(prepared: Prepared, setting: Fusion) -> dict[str, Any]:
         )
     summary["judged claims matching all words"] = len(subset)
     return summary
+
+
+def _sides(
+    prepared: Prepared, by_variant: dict[str, Any]
+) -> dict[str, dict[str, Callable[[str], list[int]]]]:
+    """BEFORE (FTS5) and AFTER (keyword index): each system's ranking of a query, by name."""
+    sem, floor = prepared.semantic, above_floor(prepared.semantic, DEFAULT_TUNING.min_similarity)
+    default = from_tuning(DEFAULT_TUNING)
+    systems = {}
+    for side, variant in ((BEFORE, FTS5), (AFTER, KEYWORD_INDEX)):
+        lex: Runs = prepared.lexical[variant]
+        best = Fusion(**by_variant[variant]["setting"])
+        end_to_end = prepared.product[side]
+        systems[side] = {
+            "lexical": top_of(lex),
+            "semantic": top_of(sem),
+            f"hybrid, default Tuning ({default.label()}, similarity ≥ {DEFAULT_TUNING.min_similarity:g})": (
+                fused_top(lex, floor, default)
+            ),
+            "hybrid, the grid's best on train": fused_top(lex, sem, best),
+            **{f"end to end, {mode}": top_of(runs) for mode, runs in end_to_end.items()},
+        }
+    return systems
+
+
+def _before_after(prepared: Prepared, by_variant: dict[str, Any]) -> dict[str, Any]:
+    """Each system with FTS5 ranking the words (before) and with the keyword index (after)."""
+    figures: dict[str, Any] = {
+        side: {name: _both(prepared, ranked) for name, ranked in systems.items()}
+        for side, systems in _sides(prepared, by_variant).items()
+    }
+    figures["best on train"] = {
+        side: by_variant[variant]["label"] for side, variant in ((BEFORE, FTS5), (AFTER, KEYWORD_INDEX))
+    }
+    return figures
+
+
+def _after_minus_before(prepared: Prepared, by_variant: dict[str, Any]) -> dict[str, dict[str, float]]:
+    """Per-query test nDCG@10 after minus before, for each system that uses the lexical ranking."""
+    sides, test, doc_of = _sides(prepared, by_variant), prepared.split.test, prepared.doc_of
+    return {
+        name: paired_difference(
+            per_query_ndcg(sides[AFTER][name], test, doc_of), per_query_ndcg(ranked, test, doc_of)
+        )
+        for name, ranked in sides[BEFORE].items()
+        if "semantic" not in name
+    }

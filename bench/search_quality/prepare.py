@@ -1,5 +1,6 @@
 """Everything measured before tuning: the catalogue written and embedded, every claim ranked by each
-lexical variant, by meaning and by the product's Searcher, and the latency of each step."""
+lexical variant (the keyword index and FTS5's), by meaning and by the product's Searcher (with the
+keyword index, as app.py builds it, and without: FTS5 ranking), and the latency of each step."""
 
 from __future__ import annotations
 
@@ -17,16 +18,28 @@ from bench.retrieval_metrics import Scifact
 from bench.search_quality.catalogue import Split, embed_cached, load_catalogue, store_and_load_vectors
 from bench.search_quality.latency import query_latency, single_thread_embed_latency
 from bench.search_quality.rankers import (
+    AFTER,
+    BEFORE,
+    KEYWORD_INDEX,
     VARIANTS,
     Runs,
     all_words_matches,
     claim_query,
+    keyword_runs,
     lexical_runs,
     product_runs,
     semantic_runs,
 )
 from paperboy.domain.search_query import SearchQuery
-from paperboy.integrations.embedder import EmbedderUnavailable, MiniLMEmbedder, make_embedder, paper_text
+from paperboy.integrations.embedder import (
+    Embedder,
+    EmbedderUnavailable,
+    MiniLMEmbedder,
+    make_embedder,
+    paper_text,
+)
+from paperboy.services.keyword_ranker import KeywordRanker
+from paperboy.services.search import Searcher
 from paperboy.storage.migrate import upgrade
 
 
@@ -39,12 +52,14 @@ class Prepared:
     queries: dict[str, SearchQuery]
     query_paths: Counter[str]
     semantic: Runs
-    lexical: dict[str, Runs]  # variant name -> runs
+    lexical: dict[str, Runs]  # variant name (or KEYWORD_INDEX) -> runs
     lexical_ms: dict[str, list[float]]
     embedding: dict[str, Any]
     latency: dict[str, Any]
     all_words: dict[str, dict[str, int]]  # as typed / without stop words -> query id -> papers
-    product: dict[str, Runs] = field(default_factory=dict)  # mode -> the Searcher's top 100
+    # BEFORE / AFTER -> mode -> the Searcher's top 100, without and with the keyword index
+    product: dict[str, dict[str, Runs]] = field(default_factory=dict)
+    keyword_unanswered: int = 0  # claims the keyword index left to FTS5 (Searcher._lexical)
 
 
 def prepare(
@@ -79,8 +94,10 @@ def prepare(
         "docs_per_s": docs_per_s,
         "catalogue_write_s": load_s,
     }
-    progress("searching every claim through the product's Searcher (default Tuning), each mode")
-    product = product_runs(engine, embedder, {qid: data.queries[qid] for qid in queries})
+    claims = {qid: data.queries[qid] for qid in queries}
+    product, lexical_all[KEYWORD_INDEX], lexical_ms[KEYWORD_INDEX], unanswered = searcher_runs(
+        engine, embedder, queries, claims
+    )
     test_queries = {q: queries[q] for q in split.test}
     latency = query_latency(engine, embedder, matrix, ids, test_queries)
     if isinstance(embedder, MiniLMEmbedder):
@@ -88,8 +105,32 @@ def prepare(
     return Prepared(
         split, doc_of, queries, Counter(path for _, path in parsed.values()),
         semantic, lexical_all, lexical_ms, embedding, latency, all_words_matches(engine, queries),
-        product,
+        product, unanswered,
     )  # fmt: skip
+
+
+def searcher_runs(
+    engine: Engine, embedder: Embedder, queries: dict[str, SearchQuery], claims: dict[str, str]
+) -> tuple[dict[str, dict[str, Runs]], Runs, list[float], int]:
+    """The product's Searcher end to end without the keyword index (BEFORE: FTS5 ranks the words)
+    and with it (AFTER, as app.py builds it; in memory, built first); the keyword index's lexical
+    ranking of every query, its ms per query, and the queries it left to FTS5."""
+    keywords = KeywordRanker(engine, None)
+    before = Searcher(engine, embedder.model_id, embedder=embedder)
+    after = Searcher(engine, embedder.model_id, embedder=embedder, keywords=keywords)
+    try:
+        progress("building the keyword index (in memory)")
+        keywords.refresh()
+        progress(f"ranking {len(queries)} claims with the keyword index")
+        lex, ms, unanswered = keyword_runs(after, queries)
+        product = {}
+        for side, searcher in ((BEFORE, before), (AFTER, after)):
+            progress(f"searching every claim through the product's Searcher ({side}), each mode")
+            product[side] = product_runs(searcher, claims)
+    finally:
+        before.close()
+        after.close()  # and the keyword index
+    return product, lex, ms, unanswered
 
 
 def progress(message: str) -> None:

@@ -1,5 +1,7 @@
-"""The rankings every claim gets: claims read as search queries, the lexical variants (the product's
-search_lexical and alternatives), the semantic ranking, and the product's Searcher end to end."""
+"""The rankings every claim gets: claims read as search queries, the lexical rankings (the product's
+keyword index; the database's FTS5 ranking that ranked before it, `search_lexical`, and variants of
+it), the semantic ranking, and the product's Searcher end to end, with and without the keyword
+index."""
 
 from __future__ import annotations
 
@@ -13,7 +15,6 @@ from sqlalchemy import Connection, Engine
 
 from paperboy.domain.search_query import InvalidSearchQuery, SearchQuery, parse_search_query
 from paperboy.domain.vectors import nearest
-from paperboy.integrations.embedder import Embedder
 from paperboy.services.search import Searcher, SearchRequestError
 from paperboy.storage import lexical
 
@@ -42,7 +43,7 @@ class LexicalVariant:
 
 
 VARIANTS = (
-    LexicalVariant("product: all words, then any"),
+    LexicalVariant("FTS5 (before): all words, then any"),
     LexicalVariant("any word", any_word=True),
     LexicalVariant("all, then any; no stop words", drop_stop_words=True),
     LexicalVariant("any word; no stop words", any_word=True, drop_stop_words=True),
@@ -50,6 +51,11 @@ VARIANTS = (
     LexicalVariant("any; no stop; title 2", True, True, (2.0, 1.0, 2.0)),
     LexicalVariant("any; no stop; title 5", True, True, (5.0, 1.0, 2.0)),
 )
+
+
+FTS5 = VARIANTS[0].name  # what ranked the lexical side before the keyword index
+KEYWORD_INDEX = "keyword index (product): all words, then any"  # what ranks it now
+BEFORE, AFTER = "before: FTS5", "after: keyword index"  # the product's Searcher without and with it
 
 
 # --- queries ---
@@ -130,23 +136,32 @@ def semantic_runs(matrix: np.ndarray, ids: np.ndarray, vectors: dict[str, np.nda
     return {qid: nearest(matrix, ids, vector, MAX_DEPTH) for qid, vector in vectors.items()}
 
 
-def product_runs(engine: Engine, embedder: Embedder, claims: dict[str, str]) -> dict[str, Runs]:
+def keyword_runs(searcher: Searcher, queries: dict[str, SearchQuery]) -> tuple[Runs, list[float], int]:
+    """Every query's ranking MAX_DEPTH deep as the product's lexical side makes it (Searcher._lexical:
+    the keyword index, all words then any; the database's FTS5 ranking for a query it cannot
+    answer), each query's time in ms, and on how many queries the keyword index did not answer."""
+    runs, times, unanswered = {}, [], 0
+    with searcher.engine.connect() as conn:
+        for qid, query in queries.items():
+            start = time.perf_counter()
+            ids, scores, _ = searcher._lexical(conn, query, MAX_DEPTH, MAX_DEPTH)
+            times.append(1000 * (time.perf_counter() - start))
+            runs[qid] = (ids, scores)
+            unanswered += searcher._keyword_ranking(conn, query, MAX_DEPTH, MAX_DEPTH) is None
+    return runs, times, unanswered
+
+
+def product_runs(searcher: Searcher, claims: dict[str, str]) -> dict[str, Runs]:
     """Each claim searched end to end as the site does (services/search.Searcher with its default
     Tuning: fusion, depths, similarity floor, stop words), top 100, in each mode. A claim the
     parser rejects is searched as its plain words, as claim_query does."""
-    searcher = Searcher(engine, embedder.model_id, embedder=embedder)
     runs: dict[str, Runs] = {}
-    try:
-        for mode in ("lexical", "semantic", "hybrid"):
-            runs[mode] = {}
-            for qid, claim in claims.items():
-                try:
-                    page = searcher.search(claim, mode=mode, page_size=100)
-                except SearchRequestError:
-                    page = searcher.search(
-                        " ".join(claim_query(claim)[0].terms)[:250], mode=mode, page_size=100
-                    )
-                runs[mode][qid] = ([hit.paper.id for hit in page.hits], [hit.score for hit in page.hits])
-    finally:
-        searcher.close()
+    for mode in ("lexical", "semantic", "hybrid"):
+        runs[mode] = {}
+        for qid, claim in claims.items():
+            try:
+                page = searcher.search(claim, mode=mode, page_size=100)
+            except SearchRequestError:
+                page = searcher.search(" ".join(claim_query(claim)[0].terms)[:250], mode=mode, page_size=100)
+            runs[mode][qid] = ([hit.paper.id for hit in page.hits], [hit.score for hit in page.hits])
     return runs

@@ -12,6 +12,7 @@ import numpy as np
 from bench.search_quality.measures import quality
 from bench.search_quality.rankers import MAX_DEPTH, Ranking, Runs
 from paperboy.domain import fusion
+from paperboy.services.search import Tuning
 
 DEPTHS = (20, 50, 100, 200, 1000)
 RRF_KS = (5, 10, 20, 40, 60, 100)
@@ -30,6 +31,23 @@ class Fusion:
         k = f" k={self.k:g}" if self.kind == "rrf" else ""
         weights = f"{self.lexical_weight:.1f}/{1 - self.lexical_weight:.1f}"
         return f"{self.kind}{k} w={weights} depth={self.lexical_depth}/{self.semantic_depth}"
+
+
+def from_tuning(tuning: Tuning) -> Fusion:
+    """The product's Tuning as a grid setting (its similarity floor is `above_floor`'s)."""
+    if abs(tuning.lexical_weight + tuning.semantic_weight - 1) > 1e-9:
+        raise ValueError(f"the grid's weights add up to 1; {tuning} does not")
+    kind = "rrf" if tuning.fusion == "rrf" else "minmax"
+    return Fusion(kind, tuning.rrf_k, tuning.lexical_weight, tuning.lexical_depth, tuning.semantic_depth)
+
+
+def above_floor(semantic: Runs, min_similarity: float) -> Runs:
+    """Only the neighbours as similar as the product keeps (Tuning.min_similarity)."""
+    kept: Runs = {}
+    for qid, (ids, scores) in semantic.items():
+        at = [i for i, score in enumerate(scores) if score >= min_similarity]
+        kept[qid] = ([ids[i] for i in at], [scores[i] for i in at])
+    return kept
 
 
 def fuse(lexical_run: Ranking, semantic_run: Ranking, setting: Fusion, top: int = 100) -> list[int]:

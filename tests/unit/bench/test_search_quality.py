@@ -69,12 +69,17 @@ def test_markdown_table():
     ]
 
 
-def test_quick_run_measures_every_ranker_on_both_splits():
+@pytest.fixture(scope="module")
+def quick_results():
     shared_path("data", "scifact", "corpus.jsonl.gz")
-    results = search_quality.run(quick=True, embedder_name="hashing", cache=None)
+    return search_quality.run(quick=True, embedder_name="hashing", cache=None)
+
+
+def test_quick_run_measures_every_ranker_on_both_splits(quick_results):
+    results = quick_results
     assert results["queries"] == {"train": 40, "test": 40}
     assert sum(results["query_paths"].values()) == 80
-    assert len(results["alone"]) == 1 + len(rankers.VARIANTS)
+    assert len(results["alone"]) == 2 + len(rankers.VARIANTS)  # and semantic, and the keyword index
     for figures in results["alone"].values():
         for split in ("train", "test"):
             assert 0 < figures[split]["ndcg@10"] <= 1
@@ -85,6 +90,23 @@ def test_quick_run_measures_every_ranker_on_both_splits():
     assert chosen["train"]["ndcg@10"] == max(
         v["train"]["ndcg@10"] for v in results["hybrid_by_lexical_variant"].values()
     )
+    assert rankers.KEYWORD_INDEX in results["hybrid_by_lexical_variant"]
+
+
+def test_quick_run_measures_the_product_before_and_after_the_keyword_index(quick_results):
+    results = quick_results
+    sides = results["before_after"]
+    before, after = sides[rankers.BEFORE], sides[rankers.AFTER]
+    assert before.keys() == after.keys()
+    assert {"lexical", "semantic", "end to end, hybrid", "hybrid, the grid's best on train"} <= set(after)
+    # The same rankings where the words play no part; different ones where they do.
+    assert after["semantic"] == before["semantic"]
+    assert after["end to end, semantic"] == before["end to end, semantic"]
+    assert after["lexical"] == results["alone"][f"lexical: {rankers.KEYWORD_INDEX}"]
+    assert before["lexical"] == results["alone"][f"lexical: {rankers.FTS5}"]
+    assert after["lexical"] != before["lexical"]
+    assert results["keyword_index_unanswered"] < 80 / 2
+    assert "semantic" not in results["test_ndcg@10_after_minus_before"]
 
 
 def _ranking(rng, size, tied):
