@@ -142,7 +142,8 @@ def test_off_a_terminal_index_prints_progress_lines(cli_env, engine, many_uninde
 def test_a_finished_build_has_nothing_left_and_rebuild_starts_over(cli_env, engine, unindexed, capsys):
     assert main(["index"]) == 0
     assert main(["index"]) == 0
-    assert "0 papers indexed" in capsys.readouterr().out.splitlines()[-3]
+    lines = capsys.readouterr().out.splitlines()
+    assert "0 papers indexed" in next(line for line in reversed(lines) if line.startswith("lexical index:"))
     assert main(["index", "--rebuild", "--batch-size", "3"]) == 0
     assert "10 papers indexed; 10 in the index" in capsys.readouterr().out
     assert len(_found(engine, "topic3")) == 1
@@ -162,9 +163,11 @@ def test_index_embeds_the_papers_after_the_lexical_index(cli_env, engine, uninde
     assert main(["index"]) == 0
     out = capsys.readouterr().out.splitlines()
     assert "10 papers indexed; 10 in the index" in out[0]
-    assert out[1].startswith("embeddings (hashing-v1): 10 papers embedded in ")
-    assert out[1].endswith("; 10 stored")
-    assert out[2] == "vector index: 10 vectors of hashing-v1, searched exactly (below 20000)"
+    assert out[1].startswith("keyword index: 10 papers in ")
+    assert out[1].endswith("/keywords")
+    assert out[2].startswith("embeddings (hashing-v1): 10 papers embedded in ")
+    assert out[2].endswith("; 10 stored")
+    assert out[3] == "vector index: 10 vectors of hashing-v1, searched exactly (below 20000)"
     assert _embedded(engine) == 10
 
     assert main(["index"]) == 0
@@ -178,7 +181,8 @@ def test_no_embeddings_builds_only_the_lexical_index(cli_env, engine, unindexed,
     assert main(["index", "--no-embeddings"]) == 0
     out = capsys.readouterr().out
     assert "10 papers indexed" in out
-    assert "embeddings" not in out
+    assert "keyword index: 10 papers in " in out
+    assert not any(line.startswith(("embeddings", "vector index")) for line in out.splitlines())
     assert _embedded(engine) == 0
 
 
