@@ -173,3 +173,6 @@ def _progress(label: str, r: ModeResult) -> None:
     )
     for note in r.notes:
         print(f"    {note}")
+    for name, run in (("1 connection", single), ("8 connections", r.loaded or {})):
+        if run.get("non_2xx"):
+            print(f"    {name}: {run['non_2xx']} answers were not 2xx: the figures are not searches")
