@@ -35,11 +35,11 @@ from pathlib import Path
 from typing import Any
 
 from bench import postgres
-from bench.common import ARXIV_DIR, REPO_ROOT, BenchError, find_corpus, format_table, run_standalone, section
+from bench.common import ARXIV_DIR, BenchError, find_corpus, format_table, run_standalone, section
 from bench.known_item import check_agreement, corpus_rows
 from bench.lexical_engines import latency_ms, quality
 from bench.lexical_engines.engines import bm25s_engine, import_corpus
-from bench.lexical_engines.queries import TEST, TUNING, Query, questions
+from bench.lexical_engines.queries import TEST, TUNING, Query, add_questions_argument, questions
 from bench.reference_vectors import MODEL, store_reference_vectors
 from bench.workspace import POSTGRES, SQLITE, Workspace
 
@@ -215,12 +215,7 @@ def print_table(figures: dict[str, dict[str, Any]], half: str) -> None:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bench.questions_eval", description=__doc__)
-    parser.add_argument(
-        "--questions",
-        type=Path,
-        default=REPO_ROOT / "bench" / "questions",
-        help="folder of question files (*.jsonl: id, target, question)",
-    )
+    add_questions_argument(parser)
     parser.add_argument(
         "--no-postgres",
         dest="postgres",

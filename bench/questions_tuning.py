@@ -45,7 +45,7 @@ from bench.common import REPO_ROOT, BenchError, find_corpus, run_standalone, sec
 from bench.fusion_ranks import min_max_ranks, pair, rrf_ranks, single_rank
 from bench.known_item import SAMPLE, check_agreement, corpus_rows
 from bench.lexical_engines.engines import bm25s_engine
-from bench.lexical_engines.queries import TEST, TUNING, known_items, questions
+from bench.lexical_engines.queries import TEST, TUNING, add_questions_argument, known_items, questions
 from bench.questions_grid import (
     KINDS,
     LEXICAL_DEPTH,
@@ -237,9 +237,7 @@ def product_candidate() -> tuple[Variant, Fusion]:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bench.questions_tuning", description=__doc__)
-    parser.add_argument(
-        "--questions", type=Path, default=REPO_ROOT / "bench" / "questions", help="folder of question files"
-    )
+    add_questions_argument(parser)
     parser.add_argument(
         "--no-known-items",
         dest="known_items",

@@ -22,11 +22,10 @@ import argparse
 import statistics
 import time
 from collections.abc import Iterator, Sequence
-from pathlib import Path
 from typing import Any
 
 from bench import postgres
-from bench.common import ARXIV_DIR, REPO_ROOT, format_table, run_standalone, section
+from bench.common import ARXIV_DIR, format_table, run_standalone, section
 from bench.known_item import corpus_rows
 from bench.lexical_engines.engines import (
     Built,
@@ -37,7 +36,7 @@ from bench.lexical_engines.engines import (
     rebuild_seconds,
     tantivy_engine,
 )
-from bench.lexical_engines.queries import QUESTIONS, Query, known_items, questions
+from bench.lexical_engines.queries import QUESTIONS, Query, add_questions_argument, known_items, questions
 from bench.workspace import POSTGRES, SQLITE, Workspace
 from paperboy.services.search import Tuning
 
@@ -183,12 +182,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bench.lexical_engines", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="known items of 60 papers instead of 400")
     parser.add_argument("--million", action="store_true", help="also FTS5 and tantivy at 1,000,000 papers")
-    parser.add_argument(
-        "--questions",
-        type=Path,
-        default=REPO_ROOT / "bench" / "questions",
-        help="folder of question files (*.jsonl: id, target, question); the test half is measured",
-    )
+    add_questions_argument(parser)
     parser.add_argument(
         "--depth", type=int, default=Tuning().lexical_depth, help="results asked of each engine"
     )

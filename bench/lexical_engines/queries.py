@@ -3,6 +3,7 @@ gist) and the hand-written questions of bench/questions/*.jsonl, test half only.
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import json
 from collections.abc import Sequence
@@ -10,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.common import BenchError
+from bench.common import REPO_ROOT, BenchError
 from bench.known_item import make_queries
 from paperboy.domain.search_query import MAX_QUERY_CHARS
 
@@ -23,6 +24,16 @@ class Query:
     kind: str  # "keywords", "gist" or "questions"
     text: str
     target: str  # the arXiv id of the one right answer
+
+
+def add_questions_argument(parser: argparse.ArgumentParser) -> None:
+    """`--questions DIR`: the folder of question files every question benchmark reads."""
+    parser.add_argument(
+        "--questions",
+        type=Path,
+        default=REPO_ROOT / "bench" / "questions",
+        help="folder of question files (*.jsonl: id, target, question)",
+    )
 
 
 def in_test_half(question_id: str) -> bool:

@@ -68,7 +68,6 @@ class KeywordStatus:
 class _Published:
     searcher: Any  # a tantivy snapshot
     generation: int  # the index holds every write up to this one
-    complete: bool
 
 
 class KeywordRanker:
@@ -90,7 +89,7 @@ class KeywordRanker:
         self._refresh_seconds = refresh_seconds
         self._clock = clock
         self._index: KeywordIndex | None = None
-        self._published: _Published | None = None
+        self._published: _Published | None = None  # None until a complete index is published
         self._watermark: datetime | None = None  # the latest changed_at indexed
         self._recent: dict[int, datetime] = {}  # papers indexed within LAG_S of the watermark
         self._failure: str | None = None
@@ -109,7 +108,7 @@ class KeywordRanker:
         """The query's words ranked by the index, or None when it cannot answer for all of the
         database now (the caller asks the database instead)."""
         published = self._published
-        if published is None or not published.complete:
+        if published is None:
             self._check_soon()
             return None
         generation = lexical_generation(conn)
@@ -136,7 +135,7 @@ class KeywordRanker:
             finally:
                 self._lock.release()
             published = self._published
-            if published is not None and published.complete and published.generation >= generation:
+            if published is not None and published.generation >= generation:
                 return published
             return None
         self._check_soon()
@@ -146,7 +145,7 @@ class KeywordRanker:
         published, index = self._published, self._index
         if self._failure is not None and published is None:
             state: State = "off"
-        elif published is None or not published.complete:
+        elif published is None:
             state = "building"
         else:
             try:
@@ -270,7 +269,7 @@ class KeywordRanker:
         if saved and saved.get("complete"):
             self._watermark = datetime.fromisoformat(saved["watermark"]) if saved.get("watermark") else None
             index.reload()
-            self._published = _Published(index.searcher(), int(saved["generation"]), True)
+            self._published = _Published(index.searcher(), int(saved["generation"]))
         else:  # never finished: start again from nothing
             index.clear()
             index.commit()
@@ -282,14 +281,14 @@ class KeywordRanker:
         with self.engine.connect() as conn:
             generation = lexical_generation(conn)
         published = self._published
-        if published is not None and published.complete and published.generation == generation:
+        if published is not None and published.generation == generation:
             return
         if published is not None and generation < published.generation:  # the database was restored
             log.warning("keyword index: the database is older than the index; building it again")
             index.clear()
             self._watermark, self._recent, self._published = None, {}, None
             published = None
-        building = published is None or not published.complete
+        building = published is None
         cursor = None if self._watermark is None else (self._watermark - timedelta(seconds=LAG_S), 0)
         recent, watermark, changed = dict(self._recent), self._watermark, 0
         while True:
@@ -311,7 +310,7 @@ class KeywordRanker:
             horizon = watermark - timedelta(seconds=LAG_S)
             recent = {paper_id: at for paper_id, at in recent.items() if at > horizon}
         self._watermark, self._recent = watermark, recent
-        self._published = _Published(index.searcher(), generation, True)
+        self._published = _Published(index.searcher(), generation)
         if self.directory is not None:
             _write_state(
                 self.directory,
@@ -335,7 +334,7 @@ class KeywordRanker:
         if published is not None and published.generation == int(saved["generation"]):
             return
         index.reload()
-        self._published = _Published(index.searcher(), int(saved["generation"]), True)
+        self._published = _Published(index.searcher(), int(saved["generation"]))
 
 
 _STATE_FILE = "state.json"
