@@ -15,6 +15,7 @@ from paperboy.services.feed import SORTS
 from paperboy.web import urls
 from paperboy.web.auth import csrf_token_for, viewer_of
 from paperboy.web.filters import FILTERS, SORT_LABELS, TESTS
+from paperboy.web.fragments import FragmentCache
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 STATIC_DIR = Path(__file__).parent / "static"
@@ -37,6 +38,7 @@ def make_templates(settings: Settings) -> Jinja2Templates:
         paper_url=urls.paper_url,
         sorts=[(sort, SORT_LABELS.get(sort, sort)) for sort in SORTS],
         static_url=lambda name: f"/static/{name}?v={__version__}",
+        cached_fragment=FragmentCache(),
     )
     return Jinja2Templates(env=env, context_processors=[_viewer_context])
 

@@ -17,22 +17,26 @@ from paperboy.storage.engine import now_utc
 from paperboy.storage.schema import hf_papers, paper_stats, papers, votes
 
 # Trending feed pages (the default): the signals of the period's papers that have any, the count,
-# the rest of the page in "newest" order (they all score 0), the listing days around, five to load
-# the page's papers, the category facet and the community counts. Sorting by newest needs no
-# signals. "/" first finds the latest day.
+# the rest of the page in "newest" order (they all score 0), the listing days around, the
+# catalogue version and five to load the page's papers, the category facet and the community
+# counts. Sorting by newest needs no signals. "/" first finds the latest day.
 MAX_STATEMENTS = {
-    "/": 12,
-    "day": 11,
-    "day newest": 10,
-    "week": 11,
-    "month": 11,
-    # Seven for the paper, one for its community counts, one for its discussion, and five to
+    "/": 13,
+    "day": 12,
+    "day newest": 11,
+    "week": 12,
+    "month": 12,
+    # Seven for the paper, one for its community counts, one for its discussion, and six to
     # load its similar papers (their vectors are in memory) and one for their counts.
-    "paper": 15,
+    "paper": 16,
     "why": 10,  # the paper, its community counts, and the signals of its day and of its week
-    "top": 7,  # the signals of every paper that has any, five to load the page, the counts
+    "top": 8,  # the signals of every paper that has any, six to load the page, the counts
     "about": 0,
 }
+# Shown again, a page's papers come from the process's cache (services/hydrate.py): the five
+# statements that load them are not run while the catalogue version stays the same.
+PAPER_LOADS = 5
+NO_PAPER_LIST = ("why", "about")
 # A logged-in reader costs the session look-up and, on lists and paper pages, one query for
 # which of the page's papers they upvoted (on paper pages, one more for the similar papers).
 MEMBER_EXTRA = 2
@@ -100,10 +104,11 @@ def statements_per_page(settings, add_papers, engine, papers, *, member=False):
                 conn.execute(insert(votes).values(paper_id=1, user_id=user.id, created_at=now_utc()))
         client.get("/healthz")  # the first connection's set-up is not a page's cost
         for name, path in PAGES.items():
-            with counted_statements(client) as statements:
-                response = client.get(path)
-            assert response.status_code == 200, path
-            counts[name] = len(statements)
+            for label in (name, f"{name} again"):  # the second time, its papers are cached
+                with counted_statements(client) as statements:
+                    response = client.get(path)
+                assert response.status_code == 200, path
+                counts[label] = len(statements)
         assert len(listed_ids(client.get(PAGES["week"]).text)) == papers
         assert 'class="similar-list"' in client.get(PAGES["paper"]).text  # measured with them
     return counts
@@ -113,7 +118,14 @@ def statements_per_page(settings, add_papers, engine, papers, *, member=False):
 def test_statement_counts_are_capped(settings, add_papers, engine, papers):
     counts = statements_per_page(settings, add_papers, engine, papers)
     for name, count in counts.items():
-        assert count <= MAX_STATEMENTS[name], (name, count)
+        assert count <= _cap(name), (name, count)
+
+
+def _cap(name: str) -> int:
+    page = name.removesuffix(" again")
+    if name == page or page in NO_PAPER_LIST:
+        return MAX_STATEMENTS[page]
+    return MAX_STATEMENTS[page] - PAPER_LOADS
 
 
 def test_statement_counts_do_not_grow_with_the_papers_shown(settings, add_papers, engine):
@@ -125,5 +137,5 @@ def test_statement_counts_do_not_grow_with_the_papers_shown(settings, add_papers
 def test_a_logged_in_reader_costs_a_fixed_number_more(settings, add_papers, engine):
     counts = statements_per_page(settings, add_papers, engine, 150, member=True)
     for name, count in counts.items():
-        extra = MEMBER_EXTRA_PAPER if name == "paper" else MEMBER_EXTRA
-        assert count <= MAX_STATEMENTS[name] + extra, (name, count)
+        extra = MEMBER_EXTRA_PAPER if name.startswith("paper") else MEMBER_EXTRA
+        assert count <= _cap(name) + extra, (name, count)
