@@ -6,6 +6,9 @@ Each function opens its own connection: callers never hold one.
 
 from __future__ import annotations
 
+import threading
+import weakref
+from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 
@@ -23,6 +26,10 @@ from paperboy.storage.queries import CatalogueCounts, ListedPaper, SyncStatus
 TRENDING = "trending"
 SORTS = (TRENDING, *queries.SORTS)
 DEFAULT_SORT = TRENDING
+# Reader-independent parts of feed pages kept per process (a few KB each), and how long a period
+# still under way keeps its trending ranking when nothing changed: its ages move on by minutes.
+FEED_CACHE_PAGES = 512
+RANKING_REUSE_S = 60.0
 # The configured defaults, for callers that do not pass the site's own settings.
 DEFAULT_TRENDING = trending_params(Settings(**{setting.name: setting.default for setting in SETTINGS}))
 
@@ -188,11 +195,90 @@ class _Selection:
     ranked_at: datetime | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class _Shared:
+    """What a feed page shows that is the same for every reader: which papers, in which order,
+    the period's facet and the listing days around it."""
+
+    selection: _Selection
+    days: queries.ListingDays
+    facet: list[tuple[str, int]]
+    made_at: datetime
+    ongoing: bool  # ranked by trending at `made_at`: its ages move on with the clock
+
+
+class FeedCache:
+    """The reader-independent part of recent feed pages, per process, for one pair of catalogue
+    and community versions (storage/sync_state.page_versions): a page shown again costs one
+    small query for the versions instead of five for the ranking, the facet and the days. A
+    period still under way, ranked by trending, is ranked again after `reuse_s` seconds even
+    when nothing changed (its papers' ages move on). Thread-safe, least recently used out."""
+
+    def __init__(self, capacity: int = FEED_CACHE_PAGES, reuse_s: float = RANKING_REUSE_S) -> None:
+        self.capacity, self.reuse_s = capacity, reuse_s
+        self._lock = threading.Lock()
+        self._versions: tuple[str, str] | None = None
+        self._pages: OrderedDict[tuple[object, ...], _Shared] = OrderedDict()
+
+    def get(self, versions: tuple[str, str], key: tuple[object, ...], now: datetime) -> _Shared | None:
+        with self._lock:
+            if versions != self._versions:
+                self._pages.clear()
+                self._versions = versions
+                return None
+            shared = self._pages.get(key)
+            if shared is None or (shared.ongoing and (now - shared.made_at).total_seconds() > self.reuse_s):
+                return None
+            if now < shared.made_at:  # a clock set back (tests): never rank for a moment to come
+                return None
+            self._pages.move_to_end(key)
+            return shared
+
+    def put(self, versions: tuple[str, str], key: tuple[object, ...], shared: _Shared) -> None:
+        with self._lock:
+            if versions != self._versions:
+                return  # made from data older than what the cache now holds
+            self._pages[key] = shared
+            self._pages.move_to_end(key)
+            while len(self._pages) > self.capacity:
+                self._pages.popitem(last=False)
+
+
+_FEED_CACHES: weakref.WeakKeyDictionary[Engine, FeedCache] = weakref.WeakKeyDictionary()
+_FEED_CACHES_GUARD = threading.Lock()
+
+
+def feed_cache(engine: Engine) -> FeedCache:
+    """This process's feed cache for `engine`'s database."""
+    with _FEED_CACHES_GUARD:
+        cache = _FEED_CACHES.get(engine)
+        if cache is None:
+            cache = _FEED_CACHES[engine] = FeedCache()
+        return cache
+
+
+def _shared(conn: Connection, period: Period, request: _FeedRequest, now: datetime) -> _Shared:
+    """The reader-independent part of the page: kept, or made now (and kept). The versions are
+    read first, so that what is kept under them is never older than they are."""
+    cache = feed_cache(conn.engine)
+    versions = sync_state.page_versions(conn)
+    key = (period, request.category, request.sort, request.page, request.size, request.trending)
+    shared = cache.get(versions, key, now)
+    if shared is None:
+        selection = _select(conn, period, request, now)
+        days = queries.listing_days_around(conn, period.start, period.end)
+        facet = queries.category_facet(conn, period.start, period.end)
+        ongoing = request.sort == TRENDING and selection.ranked_at == now
+        shared = _Shared(selection, days, facet, now, ongoing)
+        cache.put(versions, key, shared)
+    return shared
+
+
 def _feed(
     conn: Connection, period: Period, request: _FeedRequest, now: datetime, today: date | None
 ) -> FeedPage:
-    selection = _select(conn, period, request, now)
-    days = queries.listing_days_around(conn, period.start, period.end)
+    shared = _shared(conn, period, request, now)
+    selection, days = shared.selection, shared.days
     feed = FeedPage(
         period=period,
         category=request.category,
@@ -201,7 +287,7 @@ def _feed(
         page_size=request.size,
         total=selection.total,
         items=_items(conn, selection, request.viewer_id),
-        facet=queries.category_facet(conn, period.start, period.end),
+        facet=shared.facet,
         prev_period=period_containing(period.kind, days.before) if days.before else None,
         next_period=period_containing(period.kind, days.after) if days.after else None,
         last_listed=days.last,

@@ -9,9 +9,13 @@ from sqlalchemy import Connection, select
 from paperboy.storage.dialect import insert_into
 from paperboy.storage.engine import now_utc
 from paperboy.storage.schema import paper_stats
+from paperboy.storage.transactions import mark_community_changed
 
 
 def add_to_stats(conn: Connection, paper_id: int, *, upvotes: int = 0, comments: int = 0) -> None:
+    """Change a paper's counters (inside a write_transaction, which then bumps the community
+    version)."""
+    mark_community_changed(conn)
     now = now_utc()
     statement = insert_into(conn, paper_stats).values(
         paper_id=paper_id, upvotes=max(upvotes, 0), comments=max(comments, 0), updated_at=now

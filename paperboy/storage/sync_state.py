@@ -96,3 +96,15 @@ def bump_catalogue_version(conn: Connection) -> None:
 
 def catalogue_version(conn: Connection) -> str:
     return get_state(conn, CATALOGUE_VERSION_KEY) or ""
+
+
+COMMUNITY_VERSION_KEY = "community:version"  # a counter: changes with every vote and comment count
+
+
+def page_versions(conn: Connection) -> tuple[str, str]:
+    """The catalogue version and the community version, in one statement: what a ranked page
+    depends on besides the clock."""
+    keys = (CATALOGUE_VERSION_KEY, COMMUNITY_VERSION_KEY)
+    query = select(sync_state.c.key, sync_state.c.value).where(sync_state.c.key.in_(keys))
+    found = {row.key: row.value for row in conn.execute(query)}
+    return found.get(CATALOGUE_VERSION_KEY) or "", found.get(COMMUNITY_VERSION_KEY) or "0"

@@ -5,7 +5,9 @@
   read the papers they merge FOR UPDATE, in arxiv_id order (storage/papers.py).
 - A transaction that changed what pages show bumps the catalogue version as its very last
   statement, so that the version row is held only for the moment before commit and never
-  makes two writers wait on each other in opposite orders.
+  makes two writers wait on each other in opposite orders. One that changed community counts
+  (votes, comments) bumps the community version the same way: rankings kept in memory
+  (services/feed.py) are valid for one pair of versions.
 """
 
 from __future__ import annotations
@@ -18,9 +20,10 @@ from contextlib import contextmanager
 from sqlalchemy import Connection, Engine
 
 from paperboy.storage.engine import WRITER
-from paperboy.storage.sync_state import bump_catalogue_version
+from paperboy.storage.sync_state import COMMUNITY_VERSION_KEY, bump_catalogue_version, bump_counter
 
 _CATALOGUE_CHANGED = "paperboy_catalogue_changed"
+_COMMUNITY_CHANGED = "paperboy_community_changed"
 
 
 _SQLITE_WRITERS: weakref.WeakKeyDictionary[Engine, threading.RLock] = weakref.WeakKeyDictionary()
@@ -36,8 +39,11 @@ def write_transaction(engine: Engine) -> Iterator[Connection]:
                 yield conn
                 if conn.info.pop(_CATALOGUE_CHANGED, False):
                     bump_catalogue_version(conn)
+                if conn.info.pop(_COMMUNITY_CHANGED, False):
+                    bump_counter(conn, COMMUNITY_VERSION_KEY)
         finally:
             conn.info.pop(_CATALOGUE_CHANGED, None)  # a rolled-back change changed nothing
+            conn.info.pop(_COMMUNITY_CHANGED, None)
 
 
 @contextmanager
@@ -61,3 +67,8 @@ def _sqlite_turn(engine: Engine) -> Iterator[None]:
 def mark_catalogue_changed(conn: Connection) -> None:
     """Called by writers of papers and their signals, inside a write_transaction."""
     conn.info[_CATALOGUE_CHANGED] = True
+
+
+def mark_community_changed(conn: Connection) -> None:
+    """Called by writers of community counts (paper_stats), inside a write_transaction."""
+    conn.info[_COMMUNITY_CHANGED] = True

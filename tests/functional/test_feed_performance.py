@@ -16,16 +16,17 @@ from paperboy.services.search_index import embed_papers
 from paperboy.storage.engine import now_utc
 from paperboy.storage.schema import hf_papers, paper_stats, papers, votes
 
-# Trending feed pages (the default): the signals of the period's papers that have any, the count,
-# the rest of the page in "newest" order (they all score 0), the listing days around, the
-# catalogue version and five to load the page's papers, the category facet and the community
-# counts. Sorting by newest needs no signals. "/" first finds the latest day.
+# Trending feed pages (the default): the catalogue and community versions, the signals of the
+# period's papers that have any, the count, the rest of the page in "newest" order (they all score
+# 0), the listing days around, the catalogue version and five to load the page's papers, the
+# category facet and the community counts. Sorting by newest needs no signals. "/" first finds the
+# latest day.
 MAX_STATEMENTS = {
-    "/": 13,
-    "day": 12,
-    "day newest": 11,
-    "week": 12,
-    "month": 12,
+    "/": 14,
+    "day": 13,
+    "day newest": 12,
+    "week": 13,
+    "month": 13,
     # Seven for the paper, one for its community counts, one for its discussion, and six to
     # load its similar papers (their vectors are in memory) and one for their counts.
     "paper": 16,
@@ -33,10 +34,20 @@ MAX_STATEMENTS = {
     "top": 8,  # the signals of every paper that has any, six to load the page, the counts
     "about": 0,
 }
-# Shown again, a page's papers come from the process's cache (services/hydrate.py): the five
-# statements that load them are not run while the catalogue version stays the same.
-PAPER_LOADS = 5
-NO_PAPER_LIST = ("why", "about")
+# Shown again while neither version changes, a feed page's ranking, facet and days come from the
+# process's feed cache and its papers from the paper cache (services/feed.py, services/hydrate.py):
+# the two versions, the catalogue version again (the papers' cache) and the community counts.
+MAX_STATEMENTS_AGAIN = {
+    "/": 4,  # and the latest listing day
+    "day": 3,
+    "day newest": 3,
+    "week": 3,
+    "month": 3,
+    "paper": 11,  # its similar papers come from the cache
+    "why": 10,
+    "top": 3,
+    "about": 0,
+}
 # A logged-in reader costs the session look-up and, on lists and paper pages, one query for
 # which of the page's papers they upvoted (on paper pages, one more for the similar papers).
 MEMBER_EXTRA = 2
@@ -123,9 +134,7 @@ def test_statement_counts_are_capped(settings, add_papers, engine, papers):
 
 def _cap(name: str) -> int:
     page = name.removesuffix(" again")
-    if name == page or page in NO_PAPER_LIST:
-        return MAX_STATEMENTS[page]
-    return MAX_STATEMENTS[page] - PAPER_LOADS
+    return MAX_STATEMENTS[page] if name == page else MAX_STATEMENTS_AGAIN[page]
 
 
 def test_statement_counts_do_not_grow_with_the_papers_shown(settings, add_papers, engine):
