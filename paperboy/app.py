@@ -7,7 +7,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from starlette.middleware.gzip import GZipMiddleware
 from starlette.staticfiles import StaticFiles
 
 from paperboy import __version__
@@ -35,6 +34,7 @@ from paperboy.web.api import search as search_api
 from paperboy.web.api import v1 as api_v1
 from paperboy.web.auth import ViewerMiddleware
 from paperboy.web.cache_policy import CachePolicy
+from paperboy.web.compression import FastGZipMiddleware
 from paperboy.web.context import AppContext
 from paperboy.web.errors import install_error_handlers
 from paperboy.web.feeds import router as feeds_router
@@ -101,8 +101,9 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_middleware(CachePolicy)
     app.add_middleware(SecurityHeaders, https=settings.public_url.startswith("https://"))
     # Outermost (added last): compresses what the page cache did not already compress.
-    # Feed pages carry full abstracts (~250 KB a week page): compress for clients that accept it.
-    app.add_middleware(GZipMiddleware, minimum_size=2048, compresslevel=5)
+    # Feed pages carry full abstracts (~250 KB a week page): compress for clients that accept it,
+    # with ISA-L (web/compression.py: a 295 KB page in 1.3 ms, against 23 ms with zlib's level 5).
+    app.add_middleware(FastGZipMiddleware, minimum_size=2048)
     api_docs.mount_swagger_files(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(health.router)
