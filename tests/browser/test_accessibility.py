@@ -159,7 +159,7 @@ def test_keyboard_reaches_the_content_and_the_votes_and_shows_focus(
     with live_server(site_env(database_url, tmp_path), tmp_path / "serve.log") as base:
         anonymous = _context(chromium, base, "light", None)
         page = anonymous.new_page()
-        for path in ("/", f"/papers/{PAPER}", "/search?q=diffusion", "/login"):
+        for path in ("/", f"/papers/{PAPER}", "/search?q=diffusion", "/about/trending"):  # no autofocus
             _skip_link_moves_focus_to_main(page, base + path)
         _tab_through(page, base + "/", vote_name="Log in to upvote")
         anonymous.close()
@@ -197,8 +197,8 @@ def _tab_through(page, url: str, vote_name: str) -> None:
     while stops < 2000:
         page.keyboard.press("Tab")
         focused = page.evaluate(_FOCUSED)
-        if focused["tag"] == "body":  # past the last stop
-            break
+        if focused["tag"] == "body" or (stops and focused["text"] == "Skip to content"):
+            break  # past the last stop (out of the page, or round to the first)
         stops += 1
         votes_reached += focused["vote"]
         if not focused["outline"]:
