@@ -29,18 +29,19 @@ def chromium():
     """A headless Chromium for the module, or a skip naming what is missing; under CI=true
     (`.ci/run` installs both) a failure instead, so a broken CI image cannot pass by skipping."""
     if not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)):
-        _missing(f"{CHROMIUM} is absent: browser tests need Debian's chromium (apt-get install chromium)")
+        missing(f"{CHROMIUM} is absent: browser tests need Debian's chromium (apt-get install chromium)")
     try:
         playwright_api = importlib.import_module("playwright.sync_api")
     except ImportError:
-        _missing("playwright is not installed: browser tests need it (pip install -e '.[dev]')")
+        missing("playwright is not installed: browser tests need it (pip install -e '.[dev]')")
     with playwright_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
         yield browser
         browser.close()
 
 
-def _missing(reason: str) -> NoReturn:
+def missing(reason: str) -> NoReturn:
+    """Skip for want of `reason` (a browser, Playwright, axe-core); under CI=true, fail."""
     if os.environ.get("CI", "").lower() == "true":
         pytest.fail(f"{reason} (CI=true: browser tests must run)", pytrace=False)
     pytest.skip(reason)
