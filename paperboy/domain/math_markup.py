@@ -9,7 +9,8 @@ library un-escapes its own output): the element tree is written out again here, 
 allow-list of elements and attributes and every text escaped. Whatever cannot be shown that way
 is shown as the TeX it was written as: a parse error, a command latex2mathml does not know (it
 would print `\\foo` as a letter), a command that has no place in an abstract and could do harm
-(`\\href`, `\\url`, `\\def`, `\\unicode`, `\\style`, colours), too much nesting, too long a formula.
+(`\\href`, `\\url`, `\\def`, `\\style`, colours), a character that is not for showing (controls,
+bidi overrides: `\\unicode{x202E}`), too much nesting, too long a formula.
 
 Search, JSON and plain-text mail keep the raw text; only HTML goes through here.
 """
@@ -55,11 +56,12 @@ _LENGTH_ATTRIBUTES = frozenset(
 )
 _VALUE = re.compile(r"[A-Za-z0-9.% -]{1,80}")  # words and numbers: no (), no :, no quotes
 _LENGTH = re.compile(r"[+-]?(?:\d{1,2}(?:\.\d*)?|\.\d+)(?:em|ex|pt|px|mu|%)?")  # under 100 units
-# Commands refused outright: links, definitions (\def loops), raw code points, styles, colours.
+# Commands refused outright: links, definitions (\def loops), styles, colours, raw characters
+# (\unicode only as \unicode{x2013}: latex2mathml reads decimal as hex; _character vets the rest).
 _REFUSED = re.compile(
     r"\\(?:href|url|[egx]?def|let|(?:re)?newcommand|providecommand|newenvironment|DeclareMathOperator"
-    r"|unicode|style|class|cssId|color|textcolor|colorbox|fcolorbox|require|html\w*|mmlToken"
-    r"|input|include|write|csname|catcode|expandafter|char)(?![A-Za-z])"
+    r"|unicode(?!\{x[0-9A-Fa-f]{1,6}\})|style|class|cssId|color|textcolor|colorbox|fcolorbox|require"
+    r"|html\w*|mmlToken|input|include|write|csname|catcode|expandafter|char)(?![A-Za-z])"
 )
 _BRACE = re.compile(r"\\.|[{}]")  # a brace, or an escaped character (\{ is no brace)
 _CHARACTER_REFERENCE = re.compile(r"&#x([0-9A-Fa-f]{1,6});")  # how latex2mathml writes symbols

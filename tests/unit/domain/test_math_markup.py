@@ -131,8 +131,11 @@ def test_stats_count_rendered_and_fallen_back():
         r"\url{javascript:alert(1)}",
         r"\def\a{\a\a}\a",
         r"\newcommand{\a}{\a\a}\a",
-        r"\unicode{x202E}",
-        r"\unicode{0}",
+        r"\unicode{x202E}",  # a bidi override
+        r"\unicode{x0}",
+        r"\unicode{xD800}",
+        r"\unicode{x110000}",
+        r"\unicode{8211}",  # decimal, which latex2mathml would read as hex
         r"\style{background:url(javascript:alert(1))}{x}",
         r"\class{x}{y}",
         r"\color{red}{x}",
@@ -148,6 +151,11 @@ def test_hostile_tex_is_shown_as_text(tex):
     assert html.endswith(" &lt;script&gt;")
     assert_inert(html)
     assert inventory(html).tags == []
+
+
+def test_a_character_by_its_code_point_is_shown_when_printable():
+    assert math_html(r"a$\unicode{x2013}$b") == "a<math><mrow><mi>–</mi></mrow></math>b"
+    assert math_html(r"$\unicode{x3C}$") == "<math><mrow><mi>&lt;</mi></mrow></math>"
 
 
 def test_attributes_are_allow_listed_and_lengths_capped():
