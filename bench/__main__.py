@@ -15,6 +15,7 @@ from bench import (
     embedding_speed,
     import_speed,
     lexical_engines,
+    math_rendering,
     pages,
     postgres,
     rate_limit,
@@ -48,6 +49,8 @@ BENCHMARKS: dict[str, Benchmark] = {
     "digest": lambda ws, corpus, args: digest.run(corpus, args),
     # The API limiter's cost per request, 2-worker accuracy and key churn, old vs new (bench/rate_limit.py).
     "rate_limit": lambda ws, corpus, args: rate_limit.run(ws),
+    # Titles and abstracts as MathML, cold and cached; formulas shown as TeX (bench/math_rendering.py).
+    "math": lambda ws, corpus, args: math_rendering.run(corpus),
     # 256 connections of mixed load with 2,000 members, then a worker SIGKILLed (bench/soak.py).
     "soak": lambda ws, corpus, args: soak.run(ws, corpus, args),
 }

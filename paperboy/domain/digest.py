@@ -16,6 +16,7 @@ from typing import Literal
 from paperboy.domain.arxiv_ids import abs_url, pdf_url
 from paperboy.domain.calendar import format_day, format_span
 from paperboy.domain.categories import is_arxiv_category
+from paperboy.domain.math_markup import cut_outside_math
 from paperboy.domain.models import Paper
 
 Frequency = Literal["daily", "weekly"]
@@ -323,12 +324,14 @@ class DigestPaper:
 
 
 def trim(text: str, length: int) -> str:
-    """At most `length` characters, cut at a word boundary, with an ellipsis when cut."""
+    """At most `length` characters, cut at a word boundary (and never inside a TeX formula,
+    unless it is all one), with an ellipsis when cut."""
     text = " ".join(text.split())
     if len(text) <= length:
         return text
-    cut = text[: length - 1].rsplit(" ", 1)[0].rstrip(",;:.")
-    return cut + "…"
+    cut = text[: length - 1].rsplit(" ", 1)[0]
+    cut = text[: cut_outside_math(text, len(cut))] or cut
+    return cut.rstrip(",;:. ") + "…"
 
 
 @dataclass(frozen=True, slots=True)

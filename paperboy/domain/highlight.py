@@ -5,6 +5,10 @@ Matching is close to what the lexical index does (docs/search.md): case and diac
 ignored ("Schrödinger" matches schrodinger) and common English endings are dropped, so a search
 for "networks" marks "network" and "learning" marks "learned". Excluded words, authors and
 filters are never marked, nor stop words beside other words (a question's "which" or "the").
+
+With `math=True` (the web pages), TeX math is shown as MathML (domain/math_markup.py) and words
+inside a formula are not marked: a mark is text-only, and a snippet never cuts a formula in two.
+Without it (the JSON API), the TeX stays as written, marks and all.
 """
 
 from __future__ import annotations
@@ -12,9 +16,10 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from functools import lru_cache
 
+from paperboy.domain.math_markup import math_span_at, math_spans, span_html, text_html
 from paperboy.domain.search_query import SearchQuery
 from paperboy.domain.stop_words import STOP_WORDS
 
@@ -33,20 +38,24 @@ def fold_text(text: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
 
 
-def highlight(text: str, query: SearchQuery) -> str:
-    """All of `text`, HTML-escaped, with the query's words marked."""
-    return _render(text, _spans(text, _stems_of(query)), 0, len(text))
+def highlight(text: str, query: SearchQuery, *, math: bool = False) -> str:
+    """All of `text`, HTML-escaped, with the query's words marked (and its math as MathML)."""
+    render = _render_math if math else _render
+    return render(text, _spans(text, _stems_of(query)), 0, len(text))
 
 
-def snippet(text: str, query: SearchQuery, max_chars: int = SNIPPET_CHARS) -> str:
+def snippet(text: str, query: SearchQuery, max_chars: int = SNIPPET_CHARS, *, math: bool = False) -> str:
     """About `max_chars` of `text` around its first match (or its start), escaped and marked;
     an ellipsis shows where text was cut."""
+    render = _render_math if math else _render
     spans = _spans(text, _stems_of(query))
     if len(text) <= max_chars:
-        return _render(text, spans, 0, len(text))
+        return render(text, spans, 0, len(text))
     start = _word_start(text, max(0, spans[0][0] - _LEAD_CHARS)) if spans else 0
     end = _word_end(text, min(len(text), start + max_chars))
-    inner = _render(text, [s for s in spans if s[0] >= start and s[1] <= end], start, end)
+    if math:  # a formula is shown whole or not at all
+        start, end = _outside_formulas(text, start, end)
+    inner = render(text, [s for s in spans if s[0] >= start and s[1] <= end], start, end)
     return ("…" if start > 0 else "") + inner + ("…" if end < len(text) else "")
 
 
@@ -102,14 +111,50 @@ def _candidates(stems: frozenset[str]) -> re.Pattern[str]:
     return re.compile(rf"\b(?:{'|'.join(prefixes)})\w*", re.IGNORECASE)
 
 
-def _render(text: str, spans: Iterable[tuple[int, int]], start: int, end: int) -> str:
+def _render(
+    text: str,
+    spans: Iterable[tuple[int, int]],
+    start: int,
+    end: int,
+    escape: Callable[[str], str] = html.escape,
+) -> str:
     parts, position = [], start
     for left, right in spans:
-        parts.append(html.escape(text[position:left]))
-        parts.append(f"<mark>{html.escape(text[left:right])}</mark>")
+        parts.append(escape(text[position:left]))
+        parts.append(f"<mark>{escape(text[left:right])}</mark>")
         position = right
-    parts.append(html.escape(text[position:end]))
+    parts.append(escape(text[position:end]))
     return "".join(parts)
+
+
+def _render_math(text: str, spans: Iterable[tuple[int, int]], start: int, end: int) -> str:
+    """As _render, with each formula between `start` and `end` as MathML and no mark inside one."""
+    marks, parts, position = list(spans), [], start
+    for formula in math_spans(text):
+        if formula.start < start or formula.end > end:
+            continue
+        inside = [m for m in marks if m[0] >= position and m[1] <= formula.start]
+        parts.append(_render(text, inside, position, formula.start, text_html))
+        parts.append(span_html(text, formula))
+        position = formula.end
+    inside = [m for m in marks if m[0] >= position and m[1] <= end]
+    parts.append(_render(text, inside, position, end, text_html))
+    return "".join(parts)
+
+
+def _outside_formulas(text: str, start: int, end: int) -> tuple[int, int]:
+    """A snippet's bounds moved out of the formulas they would cut: the start past its formula
+    (the match after it stays in view), the end before its formula, or after it when nothing
+    would be left. Unchanged when a single formula holds both: it is then cut, and shown as TeX."""
+    first = math_span_at(text, start)
+    new_start = start if first is None else first.end
+    while new_start < len(text) and text[new_start] == " ":
+        new_start += 1
+    last = math_span_at(text, end)
+    new_end = end if last is None else last.start if last.start > new_start else last.end
+    while new_end > new_start and text[new_end - 1] == " ":
+        new_end -= 1
+    return (new_start, new_end) if new_start < new_end else (start, end)
 
 
 def _word_start(text: str, index: int) -> int:

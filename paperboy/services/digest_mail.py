@@ -1,7 +1,7 @@
 """The digest mail itself: a plain-text part and an HTML part (inline CSS, no scripts, no remote
-fonts or images), the unsubscribe headers of RFC 2369 and RFC 8058, and a Message-ID that is the
-same every time the same edition is sent to the same subscriber (so that a copy sent twice after
-a crash is recognisably the same mail).
+fonts or images; TeX as MathML), the unsubscribe headers of RFC 2369 and RFC 8058, and a
+Message-ID that is the same every time the same edition is sent to the same subscriber (so that
+a copy sent twice after a crash is recognisably the same mail).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from markupsafe import Markup
 
 from paperboy.config import Settings
 from paperboy.domain.digest import DigestPaper, Edition, MailLinks, Subscription
+from paperboy.domain.math_markup import math_html
 from paperboy.domain.site_urls import paper_url
 from paperboy.integrations.mail import Envelope, address_of, alternative_message
 
@@ -44,6 +45,7 @@ class DigestRenderer:
             keep_trailing_newline=True,
         )
         env.globals.update(site_name=settings.site_name, site=self.site, paper_url=self.paper_url)
+        env.filters["math"] = math_html  # the HTML part's TeX as MathML; the text part keeps the TeX
         self.templates = {name: env.get_template(name) for name in TEMPLATE_NAMES}
         self._fragments: dict[tuple[str, int], str] = {}
 

@@ -4,6 +4,11 @@ Callers give a `FeedInfo` and a list of `FeedEntry` (`entry_for_paper` builds on
 catalogue paper); nothing here reads the database, so any list of papers (a period, a search,
 a reader's own feed) can be published. Every date is explicit: feedgen would otherwise stamp
 the time of rendering, and the ETag of an unchanged feed would change every second.
+
+Titles and summaries are text, TeX as written (feed readers show a title as text). The content
+is given twice: as text (TeX as written) and as HTML with the abstract's TeX as MathML
+(domain/math_markup.py): RSS's description and Atom's content (type="html") carry the HTML,
+JSON Feed both (content_text and content_html).
 """
 
 from __future__ import annotations
@@ -18,7 +23,9 @@ import orjson
 from feedgen.feed import FeedGenerator
 
 from paperboy.domain.arxiv_ids import abs_url
+from paperboy.domain.math_markup import math_html
 from paperboy.domain.models import Paper
+from paperboy.web.filters import paragraphs
 
 RSS = "application/rss+xml"
 ATOM = "application/atom+xml"
@@ -46,6 +53,7 @@ class FeedEntry:
     title: str
     summary: str  # the abstract
     content_text: str  # the abstract, then authors, categories, dates and upvotes
+    content_html: str  # the same as HTML, the abstract's TeX as MathML
     authors: tuple[str, ...]
     tags: tuple[str, ...]
     published: datetime
@@ -66,12 +74,15 @@ def entry_for_paper(
     ]
     if listed:
         details.insert(3, f"Listed: {listed:%Y-%m-%d}")
+    abstract = _clean(paper.abstract)
     return FeedEntry(
         id=page_url,
         url=page_url,
         title=_clean(paper.title),
-        summary=_clean(paper.abstract),
-        content_text=_clean(paper.abstract + "\n\n" + "\n".join(details)),
+        summary=abstract,
+        content_text=abstract + "\n\n" + _clean("\n".join(details)),
+        content_html="".join(_paragraph(math_html(part)) for part in paragraphs(abstract))
+        + _as_html(_clean("\n".join(details))),
         authors=tuple(_clean(name) for name in paper.authors),
         tags=tuple(paper.categories),
         published=published,
@@ -116,6 +127,7 @@ def json_feed(info: FeedInfo, entries: Sequence[FeedEntry]) -> bytes:
                 "url": entry.url,
                 "title": entry.title,
                 "content_text": entry.content_text,
+                "content_html": entry.content_html,
                 "summary": entry.summary,
                 "date_published": entry.published.isoformat(),
                 "date_modified": entry.updated.isoformat(),
@@ -151,11 +163,11 @@ def _add_entry(generator: FeedGenerator, entry: FeedEntry, *, rss: bool) -> None
     item.guid(entry.id, permalink=True)
     item.title(entry.title)
     item.link(href=entry.url)
-    if rss:  # an RSS description is HTML: the text is escaped once more, lines kept
-        item.description(_as_html(entry.content_text))
-    else:  # Atom says what its text is: plain
+    if rss:  # an RSS description is HTML (escaped once more in the XML)
+        item.description(entry.content_html)
+    else:  # Atom says what its text is: the summary plain, the content HTML
         item.summary(entry.summary, type="text")
-        item.content(entry.content_text, type="text")
+        item.content(entry.content_html, type="html")
     item.published(entry.published)
     item.updated(entry.updated)
     item.pubDate(entry.published)
@@ -169,8 +181,13 @@ def _add_entry(generator: FeedGenerator, entry: FeedEntry, *, rss: bool) -> None
 
 
 def _as_html(text: str) -> str:
+    """Paragraphs of text as HTML, escaped, lines kept."""
     paragraphs = [html.escape(part).replace("\n", "<br>") for part in text.split("\n\n")]
-    return "".join(f"<p>{part}</p>" for part in paragraphs)
+    return "".join(_paragraph(part) for part in paragraphs)
+
+
+def _paragraph(inner: str) -> str:
+    return f"<p>{inner}</p>"
 
 
 def _clean(text: str) -> str:

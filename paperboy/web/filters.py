@@ -1,6 +1,7 @@
 """Jinja filters: how dates, author lists, abstracts and badges read on a page.
 
-They return plain strings; autoescaping (always on) makes them safe in HTML.
+They return plain strings, which autoescaping (always on) makes safe in HTML; `math`, `marked`
+and `marked_snippet` return HTML already escaped, with TeX as MathML (domain/math_markup.py).
 """
 
 from __future__ import annotations
@@ -10,7 +11,12 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
+from markupsafe import Markup
+
 from paperboy.domain.calendar import format_day, format_short_day
+from paperboy.domain.highlight import highlight, snippet
+from paperboy.domain.math_markup import cut_outside_math, math_html
+from paperboy.domain.search_query import SearchQuery
 
 ANNOUNCE_LABELS = {
     "new": "new",
@@ -60,7 +66,19 @@ def preview(text: str, length: int = PREVIEW_LENGTH) -> str | None:
     flat = oneline(text)
     if len(flat) <= length:
         return None
-    return flat[:length].rsplit(" ", 1)[0].rstrip(",;:.") + "…"
+    cut = flat[:length].rsplit(" ", 1)[0]
+    cut = flat[: cut_outside_math(flat, len(cut))] or cut  # never half a formula (unless all is one)
+    return cut.rstrip(",;:. ") + "…"
+
+
+def marked(text: str, query: SearchQuery) -> Markup:
+    """A search result's title: the query's words in <mark>, TeX as MathML."""
+    return Markup(highlight(text, query, math=True))  # noqa: S704 - highlight escapes the text
+
+
+def marked_snippet(text: str, query: SearchQuery) -> Markup:
+    """A search result's abstract: the part around the first match, marked, TeX as MathML."""
+    return Markup(snippet(text, query, math=True))  # noqa: S704 - snippet escapes the text
 
 
 def announce_label(announce_type: str | None) -> str:
@@ -108,6 +126,9 @@ FILTERS: dict[str, Callable[..., Any]] = {
     "paragraphs": paragraphs,
     "excerpt": excerpt,
     "preview": preview,
+    "math": math_html,
+    "marked": marked,
+    "marked_snippet": marked_snippet,
     "announce_label": announce_label,
     "link_label": link_label,
     "plural": plural,

@@ -37,7 +37,9 @@ MEMBERS_ONLY = ["/settings", "/submit"]
 
 @pytest.fixture
 def world(settings, engine, add_papers):
-    add_papers(make_record(PAPER), make_record("2506.12230"))
+    # TeX in the title and abstract: the pages show MathML, which must need nothing the policy blocks.
+    tex = {"title": r"A study of $\mathcal{O}(n \log n)$ sorting", "abstract": r"With $x^2$ and $$\int f$$."}
+    add_papers(make_record(PAPER, **tex), make_record("2506.12230"))
     mod = make_member(engine, "mod", role="moderator")
     comments.post_comment(engine, settings, mod, PAPER, "A *fine* result.", None, "127.0.0.1")
     return mod
@@ -53,6 +55,9 @@ def test_the_pages_break_no_rule_of_their_policy(chromium, world, engine, settin
             response = page.goto(base + path)
             assert response is not None
             assert "default-src 'self'" in response.headers["content-security-policy"], path
+        page.goto(f"{base}/papers/{PAPER}")
+        assert page.locator("h1 math").count() == 1
+        assert page.locator('.abstract-full math[display="block"]').count() == 1
         _swagger_ui_starts(page, base)
         anonymous.close()
 

@@ -45,7 +45,10 @@ def test_paper_page_shows_everything_the_catalogue_knows(client, paper):
     assert response.status_code == 200
     assert "<h1>Attention Is Still All You Need</h1>" in html
     assert "Author 1, Author 2, Author 3, Author 4, Author 5, Author 6, Author 7, Author 8" in html
-    assert "<p>First paragraph about $\\alpha$-attention wrapped across lines.</p>" in html
+    assert (
+        "<p>First paragraph about <math><mrow><mi>α</mi></mrow></math>-attention wrapped across lines.</p>"
+        in html
+    )
     assert "<p>Second paragraph.</p>" in html
     assert "<strong>cs.CL</strong> <span" in html
     assert "(primary)" in html

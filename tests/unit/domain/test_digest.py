@@ -13,6 +13,7 @@ from paperboy.domain.digest import (
     in_categories,
     keyword_pattern,
     parse_edition_key,
+    trim,
     weekly_edition,
 )
 
@@ -120,3 +121,10 @@ def test_edition_keys_round_trip_and_bad_ones_are_explained() -> None:
     for bad in ("monthly:2025-06-01", "daily:2025-13-01", "daily"):
         with pytest.raises(ValueError, match="daily:YYYY-MM-DD"):
             parse_edition_key(bad)
+
+
+def test_a_trimmed_abstract_never_ends_in_half_a_formula():
+    text = r"We bound the error by $\mathcal{O}(n \log n)$ in the worst case." + " More." * 20
+    assert trim(text, 40) == "We bound the error by…"  # a cut inside the formula moves before it
+    assert trim(text, 60).startswith(r"We bound the error by $\mathcal{O}(n \log n)$ in")
+    assert trim(r"$a + b + c + d + e + f$ and more", 12) == "$a + b + c…"  # all one formula: cut

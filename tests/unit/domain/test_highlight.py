@@ -64,3 +64,33 @@ def test_words_are_found_by_their_forms_in_long_ascii_texts_and_in_accented_ones
     query = parse_search_query("studies networking")
     assert highlight("Two study and networks", query) == "Two <mark>study</mark> and <mark>networks</mark>"
     assert highlight("Études du réseau networked", query) == "Études du réseau <mark>networked</mark>"
+
+
+def test_with_math_formulas_are_mathml_and_words_in_them_are_not_marked():
+    query = parse_search_query("log time")
+    title = r"An $\mathcal{O}(n \log n)$ time sort & <more>"
+    html = highlight(title, query, math=True)
+    assert html.startswith("An <math><mrow><mi>𝒪</mi>")
+    assert "<mi>log</mi>" in html  # inside the formula: not marked
+    assert html.endswith("</math> <mark>time</mark> sort &amp; &lt;more&gt;")
+    assert html.count("<mark>") == 1
+
+
+def test_without_math_the_tex_stays_as_written_and_marked():
+    html = highlight(r"An $\mathcal{O}(n \log n)$ time sort", parse_search_query("log time"))
+    assert html == r"An $\mathcal{O}(n \<mark>log</mark> n)$ <mark>time</mark> sort"
+
+
+def test_a_snippet_with_math_never_cuts_a_formula():
+    formula = r"$\sum_{i=1}^{n} \alpha_i x_i + \beta_j y_j + \gamma_k z_k + \delta_l w_l$"
+    text = "word " * 50 + formula + " graph" + " tail" * 50
+    query = parse_search_query("graph")
+    plain = snippet(text, query, max_chars=80)
+    assert plain.count("$") == 1  # without math: the snippet starts inside the formula
+    html = snippet(text, query, max_chars=80, math=True)
+    assert html.startswith("…<mark>graph</mark> tail")  # it starts after the formula instead
+    assert "$" not in html
+    ending = snippet("graph " + formula + " tail" * 30, query, max_chars=40, math=True)
+    assert ending == "<mark>graph</mark>…"  # and ends before one
+    whole = snippet("graph " + formula + " tail" * 30, query, max_chars=90, math=True)
+    assert "<msubsup>" in whole  # or holds it whole, as MathML

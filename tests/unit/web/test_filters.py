@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from paperboy.web.filters import author_line, is_web_url, oneline, paragraphs, preview
+from paperboy.domain.search_query import parse_search_query
+from paperboy.web.filters import author_line, is_web_url, marked, oneline, paragraphs, preview
 
 
 def test_author_line_keeps_short_lists_whole():
@@ -24,6 +25,17 @@ def test_preview_cuts_long_text_at_a_word():
     cut = preview(text, 30)
     assert cut == "word word word word word word…"
     assert preview("short text", 30) is None
+
+
+def test_preview_never_cuts_a_formula():
+    text = r"Sorting in $\mathcal{O}(n \log n)$ comparisons, " + "word " * 80
+    assert preview(text, 25) == "Sorting in…"
+    assert preview(text, 50) == r"Sorting in $\mathcal{O}(n \log n)$ comparisons…"
+
+
+def test_search_results_show_math_and_marks():
+    html = marked(r"Graphs in $\mathbb{R}^d$", parse_search_query("graph"))
+    assert html == "<mark>Graphs</mark> in <math><mrow><msup><mi>ℝ</mi><mi>d</mi></msup></mrow></math>"
 
 
 def test_oneline_and_web_urls():
