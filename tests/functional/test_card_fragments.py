@@ -69,10 +69,10 @@ def test_a_vote_a_new_version_and_an_edited_title_show_on_the_next_render(settin
     with open_client(settings) as client:
         log_in_as(client, ada)
         first = client.get(DAY).text
-        assert '▲ <span class="vote-count">0</span>' in _vote_forms(first)[PAPERS[1]]
+        assert '<span class="vote-count">0</span>' in _vote_forms(first)[PAPERS[1]]
         votes.upvote_paper(engine, settings, bob, PAPERS[1], "192.0.2.2")
         voted = client.get(DAY).text
-        assert '▲ <span class="vote-count">1</span>' in _vote_forms(voted)[PAPERS[1]]
+        assert '<span class="vote-count">1</span>' in _vote_forms(voted)[PAPERS[1]]
         retitled = make_record(
             PAPERS[2],
             title="An edited title",
