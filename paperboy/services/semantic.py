@@ -207,9 +207,11 @@ class SemanticRanker:
             index.close()
 
     def warm_up(self) -> None:
-        """Load the vectors and the embedder now, so the first search does not wait for them."""
-        len(self.vector_index())
-        if not self._closed and self.embedder() is not None:  # closed: the process is stopping
+        """Load the vectors and the embedder now, so the first search does not wait for them;
+        what is not loaded yet once closed (the process is stopping) is not."""
+        if not self._closed:
+            len(self.vector_index())
+        if not self._closed and self.embedder() is not None:
             self._embed_query("warm up")
 
     def start_warm_up(self, first: Callable[[], None] | None = None) -> threading.Thread:
