@@ -50,7 +50,7 @@ SCHEMA_VERSION = 1  # of storage/keyword_index.py's documents: a folder of anoth
 LAG_S = 60.0  # how much later than its papers' changed_at a transaction may commit
 WRITER_RETRY_S = 10.0  # how often a process that is not the writer tries to become it
 BATCH = 5000  # papers read and indexed at a time; a stop waits for at most one batch
-CLOSE_WAIT_S = 1.0  # how long `close` waits for a round in progress
+CLOSE_WAIT_S = 0.5  # how long `close` waits for a round in progress
 
 State = Literal["current", "building", "behind", "off"]
 
@@ -211,10 +211,11 @@ class KeywordRanker:
         (tantivy frees it when the process ends) and is left to end with the process."""
         with self._starting:
             self._stop.set()
+        deadline = time.monotonic() + timeout
         background = self._background
         if background is not None and background is not threading.current_thread():
             background.join(timeout)
-        if not self._lock.acquire(timeout=timeout):
+        if not self._lock.acquire(timeout=max(0.0, deadline - time.monotonic())):
             log.warning("keyword index: busy after %.1f s; its write lock goes with the process", timeout)
             return
         try:

@@ -71,7 +71,7 @@ RECONCILE_SECONDS = 60.0  # at least this long between full reconciliations...
 RECONCILE_SHARE = 0.05  # ...and long enough that they take at most this share of the time
 REBUILD_SHARE = 0.10  # `update_ann_index` rebuilds when the count moved this much since the build
 BUILD_BATCH = 50_000  # vectors read per query while building
-CLOSE_WAIT_S = 1.0  # how long `close` waits for a refresh in progress
+CLOSE_WAIT_S = 0.5  # how long `close` waits for a refresh in progress
 
 
 class VectorIndex:
