@@ -20,6 +20,7 @@ from bench import (
     rate_limit,
     search_quality,
     search_speed,
+    shutdown,
     soak,
     trending_calibration,
 )
@@ -48,6 +49,8 @@ BENCHMARKS: dict[str, Benchmark] = {
     "digest": lambda ws, corpus, args: digest.run(corpus, args),
     # The API limiter's cost per request, 2-worker accuracy and key churn, old vs new (bench/rate_limit.py).
     "rate_limit": lambda ws, corpus, args: rate_limit.run(ws),
+    # `serve` stopping on SIGTERM, 1 and 2 workers, idle and while loading, before/after (bench/shutdown.py).
+    "shutdown": lambda ws, corpus, args: shutdown.run(ws, corpus),
     # 256 connections of mixed load with 2,000 members, then a worker SIGKILLed (bench/soak.py).
     "soak": lambda ws, corpus, args: soak.run(ws, corpus, args),
 }
