@@ -21,6 +21,7 @@ from bench import (
     rate_limit,
     search_quality,
     search_speed,
+    shutdown,
     soak,
     trending_calibration,
 )
@@ -51,6 +52,8 @@ BENCHMARKS: dict[str, Benchmark] = {
     "rate_limit": lambda ws, corpus, args: rate_limit.run(ws),
     # Titles and abstracts as MathML, cold and cached; formulas shown as TeX (bench/math_rendering.py).
     "math": lambda ws, corpus, args: math_rendering.run(corpus),
+    # `serve` stopping on SIGTERM, 1 and 2 workers, idle and while loading, before/after (bench/shutdown.py).
+    "shutdown": lambda ws, corpus, args: shutdown.run(ws, corpus),
     # 256 connections of mixed load with 2,000 members, then a worker SIGKILLed (bench/soak.py).
     "soak": lambda ws, corpus, args: soak.run(ws, corpus, args),
 }

@@ -29,22 +29,37 @@ def free_port() -> int:
 @contextmanager
 def serving(target: Target, log_dir: Path, workers: int = 2, **extra_env: str) -> Iterator[str]:
     """Start the server on `target`'s database, yield its base URL once /healthz answers, stop it."""
+    proc, base = start_serve(child_env(**target.env, **extra_env), log_dir, workers)
+    try:
+        yield base
+    finally:
+        stop_process_group(proc)
+
+
+def start_serve(env: dict[str, str], log_dir: Path, workers: int) -> tuple[subprocess.Popen[bytes], str]:
+    """`paperboy serve` with `env` (no first sync) on a free port, once /healthz answers: the
+    process and its base URL. The caller stops it (stop_process_group)."""
     port = free_port()
     command = paperboy_command("serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers))
-    env = child_env(**target.env, PAPERBOY_SYNC_ON_EMPTY="0", **extra_env)
     log_dir.mkdir(parents=True, exist_ok=True)
     log = log_dir / "serve.log"
     with log.open("wb") as out:
         # A session of its own, so that stopping it reaches the uvicorn workers it spawns too.
         proc = subprocess.Popen(
-            command, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=log_dir, start_new_session=True
+            command,
+            env={**env, "PAPERBOY_SYNC_ON_EMPTY": "0"},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=log_dir,
+            start_new_session=True,
         )
     base = f"http://127.0.0.1:{port}"
     try:
         _wait_healthy(proc, base, log)
-        yield base
-    finally:
+    except BaseException:
         stop_process_group(proc)
+        raise
+    return proc, base
 
 
 NO_RESPONSE = 0

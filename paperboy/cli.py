@@ -9,7 +9,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from paperboy import __version__
@@ -21,7 +20,6 @@ from paperboy.cli_export import add_export
 from paperboy.cli_progress import MEBIBYTES, print_line, progress_report
 from paperboy.config import Settings, SettingsError, describe, load_settings
 from paperboy.private_files import restrict_umask
-from paperboy.services.database import migrate_database, open_database
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -156,57 +154,9 @@ def _add_admin(commands: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
-    import uvicorn
+    from paperboy.cli_serve import serve
 
-    from paperboy.services.background import (
-        start_background_embedding,
-        start_background_sync,
-        start_digest_schedule,
-    )
-    from paperboy.services.signing_key import check_shared_key
-    from paperboy.web.slow_clients import PROTOCOL
-
-    engine = open_database(settings)
-    migrate_database(engine)  # once here, before workers start; the background sync keeps using the engine
-    check_shared_key(engine, settings)  # PostgreSQL's hosts must share one signing key
-    plan = _sync_plan(settings, engine)
-    if start_background_sync(engine, settings):
-        print(plan, file=sys.stderr)
-    start_background_embedding(engine, settings)  # papers imported, or stored before search existed
-    if start_digest_schedule(engine, settings):
-        print(
-            f"paperboy: sending digests from {settings.digest_send_hour:02d}:00 UTC as they fall due",
-            file=sys.stderr,
-        )
-    print(f"paperboy: serving on http://{settings.host}:{settings.port}", file=sys.stderr)
-    uvicorn.run(
-        "paperboy.asgi:app",
-        factory=True,
-        host=settings.host,
-        port=settings.port,
-        workers=settings.workers,
-        log_level="warning",
-        # The client address decides per-IP rate limits: believe X-Forwarded-For only from the
-        # proxies the operator names (uvicorn would otherwise trust 127.0.0.1 by default).
-        proxy_headers=bool(settings.trusted_proxies),
-        forwarded_allow_ips=settings.trusted_proxies or None,
-        # Slow and idle clients (docs/deploying.md): headers within header_timeout (uvicorn has
-        # no such timeout of its own), idle keep-alive connections closed, a bound on what one
-        # worker holds at once (past it: an immediate 503, not a queue).
-        http=PROTOCOL,
-        timeout_keep_alive=settings.keep_alive_timeout,
-        limit_concurrency=settings.limit_concurrency or None,
-    )
-    return 0
-
-
-def _sync_plan(settings: Settings, engine: Engine) -> str:
-    from paperboy.services.sync import catalogue_is_empty
-
-    every = f"every {settings.sync_interval_hours:g} h" if settings.sync_interval_hours > 0 else ""
-    first = "now (empty catalogue)" if settings.sync_on_empty and catalogue_is_empty(engine) else ""
-    when = " and ".join(part for part in (first, every) if part)
-    return f"paperboy: syncing from arXiv and Hugging Face in the background {when}"
+    return serve(settings)
 
 
 def _import(args: argparse.Namespace, settings: Settings) -> int:

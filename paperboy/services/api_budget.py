@@ -25,7 +25,6 @@ from __future__ import annotations
 import logging
 import math
 import threading
-import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Literal
@@ -80,6 +79,7 @@ class SharedCounts:
         self._urgent = threading.Event()  # a bucket's unwritten count reached its threshold
         self._thread: threading.Thread | None = None
         self._closed = False
+        self._closing = threading.Event()  # ends a back-off pause at once
         self._latest = 0.0  # the latest time a request was counted at (the clock may be a test's)
         self._purged = 0.0
 
@@ -183,7 +183,7 @@ class SharedCounts:
             self._urgent.clear()  # cleared before the outbox is taken: no wake-up is lost
             failures = 0 if self.flush() else failures + 1
             if failures:
-                time.sleep(min(_MAX_BACKOFF, self.flush_seconds * 2**failures))
+                self._closing.wait(min(_MAX_BACKOFF, self.flush_seconds * 2**failures))
 
     def flush(self) -> bool:
         """Write this process's counts and read back the totals; False when the database refused
@@ -230,10 +230,11 @@ class SharedCounts:
     def close(self) -> None:
         """Write what is left and stop the thread."""
         self._closed = True
+        self._closing.set()
         self._work.set()
         self._urgent.set()
         if self._thread is not None:
-            self._thread.join(timeout=5)
+            self._thread.join(timeout=1)  # a write in progress; the one below then waits for it
         self.flush()
 
     def size(self) -> int:

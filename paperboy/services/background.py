@@ -98,9 +98,9 @@ def start_background_embedding(
 def _embed_loop(engine: Engine, settings: Settings, stop: threading.Event) -> None:
     from paperboy.services.search_index import embed_new_papers
 
-    while True:
+    while not stop.is_set():
         try:
-            report = embed_new_papers(engine, settings, threads=1)
+            report = embed_new_papers(engine, settings, threads=1, stop=stop)
             if report.embedded:
                 log.info("%s", report.summary())
         except Exception:  # EmbedderUnavailable, a database failure: logged, tried again later

@@ -49,7 +49,8 @@ KEYWORD_DIRECTORY = "keywords"  # under data_dir
 SCHEMA_VERSION = 1  # of storage/keyword_index.py's documents: a folder of another is rebuilt
 LAG_S = 60.0  # how much later than its papers' changed_at a transaction may commit
 WRITER_RETRY_S = 10.0  # how often a process that is not the writer tries to become it
-BATCH = 5000  # papers read and indexed at a time
+BATCH = 5000  # papers read and indexed at a time; a stop waits for at most one batch
+CLOSE_WAIT_S = 0.5  # how long `close` waits for a round in progress
 
 State = Literal["current", "building", "behind", "off"]
 
@@ -160,13 +161,18 @@ class KeywordRanker:
     # --- keeping current ---
 
     def refresh(self) -> None:
-        """Open the index, build or follow it (if this process may write it) or reload it, now."""
+        """Open the index, build or follow it (if this process may write it) or reload it, now
+        (unless closed: a server stopping while it warmed up)."""
         with self._lock:
+            if self._stop.is_set():
+                return
             try:
                 self._step()
             except Exception as exc:
                 self._failure = f"{type(exc).__name__}: {exc}"
                 raise
+            finally:
+                self._let_go_if_closed()
 
     def update(self, *, rebuild: bool = False) -> str:
         """Bring the index up to date in this process (all of it again with `rebuild`), for
@@ -186,31 +192,40 @@ class KeywordRanker:
             self.close()
         return f"keyword index: {papers} papers in {self.directory or 'memory'}"
 
-    def start(self) -> threading.Thread:
+    def start(self) -> threading.Thread | None:
         """Keep the index current in a background thread, a round every `refresh_seconds` (the
-        first builds it); started by `serve`'s warm-up or the first search. Idempotent."""
+        first builds it); started by `serve`'s warm-up or the first search. Idempotent; None
+        once closed."""
         with self._starting:
             running = self._background
-            if running is not None and running.is_alive():
+            if self._stop.is_set() or (running is not None and running.is_alive()):
                 return running
             thread = threading.Thread(target=self._run, name="keyword-index", daemon=True)
             self._background = thread
             thread.start()
             return thread
 
-    def close(self) -> None:
-        """Stop the background thread (after its round), then let go of the write lock."""
-        self._stop.set()
+    def close(self, timeout: float = CLOSE_WAIT_S) -> None:
+        """Stop the background work (a build stops after its batch in hand, dropping what it
+        added), then let go of the write lock. A round still busy after `timeout` keeps the lock
+        (tantivy frees it when the process ends) and is left to end with the process."""
+        with self._starting:
+            self._stop.set()
+        deadline = time.monotonic() + timeout
         background = self._background
         if background is not None and background is not threading.current_thread():
-            background.join()
-        with self._lock:
+            background.join(timeout)
+        if not self._lock.acquire(timeout=max(0.0, deadline - time.monotonic())):
+            log.warning("keyword index: busy after %.1f s; its write lock goes with the process", timeout)
+            return
+        try:
             if self._index is not None:
                 self._index.release_writer()
+        finally:
+            self._lock.release()
 
     def _check_soon(self) -> None:
-        if not self._stop.is_set():
-            self.start()
+        self.start()
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -221,7 +236,14 @@ class KeywordRanker:
                     self._step()
                 except Exception as exc:  # the database answers meanwhile; tried again next round
                     self._fail(exc)
+                self._let_go_if_closed()
             self._stop.wait(self._refresh_seconds)
+
+    def _let_go_if_closed(self) -> None:
+        """Under `_lock`, after a round: if `close` came meanwhile (and could not wait for the
+        round), the write lock goes now."""
+        if self._stop.is_set() and self._index is not None:
+            self._index.release_writer()
 
     def _fail(self, exc: Exception) -> None:
         cause = f"{type(exc).__name__}: {exc}"
@@ -302,6 +324,9 @@ class KeywordRanker:
                 watermark = at if watermark is None or at > watermark else watermark
             if len(rows) < BATCH:
                 break
+            if self._stop.is_set():  # closing: a build takes seconds; the next process redoes this round
+                index.rollback()
+                return
             cursor = (rows[-1][1], rows[-1][0])
         if changed or building:
             index.commit()

@@ -123,9 +123,11 @@ def embed_papers(
     batch_size: int,
     progress: Progress | None = None,
     limit: int | None = None,
+    stop: threading.Event | None = None,
 ) -> EmbedReport:
     """Embed every paper the embedder has not embedded at its latest version (at most `limit`),
-    `batch_size` papers at a time, each batch stored in its own transaction."""
+    `batch_size` papers at a time, each batch stored in its own transaction; `stop`, once set,
+    ends the run after the batch in hand (a server stopping: the next run goes on from there)."""
     if batch_size < 1:
         raise ValueError("batch size must be at least 1")
     started = time.perf_counter()
@@ -135,7 +137,7 @@ def embed_papers(
     if limit is not None:
         total = min(total, limit)
     done = after = 0
-    while limit is None or done < limit:
+    while (limit is None or done < limit) and not (stop and stop.is_set()):
         size = batch_size if limit is None else min(batch_size, limit - done)
         with engine.connect() as conn:
             todo = papers_needing_embeddings(conn, model, size, after_id=after)
@@ -172,8 +174,13 @@ def settings_embedder(settings: Settings, *, threads: int | None = None) -> Embe
 
 
 def embed_new_papers(
-    engine: Engine, settings: Settings, *, threads: int | None = None, progress: Progress | None = None
+    engine: Engine,
+    settings: Settings,
+    *,
+    threads: int | None = None,
+    progress: Progress | None = None,
+    stop: threading.Event | None = None,
 ) -> EmbedReport:
     """Embed the papers added or changed since the last run (what a sync and `serve` do)."""
     embedder = settings_embedder(settings, threads=threads)
-    return embed_papers(engine, embedder, batch_size=settings.embed_batch_size, progress=progress)
+    return embed_papers(engine, embedder, batch_size=settings.embed_batch_size, progress=progress, stop=stop)

@@ -91,6 +91,7 @@ class SemanticRanker:
         self._embedder_failed_at = 0.0
         self._last_failure: tuple[str, datetime] | None = None  # what monitors are shown
         self._warming = False  # a warm-up thread runs (or is about to)
+        self._closed = False  # the process is stopping
         self._waiting: tuple[float, int] | None = None  # (when counted, papers waiting)
         self._clock = clock
         self._index: VectorIndex | None = None
@@ -198,15 +199,19 @@ class SemanticRanker:
         return waiting
 
     def close(self) -> None:
-        """Let a background refresh of the vectors finish, so the engine can be disposed."""
+        """Let a background refresh of the vectors finish (briefly), so the engine can be
+        disposed; a warm-up not yet at the model stops there."""
+        self._closed = True
         index = self._index
         if index is not None:
             index.close()
 
     def warm_up(self) -> None:
-        """Load the vectors and the embedder now, so the first search does not wait for them."""
-        len(self.vector_index())
-        if self.embedder() is not None:
+        """Load the vectors and the embedder now, so the first search does not wait for them;
+        what is not loaded yet once closed (the process is stopping) is not."""
+        if not self._closed:
+            len(self.vector_index())
+        if not self._closed and self.embedder() is not None:
             self._embed_query("warm up")
 
     def start_warm_up(self, first: Callable[[], None] | None = None) -> threading.Thread:

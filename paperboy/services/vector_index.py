@@ -71,6 +71,7 @@ RECONCILE_SECONDS = 60.0  # at least this long between full reconciliations...
 RECONCILE_SHARE = 0.05  # ...and long enough that they take at most this share of the time
 REBUILD_SHARE = 0.10  # `update_ann_index` rebuilds when the count moved this much since the build
 BUILD_BATCH = 50_000  # vectors read per query while building
+CLOSE_WAIT_S = 0.5  # how long `close` waits for a refresh in progress
 
 
 class VectorIndex:
@@ -139,11 +140,13 @@ class VectorIndex:
         with self._loading:
             return self._refresh_locked(reconcile=True)
 
-    def close(self) -> None:
-        """Wait for a background refresh in progress, so the engine can be disposed after."""
+    def close(self, timeout: float = CLOSE_WAIT_S) -> None:
+        """Wait for a background refresh in progress, so the engine can be disposed after; at
+        most `timeout` (a reconciliation reads every vector: one still running ends with the
+        process, holding the one connection it checked out)."""
         refresher = self._refresher
         if refresher is not None:
-            refresher.join()
+            refresher.join(timeout)
 
     def _current(self) -> Snapshot:
         snapshot = self._snapshot

@@ -24,6 +24,15 @@ def live_server(env: Mapping[str, str], log: Path, *, workers: int = 1) -> Itera
     """Serve with `env` (PAPERBOY_* settings) until the block ends; yields the base URL. The
     product's defaults otherwise (the real model when the search extra is installed, warm-up
     and background embedding on): a test that changes one says why in `env`."""
+    with serve_process(env, log, workers=workers) as (_process, base):
+        yield base
+
+
+@contextmanager
+def serve_process(
+    env: Mapping[str, str], log: Path, *, workers: int = 1
+) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+    """`live_server`, yielding the process too (for a test that stops it itself)."""
     port = free_port()
     command = [sys.executable, "-m", "paperboy", "serve", "--port", str(port), "--workers", str(workers)]
     base_env = {k: v for k, v in os.environ.items() if not k.startswith("PAPERBOY_")}
@@ -44,7 +53,7 @@ def live_server(env: Mapping[str, str], log: Path, *, workers: int = 1) -> Itera
     base = f"http://127.0.0.1:{port}"
     try:
         _wait_healthy(proc, base, log)
-        yield base
+        yield proc, base
     finally:
         stop_process_group(proc)
     # SQLite's busy wait must absorb every write contention: no user ever sees this error.

@@ -3,6 +3,7 @@ embedded once, changed papers again, and an interrupted run resumed without repe
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime
 
 import numpy as np
@@ -148,6 +149,17 @@ def test_an_interrupted_run_resumes_and_embeds_the_rest_exactly_once(engine, add
     later = [text for call in resumed.calls for text in call]
     assert len(later) == len(set(later)) == 6
     assert first_batch.isdisjoint(later)
+
+
+def test_a_stop_ends_the_run_after_the_batch_in_hand_and_the_next_run_goes_on(engine, add_papers):
+    """What `serve` does on SIGTERM: its background embedding stops between batches."""
+    _add(add_papers, 10)
+    stop = threading.Event()
+    embedder = CountingEmbedder()
+    report = embed_papers(engine, embedder, batch_size=4, stop=stop, progress=lambda done, total: stop.set())
+    assert report.embedded == 4
+    assert len(_stored(engine)) == 4
+    assert embed_papers(engine, embedder, batch_size=4).embedded == 6
 
 
 def test_limit_and_clearing_one_model(engine, add_papers):

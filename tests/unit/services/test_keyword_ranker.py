@@ -401,3 +401,27 @@ def test_a_filter_too_narrow_for_the_candidates_is_left_to_the_database(searcher
     found = _result_ids(with_index, "graph cat:q-bio.BM", page_size=2)
     assert found == ["2502.00004"]
     assert with_index.search("graph cat:q-bio.BM", mode="lexical", page_size=2).total == 1
+
+
+def test_closing_stops_a_build_after_its_batch_and_lets_another_process_build(
+    monkeypatch, rankers, catalogue
+):
+    """What `serve` does on SIGTERM while the first build runs (seconds for a real corpus): the
+    build stops after the batch in hand, publishes nothing, and gives up the write lock."""
+    monkeypatch.setattr(keyword_ranker, "BATCH", 1)
+    ranker, batches = rankers(), []
+
+    def documents(conn, paper_ids):
+        batches.append(paper_ids)
+        ranker.close(timeout=0)  # the round holds the ranker's lock: close cannot wait for it
+        return keyword_documents(conn, paper_ids)
+
+    monkeypatch.setattr(keyword_ranker, "keyword_documents", documents)
+    ranker.refresh()
+    assert len(batches) == 1
+    assert ranker.status().state == "building"
+    assert ranker.start() is None  # closed: no background round either
+    monkeypatch.setattr(keyword_ranker, "keyword_documents", keyword_documents)
+    other = rankers()
+    other.refresh()
+    assert other.status() == keyword_ranker.KeywordStatus("current", 3, True, None)

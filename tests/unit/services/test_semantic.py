@@ -114,3 +114,13 @@ def test_off_with_its_cause_and_when_it_is_tried_again(
     recovered = ranker.status()
     assert (recovered.state, recovered.retry_in_s) == ("live", None)
     assert (recovered.failure, recovered.failed_at) == (CAUSE, off.failed_at)  # the last one, kept
+
+
+def test_a_warm_up_after_close_loads_nothing(ranker: SemanticRanker, add_papers: AddPapers) -> None:
+    """`serve` stopping while its warm-up waited for the keyword index: the model (seconds) and
+    the vectors are not loaded only to be thrown away."""
+    _add(add_papers, 1)
+    ranker.close()
+    ranker.start_warm_up().join(30)
+    assert ranker.state() == "idle"
+    assert ranker.vector_index().loaded_size() is None
