@@ -53,6 +53,11 @@ class PaperCache:
     def __len__(self) -> int:
         return len(self._papers)
 
+    def clear(self) -> None:
+        """Forget every paper (the next reads load them again)."""
+        with self._lock:
+            self._papers.clear()
+
     def get_many(self, version: str, ids: Sequence[int]) -> dict[int, Paper]:
         """The cached papers of `ids` loaded at `version`; a newer version empties the cache."""
         with self._lock:
