@@ -18,6 +18,7 @@ from bench import (
     pages,
     postgres,
     rate_limit,
+    render_path,
     search_quality,
     search_speed,
     soak,
@@ -50,6 +51,8 @@ BENCHMARKS: dict[str, Benchmark] = {
     "rate_limit": lambda ws, corpus, args: rate_limit.run(ws),
     # 256 connections of mixed load with 2,000 members, then a worker SIGKILLed (bench/soak.py).
     "soak": lambda ws, corpus, args: soak.run(ws, corpus, args),
+    # Issue 15's table: 0320118 against this checkout, side by side, medians (bench/render_path.py).
+    "render_path": lambda ws, corpus, args: render_path.run(ws, corpus, args),
 }
 
 
@@ -124,6 +127,7 @@ def _parser() -> argparse.ArgumentParser:
     digest.add_arguments(parser)
     embedding_speed.add_arguments(parser)
     soak.add_arguments(parser)
+    render_path.add_arguments(parser)
     return parser
 
 
