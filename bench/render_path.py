@@ -232,19 +232,20 @@ def _check_logged_in(base: str, cookie: str) -> None:
 def _measure_version(ctx: Context, checkout: Checkout, workers: int) -> Cells:
     w = f"--workers {workers}"
     with _serve(ctx, checkout, workers) as base:  # the product's defaults: the page cache on
-        cells = _default_server_cells(ctx, base, f"{checkout.version} {w}", w)
+        cells = _default_server_cells(ctx, base, checkout.version, w)
     with _serve(ctx, checkout, workers, **CACHE_OFF) as base:
         ctx.notes += _wait_steady(base, f"{checkout.version} {w} cache off")
         for page, path in FEED_PAGES.items():
-            cells |= _feed_cells(ctx, f"{page} page cache off, {w}", base + path)
+            cells |= _feed_cells(ctx, f"{page} page cache off, {w}", base + path, version=checkout.version)
         if workers == 2:
             cells |= _paper_and_api_cells(ctx, base, w)
     return cells
 
 
-def _default_server_cells(ctx: Context, base: str, what: str, w: str) -> Cells:
+def _default_server_cells(ctx: Context, base: str, version: str, w: str) -> Cells:
     """From the moment /healthz answers: the day page for STARTUP_S; then, once steady, the cached
     pages and the pages logged in."""
+    what = f"{version} {w}"
     result = _wrk(ctx, base + FEED_PAGES["day"], 16, STARTUP_S, what=f"{what} first {STARTUP_S} s")
     cells: Cells = {
         f"day page, first {STARTUP_S} s after serve answers, 16 conns, {w}: p99": (result.p99_ms, 50.0)
@@ -256,14 +257,17 @@ def _default_server_cells(ctx: Context, base: str, what: str, w: str) -> Cells:
         cells[f"{page} page cached anonymous, 16 conns, {w}: p99"] = (result.p99_ms, 20.0)
     _check_logged_in(base, ctx.cookie)
     for page, path in FEED_PAGES.items():
-        cells |= _feed_cells(ctx, f"{page} page logged in, {w}", base + path, ctx.cookie)
+        cells |= _feed_cells(ctx, f"{page} page logged in, {w}", base + path, ctx.cookie, version=version)
     return cells
 
 
-def _feed_cells(ctx: Context, name: str, url: str, *headers: str) -> Cells:
-    _wrk(ctx, url, 8, WARMUP_S, *headers, what="warm-up")
-    loaded = {conns: _wrk(ctx, url, conns, ctx.plan.seconds, *headers, what=name) for conns in (8, 16)}
-    single = _wrk(ctx, url, 1, SINGLE_S, *headers, what=name)
+def _feed_cells(ctx: Context, name: str, url: str, *headers: str, version: str) -> Cells:
+    _wrk(ctx, url, 8, WARMUP_S, *headers, what=f"{version} {name} warm-up")
+    loaded = {
+        conns: _wrk(ctx, url, conns, ctx.plan.seconds, *headers, what=f"{version} {name}")
+        for conns in (8, 16)
+    }
+    single = _wrk(ctx, url, 1, SINGLE_S, *headers, what=f"{version} {name}")
     return {
         f"{name}: 1-conn p50": (single.p50_ms, 10.0),
         f"{name}: p99 8 conns": (loaded[8].p99_ms, 50.0),
