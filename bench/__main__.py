@@ -19,6 +19,7 @@ from bench import (
     pages,
     postgres,
     rate_limit,
+    render_path,
     search_quality,
     search_speed,
     shutdown,
@@ -56,6 +57,8 @@ BENCHMARKS: dict[str, Benchmark] = {
     "shutdown": lambda ws, corpus, args: shutdown.run(ws, corpus),
     # 256 connections of mixed load with 2,000 members, then a worker SIGKILLed (bench/soak.py).
     "soak": lambda ws, corpus, args: soak.run(ws, corpus, args),
+    # Issue 15's table: 0320118 against this checkout, side by side, medians (bench/render_path.py).
+    "render_path": lambda ws, corpus, args: render_path.run(ws, corpus, args),
 }
 
 
@@ -130,6 +133,7 @@ def _parser() -> argparse.ArgumentParser:
     digest.add_arguments(parser)
     embedding_speed.add_arguments(parser)
     soak.add_arguments(parser)
+    render_path.add_arguments(parser)
     return parser
 
 

@@ -1,0 +1,365 @@
+"""Issue 15's table, before and after: the code at the start of the issue (BEFORE_COMMIT, checked
+out by the benchmark into a temporary git worktree) and this checkout, each served with
+`paperboy serve` on the same imported corpus, side by side in one run, as medians of the repeats.
+
+Rows: feed pages logged in and with the page cache off (1-conn p50, p99 at 8 and 16 connections,
+`--workers 1` and `2`); the day page in the first 30 s after `serve` answers; cached anonymous pages
+at 16 connections; paper pages with the cache off; /api/daily_papers cold and revalidated; a day's RSS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bench import api, wrk
+from bench.common import (
+    REPO_ROOT,
+    BenchError,
+    Corpus,
+    child_env,
+    each_database,
+    format_table,
+    median,
+    paperboy_command,
+    section,
+)
+from bench.import_speed import imported_database
+from bench.pages import FEED_PAGES, SINGLE_S, WARMUP_S, Load, _measure_papers, sample_ids
+from bench.reference_vectors import embed_beforehand
+from bench.server import serving
+from bench.workspace import Target, Workspace
+
+BEFORE_COMMIT = "0320118"  # the code at the start of issue 15's work
+VERSIONS = ("before", "after")
+WORKERS = (1, 2)
+STARTUP_S = 30  # "any page in the first 30 s after `serve` answers"
+STEADY_ANSWERS = 8  # each worker answers one of 8 fresh connections but with p = 2^-7
+STEADY_TIMEOUT_S = 120
+PAPER_IDS = 200  # paper pages cycled through (pages.py's sample; fewer, to keep the run short)
+# Default settings but for what measuring needs: no sync (it would reach arXiv) and /api/'s per-IP
+# budgets out of the way, since every wrk request comes from 127.0.0.1 (as in bench/api.py).
+SERVER_ENV = {
+    "PAPERBOY_SYNC_INTERVAL_HOURS": "0",
+    "PAPERBOY_RATE_LIMIT_API_IP": "1000000000/hour",
+    "PAPERBOY_RATE_LIMIT_API": "1000000000/hour",
+}
+CACHE_OFF = {"PAPERBOY_PAGE_CACHE_MB": "0"}
+READER = ("render-path@example.org", "renderpath", "a long benchmark passphrase 15")
+ELSEWHERE = {
+    "PostgreSQL import of the corpus (target <= 1.5x SQLite)": "see bench/import_speed.py",
+    "`serve` stopping on SIGTERM (target <= 2 s)": "see bench/shutdown.py",
+}
+
+Cells = dict[str, tuple[float, float | None]]  # row -> (milliseconds, target in ms or None)
+
+
+@dataclass(frozen=True, slots=True)
+class Checkout:
+    version: str
+    root: Path
+    revision: str
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """What every database is measured with."""
+
+    versions: list[Checkout]
+    repeats: int
+    seconds: int  # of wrk load per cell
+    paper_ids: list[str]
+    api_paths: dict[str, str]
+
+
+@dataclass(slots=True)
+class Context:
+    """One database under measurement: where it is, the reader's cookie, what went wrong."""
+
+    ws: Workspace
+    plan: Plan
+    target: Target
+    cookie: str
+    notes: list[str] = field(default_factory=list)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--render-repeats", type=int, default=3, help="render_path: runs per cell (the table shows medians)"
+    )
+    parser.add_argument(
+        "--render-seconds", type=int, default=5, help="render_path: seconds of wrk load per cell"
+    )
+
+
+def run(ws: Workspace, corpus: Corpus, args: argparse.Namespace) -> dict[str, Any]:
+    repeats, seconds = args.render_repeats, args.render_seconds
+    section(f"Render path (issue 15): {BEFORE_COMMIT} against this checkout, median of {repeats}")
+    if not wrk.available():
+        raise BenchError("wrk is not installed (apt-get install wrk)")
+    paper_ids = sample_ids(corpus.listings, PAPER_IDS)
+    day = api.busiest_day(corpus.listings)
+    api_paths = {name: template.format(day=day) for name, template in api.URLS.items()}
+    with checkouts() as versions:
+        for v in versions:
+            print(f"  {v.version}: {v.revision} at {v.root} (each server checked to import paperboy from it)")
+        plan = Plan(versions, repeats, seconds, paper_ids, api_paths)
+        results, errors = each_database(ws.labels(), lambda label: _measure_database(ws, corpus, label, plan))
+    return {
+        "before": BEFORE_COMMIT,
+        "repeats": repeats,
+        "seconds": seconds,
+        "databases": results,
+        "errors": errors,
+    }
+
+
+@contextmanager
+def checkouts() -> Iterator[list[Checkout]]:
+    """BEFORE_COMMIT in a temporary git worktree, and this checkout; the worktree removed after."""
+    scratch = Path(tempfile.mkdtemp(prefix="paperboy-before-"))
+    before = scratch / "before"
+    _git("worktree", "add", "--detach", str(before), BEFORE_COMMIT)
+    try:
+        yield [
+            Checkout("before", before, _git("-C", str(before), "rev-parse", "--short", "HEAD")),
+            Checkout("after", REPO_ROOT, _git("describe", "--always", "--dirty")),
+        ]
+    finally:
+        _git("worktree", "remove", "--force", str(before))
+        scratch.rmdir()
+
+
+def _git(*args: str) -> str:
+    done = subprocess.run(["git", *args], cwd=REPO_ROOT, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise BenchError(f"git {' '.join(args)}: {done.stderr.strip()}")
+    return done.stdout.strip()
+
+
+def _measure_database(ws: Workspace, corpus: Corpus, label: str, plan: Plan) -> dict[str, Any]:
+    target = imported_database(ws, corpus, label)
+    print(f"  {label}: {embed_beforehand(target, corpus)}", flush=True)
+    ctx = Context(ws, plan, target, _reader_cookie(target))
+    runs: dict[str, list[Cells]] = {v.version: [] for v in plan.versions}
+    for n in range(plan.repeats):
+        for workers in WORKERS:
+            for checkout in plan.versions:  # before and after in turn, so that drift hits both alike
+                print(
+                    f"  {label} run {n + 1}/{plan.repeats}, --workers {workers}, {checkout.version}",
+                    flush=True,
+                )
+                runs[checkout.version].append(_measure_version(ctx, checkout, workers))
+    table = _table(runs)
+    print(f"\n{label}:")
+    _print(table, ctx.notes)
+    return {
+        "revisions": {v.version: v.revision for v in plan.versions},
+        "table": table,
+        "runs": runs,
+        "notes": ctx.notes,
+    }
+
+
+def _reader_cookie(target: Target) -> str:
+    """A member made by `paperboy admin create-user`, logged in through the product's log-in service."""
+    from paperboy.config import load_settings
+    from paperboy.services.accounts import log_in
+    from paperboy.storage.engine import make_engine
+
+    email, name, password = READER
+    command = paperboy_command("admin", "create-user", email, name, "--password-stdin")
+    done = subprocess.run(
+        command,
+        env=child_env(**target.env),
+        input=password + "\n",
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0 and "exists" not in done.stderr:
+        raise BenchError(f"paperboy admin create-user: {done.stderr.strip()}")
+    engine = make_engine(target.url)
+    try:
+        session = log_in(
+            engine, load_settings(child_env(**target.env)), email=email, password=password, ip="127.0.0.1"
+        )
+    finally:
+        engine.dispose()
+    return f"Cookie: paperboy_session={session.token}"
+
+
+@contextmanager
+def _serve(ctx: Context, checkout: Checkout, workers: int, **extra: str) -> Iterator[str]:
+    """`paperboy serve` running `checkout`'s code (checked: the package it imports is that one)."""
+    log_dir = ctx.ws.log_dir(f"render-{checkout.version}-w{workers}")
+    env = {**SERVER_ENV, **extra, "PYTHONPATH": str(checkout.root)}
+    _check_code(ctx.target, checkout, log_dir, env)
+    with serving(ctx.target, log_dir, workers=workers, **env) as base:
+        yield base
+
+
+def _check_code(target: Target, checkout: Checkout, cwd: Path, env: dict[str, str]) -> None:
+    """The server's interpreter, environment and directory import paperboy from `checkout`."""
+    probe = [sys.executable, "-c", "import paperboy; print(paperboy.__file__)"]
+    done = subprocess.run(
+        probe, env=child_env(**target.env, **env), cwd=cwd, capture_output=True, text=True, check=False
+    )
+    found = Path(done.stdout.strip())
+    if not found.is_relative_to(checkout.root / "paperboy"):
+        raise BenchError(f"{checkout.version}: paperboy imported from {found}, not {checkout.root}")
+
+
+def _check_logged_in(base: str, cookie: str) -> None:
+    name, value = cookie.split(": ", 1)
+    request = urllib.request.Request(base + FEED_PAGES["day"], headers={name: value})
+    with urllib.request.urlopen(request, timeout=60) as response:
+        if f'class="me">{READER[1]}<' not in response.read().decode():
+            raise BenchError("the reader's session cookie does not log in: the day page shows no reader")
+
+
+def _measure_version(ctx: Context, checkout: Checkout, workers: int) -> Cells:
+    w = f"--workers {workers}"
+    with _serve(ctx, checkout, workers) as base:  # the product's defaults: the page cache on
+        cells = _default_server_cells(ctx, base, checkout.version, w)
+    with _serve(ctx, checkout, workers, **CACHE_OFF) as base:
+        ctx.notes += _wait_steady(base, f"{checkout.version} {w} cache off")
+        for page, path in FEED_PAGES.items():
+            cells |= _feed_cells(ctx, f"{page} page cache off, {w}", base + path, version=checkout.version)
+        if workers == 2:
+            cells |= _paper_and_api_cells(ctx, base, w)
+    return cells
+
+
+def _default_server_cells(ctx: Context, base: str, version: str, w: str) -> Cells:
+    """From the moment /healthz answers: the day page for STARTUP_S; then, once steady, the cached
+    pages and the pages logged in."""
+    what = f"{version} {w}"
+    result = _wrk(ctx, base + FEED_PAGES["day"], 16, STARTUP_S, what=f"{what} first {STARTUP_S} s")
+    cells: Cells = {
+        f"day page, first {STARTUP_S} s after serve answers, 16 conns, {w}: p99": (result.p99_ms, 50.0)
+    }
+    ctx.notes += _wait_steady(base, what)
+    for page, path in FEED_PAGES.items():
+        _wrk(ctx, base + path, 16, WARMUP_S, what=f"{what} warm-up")
+        result = _wrk(ctx, base + path, 16, ctx.plan.seconds, what=f"{what} {page} cached")
+        cells[f"{page} page cached anonymous, 16 conns, {w}: p99"] = (result.p99_ms, 20.0)
+    _check_logged_in(base, ctx.cookie)
+    for page, path in FEED_PAGES.items():
+        cells |= _feed_cells(ctx, f"{page} page logged in, {w}", base + path, ctx.cookie, version=version)
+    return cells
+
+
+def _feed_cells(ctx: Context, name: str, url: str, *headers: str, version: str) -> Cells:
+    _wrk(ctx, url, 8, WARMUP_S, *headers, what=f"{version} {name} warm-up")
+    loaded = {
+        conns: _wrk(ctx, url, conns, ctx.plan.seconds, *headers, what=f"{version} {name}")
+        for conns in (8, 16)
+    }
+    single = _wrk(ctx, url, 1, SINGLE_S, *headers, what=f"{version} {name}")
+    return {
+        f"{name}: 1-conn p50": (single.p50_ms, 10.0),
+        f"{name}: p99 8 conns": (loaded[8].p99_ms, 50.0),
+        f"{name}: p99 16 conns": (loaded[16].p99_ms, 50.0),
+    }
+
+
+def _paper_and_api_cells(ctx: Context, base: str, w: str) -> Cells:
+    load = Load(connections=8, duration_s=ctx.plan.seconds, workers=2)
+    papers = _measure_papers(base, ctx.plan.paper_ids, load, ctx.ws.root)
+    daily, feed = ctx.plan.api_paths["daily_papers"], ctx.plan.api_paths["feed"]
+    script = ctx.ws.root / "render-revalidate.lua"
+    measured = {
+        (f"paper page cache off, 8 conns, {w}: p99", 25.0): papers,
+        (f"/api/daily_papers cold, 8 conns, {w}: p99", 40.0): api._measure(
+            base, daily, api.COLD, load, script
+        ),
+        (f"/api/daily_papers 304, 8 conns, {w}: p99", None): api._measure(
+            base, daily, api.REVALIDATE, load, script
+        ),
+        (f"RSS of a day cold, 8 conns, {w}: p99", 50.0): api._measure(base, feed, api.COLD, load, script),
+    }
+    cells: Cells = {}
+    for (name, target), page in measured.items():
+        ctx.notes += [f"{name}: {note}" for note in page.notes]
+        cells[name] = (page.result.p99_ms if page.result else float("nan"), target)
+    return cells
+
+
+def _wrk(ctx: Context, url: str, connections: int, seconds: int, *headers: str, what: str) -> wrk.WrkResult:
+    result, _ = wrk.run_wrk(
+        url,
+        threads=min(2, connections),
+        connections=connections,
+        duration_s=seconds,
+        headers=(*Load().headers, *headers),
+    )
+    if result.non_2xx or result.socket_errors:
+        ctx.notes.append(f"{what}: {result.non_2xx} non-2xx of {result.requests}; {result.socket_error_line}")
+    if not result.requests:  # wrk then prints zeros for every percentile
+        ctx.notes.append(f"{what}: no answer within {seconds} s")
+        return dataclasses.replace(result, p50_ms=float("nan"), p99_ms=float("nan"))
+    return result
+
+
+def _wait_steady(base: str, what: str) -> list[str]:
+    """Wait until search is live and the keyword index current in every worker (STEADY_ANSWERS
+    answers in a row on fresh connections say so): the later rows measure the steady state."""
+    deadline, in_a_row = time.monotonic() + STEADY_TIMEOUT_S, 0
+    while in_a_row < STEADY_ANSWERS:
+        if time.monotonic() > deadline:
+            return [f"{what}: search not live in every worker {STEADY_TIMEOUT_S} s after start"]
+        in_a_row = in_a_row + 1 if _search_ready(base) else 0
+        time.sleep(0 if in_a_row else 0.5)
+    return []
+
+
+def _search_ready(base: str) -> bool:
+    try:
+        with urllib.request.urlopen(base + "/healthz/search", timeout=30) as response:
+            body = json.load(response)
+    except OSError:  # 503 (HTTPError) while loading, or no answer
+        return False
+    keywords = body.get("keyword_index") or {}
+    return str(keywords.get("state", "current")) == "current"
+
+
+def _table(runs: dict[str, list[Cells]]) -> list[dict[str, Any]]:
+    """One row per cell: the median over the repeats of each version, the target, after ÷ target."""
+    names = list(dict.fromkeys(name for cells in runs["after"] for name in cells))
+    rows = []
+    for name in names:
+        before = median([c[name][0] for c in runs["before"] if name in c])
+        after = median([c[name][0] for c in runs["after"] if name in c])
+        target = next(c[name][1] for c in runs["after"] if name in c)
+        ratio = after / target if target else None
+        rows.append(
+            {"row": name, "before_ms": before, "after_ms": after, "target_ms": target, "ratio": ratio}
+        )
+    return rows
+
+
+def _print(table: list[dict[str, Any]], notes: list[str]) -> None:
+    headers = ["row (ms)", "before", "after", "target", "after/target"]
+    rows: list[list[object]] = [
+        [r["row"], r["before_ms"], r["after_ms"], r["target_ms"], _ratio(r["ratio"])] for r in table
+    ]
+    rows += [[name, where, None, None, None] for name, where in ELSEWHERE.items()]
+    print(format_table(headers, rows))
+    for note in notes:
+        print(f"  note: {note}")
+
+
+def _ratio(ratio: float | None) -> str | None:
+    return None if ratio is None else f"{ratio:.2f}×"
