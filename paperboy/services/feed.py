@@ -7,7 +7,6 @@ Each function opens its own connection: callers never hold one.
 from __future__ import annotations
 
 import threading
-import weakref
 from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
@@ -19,7 +18,7 @@ from paperboy.domain.calendar import Period, PeriodKind, day_period, format_day,
 from paperboy.domain.links import with_all_links
 from paperboy.domain.models import NO_COMMUNITY, Community, Listing, Paper
 from paperboy.domain.trending import TrendingParams, rank, reference_time, trending_params
-from paperboy.services.hydrate import PaperView, hydrate_paper, hydrate_papers
+from paperboy.services.hydrate import PaperView, PerEngine, hydrate_paper, hydrate_papers
 from paperboy.storage import queries, sync_state, trending_queries
 from paperboy.storage.queries import CatalogueCounts, ListedPaper, SyncStatus
 
@@ -244,17 +243,7 @@ class FeedCache:
                 self._pages.popitem(last=False)
 
 
-_FEED_CACHES: weakref.WeakKeyDictionary[Engine, FeedCache] = weakref.WeakKeyDictionary()
-_FEED_CACHES_GUARD = threading.Lock()
-
-
-def feed_cache(engine: Engine) -> FeedCache:
-    """This process's feed cache for `engine`'s database."""
-    with _FEED_CACHES_GUARD:
-        cache = _FEED_CACHES.get(engine)
-        if cache is None:
-            cache = _FEED_CACHES[engine] = FeedCache()
-        return cache
+feed_cache = PerEngine(FeedCache)  # this process's feed cache for an engine's database
 
 
 def _shared(conn: Connection, period: Period, request: _FeedRequest, now: datetime) -> _Shared:

@@ -14,8 +14,9 @@ from __future__ import annotations
 import threading
 import weakref
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from typing import Generic, TypeVar
 
 from sqlalchemy import Connection, Engine
 
@@ -29,6 +30,7 @@ from paperboy.storage.sync_state import catalogue_version
 # A paper with its authors and links takes about 6 KB of memory (tracemalloc over 4,000 real
 # papers), so about 30 MB a process.
 CACHED_PAPERS = 5_000
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,17 +88,23 @@ class PaperCache:
                 self._papers.popitem(last=False)
 
 
-_CACHES: weakref.WeakKeyDictionary[Engine, PaperCache] = weakref.WeakKeyDictionary()
-_CACHES_GUARD = threading.Lock()
+class PerEngine(Generic[T]):
+    """One object per database engine in this process (a cache), made by `make` on first use."""
+
+    def __init__(self, make: Callable[[], T]) -> None:
+        self._make = make
+        self._objects: weakref.WeakKeyDictionary[Engine, T] = weakref.WeakKeyDictionary()
+        self._guard = threading.Lock()
+
+    def __call__(self, engine: Engine) -> T:
+        with self._guard:
+            found = self._objects.get(engine)
+            if found is None:
+                found = self._objects[engine] = self._make()
+            return found
 
 
-def paper_cache(engine: Engine) -> PaperCache:
-    """The cache of this process for `engine`'s database."""
-    with _CACHES_GUARD:
-        cache = _CACHES.get(engine)
-        if cache is None:
-            cache = _CACHES[engine] = PaperCache()
-        return cache
+paper_cache = PerEngine(PaperCache)  # this process's paper cache for an engine's database
 
 
 def hydrate_papers(conn: Connection, ids: Sequence[int], viewer_id: int | None = None) -> list[PaperView]:
