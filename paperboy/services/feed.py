@@ -19,7 +19,7 @@ from paperboy.domain.links import with_all_links
 from paperboy.domain.models import NO_COMMUNITY, Community, Listing, Paper
 from paperboy.domain.trending import TrendingParams, rank, reference_time, trending_params
 from paperboy.services.hydrate import PaperView, PerEngine, hydrate_paper, hydrate_papers
-from paperboy.storage import queries, sync_state, trending_queries
+from paperboy.storage import queries, sync_state, trending_queries, votes
 from paperboy.storage.queries import CatalogueCounts, ListedPaper, SyncStatus
 
 TRENDING = "trending"
@@ -66,6 +66,10 @@ class FeedPage:
     last_listed: date | None  # the last listing day inside the period
     notice: str | None  # why the page is empty, for the reader
     ranked_at: datetime | None = None  # the trending reference time (None: not sorted by trending)
+    # What every reader's copy of this page was made from (an opaque object): the same object for
+    # as long as the papers, their order and their counts are, whoever is reading. Pages keep
+    # what they render from it under it (web/regions.py); None when the page was made alone.
+    edition: object | None = None
 
     @property
     def pages(self) -> int:
@@ -194,12 +198,14 @@ class _Selection:
     ranked_at: datetime | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class _Shared:
     """What a feed page shows that is the same for every reader: which papers, in which order,
-    the period's facet and the listing days around it."""
+    with their counts (no reader's votes), the period's facet and the listing days around it.
+    Compared by identity: it is the page's `edition`."""
 
     selection: _Selection
+    items: list[FeedItem]
     days: queries.ListingDays
     facet: list[tuple[str, int]]
     made_at: datetime
@@ -209,7 +215,10 @@ class _Shared:
 class FeedCache:
     """The reader-independent part of recent feed pages, per process, for one pair of catalogue
     and community versions (storage/sync_state.page_versions): a page shown again costs one
-    small query for the versions instead of five for the ranking, the facet and the days. A
+    small query for the versions (and one for a logged-in reader's votes) instead of seven for
+    the ranking, the papers, their counts, the facet and the days. Every vote, comment and
+    submission changes the community version (storage/paper_stats.py), so counts kept here are
+    never older than the versions they are kept under. A
     period still under way, ranked by trending, is ranked again after `reuse_s` seconds even
     when nothing changed (its papers' ages move on). Thread-safe, least recently used out."""
 
@@ -255,10 +264,11 @@ def _shared(conn: Connection, period: Period, request: _FeedRequest, now: dateti
     shared = cache.get(versions, key, now)
     if shared is None:
         selection = _select(conn, period, request, now)
+        items = _items(conn, selection)
         days = queries.listing_days_around(conn, period.start, period.end)
         facet = queries.category_facet(conn, period.start, period.end)
         ongoing = request.sort == TRENDING and selection.ranked_at == now
-        shared = _Shared(selection, days, facet, now, ongoing)
+        shared = _Shared(selection, items, days, facet, now, ongoing)
         cache.put(versions, key, shared)
     return shared
 
@@ -275,13 +285,14 @@ def _feed(
         page=request.page,
         page_size=request.size,
         total=selection.total,
-        items=_items(conn, selection, request.viewer_id),
+        items=_with_votes(conn, shared.items, request.viewer_id),
         facet=shared.facet,
         prev_period=period_containing(period.kind, days.before) if days.before else None,
         next_period=period_containing(period.kind, days.after) if days.after else None,
         last_listed=days.last,
         notice=None,
         ranked_at=selection.ranked_at,
+        edition=shared,
     )
     return replace(feed, notice=explain_empty(feed, days.before, days.after, today or now.date()))
 
@@ -343,12 +354,26 @@ def check_page(page: int, total: int, size: int, label: str) -> None:
         raise FeedPageNotFound(f"page {page} does not exist: {label} has {count}")
 
 
-def _items(conn: Connection, selection: _Selection, viewer_id: int | None) -> list[FeedItem]:
-    """One page of listed papers, loaded whole in a fixed number of queries."""
+def _items(conn: Connection, selection: _Selection) -> list[FeedItem]:
+    """One page of listed papers with their counts (no reader's votes), loaded whole in a fixed
+    number of queries."""
     listings = {item.paper_id: Listing(item.day, item.announce_type) for item in selection.listed}
     return [
         FeedItem(view.paper, listings[view.paper.id], view.community, selection.scores.get(view.paper.id))
-        for view in hydrate_papers(conn, list(listings), viewer_id)
+        for view in hydrate_papers(conn, list(listings))
+    ]
+
+
+def _with_votes(conn: Connection, items: list[FeedItem], viewer_id: int | None) -> list[FeedItem]:
+    """`items` as the reader (`viewer_id`) sees them: the ones they upvoted marked (one query)."""
+    if viewer_id is None:
+        return items
+    voted = votes.voted_among(conn, viewer_id, [item.paper.id for item in items])
+    if not voted:
+        return items
+    return [
+        replace(item, community=replace(item.community, voted=True)) if item.paper.id in voted else item
+        for item in items
     ]
 
 

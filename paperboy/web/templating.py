@@ -12,10 +12,12 @@ from starlette.templating import Jinja2Templates
 from paperboy import __version__
 from paperboy.config import Settings
 from paperboy.services.feed import SORTS
+from paperboy.services.sessions import Viewer
 from paperboy.web import urls
 from paperboy.web.auth import csrf_token_for, viewer_of
 from paperboy.web.filters import FILTERS, SORT_LABELS, TESTS
 from paperboy.web.fragments import FragmentCache
+from paperboy.web.regions import RegionCache, reader_choice, reader_value
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 STATIC_DIR = Path(__file__).parent / "static"
@@ -28,6 +30,7 @@ def make_templates(settings: Settings) -> Jinja2Templates:
         undefined=jinja2.StrictUndefined,  # a misspelt variable fails the tests, not silently renders ""
         trim_blocks=True,
         lstrip_blocks=True,
+        auto_reload=False,  # templates ship with the package: no stat() of each file per render
     )
     env.filters.update(FILTERS)
     env.tests.update(TESTS)
@@ -39,10 +42,36 @@ def make_templates(settings: Settings) -> Jinja2Templates:
         sorts=[(sort, SORT_LABELS.get(sort, sort)) for sort in SORTS],
         static_url=lambda name: f"/static/{name}?v={__version__}",
         cached_fragment=FragmentCache(),
+        shared_region=RegionCache(),
+        reader_choice=reader_choice,
+        reader_value=reader_value,
+        vote_mode=vote_mode,
     )
     return Jinja2Templates(env=env, context_processors=[_viewer_context])
 
 
 def _viewer_context(request: Request) -> dict[str, Any]:
-    """Every page knows who is looking; forms ask for `csrf_token()` only when they render."""
-    return {"viewer": viewer_of(request), "csrf_token": lambda: csrf_token_for(request)}
+    """Every page knows who is looking; forms ask for `csrf_token()` (and `here()`, the address
+    to come back to) only when they render."""
+    return {
+        "viewer": viewer_of(request),
+        "csrf_token": lambda: csrf_token_for(request),
+        "here": lambda: _here(request),
+    }
+
+
+def _here(request: Request) -> str:
+    """This page's path and query, for a form's `next`."""
+    query = request.url.query
+    return f"{request.url.path}?{query}" if query else request.url.path
+
+
+def vote_mode(viewer: Viewer) -> str:
+    """How the reader may vote: "form" (a member who can), "login" (nobody logged in), or why
+    not ("banned", "unconfirmed"). Everything a vote button shows but the reader's own state."""
+    user = viewer.user
+    if user is None:
+        return "login"
+    if user.can_take_part:
+        return "form"
+    return "banned" if user.banned else "unconfirmed"

@@ -1,0 +1,203 @@
+"""Regions of a page rendered once for every reader, with the reader's own state filled in on
+each request: the cards of a feed page, say, are the same HTML for everyone but for each vote
+button's state and the form's CSRF token and return address.
+
+A template marks the region and, inside it, what belongs to the reader:
+
+    {% call shared_region(feed.edition, ("cards", mode), values=…, choices=…) %}
+      … {% call(on) reader_choice("voted", paper.arxiv_id, voted) %}…{{ on }}…{% endcall %}
+      … {{ reader_value("csrf", csrf_token) }} …
+    {% endcall %}
+
+- `reader_value(name, compute)` is this reader's `name` (`compute()` outside a region).
+- `reader_choice(kind, key, current)` renders its body for `current` outside a region; inside,
+  for both True and False, and each reader gets the one their `choices[kind]` (a set of keys)
+  selects.
+
+The first render of a region (per `basis` object and key) runs the body once in "slot" mode, where
+those two calls leave a marker (a nonce drawn per process, which no paper text can guess) instead
+of the reader's state, and keeps the HTML split at the markers. Every later reader costs a join of
+the kept pieces with their own values, escaped here as Jinja would. A region is reused only for
+the very same `basis` object (services/feed.py hands out one `edition` per set of papers, order
+and counts), and `key` must carry whatever else the body depends on (how the reader may vote).
+Bounded by bytes, least recently used first out. Thread-safe.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Collection, Hashable, Mapping
+from contextvars import ContextVar
+from dataclasses import dataclass
+
+from markupsafe import Markup, escape
+
+# Regions kept per process: a feed page's cards are 100-350 KB, so a hundred pages or so.
+REGION_CACHE_BYTES = 32 * 2**20
+
+
+@dataclass(frozen=True, slots=True)
+class _Value:
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Choice:
+    kind: str
+    key: Hashable
+    on: tuple[_Piece, ...]
+    off: tuple[_Piece, ...]
+
+
+_Piece = str | _Value | _Choice
+_Pieces = tuple[_Piece, ...]
+
+
+class _Slots:
+    """The reader's parts met while a region renders in slot mode, by marker number."""
+
+    def __init__(self) -> None:
+        self.parts: list[_Value | tuple[str, Hashable, str, str]] = []
+
+    def add(self, part: _Value | tuple[str, Hashable, str, str]) -> str:
+        self.parts.append(part)
+        return f"\x00{_NONCE}:{len(self.parts) - 1}\x00"
+
+
+_NONCE = secrets.token_hex(8)
+_MARKER = re.compile(f"\x00{_NONCE}:(\\d+)\x00")
+_building: ContextVar[_Slots | None] = ContextVar("paperboy_region_slots", default=None)
+
+
+def reader_value(name: str, compute: Callable[[], object]) -> object:
+    """The reader's `name`: `compute()`, or a marker while a shared region renders."""
+    slots = _building.get()
+    if slots is None:
+        return compute()
+    return Markup(slots.add(_Value(name)))  # noqa: S704 - a marker: NUL, hex digits and a number
+
+
+def reader_choice(kind: str, key: Hashable, current: bool, caller: Callable[[bool], str]) -> Markup:
+    """The call block's body for `current`, or, while a shared region renders, for both values
+    behind one marker (the reader's `choices[kind]` picks one when the region is filled)."""
+    slots = _building.get()
+    if slots is None:
+        return escape(caller(current))
+    on, off = str(escape(caller(True))), str(escape(caller(False)))
+    return Markup(slots.add((kind, key, on, off)))  # noqa: S704 - a marker: NUL, hex digits and a number
+
+
+class RegionCache:
+    """Shared regions by (basis object, key), each kept as pieces to join per reader."""
+
+    def __init__(self, max_bytes: int = REGION_CACHE_BYTES) -> None:
+        self.max_bytes = max_bytes
+        self._lock = threading.Lock()
+        self._entries: OrderedDict[tuple[int, Hashable], tuple[object, _Pieces, int]] = OrderedDict()
+        self._bytes = 0
+        self.hits = 0
+        self.misses = 0
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __call__(
+        self,
+        basis: object | None,
+        key: Hashable,
+        caller: Callable[[], str],
+        *,
+        values: Mapping[str, Callable[[], object]] | None = None,
+        choices: Mapping[str, Collection[Hashable]] | None = None,
+    ) -> Markup:
+        """The region for this reader: its `values` (name -> how to compute it) and `choices`
+        (kind -> the keys that are on) filled into the kept pieces, rendered first if need be.
+        With no `basis` (a page made alone) the body renders as usual, for this reader only."""
+        if basis is None or _building.get() is not None:
+            return escape(caller())
+        full_key = (id(basis), key)
+        with self._lock:
+            entry = self._entries.get(full_key)
+            if entry is not None and entry[0] is basis:
+                self._entries.move_to_end(full_key)
+                self.hits += 1
+                pieces = entry[1]
+            else:
+                entry = None
+                self.misses += 1
+        if entry is None:
+            pieces, size = self._render(caller)
+            self._keep(full_key, basis, pieces, size)
+        return Markup(_fill(pieces, values or {}, choices or {}))  # noqa: S704 - escaped pieces and values
+
+    def _render(self, caller: Callable[[], str]) -> tuple[_Pieces, int]:
+        slots = _Slots()
+        token = _building.set(slots)
+        try:
+            html = str(escape(caller()))
+        finally:
+            _building.reset(token)
+        pieces = _split(html, slots)
+        return pieces, len(html)
+
+    def _keep(self, key: tuple[int, Hashable], basis: object, pieces: _Pieces, size: int) -> None:
+        if size > self.max_bytes // 8:
+            return  # shown, not kept: one region must not crowd out the rest
+        with self._lock:
+            old = self._entries.pop(key, None)
+            if old is not None:
+                self._bytes -= old[2]
+            self._entries[key] = (basis, pieces, size)
+            self._bytes += size
+            while self._bytes > self.max_bytes and self._entries:
+                _, (_, _, dropped) = self._entries.popitem(last=False)
+                self._bytes -= dropped
+
+
+def _split(html: str, slots: _Slots) -> _Pieces:
+    """`html` cut at its markers: text, and the reader's parts in their place."""
+    texts = _MARKER.split(html)  # text, number, text, number, …, text
+    pieces: list[_Piece] = []
+    for n, text in enumerate(texts):
+        if n % 2 == 0:
+            if text:
+                pieces.append(text)
+            continue
+        part = slots.parts[int(text)]
+        if isinstance(part, _Value):
+            pieces.append(part)
+        else:
+            kind, key, on, off = part
+            pieces.append(_Choice(kind, key, _split(on, slots), _split(off, slots)))
+    return tuple(pieces)
+
+
+def _fill(
+    pieces: _Pieces, values: Mapping[str, Callable[[], object]], choices: Mapping[str, Collection[Hashable]]
+) -> str:
+    found: dict[str, str] = {}
+    out: list[str] = []
+
+    def value(name: str) -> str:
+        text = found.get(name)
+        if text is None:
+            compute = values.get(name)
+            if compute is None:
+                raise KeyError(f"shared region: no value {name!r} for this reader")
+            text = found[name] = str(escape(compute()))
+        return text
+
+    def walk(run: _Pieces) -> None:
+        for piece in run:
+            if type(piece) is str:
+                out.append(piece)
+            elif isinstance(piece, _Value):
+                out.append(value(piece.name))
+            elif isinstance(piece, _Choice):
+                walk(piece.on if piece.key in choices.get(piece.kind, ()) else piece.off)
+
+    walk(pieces)
+    return "".join(out)

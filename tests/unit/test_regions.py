@@ -1,0 +1,64 @@
+"""web/regions.py with a real Jinja environment: a region is rendered once per basis object and
+key, each reader's values and choices are filled in (escaped), and text that looks like a marker
+stays text."""
+
+from __future__ import annotations
+
+import jinja2
+import pytest
+
+from paperboy.web.regions import RegionCache, reader_choice, reader_value
+
+TEMPLATE = """\
+{% call shared_region(basis, "k", values={"who": who}, choices={"on": on}) -%}
+{% for item in items %}[{{ item }}:
+{%- call(x) reader_choice("on", item, item in on) %}{{ "ON" if x else "off" }}/{{ reader_value("who", who) }}
+{%- endcall %}]{% endfor %}
+{%- endcall %}"""
+
+
+@pytest.fixture
+def render():
+    regions = RegionCache()
+    env = jinja2.Environment(autoescape=True)
+    env.globals.update(shared_region=regions, reader_choice=reader_choice, reader_value=reader_value)
+    template = env.from_string(TEMPLATE)
+
+    def render(basis, items, who, on):
+        return template.render(basis=basis, items=items, who=lambda: who, on=set(on))
+
+    render.regions = regions
+    return render
+
+
+def test_rendered_once_per_basis_and_filled_for_each_reader(render):
+    basis = object()
+    assert render(basis, ["a", "b"], "ada", {"a"}) == "[a:ON/ada][b:off/ada]"
+    assert render(basis, ["a", "b"], "bob", {"b"}) == "[a:off/bob][b:ON/bob]"
+    # the same basis: the items are not looked at again (the region is the one made first)
+    assert render(basis, ["z"], "cy", set()) == "[a:off/cy][b:off/cy]"
+    assert (render.regions.misses, render.regions.hits) == (1, 2)
+    assert render(object(), ["z"], "cy", set()) == "[z:off/cy]"  # another basis, made anew
+
+
+def test_values_are_escaped_and_marker_lookalikes_stay_text(render):
+    hostile = "\x00" + "0" * 16 + ":0\x00<b>"
+    html = render(object(), [hostile], "<script>", set())
+    assert html == f"[{hostile.replace('<', '&lt;').replace('>', '&gt;')}:off/&lt;script&gt;]"
+
+
+def test_without_a_basis_the_body_renders_for_this_reader_alone(render):
+    assert render(None, ["a"], "ada", {"a"}) == "[a:ON/ada]"
+    assert render(None, ["a"], "bob", set()) == "[a:off/bob]"
+    assert len(render.regions) == 0
+
+
+def test_a_value_the_reader_lacks_is_an_error_not_a_marker():
+    regions = RegionCache()
+    env = jinja2.Environment(autoescape=True)
+    env.globals.update(shared_region=regions, reader_value=reader_value)
+    template = env.from_string(
+        '{% call shared_region(basis, "k") %}{{ reader_value("csrf", f) }}{% endcall %}'
+    )
+    with pytest.raises(KeyError, match="csrf"):
+        template.render(basis=object(), f=lambda: "x")
