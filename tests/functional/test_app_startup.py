@@ -48,3 +48,22 @@ def test_a_postgresql_database_behind_is_migrated_at_start(settings):
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+def test_what_the_warm_up_loads_is_kept_out_of_the_collectors_generations(settings):
+    """The model and the vectors live as long as the process: once loaded they are frozen
+    (gc.freeze), so that no full collection walks them again (app.py)."""
+    import gc
+    import threading
+
+    with open_client(settings) as client:
+        for thread in threading.enumerate():
+            if thread.name == "gc-freeze":
+                thread.join()
+        meaning = client.app.state.paperboy.searcher.meaning
+        loaded = [meaning.embedder(), meaning.vector_index()]
+        assert all(obj is not None for obj in loaded)
+        made_now = object.__new__(type("Later", (), {}))  # made after the freeze: still collected
+        generations = {id(obj) for obj in gc.get_objects()}
+    assert all(id(obj) not in generations for obj in loaded)
+    assert id(made_now) in generations
