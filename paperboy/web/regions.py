@@ -180,6 +180,7 @@ def _fill(
 ) -> str:
     found: dict[str, str] = {}
     out: list[str] = []
+    append = out.append
 
     def value(name: str) -> str:
         text = found.get(name)
@@ -191,13 +192,16 @@ def _fill(
         return text
 
     def walk(run: _Pieces) -> None:
+        # A loop over flat types rather than a call per piece: a feed page has hundreds.
         for piece in run:
-            if type(piece) is str:
-                out.append(piece)
-            elif isinstance(piece, _Value):
-                out.append(value(piece.name))
-            elif isinstance(piece, _Choice):
-                walk(piece.on if piece.key in choices.get(piece.kind, ()) else piece.off)
+            kind = type(piece)
+            if kind is str:
+                append(piece)  # type: ignore[arg-type]
+            elif kind is _Value:
+                append(value(piece.name))  # type: ignore[union-attr]
+            else:
+                choice: _Choice = piece  # type: ignore[assignment]
+                walk(choice.on if choice.key in choices.get(choice.kind, ()) else choice.off)
 
     walk(pieces)
     return "".join(out)
