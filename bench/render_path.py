@@ -38,7 +38,7 @@ from bench.common import (
 from bench.import_speed import imported_database
 from bench.pages import FEED_PAGES, SINGLE_S, WARMUP_S, Load, _measure_papers, sample_ids
 from bench.reference_vectors import embed_beforehand
-from bench.server import serving
+from bench.server import group_cpu_s, serving_group
 from bench.workspace import Target, Workspace
 
 BEFORE_COMMIT = "0320118"  # the code at the start of issue 15's work
@@ -92,6 +92,7 @@ class Context:
     target: Target
     cookie: str
     notes: list[str] = field(default_factory=list)
+    groups: dict[str, int] = field(default_factory=dict)  # base URL -> the server's process group
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -206,7 +207,8 @@ def _serve(ctx: Context, checkout: Checkout, workers: int, **extra: str) -> Iter
     log_dir = ctx.ws.log_dir(f"render-{checkout.version}-w{workers}")
     env = {**SERVER_ENV, **extra, "PYTHONPATH": str(checkout.root)}
     _check_code(ctx.target, checkout, log_dir, env)
-    with serving(ctx.target, log_dir, workers=workers, **env) as base:
+    with serving_group(ctx.target, log_dir, workers=workers, **env) as (base, group):
+        ctx.groups[base] = group
         yield base
 
 
@@ -267,9 +269,13 @@ def _feed_cells(ctx: Context, name: str, url: str, *headers: str, version: str) 
         conns: _wrk(ctx, url, conns, ctx.plan.seconds, *headers, what=f"{version} {name}")
         for conns in (8, 16)
     }
+    group = ctx.groups[url[: url.index("/", len("http://"))]]
+    cpu_before = group_cpu_s(group)
     single = _wrk(ctx, url, 1, SINGLE_S, *headers, what=f"{version} {name}")
+    cpu_ms = (group_cpu_s(group) - cpu_before) * 1000 / single.requests if single.requests else float("nan")
     return {
         f"{name}: 1-conn p50": (single.p50_ms, 10.0),
+        f"{name}: server CPU ms per request (1 conn)": (cpu_ms, None),
         f"{name}: p99 8 conns": (loaded[8].p99_ms, 50.0),
         f"{name}: p99 16 conns": (loaded[16].p99_ms, 50.0),
     }

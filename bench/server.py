@@ -29,11 +29,36 @@ def free_port() -> int:
 @contextmanager
 def serving(target: Target, log_dir: Path, workers: int = 2, **extra_env: str) -> Iterator[str]:
     """Start the server on `target`'s database, yield its base URL once /healthz answers, stop it."""
+    with serving_group(target, log_dir, workers, **extra_env) as (base, _):
+        yield base
+
+
+@contextmanager
+def serving_group(
+    target: Target, log_dir: Path, workers: int = 2, **extra_env: str
+) -> Iterator[tuple[str, int]]:
+    """`serving`, yielding the base URL and the server's process group (its PID)."""
     proc, base = start_serve(child_env(**target.env, **extra_env), log_dir, workers)
     try:
-        yield base
+        yield base, proc.pid
     finally:
         stop_process_group(proc)
+
+
+def group_cpu_s(group: int) -> float:
+    """CPU seconds (user + system) used so far by the live processes of process group `group`
+    (the server and its workers): the difference over a run is what the run cost the server,
+    whatever else the machine was doing. Linux /proc."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the process ended meanwhile
+            continue
+        if int(fields[2]) == group:  # pgrp, after state and ppid
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / ticks
 
 
 def start_serve(env: dict[str, str], log_dir: Path, workers: int) -> tuple[subprocess.Popen[bytes], str]:
