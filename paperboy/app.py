@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -44,17 +45,24 @@ from paperboy.web.rate_limit import ApiRateLimit, Budgets
 from paperboy.web.request_guard import RequestGuard
 from paperboy.web.security_headers import SecurityHeaders
 from paperboy.web.templating import STATIC_DIR, make_templates
+from paperboy.web.warm_pages import warm_pages as warm_page_paths
+
+log = logging.getLogger(__name__)
 
 
-def create_app(settings: Settings) -> FastAPI:
+def create_app(settings: Settings, *, warm_pages: bool = False) -> FastAPI:
+    """The app; with `warm_pages` (what `serve` asks: paperboy/asgi.py), its start renders the
+    front page and its first paper's page before it answers (web/warm_pages.py)."""
     engine = open_database(settings)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         try:
             migrate_if_behind(engine)
-            if settings.search_warm_up:  # the model and the vectors load while the first pages serve
-                searcher.start_warm_up()
+            if warm_pages:  # `serve`'s processes: the first readers find the page paths warm
+                await _warm_pages(_app)
+            if settings.search_warm_up:  # the model and the vectors load while the first pages serve,
+                searcher.start_warm_up()  # at the lowest priority (services/loading.py)
             # Objects alive after start-up live for the whole process: keep them out of the
             # collector's generations, which cut p99 latency roughly in half under load.
             gc.freeze()
@@ -124,3 +132,10 @@ def create_app(settings: Settings) -> FastAPI:
     # Last: /papers/{arxiv_id:path} answers every path under /papers/ that no earlier route took.
     app.include_router(pages.router)
     return app
+
+
+async def _warm_pages(app: FastAPI) -> None:
+    try:
+        await warm_page_paths(app, app.state.paperboy)
+    except Exception:  # a page left cold is rendered by its first reader: never a failed start
+        log.exception("warming the pages failed")
