@@ -50,19 +50,22 @@ from paperboy.web.warm_pages import warm_pages as warm_page_paths
 log = logging.getLogger(__name__)
 
 
-def create_app(settings: Settings, *, warm_pages: bool = False) -> FastAPI:
-    """The app; with `warm_pages` (what `serve` asks: paperboy/asgi.py), its start renders the
-    front page and its first paper's page before it answers (web/warm_pages.py)."""
+def create_app(settings: Settings, *, serving: bool = False) -> FastAPI:
+    """The app. `serving` (what `serve` and other ASGI servers get: paperboy/asgi.py): before it
+    answers, it loads search by meaning (with `search_warm_up`) and warms its page paths, so that
+    loading never competes with its first requests (docs/deploying.md, "Starting")."""
     engine = open_database(settings)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         try:
             migrate_if_behind(engine)
-            if warm_pages:  # `serve`'s processes: the first readers find the page paths warm
+            if serving and settings.search_warm_up:
+                _load_search_by_meaning(searcher)
+            if serving:
                 await _warm_pages(_app)
-            if settings.search_warm_up:  # the model and the vectors load while the first pages serve,
-                searcher.start_warm_up()  # at the lowest priority (services/loading.py)
+            if settings.search_warm_up:  # the keyword index (and, in tests, the model and the
+                searcher.start_warm_up()  # vectors) in the background, on what requests leave
             # Objects alive after start-up live for the whole process: keep them out of the
             # collector's generations, which cut p99 latency roughly in half under load.
             gc.freeze()
@@ -132,6 +135,16 @@ def create_app(settings: Settings, *, warm_pages: bool = False) -> FastAPI:
     # Last: /papers/{arxiv_id:path} answers every path under /papers/ that no earlier route took.
     app.include_router(pages.router)
     return app
+
+
+def _load_search_by_meaning(searcher: Searcher) -> None:
+    """The vectors and the model, before the process answers: loading them is seconds of Python
+    holding the interpreter's lock (importing torch), which made every request of the first
+    thirty seconds wait for it. A failure is logged; the first search tries again and says why."""
+    try:
+        searcher.meaning.warm_up()
+    except Exception:
+        log.exception("loading the search model and vectors failed")
 
 
 async def _warm_pages(app: FastAPI) -> None:

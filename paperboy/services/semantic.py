@@ -69,7 +69,7 @@ class SemanticStatus:
 
 class SemanticRanker:
     """The embedder and the vector index of one process. Thread-safe; both are loaded on first
-    use (or by `warm_up`, which `serve` runs in the background)."""
+    use (or by `warm_up`, which `serve` runs before a process answers: app.py)."""
 
     def __init__(
         self,

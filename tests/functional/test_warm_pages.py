@@ -18,7 +18,7 @@ def test_the_first_front_page_of_a_warmed_app_is_served_from_the_page_cache(sett
     add_papers(make_record("2506.00001"), make_record("2506.00002"))
     # The hashing embedder: the real model's warm-up can outlast a cached page's freshness.
     settings = settings.replace(embedder="hashing")
-    with TestClient(create_app(settings, warm_pages=True)) as client:
+    with TestClient(create_app(settings, serving=True)) as client:
         wait_for_warm_up()
         for path in ("/", "/papers/2506.00002"):  # the front page, then its first card's paper
             with counted_statements(client) as statements:
