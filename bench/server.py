@@ -17,7 +17,7 @@ from pathlib import Path
 from bench.common import BenchError, child_env, paperboy_command, tail
 from bench.workspace import Target
 
-STARTUP_TIMEOUT_S = 60.0
+STARTUP_TIMEOUT_S = 120.0  # each worker loads the model before it answers: longer on a busy host
 
 
 def free_port() -> int:

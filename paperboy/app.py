@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import logging
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -45,19 +46,30 @@ from paperboy.web.rate_limit import ApiRateLimit, Budgets
 from paperboy.web.request_guard import RequestGuard
 from paperboy.web.security_headers import SecurityHeaders
 from paperboy.web.templating import STATIC_DIR, make_templates
+from paperboy.web.warm_pages import warm_pages as warm_page_paths
+
+log = logging.getLogger(__name__)
 
 
-def create_app(settings: Settings) -> FastAPI:
+def create_app(settings: Settings, *, serving: bool = False) -> FastAPI:
+    """The app. `serving` (what `serve` and other ASGI servers get: paperboy/asgi.py): before it
+    answers, it loads search by meaning (with `search_warm_up`) and warms its page paths, so that
+    loading never competes with its first requests (docs/deploying.md, "Starting")."""
     engine = open_database(settings)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         try:
             migrate_if_behind(engine)
+            if serving and settings.search_warm_up:
+                _load_search_by_meaning(searcher)
+            if serving:
+                await _warm_pages(_app)
             # Objects alive after start-up live for the whole process: keep them out of the
             # collector's generations, which cut p99 latency roughly in half under load.
             gc.freeze()
-            if settings.search_warm_up:  # the model and the vectors load while the first pages serve
+            if settings.search_warm_up:  # the keyword index (and, in tests, the model and the
+                # vectors) in the background, on what requests leave; frozen too once loaded
                 _freeze_after(searcher.start_warm_up())
             yield
         finally:
@@ -138,3 +150,20 @@ def _freeze_after(warm_up: threading.Thread) -> None:
         gc.freeze()
 
     threading.Thread(target=wait_and_freeze, name="gc-freeze", daemon=True).start()
+
+
+def _load_search_by_meaning(searcher: Searcher) -> None:
+    """The vectors and the model, before the process answers: loading them is seconds of Python
+    holding the interpreter's lock (importing torch), which made every request of the first
+    thirty seconds wait for it. A failure is logged; the first search tries again and says why."""
+    try:
+        searcher.meaning.warm_up()
+    except Exception:
+        log.exception("loading the search model and vectors failed")
+
+
+async def _warm_pages(app: FastAPI) -> None:
+    try:
+        await warm_page_paths(app, app.state.paperboy)
+    except Exception:  # a page left cold is rendered by its first reader: never a failed start
+        log.exception("warming the pages failed")

@@ -9,4 +9,4 @@ from paperboy.config import load_settings
 
 
 def app() -> FastAPI:
-    return create_app(load_settings())
+    return create_app(load_settings(), serving=True)

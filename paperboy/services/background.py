@@ -14,6 +14,7 @@ from datetime import datetime
 from sqlalchemy import Engine
 
 from paperboy.config import Settings
+from paperboy.services.loading import loading, lower_this_thread
 from paperboy.services.sync import SyncBusy, catalogue_is_empty, sync_catalogue, sync_is_running
 from paperboy.storage.engine import now_utc
 
@@ -96,12 +97,14 @@ def start_background_embedding(
 
 
 def _embed_loop(engine: Engine, settings: Settings, stop: threading.Event) -> None:
-    from paperboy.services.search_index import embed_new_papers
+    from paperboy.services.search_index import embed_waiting_papers
 
+    lower_this_thread()  # and the torch thread it starts: requests come first (services/loading.py)
     while not stop.is_set():
         try:
-            report = embed_new_papers(engine, settings, threads=1, stop=stop)
-            if report.embedded:
+            with loading():
+                report = embed_waiting_papers(engine, settings, threads=1, stop=stop)
+            if report is not None and report.embedded:
                 log.info("%s", report.summary())
         except Exception:  # EmbedderUnavailable, a database failure: logged, tried again later
             log.exception("background embedding failed")

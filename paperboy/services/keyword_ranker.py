@@ -39,6 +39,7 @@ from typing import Any, Literal
 from sqlalchemy import Connection, Engine
 
 from paperboy.domain.search_query import SearchQuery
+from paperboy.services.loading import lower_this_thread
 from paperboy.storage.changes import changed_paper_ids
 from paperboy.storage.keyword_index import KeywordHits, KeywordIndex, Weights
 from paperboy.storage.lexical_index import database_identity, keyword_documents, lexical_generation
@@ -228,6 +229,7 @@ class KeywordRanker:
         self.start()
 
     def _run(self) -> None:
+        lower_this_thread()  # building and following the index run on what requests leave
         while not self._stop.is_set():
             with self._lock:
                 if self._stop.is_set():

@@ -122,7 +122,8 @@ class _Ranked:
 
 class Searcher:
     """Search and similar papers for one process. Thread-safe; the embedder and the vectors
-    are loaded on first use (or by `warm_up`, which `serve` runs in the background)."""
+    are loaded on first use, or by `warm_up` (`serve` loads them before a process answers and
+    opens the keyword index in the background: app.py)."""
 
     def __init__(
         self,
@@ -164,7 +165,8 @@ class Searcher:
         self.meaning.warm_up()
 
     def start_warm_up(self) -> threading.Thread:
-        """`warm_up` in a background thread, as `serve` does at start."""
+        """`warm_up` in a background thread, at the lowest priority (services/loading.py): the
+        keyword index, then whatever of the model and the vectors is not loaded yet."""
         return self.meaning.start_warm_up(first=self._warm_keywords)
 
     def _warm_keywords(self) -> None:

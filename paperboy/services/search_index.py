@@ -184,3 +184,14 @@ def embed_new_papers(
     """Embed the papers added or changed since the last run (what a sync and `serve` do)."""
     embedder = settings_embedder(settings, threads=threads)
     return embed_papers(engine, embedder, batch_size=settings.embed_batch_size, progress=progress, stop=stop)
+
+
+def embed_waiting_papers(
+    engine: Engine, settings: Settings, *, threads: int | None = None, stop: threading.Event | None = None
+) -> EmbedReport | None:
+    """`embed_new_papers` when some paper waits; None, without loading the model, when none
+    does (what `serve`'s background embedding asks every few minutes: loading MiniLM for nothing
+    is seconds of importing torch, holding the interpreter's lock while requests are served)."""
+    if not count_papers_waiting(engine, settings):
+        return None
+    return embed_new_papers(engine, settings, threads=threads, stop=stop)

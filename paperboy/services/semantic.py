@@ -34,6 +34,7 @@ from paperboy.integrations.embedder import (
     model_id_for,
     paper_text,
 )
+from paperboy.services.loading import loading
 from paperboy.services.search_index import count_papers_to_embed
 from paperboy.services.vector_index import VectorIndex
 from paperboy.storage import lexical
@@ -68,7 +69,7 @@ class SemanticStatus:
 
 class SemanticRanker:
     """The embedder and the vector index of one process. Thread-safe; both are loaded on first
-    use (or by `warm_up`, which `serve` runs in the background)."""
+    use (or by `warm_up`, which `serve` runs before a process answers: app.py)."""
 
     def __init__(
         self,
@@ -226,9 +227,10 @@ class SemanticRanker:
 
     def _warm_up_in_background(self, first: Callable[[], None] | None) -> None:
         try:
-            if first is not None:
-                first()
-            self.warm_up()
+            with loading():  # on what requests leave (services/loading.py)
+                if first is not None:
+                    first()
+                self.warm_up()
         except Exception:  # a search will try again, and report what is wrong
             log.exception("loading the search model and vectors failed")
         finally:

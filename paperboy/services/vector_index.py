@@ -36,6 +36,7 @@ import numpy as np
 import numpy.typing as npt
 from sqlalchemy import Connection, Engine
 
+from paperboy.services.loading import lower_this_thread
 from paperboy.services.vector_snapshot import (
     EMPTY,
     NO_IDS,
@@ -181,6 +182,7 @@ class VectorIndex:
             raise
 
     def _background_refresh(self) -> None:
+        lower_this_thread()  # a reload runs on what requests leave (services/loading.py)
         try:
             self._refresh_locked(reconcile=False)
         except Exception:  # the previous vectors keep answering; the next check tries again

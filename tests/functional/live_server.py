@@ -75,8 +75,11 @@ def _shared_signing_key(env: Mapping[str, str]) -> dict[str, str]:
     return shared_key_env(env.get("PAPERBOY_DATABASE_URL", ""))
 
 
+STARTUP_TIMEOUT_S = 120  # each process loads the model before it answers: seconds, more on a busy host
+
+
 def _wait_healthy(proc: subprocess.Popen[bytes], base: str, log: Path) -> None:
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + STARTUP_TIMEOUT_S
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             pytest.fail(
@@ -86,4 +89,4 @@ def _wait_healthy(proc: subprocess.Popen[bytes], base: str, log: Path) -> None:
             if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
                 return
         time.sleep(0.2)
-    pytest.fail("paperboy serve did not answer /healthz within 60 s")
+    pytest.fail(f"paperboy serve did not answer /healthz within {STARTUP_TIMEOUT_S} s")

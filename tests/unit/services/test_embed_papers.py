@@ -13,7 +13,13 @@ from sqlalchemy import select
 
 from paperboy.domain.models import Version
 from paperboy.integrations.embedder import HashingEmbedder, paper_text
-from paperboy.services.search_index import clear_embeddings, count_papers_to_embed, embed_papers
+from paperboy.services import search_index
+from paperboy.services.search_index import (
+    clear_embeddings,
+    count_papers_to_embed,
+    embed_papers,
+    embed_waiting_papers,
+)
 from paperboy.storage.schema import paper_embeddings, papers
 from paperboy.storage.vectors import count_embeddings, load_vectors, store_embeddings
 
@@ -178,3 +184,18 @@ def test_limit_and_clearing_one_model(engine, add_papers):
 def test_a_bad_batch_size_is_refused(engine):
     with pytest.raises(ValueError, match="at least 1"):
         embed_papers(engine, HashingEmbedder(), batch_size=0)
+
+
+def test_with_no_paper_waiting_the_model_is_not_loaded(engine, settings, add_papers):
+    """`serve`'s background embedding looks every few minutes: nothing waiting, no model loaded
+    (MiniLM's is seconds of importing torch while the first requests are served)."""
+    settings = settings.replace(embedder="hashing", embed_batch_size=7)  # a key no other test loads
+    key = ("hashing", 7, 3)
+    assert embed_waiting_papers(engine, settings, threads=3) is None
+    assert key not in search_index._embedders
+    add_papers(make_record("2501.00001"))
+    report = embed_waiting_papers(engine, settings, threads=3)
+    assert report is not None
+    assert (report.embedded, report.stored) == (1, 1)
+    assert key in search_index._embedders
+    assert embed_waiting_papers(engine, settings, threads=3) is None  # done: nothing waits

@@ -3,6 +3,7 @@ idle, loading, no vectors yet, live and off, read without loading the model or t
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections.abc import Callable, Iterator
 
@@ -12,6 +13,7 @@ from sqlalchemy import Engine
 
 from paperboy.integrations.embedder import EmbedderUnavailable, HashingEmbedder
 from paperboy.services import semantic as semantic_module
+from paperboy.services.loading import LOADING_NICENESS, this_thread_niceness
 from paperboy.services.search_index import embed_papers
 from paperboy.services.semantic import EMBEDDER_RETRY_S, WAITING_KEPT_S, SemanticRanker
 
@@ -124,3 +126,16 @@ def test_a_warm_up_after_close_loads_nothing(ranker: SemanticRanker, add_papers:
     ranker.start_warm_up().join(30)
     assert ranker.state() == "idle"
     assert ranker.vector_index().loaded_size() is None
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="threads have their own priority on Linux")
+def test_the_warm_up_loads_at_the_lowest_priority_and_search_comes_on(
+    ranker: SemanticRanker, engine: Engine, add_papers: AddPapers
+) -> None:
+    """Loading runs on what requests leave (services/loading.py), and still ends live."""
+    _add(add_papers, 1)
+    embed_papers(engine, HashingEmbedder(), batch_size=10)
+    priorities: list[int | None] = []
+    ranker.start_warm_up(first=lambda: priorities.append(this_thread_niceness())).join(30)
+    assert priorities == [LOADING_NICENESS]
+    assert ranker.state() == "live"
