@@ -1,6 +1,8 @@
 """API and feed throughput on the full corpus: `/api/daily_papers?date=` (Hugging Face's shape) and a
-day's RSS feed, each loaded cold (every request builds the answer) and with ETag revalidation (every
-request sends If-None-Match with the ETag fetched first, and gets a 304 without a body)."""
+day's RSS feed, each loaded cold (plain GETs of the URL, without If-None-Match), with ETag
+revalidation (every request sends If-None-Match with the ETag fetched first, and gets a 304 without
+a body), and built (every request for a URL new to the server, so that no answer kept under its
+derived ETag is hit: what a client meets after each vote)."""
 
 from __future__ import annotations
 
@@ -21,7 +23,7 @@ from bench.server import serving
 from bench.workspace import Workspace
 
 URLS = {"daily_papers": "/api/daily_papers?date={day}", "feed": "/feeds/day/{day}.rss"}
-COLD, REVALIDATE = "cold", "revalidate"
+COLD, REVALIDATE, BUILD = "cold", "revalidate", "build"
 # Every wrk request comes from 127.0.0.1 without a token: lift /api/'s per-IP budget out of the way.
 # And no search in the background: a fresh import would otherwise be embedded while wrk loads.
 SERVER_ENV = {
@@ -74,9 +76,9 @@ def _measure_database(
     results: dict[str, PageResult] = {}
     with serving(target, ws.log_dir(f"serve-api-{label}"), workers=load.workers, **SERVER_ENV) as base:
         for name, path in paths.items():
-            for mode in (COLD, REVALIDATE):
+            for mode in (COLD, REVALIDATE, BUILD):
                 key = f"{name} {mode}"
-                results[key] = _measure(base, path, mode, load, ws.root / f"{name}-revalidate.lua")
+                results[key] = _measure(base, path, mode, load, ws.root / f"{name}-{mode}.lua")
                 _progress(label, key, results[key])
     return results
 
@@ -87,6 +89,8 @@ def _measure(base: str, path: str, mode: str, load: Load, script_path: Path) -> 
         return PageResult(path, status, notes=[f"GET {path} answered {status} (ETag {etag!r}): not loaded"])
     if mode == COLD:
         return _load_url(PageResult(path, status), base + path, load)
+    if mode == BUILD:
+        return _load_url(PageResult(path, status), base + path, load, unique_url_script(script_path))
     revalidated, _ = _get(base + path, etag)
     if revalidated != 304:
         return PageResult(path, revalidated, notes=[f"If-None-Match {etag} answered {revalidated}, not 304"])
@@ -98,6 +102,34 @@ def revalidation_script(etag: str, destination: Path) -> Path:
     """A wrk Lua script whose every request carries If-None-Match: `etag`."""
     quoted = etag.replace("\\", "\\\\").replace("'", "\\'")
     destination.write_text(f"wrk.headers['If-None-Match'] = '{quoted}'\n", encoding="utf-8")
+    return destination
+
+
+def unique_url_script(destination: Path) -> Path:
+    """A wrk Lua script whose every request is for a URL the server has not seen: the path with an
+    extra parameter (which the endpoints ignore) made of the start time, the thread and a counter,
+    so that neither the warm-up's URLs nor another thread's come again."""
+    destination.write_text(
+        """local threads = 0
+
+function setup(thread)
+  threads = threads + 1
+  thread:set("tid", threads)
+end
+
+function init(args)
+  counter = 0
+  start = os.time()
+end
+
+function request()
+  counter = counter + 1
+  local sep = string.find(wrk.path, "?", 1, true) and "&" or "?"
+  return wrk.format("GET", wrk.path .. sep .. "n=" .. start .. "-" .. tid .. "-" .. counter)
+end
+""",
+        encoding="utf-8",
+    )
     return destination
 
 

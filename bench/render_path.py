@@ -295,6 +295,13 @@ def _paper_and_api_cells(ctx: Context, base: str, w: str) -> Cells:
             base, daily, api.REVALIDATE, load, script
         ),
         (f"RSS of a day cold, 8 conns, {w}: p99", 50.0): api._measure(base, feed, api.COLD, load, script),
+        # Each request a URL new to the server: what a client meets after each vote (bench/api.py).
+        (f"/api/daily_papers built, 8 conns, {w}: p99", 40.0): api._measure(
+            base, daily, api.BUILD, load, ctx.ws.root / "render-build.lua"
+        ),
+        (f"RSS of a day built, 8 conns, {w}: p99", 50.0): api._measure(
+            base, feed, api.BUILD, load, ctx.ws.root / "render-build.lua"
+        ),
     }
     cells: Cells = {}
     for (name, target), page in measured.items():

@@ -158,6 +158,22 @@ def catalogue_version(engine: Engine) -> str:
         return sync_state.catalogue_version(conn)
 
 
+def page_versions(engine: Engine) -> tuple[str, str]:
+    """The catalogue and community versions (storage/sync_state.py): with the request, and the
+    clock where `moves_with_clock`, all that a feed page's papers, order and counts depend on."""
+    with engine.connect() as conn:
+        return sync_state.page_versions(conn)
+
+
+def moves_with_clock(period: Period | None, sort: str, now: datetime | None = None) -> bool:
+    """Whether a page's order changes as time passes with nothing written: trending of a period
+    that is not over (ranked at now, not at its end), or of the latest period, whichever it is."""
+    if sort != TRENDING:
+        return False
+    moment = now or _now()
+    return period is None or reference_time(period.end, moment) == moment
+
+
 def count_catalogue_papers(engine: Engine) -> int:
     with engine.connect() as conn:
         return queries.count_papers(conn)

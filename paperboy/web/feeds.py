@@ -6,8 +6,13 @@
 
 Period lists take `?category=` (and `sort`, `page` like the HTML pages): their items are the
 HTML page's, in its order. Responses carry an ETag (web/conditional.py) and are not kept by the
-page cache, which would answer 200 to a reader whose If-None-Match already names the bytes.
-Errors a reader can cause are plain text with a 400 or 404.
+page cache, which would answer 200 to a reader whose If-None-Match already names the bytes. A
+period list's ETag is derived from the catalogue and community versions and the request, and
+checked before anything is built (a 304 costs one small query), and the finished answer is kept
+under it (web/answers.py) — except for a trending list of a period under way, whose order moves
+with the clock: its tag is the hash of its bytes, and it is built every time. An RSS item is kept
+per paper object and counts (web/paper_parts.py). Errors a reader can cause are
+plain text with a 400 or 404.
 """
 
 from __future__ import annotations
@@ -33,11 +38,25 @@ from paperboy.services.feed import (
     FeedRequestError,
     feed_for_period,
     latest_period,
+    moves_with_clock,
+    page_versions,
 )
 from paperboy.services.search import SearchRequestError
-from paperboy.web.conditional import conditional
+from paperboy.web.answers import known_answer, send_answer
+from paperboy.web.conditional import derived_etag
 from paperboy.web.context import app_context
-from paperboy.web.feed_formats import FORMAT_LABELS, MEDIA_TYPES, FeedInfo, entry_for_paper, render_feed
+from paperboy.web.feed_formats import (
+    FORMAT_LABELS,
+    MEDIA_TYPES,
+    FeedEntry,
+    FeedInfo,
+    entry_for_paper,
+    entry_updated,
+    render_feed,
+    rss_document,
+    rss_item,
+)
+from paperboy.web.paper_parts import paper_parts
 from paperboy.web.rate_limit import search_feed_refusal
 from paperboy.web.urls import paper_url, period_url
 
@@ -173,6 +192,9 @@ def _period(kind: str, key: str) -> Period:
 
 def _period_response(request: Request, period: Period, fmt: str) -> Response:
     _check_format(fmt)
+    tag = _period_etag(request, period, fmt)
+    if (known := known_answer(request, tag)) is not None:
+        return known  # a 304, or the answer kept under this tag (web/answers.py)
     feed = _period_items(request, period)
     papers = [
         _Listed(item.paper, item.community.upvotes, item.listing.day if item.listing else None)
@@ -182,7 +204,21 @@ def _period_response(request: Request, period: Period, fmt: str) -> Response:
     title = f"{app_context(request).settings.site_name}: {period.label}{scope}"
     description = f"Papers listed on arXiv{scope}, {period.label}, {_order(feed.sort)}"
     home = period_url(period, category=feed.category, sort=feed.sort, page=feed.page)
-    return _respond(request, fmt, _info(request, title, description, home), papers)
+    return _respond(request, fmt, _info(request, title, description, home), papers, etag=tag)
+
+
+def _period_etag(request: Request, period: Period, fmt: str) -> str | None:
+    """The ETag of a period's feed from the versions, the request and the settings it shows;
+    None when its order moves with the clock (trending, the period not over)."""
+    if moves_with_clock(period, request.query_params.get("sort") or DEFAULT_SORT):
+        return None
+    ctx = app_context(request)
+    settings = ctx.settings
+    catalogue, community = page_versions(ctx.engine)
+    trending = repr(trending_params(settings))
+    shown = (settings.public_url, settings.site_name, str(settings.page_size), trending)
+    url = request.url.path + "?" + request.url.query
+    return derived_etag("feed", catalogue, community, *shown, period.kind, period.key, fmt, url)
 
 
 def _period_items(request: Request, period: Period) -> FeedPage:
@@ -209,19 +245,35 @@ class _Listed:
     listed: date | None = None  # the listing day inside the period (period lists only)
 
 
-def _respond(request: Request, fmt: str, info: FeedInfo, papers: Sequence[_Listed]) -> Response:
+def _respond(
+    request: Request, fmt: str, info: FeedInfo, papers: Sequence[_Listed], *, etag: str | None = None
+) -> Response:
     if fmt in CITATION_TYPES:
         citations: Callable[[list[Paper]], str] = bibtex_entries if fmt == "bib" else ris_records
         body = citations([item.paper for item in papers]).encode()
-        return conditional(request, body, CITATION_TYPES[fmt])
+        return send_answer(request, etag, body, CITATION_TYPES[fmt])
     base = app_context(request).settings.public_url
-    entries = [
-        entry_for_paper(
-            item.paper, base + paper_url(item.paper.arxiv_id), upvotes=item.upvotes, listed=item.listed
-        )
-        for item in papers
-    ]
-    return conditional(request, render_feed(fmt, info, entries), MEDIA_TYPES[fmt])
+    if fmt == "rss":
+        return send_answer(request, etag, _rss(base, info, papers), MEDIA_TYPES[fmt])
+    entries = [_entry(base, item) for item in papers]
+    return send_answer(request, etag, render_feed(fmt, info, entries), MEDIA_TYPES[fmt])
+
+
+def _rss(base: str, info: FeedInfo, papers: Sequence[_Listed]) -> bytes:
+    """The RSS document, each item kept per paper object, counts, listing day and address."""
+    items = [_rss_item(base, item) for item in papers]
+    updated = max((entry_updated(item.paper, item.listed) for item in papers), default=None)
+    return rss_document(info, updated, items)
+
+
+def _rss_item(base: str, item: _Listed) -> bytes:
+    key = ("rss", base, item.upvotes, item.listed)
+    return paper_parts.get(item.paper, key, lambda: rss_item(_entry(base, item)).encode())
+
+
+def _entry(base: str, item: _Listed) -> FeedEntry:
+    url = base + paper_url(item.paper.arxiv_id)
+    return entry_for_paper(item.paper, url, upvotes=item.upvotes, listed=item.listed)
 
 
 def _info(request: Request, title: str, description: str, home_path: str) -> FeedInfo:

@@ -16,11 +16,12 @@ import pytest
 from app_client import counted_statements, listed_ids, open_client
 from conftest import make_record
 from search_corpus import add_corpus, hashing_settings
-from sqlalchemy import insert, select
+from sqlalchemy import select
 
 from paperboy.domain.models import Listing
-from paperboy.storage.engine import now_utc
-from paperboy.storage.schema import paper_stats, papers
+from paperboy.storage.paper_stats import add_to_stats
+from paperboy.storage.schema import papers
+from paperboy.storage.transactions import write_transaction
 
 ATOM_NS = "{http://www.w3.org/2005/Atom}"
 FORMATS = ("rss", "atom", "json")
@@ -39,11 +40,11 @@ def listed(arxiv_id, *days, **fields):
 
 
 def upvote(engine, arxiv_id, upvotes):
-    with engine.begin() as conn:
+    """Add `upvotes` to the paper's count the way votes do (a write transaction that bumps the
+    community version), without members to cast them."""
+    with write_transaction(engine) as conn:
         paper_id = conn.execute(select(papers.c.id).where(papers.c.arxiv_id == arxiv_id)).scalar_one()
-        conn.execute(
-            insert(paper_stats).values(paper_id=paper_id, upvotes=upvotes, comments=0, updated_at=now_utc())
-        )
+        add_to_stats(conn, paper_id, upvotes=upvotes)
 
 
 @pytest.fixture

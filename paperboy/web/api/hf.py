@@ -9,12 +9,15 @@ against this site unchanged:
   page's URL in a `Link: <...>; rel="next"` header as huggingface.co pages its lists.
 
 (`/api/papers/search` is in web/api/search.py.) Every answer carries a strong ETag and a 304
-answers a matching If-None-Match. Parameters are read by web/api/params.py; their errors are 422
-`{"error": "<message>", "code", "parameter"}` with the message in X-Error-Message
-(web/api/errors.py). `date`, `week` and `month` together ask for the papers listed in all of
-them: the narrowest, when it lies inside the others, else none. A token that is not this
-site's is ignored here (web/auth.py): huggingface_hub sends its own to any endpoint.
-docs/api-huggingface.md describes every field.
+answers a matching If-None-Match. The daily papers' tag is derived from the catalogue and
+community versions and the request (web/conditional.py), so that a 304 costs one small query and
+no rendering, and the finished answer is kept under it (web/answers.py); each paper's JSON is
+kept per paper object and counts (web/paper_parts.py).
+Parameters are read by web/api/params.py; their errors are 422 `{"error": "<message>", "code",
+"parameter"}` with the message in X-Error-Message (web/api/errors.py). `date`, `week` and
+`month` together ask for the papers listed in all of them: the narrowest, when it lies inside
+the others, else none. A token that is not this site's is ignored here (web/auth.py):
+huggingface_hub sends its own to any endpoint. docs/api-huggingface.md describes every field.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from dataclasses import dataclass
 from typing import Annotated
 from urllib.parse import urlencode
 
+import orjson
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
@@ -30,7 +34,16 @@ from paperboy.domain.arxiv_ids import InvalidArxivId, parse_arxiv_id
 from paperboy.domain.calendar import Period
 from paperboy.domain.trending import trending_params
 from paperboy.services.catalogue import catalogue_page, submitted_papers
-from paperboy.services.feed import FeedItem, FeedPageNotFound, feed_for_period, latest_feed, paper_view
+from paperboy.services.feed import (
+    FeedItem,
+    FeedPageNotFound,
+    feed_for_period,
+    latest_feed,
+    moves_with_clock,
+    page_versions,
+    paper_view,
+)
+from paperboy.web.answers import known_answer, send_answer
 from paperboy.web.api.errors import HF_API_ERRORS, ApiError
 from paperboy.web.api.models import HfDailyPaper, HfPaper
 from paperboy.web.api.params import (
@@ -50,8 +63,9 @@ from paperboy.web.api.params import (
     whole_number,
 )
 from paperboy.web.api.shapes import hf_daily_item, hf_paper
-from paperboy.web.conditional import conditional_json
+from paperboy.web.conditional import JSON, conditional_json, derived_etag
 from paperboy.web.context import app_context
+from paperboy.web.paper_parts import paper_parts
 
 router = APIRouter(prefix="/api", tags=["huggingface"], responses=HF_API_ERRORS)
 
@@ -100,11 +114,37 @@ def daily_papers(
     or trending, in pages of `limit`; with `submitter`, the papers that member submitted (to
     that period when one is given), newest submission first. Past the last page: `[]`."""
     query = daily_query(p, limit, {"date": date, "week": week, "month": month}, submitter, sort)
+    tag = _daily_etag(request, query)
+    if (known := known_answer(request, tag)) is not None:
+        return known  # a 304, or the answer kept under this tag (web/answers.py)
     items, total = _daily_items(request, query) if not query.nothing else ([], 0)
     headers = {}
     if query.page * query.limit < total:
         headers["Link"] = f'<{_next_daily_url(request, query.page)}>; rel="next"'
-    return conditional_json(request, [hf_daily_item(item) for item in items], headers=headers)
+    return send_answer(request, tag, daily_body(items), JSON, headers)
+
+
+def daily_body(items: list[FeedItem]) -> bytes:
+    """The JSON list of `items` as daily papers entries: exactly `orjson.dumps` of their
+    `hf_daily_item`s, each entry kept per paper object, listing and counts."""
+    return b"[" + b",".join(_daily_entry(item) for item in items) + b"]"
+
+
+def _daily_entry(item: FeedItem) -> bytes:
+    key = ("hf_daily_item", item.listing, item.community)
+    return paper_parts.get(item.paper, key, lambda: orjson.dumps(hf_daily_item(item)))
+
+
+def _daily_etag(request: Request, query: DailyQuery) -> str | None:
+    """The answer's ETag from the versions and the request, or None when the answer moves with
+    the clock (trending of a period under way), whose tag is the hash of its bytes."""
+    if query.submitter is None and not query.nothing and moves_with_clock(query.period, query.sort):
+        return None
+    ctx = app_context(request)
+    catalogue, community = page_versions(ctx.engine)
+    trending = repr(trending_params(ctx.settings))
+    url = request.url.path + "?" + request.url.query
+    return derived_etag("daily_papers", catalogue, community, ctx.settings.public_url, trending, url)
 
 
 @router.get(
