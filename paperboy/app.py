@@ -25,6 +25,7 @@ from paperboy.web import (
     digests,
     discussion,
     health,
+    library,
     pages,
     private_feed,
     search,
@@ -123,6 +124,7 @@ def create_app(settings: Settings, *, serving: bool = False) -> FastAPI:
     app.include_router(accounts.router)
     app.include_router(digests.router)
     app.include_router(community.router)
+    app.include_router(library.router)
     app.include_router(discussion.router)
     app.include_router(search.router)
     app.include_router(search_api.router)

@@ -278,6 +278,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("login_failures_ip", str, "20/hour", "Failed logins per IP address before it must wait."),
     Setting("rate_limit_mail", str, "5/hour", "Verification and reset mails per address and per IP."),
     Setting("rate_limit_vote", str, "120/minute", "Votes per account."),
+    Setting(
+        "rate_limit_library", str, "240/minute", "Papers saved to or removed from a library, per account."
+    ),
     Setting("rate_limit_comment", str, "10/minute", "Comments (new or edited) per account."),
     Setting("rate_limit_submit", str, "10/hour", "Submissions per account."),
     Setting(
@@ -386,6 +389,7 @@ class Settings:
     login_failures_ip: str
     rate_limit_mail: str
     rate_limit_vote: str
+    rate_limit_library: str
     rate_limit_comment: str
     rate_limit_submit: str
     rate_limit_ip_factor: int

@@ -99,12 +99,13 @@ class Paper:
 @dataclass(frozen=True, slots=True)
 class Community:
     """What this site's members did with a paper: upvotes, visible comments, who submitted it,
-    and whether the reader looking voted for it."""
+    and whether the reader looking voted for it and saved it."""
 
     upvotes: int = 0
     comments: int = 0
     submitted_by: str | None = None
     voted: bool = False
+    saved: bool = False  # in the reader's library
 
 
 NO_COMMUNITY = Community()

@@ -26,9 +26,9 @@ from paperboy.storage.engine import now_utc
 from paperboy.storage.transactions import write_transaction
 
 TOKEN_PREFIX = "pb_"  # noqa: S105 - the visible start of every token, not a secret
-# What each scope allows: read (GET /api/v1/me, the library), vote, submit, comment; feed is for a
-# private feed URL and nothing else.
-SCOPES = ("read", "vote", "submit", "comment")
+# What each scope allows: read (GET /api/v1/me, the library), vote, submit, comment, library (save
+# papers to the library and remove them); feed is for a private feed URL and nothing else.
+SCOPES = ("read", "vote", "submit", "comment", "library")
 FEED_SCOPE = "feed"
 ALL_SCOPES = (*SCOPES, FEED_SCOPE)
 MAX_NAME = 80

@@ -18,8 +18,8 @@ from paperboy.domain.calendar import Period, PeriodKind, day_period, format_day,
 from paperboy.domain.links import with_all_links
 from paperboy.domain.models import NO_COMMUNITY, Community, Listing, Paper
 from paperboy.domain.trending import TrendingParams, rank, reference_time, trending_params
-from paperboy.services.hydrate import PaperView, PerEngine, hydrate_paper, hydrate_papers
-from paperboy.storage import queries, sync_state, trending_queries, votes
+from paperboy.services.hydrate import PaperView, PerEngine, hydrate_paper, hydrate_papers, with_reader_state
+from paperboy.storage import queries, sync_state, trending_queries
 from paperboy.storage.queries import CatalogueCounts, ListedPaper, SyncStatus
 
 TRENDING = "trending"
@@ -301,7 +301,7 @@ def _feed(
         page=request.page,
         page_size=request.size,
         total=selection.total,
-        items=_with_votes(conn, shared.items, request.viewer_id),
+        items=_for_reader(conn, shared.items, request.viewer_id),
         facet=shared.facet,
         prev_period=period_containing(period.kind, days.before) if days.before else None,
         next_period=period_containing(period.kind, days.after) if days.after else None,
@@ -380,15 +380,19 @@ def _items(conn: Connection, selection: _Selection) -> list[FeedItem]:
     ]
 
 
-def _with_votes(conn: Connection, items: list[FeedItem], viewer_id: int | None) -> list[FeedItem]:
-    """`items` as the reader (`viewer_id`) sees them: the ones they upvoted marked (one query)."""
+def _for_reader(conn: Connection, items: list[FeedItem], viewer_id: int | None) -> list[FeedItem]:
+    """`items` as the reader (`viewer_id`) sees them: the ones they upvoted or saved marked (two
+    queries)."""
     if viewer_id is None:
         return items
-    voted = votes.voted_among(conn, viewer_id, [item.paper.id for item in items])
-    if not voted:
+    ids = [item.paper.id for item in items]
+    mine = with_reader_state(conn, {}, viewer_id, ids)
+    if not mine:
         return items
     return [
-        replace(item, community=replace(item.community, voted=True)) if item.paper.id in voted else item
+        replace(item, community=replace(item.community, voted=theirs.voted, saved=theirs.saved))
+        if (theirs := mine.get(item.paper.id)) is not None
+        else item
         for item in items
     ]
 

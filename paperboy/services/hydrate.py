@@ -22,7 +22,7 @@ from sqlalchemy import Connection, Engine
 
 from paperboy.domain.links import with_all_links
 from paperboy.domain.models import NO_COMMUNITY, Community, Paper
-from paperboy.storage import queries, votes
+from paperboy.storage import library, queries, votes
 from paperboy.storage.engine import WRITER
 from paperboy.storage.sync_state import catalogue_version
 
@@ -145,10 +145,19 @@ def _papers(conn: Connection, ids: Sequence[int]) -> list[Paper]:
 
 
 def _community_of(conn: Connection, ids: Sequence[int], viewer_id: int | None) -> dict[int, Community]:
-    """Counts and submitters of `ids`, with the reader's votes: two queries at most."""
+    """Counts and submitters of `ids`, with the reader's votes and saves: three queries at most."""
     found = queries.community_of(conn, ids)
     if viewer_id is None:
         return found
-    for paper_id in votes.voted_among(conn, viewer_id, ids):
-        found[paper_id] = replace(found.get(paper_id, NO_COMMUNITY), voted=True)
+    return with_reader_state(conn, found, viewer_id, ids)
+
+
+def with_reader_state(
+    conn: Connection, found: dict[int, Community], viewer_id: int, ids: Sequence[int]
+) -> dict[int, Community]:
+    """`found` (community by paper row id) with what the reader did: voted, saved (two queries)."""
+    voted, saved = votes.voted_among(conn, viewer_id, ids), library.saved_among(conn, viewer_id, ids)
+    for paper_id in voted | saved:
+        community = found.get(paper_id, NO_COMMUNITY)
+        found[paper_id] = replace(community, voted=paper_id in voted, saved=paper_id in saved)
     return found

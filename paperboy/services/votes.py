@@ -53,7 +53,7 @@ def voted_papers(engine: Engine, user: User | None, paper_ids: Sequence[int]) ->
 
 
 def _vote(engine: Engine, settings: Settings, user: User, arxiv_id: str, ip: str, *, up: bool) -> VoteResult:
-    canonical = _canonical(arxiv_id)
+    canonical = canonical_arxiv_id(arxiv_id)
     limits = rate_limits.member_limits(
         "vote", user.id, ip, settings.rate_limit_vote, settings.rate_limit_ip_factor
     )
@@ -84,7 +84,8 @@ def _cast(conn: Connection, user: User, canonical: str, *, up: bool) -> int:
     return upvotes
 
 
-def _canonical(arxiv_id: str) -> str:
+def canonical_arxiv_id(arxiv_id: str) -> str:
+    """The id's canonical form (no version); PaperNotFound, saying why, when it is no arXiv id."""
     try:
         return parse_arxiv_id(arxiv_id).base
     except InvalidArxivId as exc:

@@ -215,6 +215,16 @@ votes = Table(
 )
 Index("ix_votes_user_id", votes.c.user_id, votes.c.created_at)
 
+# A member's library: the papers they saved, private to them (services/library.py).
+library_items = Table(
+    "library_items",
+    metadata,
+    Column("user_id", IdType, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("paper_id", IdType, ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True),
+    Column("saved_at", DateTime(timezone=True), nullable=False),
+)
+Index("ix_library_items_user_id", library_items.c.user_id, library_items.c.saved_at)
+
 # Counters kept in the same transaction as the votes and comments they count, so that feed
 # pages rank thousands of papers without counting rows. votes / comments stay the truth.
 paper_stats = Table(

@@ -50,14 +50,14 @@ def vote(
         raise PageError(404, "Paper not in this catalogue", str(exc)) from None
     if wants_json(request):
         return JSONResponse(_vote_json(result))
-    return RedirectResponse(_back(request, next_path, result.arxiv_id), status_code=303)
+    return RedirectResponse(back_to(request, next_path, result.arxiv_id), status_code=303)
 
 
 def _vote_json(result: VoteResult) -> dict[str, object]:
     return {"arxiv_id": result.arxiv_id, "upvotes": result.upvotes, "voted": result.voted}
 
 
-def _back(request: Request, next_path: str, arxiv_id: str) -> str:
+def back_to(request: Request, next_path: str, arxiv_id: str) -> str:
     """The page the vote came from: the form's `next`, the Referer on this site, or the paper."""
     for target in (next_path, _referer_path(request)):
         local = local_path(target)

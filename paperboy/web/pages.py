@@ -275,6 +275,7 @@ def _render_feed(request: Request, feed: FeedPage) -> Response:
         "feed_alternates": alternate_links(feed.period.kind, feed.category),
         "feed_exports": period_exports(feed.period, feed.category, sort=feed.sort, page=feed.page),
         "voted": {item.paper.arxiv_id for item in feed.items if item.community.voted},
+        "saved": {item.paper.arxiv_id for item in feed.items if item.community.saved},
     }
     return app_context(request).templates.TemplateResponse(request, "feed.html", context)
 

@@ -44,8 +44,9 @@ PAGES = {
     "top": "/papers/top",
     "about search": "/about/search",
 }
-# A member asking for /login or /signup is sent to the front page: these are their forms instead.
-MEMBER_PAGES = {**PAGES, "login": "/settings", "sign-up": "/submit"}
+# A member asking for /login or /signup is sent to the front page: these are their forms instead;
+# and their library.
+MEMBER_PAGES = {**PAGES, "login": "/settings", "sign-up": "/submit", "library": "/library"}
 SCHEMES = ("light", "dark")
 
 # Serious and critical violations only, one entry per rule, with every element it found.

@@ -37,6 +37,8 @@ UNBREAKABLE = {
     "DELETE /api/v1/papers/{arxiv_id}/vote",
     "GET /api/v1/me",
     "GET /api/v1/me/library",
+    "PUT /api/v1/me/library/{arxiv_id}",
+    "DELETE /api/v1/me/library/{arxiv_id}",
 }
 load_all_checks()
 # Every check Schemathesis has, a later version's new ones too; positive_data_acceptance as the
@@ -54,7 +56,7 @@ def api(settings, engine, add_papers):
     first = comments.post_comment(engine, settings, member, PAPERS[0], "A *fine* result.", None, "127.0.0.1")
     comments.post_comment(engine, settings, member, PAPERS[0], "Agreed.", first.id, "127.0.0.1")
     # Every scope but submit: submitting an unknown paper asks arXiv, which tests never reach.
-    token = create_token(engine, member, "schemathesis", ["read", "vote", "comment"]).plaintext
+    token = create_token(engine, member, "schemathesis", ["read", "vote", "comment", "library"]).plaintext
     quiet = settings.replace(
         page_cache_mb=0,
         rate_limit_api="1000000/hour",

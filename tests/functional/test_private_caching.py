@@ -52,6 +52,7 @@ URLS = {
     "/digest/unsubscribe": "/digest/unsubscribe?token={manage}",
     "/digest/preview": "/digest/preview?token={manage}",
     "/submit": "/submit",
+    "/library": "/library",
     "/comments/{comment_id}/edit": "/comments/{comment}/edit",
     "/search": "/search?q=study",
     "/about/search": "/about/search",

@@ -18,6 +18,7 @@ from paperboy.domain.markup import InvalidComment
 from paperboy.domain.models import PaperActivity
 from paperboy.domain.users import User
 from paperboy.services.comments import post_comment
+from paperboy.services.library import library_page, save_paper
 from paperboy.services.profiles import user_profile
 from paperboy.services.submissions import ArxivBusy, ArxivUnavailable, SubmissionRefused, submit_paper
 from paperboy.services.votes import PaperNotFound, VoteResult, remove_upvote, upvote_paper
@@ -26,6 +27,7 @@ from paperboy.web.api.models import (
     CommentIn,
     CommentOut,
     Library,
+    SavedOut,
     SubmissionIn,
     SubmissionOut,
     UserOut,
@@ -52,7 +54,8 @@ def _scoped(scope: str) -> Callable[[Request], Awaitable[User]]:
             await checked_viewer(request)
         elif scope not in viewer.scopes:
             raise ApiError(403, "insufficient_scope", f"This token lacks the {scope!r} scope.")
-        return require_member(viewer) if scope != "read" else viewer.user
+        # Reading and keeping one's own library take part in nothing: any account may.
+        return require_member(viewer) if scope not in ("read", "library") else viewer.user
 
     return member_with
 
@@ -61,6 +64,7 @@ Voter = Annotated[User, Depends(_scoped("vote"))]
 Commenter = Annotated[User, Depends(_scoped("comment"))]
 Submitter = Annotated[User, Depends(_scoped("submit"))]
 Reader = Annotated[User, Depends(_scoped("read"))]
+Keeper = Annotated[User, Depends(_scoped("library"))]
 
 
 @router.put("/papers/{arxiv_id:path}/vote", response_model=VoteOut, summary="Upvote a paper")
@@ -148,19 +152,54 @@ def me(request: Request, user: Reader) -> Response:
 
 @router.get("/me/library", response_model=Library, summary="The account's library")
 def library(request: Request, user: Reader) -> Response:
-    """The papers the account upvoted and submitted, newest first (up to 100 of each). Scope: read."""
+    """The papers the account saved, upvoted and submitted, newest first (up to 100 of each).
+    Scope: read."""
     ctx = app_context(request)
     profile = user_profile(ctx.engine, user.name, limit=LIBRARY_LIMIT)
     if profile is None:  # deleted since the token was read
         raise ApiError(401, "unauthorized", "This account no longer exists.")
     public_url = ctx.settings.public_url
+    saved = library_page(ctx.engine, user, page_size=LIBRARY_LIMIT)
     body = {
+        "saved": [
+            {
+                "arxiv_id": item.view.paper.arxiv_id,
+                "url": public_url + paper_url(item.view.paper.arxiv_id),
+                "title": item.view.paper.title,
+                "at": iso(item.saved_at),
+            }
+            for item in saved.items
+        ],
+        "saved_total": saved.total,
         "upvoted": [_entry(item, public_url) for item in profile.upvoted.items],
         "upvoted_total": profile.upvoted.total,
         "submitted": [_entry(item, public_url) for item in profile.submitted.items],
         "submitted_total": profile.submitted.total,
     }
     return conditional_json(request, body, max_age=0)
+
+
+@router.put("/me/library/{arxiv_id:path}", response_model=SavedOut, summary="Save a paper to the library")
+def put_saved(request: Request, arxiv_id: ArxivId, user: Keeper) -> Response:
+    """Save the paper to the account's library (again is fine). Scope: library."""
+    return _save(request, arxiv_id, user, save=True)
+
+
+@router.delete(
+    "/me/library/{arxiv_id:path}", response_model=SavedOut, summary="Remove a paper from the library"
+)
+def delete_saved(request: Request, arxiv_id: ArxivId, user: Keeper) -> Response:
+    """Remove the paper from the account's library (not there is fine). Scope: library."""
+    return _save(request, arxiv_id, user, save=False)
+
+
+def _save(request: Request, arxiv_id: str, user: User, *, save: bool) -> Response:
+    ctx = app_context(request)
+    try:
+        result = save_paper(ctx.engine, ctx.settings, user, arxiv_id, client_ip(request), save=save)
+    except PaperNotFound as exc:
+        raise ApiError(404, "not_found", str(exc)) from None
+    return JSONResponse({"arxiv_id": result.arxiv_id, "saved": result.saved})
 
 
 def _vote(request: Request, arxiv_id: str, user: User, cast: Callable[..., VoteResult]) -> Response:

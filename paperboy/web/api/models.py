@@ -165,10 +165,17 @@ class LibraryEntry(BaseModel):
 
 
 class Library(BaseModel):
+    saved: list[LibraryEntry] = Field(description="Saved to the library, the latest first; `at`: when.")
+    saved_total: int
     upvoted: list[LibraryEntry]
     upvoted_total: int
     submitted: list[LibraryEntry]
     submitted_total: int
+
+
+class SavedOut(BaseModel):
+    arxiv_id: str
+    saved: bool = Field(description="Whether the paper is now in the account's library.")
 
 
 class HfErrorBody(BaseModel):

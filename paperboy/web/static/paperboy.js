@@ -1,22 +1,38 @@
-/* paperboy: the upvote forms (form.vote) update in place instead of reloading the page, and the
-   search form's menus search as they change. Without this script the forms post or submit
-   normally (the server redirects back after a vote), so it only adds. */
+/* paperboy: the upvote forms (form.vote) and the save forms (form.save) update in place instead
+   of reloading the page, and the search form's menus search as they change. Without this script
+   the forms post or submit normally (the server redirects back), so it only adds. */
 (() => {
   "use strict";
 
   const token = () => document.querySelector('meta[name="csrf-token"]')?.content || "";
   const MESSAGE_MS = 6000;
 
+  // What each kind of in-place form does with the server's answer.
+  const KINDS = {
+    vote: {
+      ok: (data) => typeof data.upvotes === "number",
+      apply: (form, data) => sameForms(form).forEach((each) => show(each, data.upvotes, data.voted)),
+      failed: "The vote failed",
+    },
+    save: {
+      ok: (data) => typeof data.saved === "boolean",
+      apply: (form, data) => sameForms(form).forEach((each) => showSaved(each, data.saved)),
+      failed: "Saving failed",
+    },
+  };
+
   document.addEventListener("submit", (event) => {
     const form = event.target;
-    if (!(form instanceof HTMLFormElement) || !form.classList.contains("vote")) return;
+    if (!(form instanceof HTMLFormElement)) return;
+    const kind = Object.keys(KINDS).find((name) => form.classList.contains(name));
+    if (!kind) return;
     if (!window.fetch || !token()) return; // let the browser post the form
     event.preventDefault();
-    if (form.getAttribute("aria-busy") === "true") return; // a double click sends one vote
-    vote(form);
+    if (form.getAttribute("aria-busy") === "true") return; // a double click sends one request
+    send(form, KINDS[kind]);
   });
 
-  async function vote(form) {
+  async function send(form, kind) {
     form.setAttribute("aria-busy", "true");
     let response;
     try {
@@ -34,18 +50,34 @@
       form.removeAttribute("aria-busy");
     }
     const data = await response.json().catch(() => null);
-    if (response.ok && data && typeof data.upvotes === "number") {
-      sameVoteForms(form).forEach((each) => show(each, data.upvotes, data.voted));
+    if (response.ok && data && kind.ok(data)) {
+      kind.apply(form, data);
       clearMessage(form);
     } else {
-      say(form, (data && data.error && data.error.message) || `The vote failed (HTTP ${response.status}).`);
+      say(form, (data && data.error && data.error.message) || `${kind.failed} (HTTP ${response.status}).`);
     }
   }
 
   // A paper can have more than one button on a page: keep them all in step.
-  function sameVoteForms(form) {
+  function sameForms(form) {
     const action = form.getAttribute("action");
-    return [...document.querySelectorAll("form.vote")].filter((each) => each.getAttribute("action") === action);
+    const kind = form.classList.contains("save") ? "form.save" : "form.vote";
+    return [...document.querySelectorAll(kind)].filter((each) => each.getAttribute("action") === action);
+  }
+
+  function showSaved(form, saved) {
+    const button = form.querySelector("button");
+    const next = form.querySelector('input[name="action"]');
+    if (next) next.value = saved ? "remove" : "save";
+    if (button) {
+      button.classList.toggle("saved", saved);
+      button.setAttribute("aria-pressed", saved ? "true" : "false");
+      button.title = saved ? "Remove from your library" : "Save to your library";
+      const star = document.createElement("span");
+      star.setAttribute("aria-hidden", "true");
+      star.textContent = saved ? "★" : "☆";
+      button.replaceChildren(star, document.createTextNode(saved ? " Saved" : " Save"));
+    }
   }
 
   function show(form, upvotes, voted) {

@@ -1,0 +1,61 @@
+"""A member's library: the save button's endpoint and the library page (/library).
+
+Saving works like the vote button: a plain form (CSRF token; the server redirects back, 303) or
+JSON for a script (`Accept: application/json`: `{"arxiv_id", "saved"}`). Any logged-in account
+may keep a library (it is private: banned and unconfirmed accounts too). The library page is its
+owner's alone: never in the shared page cache (a logged-in request) and sent `private, no-store`.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+from urllib.parse import quote
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
+from starlette.responses import Response
+
+from paperboy.services.library import PaperNotFound, library_page, save_paper
+from paperboy.web.auth import LOGGED_IN, CheckedViewer, client_ip, require_user, viewer_of
+from paperboy.web.community import back_to
+from paperboy.web.context import app_context
+from paperboy.web.errors import PageError, wants_json
+
+router = APIRouter(default_response_class=HTMLResponse, include_in_schema=False)
+
+Field = Annotated[str, Form()]
+NextField = Annotated[str, Form(alias="next")]
+_ACTIONS = {"save": True, "remove": False}
+
+
+@router.post("/papers/{arxiv_id:path}/save", dependencies=LOGGED_IN)
+def save(
+    request: Request, arxiv_id: str, viewer: CheckedViewer, action: Field = "save", next_path: NextField = ""
+) -> Response:
+    """action=save|remove. Scripts (Accept: application/json) get the new state; forms go back."""
+    user = require_user(viewer)
+    wanted = _ACTIONS.get(action)
+    if wanted is None:
+        raise PageError(400, "Bad request", f"action must be save or remove, not {action[:20]!r}")
+    ctx = app_context(request)
+    try:
+        result = save_paper(ctx.engine, ctx.settings, user, arxiv_id, client_ip(request), save=wanted)
+    except PaperNotFound as exc:
+        raise PageError(404, "Paper not in this catalogue", str(exc)) from None
+    if wants_json(request):
+        return JSONResponse({"arxiv_id": result.arxiv_id, "saved": result.saved})
+    return RedirectResponse(back_to(request, next_path, result.arxiv_id), status_code=303)
+
+
+@router.get("/library")
+def library(request: Request, page: Annotated[int, Query(ge=1, le=100_000)] = 1) -> Response:
+    """The reader's saved papers, the latest saved first; anonymous readers are sent to log in."""
+    user = viewer_of(request).user
+    if user is None:
+        return RedirectResponse(f"/login?next={quote('/library')}", status_code=303)
+    ctx = app_context(request)
+    found = library_page(ctx.engine, user, page=page, page_size=ctx.settings.page_size)
+    context = {"library": found}
+    return ctx.templates.TemplateResponse(
+        request, "library.html", context, headers={"Cache-Control": "private, no-store"}
+    )
