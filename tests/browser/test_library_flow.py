@@ -65,8 +65,9 @@ def test_save_in_place_find_it_in_the_library_and_without_javascript(
         page.goto(base + "/library")
         expect(page.get_by_role("link", name="Saving papers for later")).to_be_visible()
         expect(page.get_by_text("1 paper saved")).to_be_visible()
-        _card(page, "Saving papers for later").get_by_role("button", name="Saved").click()
-        expect(_card(page, "Saving papers for later").get_by_role("button", name="Save", exact=True)).to_be_visible()
+        in_library = _card(page, "Saving papers for later")
+        in_library.get_by_role("button", name="Saved").click()
+        expect(in_library.get_by_role("button", name="Save", exact=True)).to_be_visible()
         scripted.close()
 
         plain = chromium.new_context(java_script_enabled=False)
