@@ -99,13 +99,14 @@ class Paper:
 @dataclass(frozen=True, slots=True)
 class Community:
     """What this site's members did with a paper: upvotes, visible comments, who submitted it,
-    and whether the reader looking voted for it and saved it."""
+    and whether the reader looking voted for it, saved it or marked it not interested."""
 
     upvotes: int = 0
     comments: int = 0
     submitted_by: str | None = None
     voted: bool = False
     saved: bool = False  # in the reader's library
+    not_interested: bool = False  # hidden from the reader's feeds
 
 
 NO_COMMUNITY = Community()

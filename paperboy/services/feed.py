@@ -381,8 +381,8 @@ def _items(conn: Connection, selection: _Selection) -> list[FeedItem]:
 
 
 def _for_reader(conn: Connection, items: list[FeedItem], viewer_id: int | None) -> list[FeedItem]:
-    """`items` as the reader (`viewer_id`) sees them: the ones they upvoted or saved marked (two
-    queries)."""
+    """`items` as the reader (`viewer_id`) sees them: the ones they upvoted, saved or marked not
+    interested marked (three queries)."""
     if viewer_id is None:
         return items
     ids = [item.paper.id for item in items]
@@ -390,7 +390,12 @@ def _for_reader(conn: Connection, items: list[FeedItem], viewer_id: int | None) 
     if not mine:
         return items
     return [
-        replace(item, community=replace(item.community, voted=theirs.voted, saved=theirs.saved))
+        replace(
+            item,
+            community=replace(
+                item.community, voted=theirs.voted, saved=theirs.saved, not_interested=theirs.not_interested
+            ),
+        )
         if (theirs := mine.get(item.paper.id)) is not None
         else item
         for item in items

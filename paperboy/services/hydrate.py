@@ -22,7 +22,7 @@ from sqlalchemy import Connection, Engine
 
 from paperboy.domain.links import with_all_links
 from paperboy.domain.models import NO_COMMUNITY, Community, Paper
-from paperboy.storage import library, queries, votes
+from paperboy.storage import feedback, library, queries, votes
 from paperboy.storage.engine import WRITER
 from paperboy.storage.sync_state import catalogue_version
 
@@ -155,9 +155,13 @@ def _community_of(conn: Connection, ids: Sequence[int], viewer_id: int | None) -
 def with_reader_state(
     conn: Connection, found: dict[int, Community], viewer_id: int, ids: Sequence[int]
 ) -> dict[int, Community]:
-    """`found` (community by paper row id) with what the reader did: voted, saved (two queries)."""
+    """`found` (community by paper row id) with what the reader did: voted, saved, marked not
+    interested (three small queries)."""
     voted, saved = votes.voted_among(conn, viewer_id, ids), library.saved_among(conn, viewer_id, ids)
-    for paper_id in voted | saved:
+    hidden = feedback.signalled_among(conn, viewer_id, ids, feedback.NOT_INTERESTED)
+    for paper_id in voted | saved | hidden:
         community = found.get(paper_id, NO_COMMUNITY)
-        found[paper_id] = replace(community, voted=paper_id in voted, saved=paper_id in saved)
+        found[paper_id] = replace(
+            community, voted=paper_id in voted, saved=paper_id in saved, not_interested=paper_id in hidden
+        )
     return found

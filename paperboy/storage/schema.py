@@ -225,6 +225,18 @@ library_items = Table(
 )
 Index("ix_library_items_user_id", library_items.c.user_id, library_items.c.saved_at)
 
+# What a member told us about a paper for themselves alone: "not interested" hides it from their
+# feeds (services/feedback.py) and will train their recommendations.
+paper_feedback = Table(
+    "paper_feedback",
+    metadata,
+    Column("user_id", IdType, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("paper_id", IdType, ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True),
+    Column("signal", String(20), nullable=False),  # "not_interested"
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+Index("ix_paper_feedback_user_id", paper_feedback.c.user_id, paper_feedback.c.created_at)
+
 # Counters kept in the same transaction as the votes and comments they count, so that feed
 # pages rank thousands of papers without counting rows. votes / comments stay the truth.
 paper_stats = Table(

@@ -14,7 +14,7 @@ from paperboy.services.credentials import list_sessions
 SCOPE_HELP = {
     "read": "read your account and library (GET /api/v1/me)",
     "vote": "upvote and withdraw upvotes",
-    "library": "save papers to your library and remove them",
+    "library": "save papers to your library, remove them, mark papers not interested",
     "submit": "submit papers",
     "comment": "write comments",
     "feed": "your private feed's address, and nothing else (choose it alone)",

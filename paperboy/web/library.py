@@ -1,4 +1,5 @@
-"""A member's library: the save button's endpoint and the library page (/library).
+"""A member's library: the save and "not interested" buttons' endpoints and the library page
+(/library: the saved papers, then the ones hidden from the reader's feeds, each with an undo).
 
 Saving works like the vote button: a plain form (CSRF token; the server redirects back, 303) or
 JSON for a script (`Accept: application/json`: `{"arxiv_id", "saved"}`). Any logged-in account
@@ -15,6 +16,7 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from starlette.responses import Response
 
+from paperboy.services.feedback import NOT_INTERESTED, give_feedback, hidden_papers
 from paperboy.services.library import PaperNotFound, library_page, save_paper
 from paperboy.web.auth import LOGGED_IN, CheckedViewer, client_ip, require_user, viewer_of
 from paperboy.web.community import back_to
@@ -47,6 +49,27 @@ def save(
     return RedirectResponse(back_to(request, next_path, result.arxiv_id), status_code=303)
 
 
+@router.post("/papers/{arxiv_id:path}/not-interested", dependencies=LOGGED_IN)
+def not_interested(
+    request: Request, arxiv_id: str, viewer: CheckedViewer, action: Field = "hide", next_path: NextField = ""
+) -> Response:
+    """action=hide|undo: hide the paper from the reader's feeds, or show it again. Scripts get
+    `{"arxiv_id", "not_interested"}`; forms go back."""
+    user = require_user(viewer)
+    hide = {"hide": True, "undo": False}.get(action)
+    if hide is None:
+        raise PageError(400, "Bad request", f"action must be hide or undo, not {action[:20]!r}")
+    ctx = app_context(request)
+    signal = NOT_INTERESTED if hide else None
+    try:
+        result = give_feedback(ctx.engine, ctx.settings, user, arxiv_id, client_ip(request), signal)
+    except PaperNotFound as exc:
+        raise PageError(404, "Paper not in this catalogue", str(exc)) from None
+    if wants_json(request):
+        return JSONResponse({"arxiv_id": result.arxiv_id, "not_interested": result.signal is not None})
+    return RedirectResponse(back_to(request, next_path, result.arxiv_id), status_code=303)
+
+
 @router.get("/library")
 def library(request: Request, page: Annotated[int, Query(ge=1, le=100_000)] = 1) -> Response:
     """The reader's saved papers, the latest saved first; anonymous readers are sent to log in."""
@@ -55,7 +78,8 @@ def library(request: Request, page: Annotated[int, Query(ge=1, le=100_000)] = 1)
         return RedirectResponse(f"/login?next={quote('/library')}", status_code=303)
     ctx = app_context(request)
     found = library_page(ctx.engine, user, page=page, page_size=ctx.settings.page_size)
-    context = {"library": found}
+    hidden, hidden_total = hidden_papers(ctx.engine, user)
+    context = {"library": found, "hidden": hidden, "hidden_total": hidden_total}
     return ctx.templates.TemplateResponse(
         request, "library.html", context, headers={"Cache-Control": "private, no-store"}
     )

@@ -276,6 +276,7 @@ def _render_feed(request: Request, feed: FeedPage) -> Response:
         "feed_exports": period_exports(feed.period, feed.category, sort=feed.sort, page=feed.page),
         "voted": {item.paper.arxiv_id for item in feed.items if item.community.voted},
         "saved": {item.paper.arxiv_id for item in feed.items if item.community.saved},
+        "hidden": {item.paper.arxiv_id for item in feed.items if item.community.not_interested},
     }
     return app_context(request).templates.TemplateResponse(request, "feed.html", context)
 

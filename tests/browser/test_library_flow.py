@@ -1,7 +1,9 @@
 """The library in a real browser: Chromium (Debian's, through Playwright) against `paperboy serve`.
 
 A member saves a paper from today's feed with the JavaScript button (in place, no reload), finds
-it in the library, removes it there; with JavaScript off the same button posts and comes back.
+it in the library, removes it there; marks a paper not interested (the card folds in place, with
+an undo; on the next visit it is gone, and the library lists it); with JavaScript off the same
+buttons post and come back.
 """
 
 from __future__ import annotations
@@ -44,6 +46,11 @@ def _card(page, title: str):
     return page.locator("article.card", has=page.get_by_role("link", name=title))
 
 
+def _card_of(page, arxiv_id: str):
+    """The card by its paper's address: found whether its title is shown or folded away."""
+    return page.locator(f'article.card:has(h2 a[href="/papers/{arxiv_id}"])')
+
+
 def test_save_in_place_find_it_in_the_library_and_without_javascript(
     chromium,  # noqa: F811
     world,
@@ -68,6 +75,22 @@ def test_save_in_place_find_it_in_the_library_and_without_javascript(
         in_library = _card(page, "Saving papers for later")
         in_library.get_by_role("button", name="Saved").click()
         expect(in_library.get_by_role("button", name="Save", exact=True)).to_be_visible()
+        page.goto(base + "/")
+        card = _card_of(page, SECOND)
+        card.get_by_role("button", name="Not interested").click()
+        expect(page.get_by_text("Hidden from your feeds.")).to_be_visible()
+        expect(card.get_by_role("link", name="A second paper to keep")).to_be_hidden()
+        card.get_by_role("button", name="Undo").click()
+        expect(card.get_by_role("link", name="A second paper to keep")).to_be_visible()
+        card.get_by_role("button", name="Not interested").click()
+        expect(page.get_by_text("Hidden from your feeds.")).to_be_visible()
+        page.goto(base + "/")
+        expect(page.get_by_role("link", name="A second paper to keep")).to_have_count(0)
+        page.goto(base + "/library")
+        hidden = page.locator("section.hidden-papers")
+        expect(hidden.get_by_role("link", name="A second paper to keep")).to_be_visible()
+        hidden.get_by_role("button", name="Undo").click()
+        expect(hidden.get_by_role("link", name="A second paper to keep")).to_have_count(0)
         scripted.close()
 
         plain = chromium.new_context(java_script_enabled=False)

@@ -28,7 +28,7 @@ from paperboy.domain.users import User
 from paperboy.services import comments, moderation
 from paperboy.services.api_tokens import TokenForbidden, create_token
 from paperboy.services.subscriptions import DigestLinks
-from paperboy.storage import api_tokens, digests, library, submissions, users, votes
+from paperboy.storage import api_tokens, digests, feedback, library, submissions, users, votes
 from paperboy.storage import comments as comments_store
 from paperboy.storage.engine import now_utc
 from paperboy.storage.queries import paper_id_by_arxiv_id
@@ -66,6 +66,12 @@ def _saved(conn: Connection, people: People, _: CommentIds) -> bool:
     return paper_id is not None and library.saved_among(conn, people["unverified"].id, [paper_id]) == {
         paper_id
     }
+
+
+def _hidden_from_feeds(conn: Connection, people: People, _: CommentIds) -> bool:
+    paper_id = paper_id_by_arxiv_id(conn, PAPER)
+    hidden = feedback.signalled_among(conn, people["unverified"].id, [paper_id or 0], feedback.NOT_INTERESTED)
+    return paper_id is not None and hidden == {paper_id}
 
 
 def _submitted(conn: Connection, people: People, _: CommentIds) -> bool:
@@ -165,6 +171,7 @@ TOKEN_ROUTES = {
 RULES = {
     "/papers/{arxiv_id:path}/vote": Rule("member", {"action": "up"}, effect=_voted),
     "/papers/{arxiv_id:path}/save": Rule("user", {"action": "save"}, effect=_saved),
+    "/papers/{arxiv_id:path}/not-interested": Rule("user", {"action": "hide"}, effect=_hidden_from_feeds),
     "/submit": Rule("member", {"paper": FRESH}, effect=_submitted),
     "/papers/{arxiv_id:path}/comments": Rule("member", {"body": "A fine result."}, effect=_commented),
     "/comments/{comment_id}/edit": Rule("owner", {"body": "Edited."}, effect=_edited),

@@ -18,6 +18,7 @@ from paperboy.domain.markup import InvalidComment
 from paperboy.domain.models import PaperActivity
 from paperboy.domain.users import User
 from paperboy.services.comments import post_comment
+from paperboy.services.feedback import give_feedback
 from paperboy.services.library import library_page, save_paper
 from paperboy.services.profiles import user_profile
 from paperboy.services.submissions import ArxivBusy, ArxivUnavailable, SubmissionRefused, submit_paper
@@ -26,6 +27,8 @@ from paperboy.web.api.errors import API_ERRORS, ApiError, api_error_response, er
 from paperboy.web.api.models import (
     CommentIn,
     CommentOut,
+    FeedbackIn,
+    FeedbackOut,
     Library,
     SavedOut,
     SubmissionIn,
@@ -191,6 +194,27 @@ def put_saved(request: Request, arxiv_id: ArxivId, user: Keeper) -> Response:
 def delete_saved(request: Request, arxiv_id: ArxivId, user: Keeper) -> Response:
     """Remove the paper from the account's library (not there is fine). Scope: library."""
     return _save(request, arxiv_id, user, save=False)
+
+
+@router.put("/me/feedback/{arxiv_id:path}", response_model=FeedbackOut, summary="Give feedback on a paper")
+def put_feedback(request: Request, arxiv_id: ArxivId, body: FeedbackIn, user: Keeper) -> Response:
+    """`{"signal": "not_interested"}` hides the paper from the account's feeds. Scope: library."""
+    return _feedback(request, arxiv_id, user, body.signal)
+
+
+@router.delete("/me/feedback/{arxiv_id:path}", response_model=FeedbackOut, summary="Withdraw feedback")
+def delete_feedback(request: Request, arxiv_id: ArxivId, user: Keeper) -> Response:
+    """Forget the account's feedback on the paper (none is fine). Scope: library."""
+    return _feedback(request, arxiv_id, user, None)
+
+
+def _feedback(request: Request, arxiv_id: str, user: User, signal: str | None) -> Response:
+    ctx = app_context(request)
+    try:
+        result = give_feedback(ctx.engine, ctx.settings, user, arxiv_id, client_ip(request), signal)
+    except PaperNotFound as exc:
+        raise ApiError(404, "not_found", str(exc)) from None
+    return JSONResponse({"arxiv_id": result.arxiv_id, "signal": result.signal})
 
 
 def _save(request: Request, arxiv_id: str, user: User, *, save: bool) -> Response:

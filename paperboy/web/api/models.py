@@ -6,6 +6,7 @@ that the two agree."""
 from __future__ import annotations
 
 from datetime import date
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -171,6 +172,15 @@ class Library(BaseModel):
     upvoted_total: int
     submitted: list[LibraryEntry]
     submitted_total: int
+
+
+class FeedbackIn(BaseModel):
+    signal: Literal["not_interested"] = Field(description="not_interested: hide it from the account's feeds.")
+
+
+class FeedbackOut(BaseModel):
+    arxiv_id: str
+    signal: str | None = Field(description="The account's feedback on the paper now (null: none).")
 
 
 class SavedOut(BaseModel):

@@ -1,5 +1,5 @@
-/* paperboy: the upvote forms (form.vote) and the save forms (form.save) update in place instead
-   of reloading the page, and the search form's menus search as they change. Without this script
+/* paperboy: the upvote, save and "not interested" forms (form.vote, form.save, form.hide) update
+   in place instead of reloading the page, and the search form's menus search as they change. Without this script
    the forms post or submit normally (the server redirects back), so it only adds. */
 (() => {
   "use strict";
@@ -18,6 +18,11 @@
       ok: (data) => typeof data.saved === "boolean",
       apply: (form, data) => sameForms(form).forEach((each) => showSaved(each, data.saved)),
       failed: "Saving failed",
+    },
+    hide: {
+      ok: (data) => typeof data.not_interested === "boolean",
+      apply: (form, data) => showHidden(form, data.not_interested),
+      failed: "Hiding failed",
     },
   };
 
@@ -90,6 +95,49 @@
       button.classList.toggle("voted", voted);
       button.setAttribute("aria-pressed", voted ? "true" : "false");
       button.title = voted ? "Remove your upvote" : "Upvote";
+    }
+  }
+
+  // "Not interested" on a feed card folds the card into one line with an undo; undo unfolds it.
+  // On the library page's list (no card) the hidden paper's line goes once it is shown again.
+  function showHidden(form, hidden) {
+    const next = form.querySelector('input[name="action"]');
+    if (next) next.value = hidden ? "undo" : "hide";
+    const card = form.closest("article.card");
+    if (!card) {
+      if (!hidden) form.closest("li")?.remove();
+      return;
+    }
+    const button = form.querySelector("button");
+    if (hidden) {
+      const note = document.createElement("p");
+      note.className = "hidden-note";
+      note.setAttribute("role", "status");
+      note.textContent = "Hidden from your feeds.";
+      [...card.children].forEach((child) => (child.hidden = true));
+      card.classList.add("card-hidden");
+      card.prepend(note);
+      note.after(form);
+      if (button) {
+        button.replaceChildren(document.createTextNode("Undo"));
+        button.title = "Show it in your feeds again";
+        button.focus();
+      }
+    } else {
+      card.querySelector(".hidden-note")?.remove();
+      card.classList.remove("card-hidden");
+      [...card.children].forEach((child) => (child.hidden = false));
+      card.querySelector(".card-actions")?.append(form);
+      if (button) {
+        const mark = document.createElement("span");
+        mark.setAttribute("aria-hidden", "true");
+        mark.textContent = "✕";
+        const label = document.createElement("span");
+        label.className = "visually-hidden";
+        label.textContent = "Not interested";
+        button.replaceChildren(mark, label);
+        button.title = "Not interested: hide it from your feeds";
+      }
     }
   }
 

@@ -1,0 +1,66 @@
+"""A member's feedback on papers, for themselves alone. "Not interested" hides a paper from their
+feeds (undo brings it back) and will train their recommendations; the papers they hid are listed
+on their library page. Idempotent, and rate-limited with the library's changes.
+
+Like saves, feedback changes no shared count and so no version: each reader's hidden papers are
+left out of the shared parts of a feed page per request (web/regions.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+
+from paperboy.config import Settings
+from paperboy.domain.users import User
+from paperboy.services import rate_limits
+from paperboy.services.hydrate import PaperView, hydrate_papers
+from paperboy.services.votes import PaperNotFound, canonical_arxiv_id
+from paperboy.storage import feedback as store
+from paperboy.storage.engine import now_utc
+from paperboy.storage.feedback import NOT_INTERESTED, SIGNALS
+from paperboy.storage.queries import paper_id_by_arxiv_id
+from paperboy.storage.transactions import write_transaction
+
+__all__ = ["NOT_INTERESTED", "SIGNALS", "FeedbackResult", "PaperNotFound", "give_feedback", "hidden_papers"]
+HIDDEN_SHOWN = 200  # papers the library page lists as hidden
+
+
+@dataclass(frozen=True, slots=True)
+class FeedbackResult:
+    arxiv_id: str
+    signal: str | None  # the member's feedback on the paper now (None: none)
+
+
+def give_feedback(
+    engine: Engine, settings: Settings, user: User, arxiv_id: str, ip: str, signal: str | None
+) -> FeedbackResult:
+    """Record the member's `signal` for the paper (one of SIGNALS), or forget it (None); again is
+    fine. ValueError for another signal, PaperNotFound, RateLimited."""
+    if signal is not None and signal not in SIGNALS:
+        raise ValueError(f"signal must be one of {', '.join(SIGNALS)}, not {signal[:30]!r}")
+    canonical = canonical_arxiv_id(arxiv_id)
+    limits = rate_limits.member_limits(
+        "library", user.id, ip, settings.rate_limit_library, settings.rate_limit_ip_factor
+    )
+    with write_transaction(engine) as conn:
+        wait = rate_limits.count_in(conn, *limits)
+        if wait is None:
+            paper_id = paper_id_by_arxiv_id(conn, canonical)
+            if paper_id is None:
+                raise PaperNotFound(f"arXiv paper {canonical} is not in this catalogue.")
+            if signal is None:
+                store.clear_signal(conn, user.id, paper_id)
+            else:
+                store.set_signal(conn, user.id, paper_id, signal, now_utc())
+    if wait is not None:
+        raise rate_limits.refusal("library changes", wait)
+    return FeedbackResult(canonical, signal)
+
+
+def hidden_papers(engine: Engine, user: User, limit: int = HIDDEN_SHOWN) -> tuple[list[PaperView], int]:
+    """The papers the member marked not interested, the latest first (up to `limit`), and how many."""
+    with engine.connect() as conn:
+        ids, total = store.latest_with_signal(conn, user.id, NOT_INTERESTED, limit)
+        return hydrate_papers(conn, ids, user.id), total
