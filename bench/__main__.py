@@ -19,6 +19,7 @@ from bench import (
     pages,
     postgres,
     rate_limit,
+    recommendations,
     render_path,
     search_quality,
     search_speed,
@@ -59,6 +60,8 @@ BENCHMARKS: dict[str, Benchmark] = {
     "soak": lambda ws, corpus, args: soak.run(ws, corpus, args),
     # Issue 15's table: 0320118 against this checkout, side by side, medians (bench/render_path.py).
     "render_path": lambda ws, corpus, args: render_path.run(ws, corpus, args),
+    # Issue 16: "For you" quality offline, author leave-one-out, MRR and recall@10 (bench/recommendations.py).
+    "recommendations": lambda ws, corpus, args: recommendations.run(args.quick),
 }
 
 
