@@ -6,8 +6,9 @@ Papers come from a per-process cache (`PaperCache`) while the catalogue version
 (storage/sync_state.py: every write of papers or their signals changes it, in the writer's
 transaction) is the one they were loaded at: a search or a page then costs two small queries
 (the version, the community counts) instead of six. A paper's own page keeps its paper (with
-versions and every listing) in a second such cache, by arXiv id: two queries instead of eight. Community counts and the reader's votes are
-never cached: they change without the catalogue version.
+versions and every listing) in a second such cache, by arXiv id: two queries instead of eight.
+Community counts and the reader's votes are never cached: they change without the catalogue
+version.
 """
 
 from __future__ import annotations

@@ -13,6 +13,7 @@ import pytest
 from app_client import load_new_vectors, open_client
 from community import log_in_as, make_member
 from conftest import make_record
+from sqlalchemy import event
 
 from paperboy.domain.models import Version
 from paperboy.integrations.embedder import make_embedder
@@ -146,3 +147,20 @@ def test_a_paper_embedded_later_joins_the_similar_papers_on_the_next_render(
 
 def _abstract(n: int) -> str:
     return f"Sparse attention over long sequences, with a twist number {n} in the kernels."
+
+
+def test_a_paper_page_is_read_in_one_connection(settings, engine, catalogue):
+    checkouts = []
+
+    def count(*_):
+        checkouts.append(1)
+
+    with open_client(settings) as client:
+        assert client.get(PAGE).status_code == 200  # its paper, neighbours and similar papers cached
+        pool = client.app.state.paperboy.engine.pool
+        event.listen(pool, "checkout", count)
+        try:
+            assert client.get(PAGE).status_code == 200
+        finally:
+            event.remove(pool, "checkout", count)
+    assert len(checkouts) == 1  # the paper, its counts, its discussion and its similar papers
