@@ -103,9 +103,13 @@ def comment_for_editing(engine: Engine, user: User, comment_id: int) -> Comment:
 def comment_thread(engine: Engine, paper_id: int, viewer_user: User | None) -> list[CommentNode]:
     """The paper's discussion as `viewer_user` may see it (one query, whatever its size)."""
     with engine.connect() as conn:
-        comments = store.paper_comments(conn, paper_id)
+        return thread_in(conn, paper_id, viewer_user)
+
+
+def thread_in(conn: Connection, paper_id: int, viewer_user: User | None) -> list[CommentNode]:
+    """comment_thread on a connection the caller holds (a page read in one connection)."""
     moderator = viewer_user is not None and viewer_user.is_moderator
-    return build_thread(comments, moderator=moderator)
+    return build_thread(store.paper_comments(conn, paper_id), moderator=moderator)
 
 
 def find_comment(engine: Engine, comment_id: int) -> Comment:

@@ -5,8 +5,10 @@ their papers here, in one query per table whatever the number of ids, never one 
 Papers come from a per-process cache (`PaperCache`) while the catalogue version
 (storage/sync_state.py: every write of papers or their signals changes it, in the writer's
 transaction) is the one they were loaded at: a search or a page then costs two small queries
-(the version, the community counts) instead of six. Community counts and the reader's votes are
-never cached: they change without the catalogue version.
+(the version, the community counts) instead of six. A paper's own page keeps its paper (with
+versions and every listing) in a second such cache, by arXiv id: two queries instead of eight.
+Community counts and the reader's votes are never cached: they change without the catalogue
+version.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from __future__ import annotations
 import threading
 import weakref
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, replace
 from typing import Generic, TypeVar
 
@@ -30,7 +32,12 @@ from paperboy.storage.sync_state import catalogue_version
 # A paper with its authors and links takes about 6 KB of memory (tracemalloc over 4,000 real
 # papers), so about 30 MB a process.
 CACHED_PAPERS = 5_000
+CACHED_PAGE_PAPERS = 2_000  # papers as their own pages show them (more listings and versions)
 T = TypeVar("T")
+
+
+def _row_id(paper: Paper) -> Hashable:
+    return paper.id
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,15 +49,16 @@ class PaperView:
 
 
 class PaperCache:
-    """Papers with all their links (shared, never modified once made) by row id, for one
-    catalogue version: a new version empties it. The least recently used go first past
-    `capacity`. Thread-safe."""
+    """Papers with all their links (shared, never modified once made) by row id (or by what
+    `key` gives), for one catalogue version: a new version empties it. The least recently used
+    go first past `capacity`. Thread-safe."""
 
-    def __init__(self, capacity: int = CACHED_PAPERS) -> None:
+    def __init__(self, capacity: int = CACHED_PAPERS, key: Callable[[Paper], Hashable] = _row_id) -> None:
         self.capacity = capacity
+        self._key = key
         self._lock = threading.Lock()
         self._version: str | None = None
-        self._papers: OrderedDict[int, Paper] = OrderedDict()
+        self._papers: OrderedDict[Hashable, Paper] = OrderedDict()
 
     def __len__(self) -> int:
         return len(self._papers)
@@ -60,7 +68,7 @@ class PaperCache:
         with self._lock:
             self._papers.clear()
 
-    def get_many(self, version: str, ids: Sequence[int]) -> dict[int, Paper]:
+    def get_many(self, version: str, ids: Sequence[Hashable]) -> dict[Hashable, Paper]:
         """The cached papers of `ids` loaded at `version`; a newer version empties the cache."""
         with self._lock:
             if version != self._version:
@@ -82,8 +90,9 @@ class PaperCache:
             if version != self._version or self.capacity <= 0:
                 return
             for paper in papers:
-                self._papers[paper.id] = paper
-                self._papers.move_to_end(paper.id)
+                key = self._key(paper)
+                self._papers[key] = paper
+                self._papers.move_to_end(key)
             while len(self._papers) > self.capacity:
                 self._papers.popitem(last=False)
 
@@ -104,7 +113,13 @@ class PerEngine(Generic[T]):
             return found
 
 
+def _arxiv_id(paper: Paper) -> Hashable:
+    return paper.arxiv_id
+
+
 paper_cache = PerEngine(PaperCache)  # this process's paper cache for an engine's database
+# Papers as their own pages show them (with versions and every listing), by arXiv id.
+page_paper_cache = PerEngine(lambda: PaperCache(CACHED_PAGE_PAPERS, key=_arxiv_id))
 
 
 def hydrate_papers(conn: Connection, ids: Sequence[int], viewer_id: int | None = None) -> list[PaperView]:
@@ -116,12 +131,29 @@ def hydrate_papers(conn: Connection, ids: Sequence[int], viewer_id: int | None =
 
 
 def hydrate_paper(conn: Connection, arxiv_id: str, viewer_id: int | None = None) -> PaperView | None:
-    """One paper by canonical arXiv id (no version), with versions and every listing; None if unknown."""
-    paper = queries.paper_by_arxiv_id(conn, arxiv_id)
+    """One paper by canonical arXiv id (no version), with versions and every listing; None if
+    unknown. Cached per catalogue version like `hydrate_papers`' (seven queries otherwise)."""
+    paper = _page_paper(conn, arxiv_id)
     if paper is None:
         return None
     community = _community_of(conn, [paper.id], viewer_id).get(paper.id, NO_COMMUNITY)
-    return PaperView(with_all_links(paper), community)
+    return PaperView(paper, community)
+
+
+def _page_paper(conn: Connection, arxiv_id: str) -> Paper | None:
+    if conn.get_execution_options().get(WRITER):
+        paper = queries.paper_by_arxiv_id(conn, arxiv_id)
+        return None if paper is None else with_all_links(paper)
+    cache = page_paper_cache(conn.engine)
+    version = catalogue_version(conn)
+    found = cache.get_many(version, [arxiv_id]).get(arxiv_id)
+    if found is None:
+        loaded = queries.paper_by_arxiv_id(conn, arxiv_id)
+        if loaded is None:
+            return None
+        found = with_all_links(loaded)
+        cache.put_many(version, [found])
+    return found
 
 
 def _papers(conn: Connection, ids: Sequence[int]) -> list[Paper]:

@@ -22,6 +22,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -376,11 +377,17 @@ class Searcher:
     # --- similar papers ---
 
     def similar(
-        self, paper: Paper, *, sort: str = "similarity", limit: int = 10, viewer_id: int | None = None
+        self,
+        paper: Paper,
+        *,
+        sort: str = "similarity",
+        limit: int = 10,
+        viewer_id: int | None = None,
+        conn: Connection | None = None,
     ) -> list[SearchHit]:
         """The papers nearest to `paper` by meaning (its own vector, or its text embedded now
         when it has none yet), the `limit` closest, ordered by `sort`. Empty when semantic
-        search is unavailable."""
+        search is unavailable. Read on `conn` when given (a page read in one connection)."""
         if sort not in SIMILAR_SORTS:
             raise SearchRequestError(f"sort must be one of {', '.join(SIMILAR_SORTS)}, not {sort!r}")
         if not 1 <= limit <= MAX_PAGE_SIZE:
@@ -390,10 +397,10 @@ class Searcher:
             return []
         ids, scores = neighbours
         similarity = dict(zip(ids, scores, strict=True))
-        with self.engine.connect() as conn:
+        with nullcontext(conn) if conn is not None else self.engine.connect() as reading:
             if sort != "similarity":
-                ids = lexical.sorted_ids(conn, ids, sort)
-            views = hydrate_papers(conn, ids, viewer_id)
+                ids = lexical.sorted_ids(reading, ids, sort)
+            views = hydrate_papers(reading, ids, viewer_id)
         empty = SearchQuery()
         return [
             SearchHit(

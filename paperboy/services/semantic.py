@@ -262,12 +262,13 @@ class SemanticRanker:
         index = self.vector_index()
         if len(index) == 0:
             return None
-        vector = index.vector_of(paper.id)
-        if vector is None:  # not embedded yet: its text, now, if the model is ready
-            embedder = self.embedder(wait=False)
-            if embedder is None:
-                return None
-            vector = embedder.embed([paper_text(paper.title, paper.abstract)])[0]
+        found = index.neighbours_of(paper.id, limit)
+        if found is not None:
+            return found
+        embedder = self.embedder(wait=False)  # not embedded yet: its text, now, if the model is ready
+        if embedder is None:
+            return None
+        vector = embedder.embed([paper_text(paper.title, paper.abstract)])[0]
         return index.nearest(vector, limit, exclude={paper.id})
 
     def _embed_query(self, text: str) -> npt.NDArray[np.float32]:

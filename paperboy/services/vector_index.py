@@ -37,6 +37,7 @@ import numpy.typing as npt
 from sqlalchemy import Connection, Engine
 
 from paperboy.services.loading import lower_this_thread
+from paperboy.services.neighbour_cache import NeighbourCache, Neighbours
 from paperboy.services.vector_snapshot import (
     EMPTY,
     NO_IDS,
@@ -96,6 +97,7 @@ class VectorIndex:
         self._next_check = 0.0
         self._reconcile_after = 0.0
         self._refresher: threading.Thread | None = None
+        self._neighbours = NeighbourCache()
 
     def nearest(
         self,
@@ -109,13 +111,23 @@ class VectorIndex:
         those cosines; only papers in `within` when given, never those in `exclude`. Ties go to
         the smaller id. The first call loads the vectors; calls from other threads during that
         load find none (len 0) rather than wait."""
+        return _nearest_in(self._current(), query, k, exclude, within)
+
+    def neighbours_of(self, paper_id: int, k: int) -> Neighbours | None:
+        """The `k` papers nearest to the paper's stored vector (never the paper itself), as
+        `nearest` answers; None when it has no stored vector. Kept until the vectors change
+        (services/neighbour_cache.py): a paper page's similar papers cost one search a paper."""
         snapshot = self._current()
-        if k <= 0 or snapshot.size == 0 or (within is not None and len(within) == 0):
-            return [], []
-        unit = unit_query(query, snapshot.dimensions)
-        allowed = None if within is None else as_ids(within)
-        ids, scores = snapshot.nearest(unit, k, as_ids(exclude), allowed)
-        return [int(i) for i in ids], [float(s) for s in scores]
+        found = self._neighbours.get(snapshot, paper_id, k)
+        if found is not None:
+            return found
+        vector = snapshot.vector_of(paper_id)
+        if vector is None:
+            return None
+        found = _nearest_in(snapshot, vector, k, (paper_id,), None)
+        if snapshot.size:  # not while the first load is still under way
+            self._neighbours.put(snapshot, paper_id, k, found)
+        return found
 
     def vector_of(self, paper_id: int) -> npt.NDArray[np.float32] | None:
         """The paper's stored vector (unit length, float32; a copy), or None when it has none."""
@@ -267,6 +279,21 @@ class VectorIndex:
         except (AnnUnavailable, OSError, ValueError, RuntimeError) as exc:
             log.warning("searching %s exactly: its index on disk cannot be opened (%s)", self.model, exc)
             return None
+
+
+def _nearest_in(
+    snapshot: Snapshot,
+    query: npt.NDArray[np.floating],
+    k: int,
+    exclude: Collection[int],
+    within: Collection[int] | None,
+) -> Neighbours:
+    if k <= 0 or snapshot.size == 0 or (within is not None and len(within) == 0):
+        return [], []
+    unit = unit_query(query, snapshot.dimensions)
+    allowed = None if within is None else as_ids(within)
+    ids, scores = snapshot.nearest(unit, k, as_ids(exclude), allowed)
+    return [int(i) for i in ids], [float(s) for s in scores]
 
 
 def update_ann_index(

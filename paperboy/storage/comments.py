@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Select, func, insert, select, update
+from sqlalchemy import Connection, Select, bindparam, func, insert, select, update
 
 from paperboy.domain.comments import Comment
 from paperboy.storage.engine import utc
@@ -83,10 +83,15 @@ def comment_by_id(conn: Connection, comment_id: int, *, for_update: bool = False
     return _comment(row) if row else None
 
 
+# Built once: every paper page runs it, and building it cost more than running it.
+_PAPER_COMMENTS = (
+    _comments_query().where(comments.c.paper_id == bindparam("paper_id")).order_by(comments.c.id)
+)
+
+
 def paper_comments(conn: Connection, paper_id: int) -> list[Comment]:
     """Every comment of a paper, deleted and hidden ones too, oldest first: one query."""
-    query = _comments_query().where(comments.c.paper_id == paper_id).order_by(comments.c.id)
-    return [_comment(row) for row in conn.execute(query)]
+    return [_comment(row) for row in conn.execute(_PAPER_COMMENTS, {"paper_id": paper_id})]
 
 
 def comments_by_user(

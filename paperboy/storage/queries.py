@@ -312,10 +312,7 @@ def _hf_signals(conn: Connection, paper_rows: Sequence[Row[Any]]) -> dict[int, H
 # --- the community around a page's papers: one query each, whatever their number --------
 
 
-def community_of(conn: Connection, ids: Sequence[int]) -> dict[int, Community]:
-    """Upvotes, visible comments and submitter of each paper, in one query."""
-    if not ids:
-        return {}
+def _community_query() -> Select[Any]:
     joined = (
         papers.outerjoin(paper_stats, paper_stats.c.paper_id == papers.c.id)
         .outerjoin(submissions, submissions.c.paper_id == papers.c.id)
@@ -324,9 +321,20 @@ def community_of(conn: Connection, ids: Sequence[int]) -> dict[int, Community]:
     query = select(
         papers.c.id, paper_stats.c.upvotes, paper_stats.c.comments, users.c.name.label("submitter")
     ).select_from(joined)
+    return query.where(papers.c.id.in_(bindparam("ids", expanding=True, literal_execute=True)))
+
+
+# Built once: making this statement anew took longer than running it (every page runs it).
+_COMMUNITY_OF = _community_query()
+
+
+def community_of(conn: Connection, ids: Sequence[int]) -> dict[int, Community]:
+    """Upvotes, visible comments and submitter of each paper, in one query."""
+    if not ids:
+        return {}
     return {
         row.id: Community(row.upvotes or 0, row.comments or 0, row.submitter)
-        for row in conn.execute(query.where(id_in(papers.c.id, ids)))
+        for row in conn.execute(_COMMUNITY_OF, {"ids": [int(i) for i in ids]})
     }
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
-from sqlalchemy import BigInteger, Connection, Text, cast, select
+from sqlalchemy import BigInteger, Connection, Text, bindparam, cast, select
 
 from paperboy.storage.dialect import insert_into
 from paperboy.storage.engine import now_utc, utc
@@ -19,8 +19,11 @@ RUNNING_GOES_STALE = timedelta(minutes=10)
 INTERRUPTED = "the last sync stopped before it finished (its process was stopped or crashed)"
 
 
+_GET_STATE = select(sync_state.c.value).where(sync_state.c.key == bindparam("key"))  # built once
+
+
 def get_state(conn: Connection, key: str) -> str | None:
-    value: str | None = conn.execute(select(sync_state.c.value).where(sync_state.c.key == key)).scalar()
+    value: str | None = conn.execute(_GET_STATE, {"key": key}).scalar()
     return value
 
 

@@ -20,7 +20,6 @@ from paperboy.config import ENV_PREFIX, TRENDING_GRAVITY
 from paperboy.domain.arxiv_ids import ArxivId, InvalidArxivId, abs_url, parse_arxiv_id
 from paperboy.domain.calendar import PERIOD_KINDS, PeriodKind, parse_period, period_containing
 from paperboy.domain.trending import Signals, TrendingParams, score, trending_params
-from paperboy.services.comments import comment_thread
 from paperboy.services.feed import (
     DEFAULT_SORT,
     FeedPage,
@@ -29,8 +28,8 @@ from paperboy.services.feed import (
     catalogue_status,
     feed_for_period,
     latest_feed,
-    paper_view,
 )
+from paperboy.services.paper_page import read_paper_page
 from paperboy.services.search import SearchRequestError
 from paperboy.services.trending import explain_paper, top_papers
 from paperboy.web.auth import viewer_id, viewer_of
@@ -191,28 +190,31 @@ def paper_page(
     except SearchRequestError as exc:
         raise PageError(400, "Bad request", str(exc)) from None
     ctx = app_context(request)
-    engine = ctx.engine
-    view = paper_view(engine, parsed.base, viewer_id=viewer_id(request))
-    if view is None:
+    reader = viewer_of(request).user
+    page = read_paper_page(
+        ctx.engine,
+        parsed.base,
+        reader,
+        lambda conn, paper: similar_section(ctx.searcher, paper, similar_order, viewer_id(request), conn),
+    )
+    if page is None:
         raise _not_in_catalogue(parsed.base)
     # Cached per URL (?similar=… is another page); the similar papers can lag new embeddings
     # by page_cache_seconds, like the community counts.
     request.state.page_cacheable = True
-    paper = view.paper
-    thread = comment_thread(engine, paper.id, viewer_of(request).user)
-    neighbours, unavailable = similar_section(ctx.searcher, paper, similar_order, viewer_id(request))
+    paper = page.paper
     # The header's Day / Week / Month lead to the feeds around the paper's first listing.
     tabs = _tabs_around(paper.first_listed) if paper.first_listed else []
     context = {
         "paper": paper,
-        "community": view.community,
-        "thread": thread,
+        "community": page.community,
+        "thread": page.thread,
         "canonical": paper_url(paper.arxiv_id),
         "tabs": tabs,
         "notice": PAPER_NOTICES.get(notice or ""),
-        "similar": neighbours,
+        "similar": page.similar,
         "similar_sort": similar_order,
-        "similar_unavailable": unavailable,
+        "similar_unavailable": page.similar_unavailable,
         "similar_sorts": list(SIMILAR_LABELS.items()),
     }
     return ctx.templates.TemplateResponse(request, "paper.html", context, headers={"Vary": "Accept"})

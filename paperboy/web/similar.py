@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 
+from sqlalchemy import Connection
+
 from paperboy.domain.models import Paper
 from paperboy.services.search import SIMILAR_SORTS, Searcher, SearchHit, SearchRequestError
 
@@ -14,21 +16,26 @@ SIMILAR_LABELS = {"similarity": "Most similar", "date": "Newest", "upvotes": "Mo
 
 
 def similar_papers(
-    searcher: Searcher, paper: Paper, sort: str, viewer_id: int | None, limit: int = SIMILAR_LIMIT
+    searcher: Searcher,
+    paper: Paper,
+    sort: str,
+    viewer_id: int | None,
+    limit: int = SIMILAR_LIMIT,
+    conn: Connection | None = None,
 ) -> tuple[list[SearchHit], str | None]:
     """The `limit` papers nearest to `paper` in meaning, ordered by `sort`; when there are
-    none, why, for the reader."""
-    hits = searcher.similar(paper, sort=sort, limit=limit, viewer_id=viewer_id)
+    none, why, for the reader. Read on `conn` when given."""
+    hits = searcher.similar(paper, sort=sort, limit=limit, viewer_id=viewer_id, conn=conn)
     return hits, None if hits else similar_unavailable(searcher)
 
 
 def similar_section(
-    searcher: Searcher, paper: Paper, sort: str, viewer_id: int | None
+    searcher: Searcher, paper: Paper, sort: str, viewer_id: int | None, conn: Connection | None = None
 ) -> tuple[list[SearchHit], str | None]:
     """similar_papers for a paper page, which must show even when they fail: the error is
     logged and the section says they could not be found just now."""
     try:
-        return similar_papers(searcher, paper, sort, viewer_id)
+        return similar_papers(searcher, paper, sort, viewer_id, conn=conn)
     except SearchRequestError:
         raise
     except Exception:  # the model or the vectors: a paper page never fails for its neighbours

@@ -30,7 +30,10 @@ def make_templates(settings: Settings) -> Jinja2Templates:
         undefined=jinja2.StrictUndefined,  # a misspelt variable fails the tests, not silently renders ""
         trim_blocks=True,
         lstrip_blocks=True,
-        auto_reload=False,  # templates ship with the package: no stat() of each file per render
+        # Templates ship with the package: compiled once per process, not checked on disk at
+        # every render (a stat per template and page, a third of a paper page's rendering, and
+        # a release of the GIL each, which under load is a wait for it). Restart to see edits.
+        auto_reload=False,
     )
     env.filters.update(FILTERS)
     env.tests.update(TESTS)

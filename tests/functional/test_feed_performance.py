@@ -43,7 +43,10 @@ MAX_STATEMENTS_AGAIN = {
     "day newest": 3,
     "week": 3,
     "month": 3,
-    "paper": 11,  # its similar papers come from the cache
+    # The catalogue version and the counts for the paper (kept per catalogue version,
+    # services/hydrate.py), its discussion, and the same two for its similar papers (their
+    # neighbours kept per vectors snapshot, services/neighbour_cache.py).
+    "paper": 5,
     "why": 10,
     "top": 3,
     "about": 0,

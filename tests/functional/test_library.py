@@ -149,3 +149,18 @@ def test_the_api_saves_with_the_library_scope_only(settings, engine, catalogue):
         assert client.delete(url, headers=auth).json() == {"arxiv_id": PAPERS[2], "saved": False}
         assert client.get("/api/v1/me/library", headers=auth).json()["saved_total"] == 0
         assert "/api/v1/me/library/{arxiv_id}" in client.get("/openapi.json").json()["paths"]
+
+
+def test_the_paper_page_saves_too_and_shows_the_readers_own_state(settings, engine, catalogue):
+    ada, bob = make_member(engine, "ada"), make_member(engine, "bob")
+    page = f"/papers/{PAPERS[0]}"
+    with open_client(settings) as client:
+        csrf = log_in_as(client, ada)
+        assert _saved_on(client.get(page).text) == set()
+        assert _save(client, csrf, PAPERS[0], next=page).headers["location"] == page
+        assert _saved_on(client.get(page).text) == {PAPERS[0]}
+        client.cookies.clear()
+        log_in_as(client, bob)
+        assert _saved_on(client.get(page).text) == set()
+        client.cookies.clear()
+        assert _save_forms(client.get(page).text) == {}

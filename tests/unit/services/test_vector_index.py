@@ -111,6 +111,28 @@ def test_a_new_version_replaces_the_papers_vector(engine, paper_ids, index):
     assert index.nearest(second, 1)[1] == pytest.approx([1.0], abs=1e-3)
 
 
+def test_a_papers_neighbours_are_its_vectors_nearest_and_kept_until_the_vectors_change(
+    engine, paper_ids, index
+):
+    vectors = _unit(np.random.default_rng(11), 10)
+    _store(engine, paper_ids[:10], vectors)
+    ids, scores = index.neighbours_of(paper_ids[0], 3)
+    assert (ids, scores) == index.nearest(index.vector_of(paper_ids[0]), 3, exclude={paper_ids[0]})
+    assert paper_ids[0] not in ids
+    assert index.neighbours_of(paper_ids[0], 3) == (ids, scores)  # kept: the same answer
+    ids.append(-1)  # a caller changing its copy changes nothing kept
+    assert index.neighbours_of(paper_ids[0], 3)[0] == ids[:3]
+    assert index.neighbours_of(paper_ids[20], 3) is None  # no stored vector
+    # A paper stored next to paper 0 becomes its nearest neighbour on the next snapshot.
+    _store(engine, [paper_ids[30]], vectors[0].reshape(1, -1))
+    index.refresh()
+    assert index.neighbours_of(paper_ids[0], 3)[0][0] == paper_ids[30]
+    # A new version of paper 0's own vector moves its neighbourhood.
+    _store(engine, [paper_ids[0]], vectors[5].reshape(1, -1), version=2)
+    index.refresh()
+    assert index.neighbours_of(paper_ids[0], 1)[0] == [paper_ids[5]]
+
+
 def test_deleted_vectors_and_other_models_vectors(engine, paper_ids, index):
     vectors = _unit(np.random.default_rng(7), 3)
     _store(engine, paper_ids[:3], vectors)

@@ -1,0 +1,47 @@
+"""A paper's page read in one database connection: the paper with its counts and the reader's
+vote, its discussion as the reader may see it, and its similar papers. Three connections cost
+three BEGINs and ROLLBACKs more, and on a busy server each statement is also a wait for the GIL
+(py-spy: a third of the page's wall time went to the BEGIN of its connections)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, Engine
+
+from paperboy.domain.comments import CommentNode
+from paperboy.domain.models import Community, Paper
+from paperboy.domain.users import User
+from paperboy.services.comments import thread_in
+from paperboy.services.hydrate import hydrate_paper
+from paperboy.services.search import SearchHit
+
+# A paper's similar papers, and when there are none, why (web/similar.py's similar_section).
+Similar = tuple[list[SearchHit], str | None]
+
+
+@dataclass(frozen=True, slots=True)
+class PaperPage:
+    paper: Paper
+    community: Community
+    thread: list[CommentNode]
+    similar: list[SearchHit]
+    similar_unavailable: str | None
+
+
+def read_paper_page(
+    engine: Engine,
+    arxiv_id: str,
+    viewer: User | None,
+    similar: Callable[[Connection, Paper], Similar],
+) -> PaperPage | None:
+    """The page of `arxiv_id` (canonical, no version) as `viewer` sees it, or None when the
+    paper is not in the catalogue; `similar` finds its similar papers on the same connection."""
+    with engine.connect() as conn:
+        view = hydrate_paper(conn, arxiv_id, None if viewer is None else viewer.id)
+        if view is None:
+            return None
+        thread = thread_in(conn, view.paper.id, viewer)
+        hits, unavailable = similar(conn, view.paper)
+    return PaperPage(view.paper, view.community, thread, hits, unavailable)
