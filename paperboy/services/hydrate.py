@@ -24,8 +24,9 @@ from sqlalchemy import Connection, Engine
 
 from paperboy.domain.links import with_all_links
 from paperboy.domain.models import NO_COMMUNITY, Community, Paper
-from paperboy.storage import feedback, library, queries, votes
+from paperboy.storage import queries
 from paperboy.storage.engine import WRITER
+from paperboy.storage.reader_marks import reader_marks
 from paperboy.storage.sync_state import catalogue_version
 
 # Papers kept per process and database: a week of listings, or a few hundred searches' worth.
@@ -177,7 +178,7 @@ def _papers(conn: Connection, ids: Sequence[int]) -> list[Paper]:
 
 
 def _community_of(conn: Connection, ids: Sequence[int], viewer_id: int | None) -> dict[int, Community]:
-    """Counts and submitters of `ids`, with the reader's votes and saves: three queries at most."""
+    """Counts and submitters of `ids`, with the reader's votes, saves and feedback: two queries."""
     found = queries.community_of(conn, ids)
     if viewer_id is None:
         return found
@@ -188,12 +189,13 @@ def with_reader_state(
     conn: Connection, found: dict[int, Community], viewer_id: int, ids: Sequence[int]
 ) -> dict[int, Community]:
     """`found` (community by paper row id) with what the reader did: voted, saved, marked not
-    interested (three small queries)."""
-    voted, saved = votes.voted_among(conn, viewer_id, ids), library.saved_among(conn, viewer_id, ids)
-    hidden = feedback.signalled_among(conn, viewer_id, ids, feedback.NOT_INTERESTED)
-    for paper_id in voted | saved | hidden:
-        community = found.get(paper_id, NO_COMMUNITY)
+    interested (one query for the three)."""
+    marks = reader_marks(conn, viewer_id, ids)
+    for paper_id in marks.any():
         found[paper_id] = replace(
-            community, voted=paper_id in voted, saved=paper_id in saved, not_interested=paper_id in hidden
+            found.get(paper_id, NO_COMMUNITY),
+            voted=paper_id in marks.voted,
+            saved=paper_id in marks.saved,
+            not_interested=paper_id in marks.not_interested,
         )
     return found
