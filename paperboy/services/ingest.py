@@ -3,12 +3,14 @@
 Each batch is one transaction, so an interrupted import leaves whole batches behind and a
 re-run completes it; unchanged papers are skipped by content hash, so re-runs write nothing.
 With `strict`, the whole run is one transaction and the first malformed line aborts it.
+Files are read in a thread of their own, a batch or two ahead of the writing (services/read_ahead.py).
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Callable, Iterator, Sequence
+from collections import defaultdict, deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -18,10 +20,12 @@ from sqlalchemy import Connection, Engine
 from paperboy.domain.iterables import batched
 from paperboy.domain.models import Listing, PaperRecord
 from paperboy.integrations.bulk_jsonl import LineError, read_listings_tsv, read_papers
+from paperboy.services.read_ahead import read_ahead
 from paperboy.storage.papers import UpsertResult, upsert_papers, write_papers
 from paperboy.storage.transactions import write_transaction
 
 MAX_REPORTED_ERRORS = 100
+WRITERS = 2  # concurrent batch writers on PostgreSQL (SQLite's writers take turns: one there)
 
 
 class ImportAborted(Exception):
@@ -72,12 +76,38 @@ def import_files(
     )
     with whole_run as shared_conn:
         records = _records(paths, listings, report, strict, on_error, progress)
-        for batch in batched(records, batch_size):
-            _write(engine, shared_conn, batch, report)
+        # Read (gunzip, parse, attach listings) in a thread while the previous batch is written.
+        batches = read_ahead(batched(records, batch_size), name="paperboy-import-reader")
+        if shared_conn is None and engine.dialect.name == "postgresql":
+            _write_concurrently(engine, batches, report)
+        else:
+            for batch in batches:
+                _write(engine, shared_conn, batch, report)
         leftovers = (PaperRecord(arxiv_id, listings=tuple(days)) for arxiv_id, days in listings.items())
         for batch in batched(leftovers, batch_size):
             _write(engine, shared_conn, batch, report)
     return report
+
+
+def _write_concurrently(engine: Engine, batches: Iterable[list[PaperRecord]], report: ImportReport) -> None:
+    """PostgreSQL: WRITERS batches at a time, each in a transaction on a connection of its own, so
+    that the server builds one batch's index entries while it writes another's rows. A batch that
+    shares a paper with one being written waits for it: each paper's records still merge in file
+    order. Returns once every batch is committed; the first failure is raised (after the batches
+    being written end)."""
+    pending: deque[tuple[Future[UpsertResult], frozenset[str]]] = deque()
+    with ThreadPoolExecutor(max_workers=WRITERS, thread_name_prefix="paperboy-import-writer") as pool:
+        try:
+            for batch in batches:
+                ids = frozenset(record.arxiv_id for record in batch)
+                while pending and (len(pending) >= WRITERS or any(held & ids for _, held in pending)):
+                    report.written.add(pending.popleft()[0].result())
+                pending.append((pool.submit(write_papers, engine, batch), ids))
+            while pending:
+                report.written.add(pending.popleft()[0].result())
+        finally:
+            for future, _ in pending:
+                future.cancel()
 
 
 def _check_readable(path: Path) -> None:
