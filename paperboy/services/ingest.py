@@ -8,6 +8,7 @@ Files are read in a thread of their own, a batch or two ahead of the writing (se
 
 from __future__ import annotations
 
+import threading
 from collections import defaultdict, deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -96,18 +97,60 @@ def _write_concurrently(engine: Engine, batches: Iterable[list[PaperRecord]], re
     order. Returns once every batch is committed; the first failure is raised (after the batches
     being written end)."""
     pending: deque[tuple[Future[UpsertResult], frozenset[str]]] = deque()
+    turns = _Turns()
     with ThreadPoolExecutor(max_workers=WRITERS, thread_name_prefix="paperboy-import-writer") as pool:
         try:
-            for batch in batches:
+            for number, batch in enumerate(batches):
                 ids = frozenset(record.arxiv_id for record in batch)
                 while pending and (len(pending) >= WRITERS or any(held & ids for _, held in pending)):
                     report.written.add(pending.popleft()[0].result())
-                pending.append((pool.submit(write_papers, engine, batch), ids))
+                pending.append((pool.submit(_write_in_turn, engine, batch, turns.turn(number)), ids))
             while pending:
                 report.written.add(pending.popleft()[0].result())
         finally:
             for future, _ in pending:
                 future.cancel()
+
+
+def _write_in_turn(engine: Engine, batch: list[PaperRecord], turn: _Turn) -> UpsertResult:
+    try:
+        return write_papers(engine, batch, insert_turn=turn)
+    finally:
+        turn.end()  # also when the batch failed or inserted nothing: the next one may go
+
+
+class _Turns:
+    """Batch n inserts its new papers (and takes their ids) once batches 0 … n-1 have: ids follow
+    the files whatever order the writers commit in, as in an import with one writer."""
+
+    def __init__(self) -> None:
+        self.done = 0  # batches 0 … done-1 have had their turn
+        self.changed = threading.Condition()
+
+    def turn(self, number: int) -> _Turn:
+        return _Turn(self, number)
+
+
+class _Turn:
+    def __init__(self, turns: _Turns, number: int) -> None:
+        self.turns, self.number, self.ended = turns, number, False
+
+    def __enter__(self) -> None:
+        with self.turns.changed:
+            self.turns.changed.wait_for(lambda: self.turns.done >= self.number)
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.end()
+
+    def end(self) -> None:
+        """Let the next batch go (once; waiting first for this batch's turn)."""
+        with self.turns.changed:
+            if self.ended:
+                return
+            self.turns.changed.wait_for(lambda: self.turns.done >= self.number)
+            self.ended = True
+            self.turns.done = self.number + 1
+            self.turns.changed.notify_all()
 
 
 def _check_readable(path: Path) -> None:
