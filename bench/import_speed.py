@@ -19,7 +19,6 @@ from bench.common import (
     Corpus,
     Measured,
     child_env,
-    each_database,
     format_table,
     median,
     paperboy_command,
@@ -68,21 +67,15 @@ def import_corpus(target: Target, corpus: Corpus, ws: Workspace, code: Path | No
 
 def run(ws: Workspace, corpus: Corpus, repeats: int = 1, before: str | None = None) -> dict[str, Any]:
     """Import `repeats` times per database; with `before` (a git revision), that revision's code
-    too, alternated with this checkout's run by run, and the table shows both."""
+    too. Runs are interleaved (each repeat imports into every database with every version) so that
+    a machine whose load changes during the run weighs on all rows alike."""
     section(f"Import: {corpus.papers.name} + {corpus.listings.name}, {repeats} run(s) per database")
     if ws.pg_note:
         print(ws.pg_note)
     with _checkouts(before) as codes:
         for version, root in codes.items():
             print(f"  {version}: code at {root}")
-        results, errors = each_database(
-            ws.labels(), lambda label: _measure_versions(ws, corpus, label, codes, repeats)
-        )
-    rows = {
-        _row_label(label, version): runs
-        for label, by_version in results.items()
-        for version, runs in by_version.items()
-    }
+        rows, errors = _measure_interleaved(ws, corpus, codes, repeats)
     _print(rows, repeats)
     return {
         "repeats": repeats,
@@ -93,15 +86,25 @@ def run(ws: Workspace, corpus: Corpus, repeats: int = 1, before: str | None = No
     }
 
 
-def _measure_versions(
-    ws: Workspace, corpus: Corpus, label: str, codes: dict[str, Path], repeats: int
-) -> dict[str, list[ImportRun]]:
-    runs: dict[str, list[ImportRun]] = {version: [] for version in codes}
+def _measure_interleaved(
+    ws: Workspace, corpus: Corpus, codes: dict[str, Path], repeats: int
+) -> tuple[dict[str, list[ImportRun]], dict[str, str]]:
+    rows: dict[str, list[ImportRun]] = {}
+    errors: dict[str, str] = {}
     for n in range(repeats):
-        for version, root in codes.items():
-            keep = n == repeats - 1 and version == AFTER
-            runs[version].append(_measure(ws, corpus, label, (version, root), keep=keep))
-    return runs
+        for label in ws.labels():
+            for version, root in codes.items():
+                if label in errors:
+                    break
+                keep = n == repeats - 1 and version == AFTER
+                try:
+                    run = _measure(ws, corpus, label, (version, root), keep=keep)
+                except BenchError as exc:
+                    errors[label] = str(exc)
+                    print(f"  {label}: could not run: {exc}", flush=True)
+                    break
+                rows.setdefault(_row_label(label, version), []).append(run)
+    return {label: runs for label, runs in rows.items() if label.partition(" (")[0] not in errors}, errors
 
 
 def _row_label(label: str, version: str) -> str:
