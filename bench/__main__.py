@@ -33,7 +33,9 @@ from bench.workspace import Workspace
 
 Benchmark = Callable[[Workspace, Corpus, argparse.Namespace], dict[str, Any]]
 BENCHMARKS: dict[str, Benchmark] = {
-    "import": lambda ws, corpus, args: import_speed.run(ws, corpus, repeats=args.repeats),
+    "import": lambda ws, corpus, args: import_speed.run(
+        ws, corpus, repeats=args.repeats, before=args.import_before
+    ),
     "pages": lambda ws, corpus, args: pages.run(ws, corpus, _load(args)),
     "community": lambda ws, corpus, args: community.run(ws, corpus, _load(args)),
     # /api/daily_papers?date= and a day's RSS feed, cold and with ETag revalidation (bench/api.py).
@@ -132,6 +134,11 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--workers", type=_positive, default=2, help="paperboy serve worker processes")
     parser.add_argument(
         "--no-gzip", action="store_true", help="load pages without Accept-Encoding: gzip (uncompressed)"
+    )
+    parser.add_argument(
+        "--import-before",
+        metavar="REVISION",
+        help="import: also run this git revision's code, alternated with this checkout's, run by run",
     )
     digest.add_arguments(parser)
     embedding_speed.add_arguments(parser)

@@ -4,16 +4,21 @@ database (SQLite, and PostgreSQL when configured), then the same import again (t
 from __future__ import annotations
 
 import re
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
 from bench import postgres
 from bench.common import (
+    REPO_ROOT,
     BenchError,
     Corpus,
     Measured,
     child_env,
-    each_database,
     format_table,
     median,
     paperboy_command,
@@ -24,6 +29,8 @@ from bench.common import (
 from bench.workspace import SQLITE, Target, Workspace
 
 TARGET_SQLITE_S = 30.0
+TARGET_PG_RATIO = 1.5  # issue 15: the PostgreSQL import at most 1.5 times the SQLite one
+AFTER = "after"  # this checkout, when a `before` revision is measured beside it
 _SUMMARY = re.compile(r"(\d+) papers read: (\d+) new, (\d+) updated, (\d+) unchanged")
 
 
@@ -45,10 +52,12 @@ class ImportRun:
         return self.papers_read / self.wall_s if self.wall_s and self.papers_read > 0 else float("nan")
 
 
-def import_corpus(target: Target, corpus: Corpus, ws: Workspace) -> Measured:
-    """Run `paperboy import` of the whole corpus into `target`; BenchError when it fails."""
+def import_corpus(target: Target, corpus: Corpus, ws: Workspace, code: Path | None = None) -> Measured:
+    """Run `paperboy import` of the whole corpus into `target` (with the paperboy package found in
+    `code`, when given); BenchError when it fails."""
     command = paperboy_command("import", str(corpus.papers), "--listings", str(corpus.listings))
-    measured = run_measured(command, child_env(**target.env), ws.log_dir(f"import-{target.label}"))
+    env = child_env(**target.env, **({"PYTHONPATH": str(code)} if code else {}))
+    measured = run_measured(command, env, ws.log_dir(f"import-{target.label}"))
     if measured.returncode != 0:
         reason = f"paperboy import into {target.label} exited {measured.returncode}:\n{tail(measured.stderr)}"
         ws.import_failures[target.label] = reason
@@ -56,29 +65,80 @@ def import_corpus(target: Target, corpus: Corpus, ws: Workspace) -> Measured:
     return measured
 
 
-def run(ws: Workspace, corpus: Corpus, repeats: int = 1) -> dict[str, Any]:
+def run(ws: Workspace, corpus: Corpus, repeats: int = 1, before: str | None = None) -> dict[str, Any]:
+    """Import `repeats` times per database; with `before` (a git revision), that revision's code
+    too. Runs are interleaved (each repeat imports into every database with every version) so that
+    a machine whose load changes during the run weighs on all rows alike."""
     section(f"Import: {corpus.papers.name} + {corpus.listings.name}, {repeats} run(s) per database")
     if ws.pg_note:
         print(ws.pg_note)
-    results, errors = each_database(
-        ws.labels(),
-        lambda label: [_measure(ws, corpus, label, keep=n == repeats - 1) for n in range(repeats)],
-    )
-    _print(results, repeats)
+    with _checkouts(before) as codes:
+        for version, root in codes.items():
+            print(f"  {version}: code at {root}")
+        rows, errors = _measure_interleaved(ws, corpus, codes, repeats)
+    _print(rows, repeats)
     return {
         "repeats": repeats,
+        "before": before,
         "target_sqlite_s": TARGET_SQLITE_S,
-        "databases": {label: _as_json(runs) for label, runs in results.items()},
+        "databases": {label: _as_json(runs) for label, runs in rows.items()},
         "errors": errors,
     }
 
 
-def _measure(ws: Workspace, corpus: Corpus, label: str, *, keep: bool) -> ImportRun:
+def _measure_interleaved(
+    ws: Workspace, corpus: Corpus, codes: dict[str, Path], repeats: int
+) -> tuple[dict[str, list[ImportRun]], dict[str, str]]:
+    rows: dict[str, list[ImportRun]] = {}
+    errors: dict[str, str] = {}
+    for n in range(repeats):
+        for label in ws.labels():
+            for version, root in codes.items():
+                if label in errors:
+                    break
+                keep = n == repeats - 1 and version == AFTER
+                try:
+                    run = _measure(ws, corpus, label, (version, root), keep=keep)
+                except BenchError as exc:
+                    errors[label] = str(exc)
+                    print(f"  {label}: could not run: {exc}", flush=True)
+                    break
+                rows.setdefault(_row_label(label, version), []).append(run)
+    return {label: runs for label, runs in rows.items() if label.partition(" (")[0] not in errors}, errors
+
+
+def _row_label(label: str, version: str) -> str:
+    return label if version == AFTER else f"{label} ({version})"
+
+
+@contextmanager
+def _checkouts(before: str | None) -> Iterator[dict[str, Path]]:
+    """{"after": this checkout} and, with `before`, that revision in a temporary git worktree."""
+    if before is None:
+        yield {AFTER: REPO_ROOT}
+        return
+    scratch = Path(tempfile.mkdtemp(prefix="paperboy-import-before-"))
+    _git("worktree", "add", "--detach", str(scratch / "code"), before)
+    try:
+        yield {before: scratch / "code", AFTER: REPO_ROOT}
+    finally:
+        _git("worktree", "remove", "--force", str(scratch / "code"))
+        scratch.rmdir()
+
+
+def _git(*args: str) -> None:
+    done = subprocess.run(["git", *args], cwd=REPO_ROOT, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise BenchError(f"git {' '.join(args)}: {done.stderr.strip()}")
+
+
+def _measure(ws: Workspace, corpus: Corpus, label: str, code: tuple[str, Path], *, keep: bool) -> ImportRun:
     target = ws.fresh(label)
-    first = import_corpus(target, corpus, ws)
-    print(f"  {label}: import {first.wall_s:.1f} s; re-running the same import …", flush=True)
-    again = import_corpus(target, corpus, ws)
-    print(f"  {label}: re-run {again.wall_s:.1f} s", flush=True)
+    name = f"{label} ({code[0]})"
+    first = import_corpus(target, corpus, ws, code[1])
+    print(f"  {name}: import {first.wall_s:.1f} s; re-running the same import …", flush=True)
+    again = import_corpus(target, corpus, ws, code[1])
+    print(f"  {name}: re-run {again.wall_s:.1f} s", flush=True)
     result = ImportRun(
         wall_s=first.wall_s,
         cpu_s=first.cpu_s,
@@ -108,8 +168,10 @@ def _counts(stdout: str) -> tuple[int, int, int, int]:
 
 
 def _last_line(text: str) -> str:
+    """The summary line ("N papers read: …"), else the last line."""
     lines = text.strip().splitlines()
-    return lines[-1] if lines else ""
+    summaries = [line for line in lines if _SUMMARY.search(line)]
+    return (summaries or lines or [""])[-1]
 
 
 def _size_mib(target: Target) -> float:
@@ -165,8 +227,15 @@ def _print_ratios(results: dict[str, list[ImportRun]]) -> None:
             f"measured {sqlite / TARGET_SQLITE_S:.2f}× the target"
         )
     for label, wall in walls.items():
-        if label != SQLITE and sqlite:
-            print(f"{label} / {SQLITE} wall time: {wall / sqlite:.2f}×")
+        if label.startswith(SQLITE):
+            continue
+        version = label.partition(" (")[2]
+        base = walls.get(f"{SQLITE} ({version}" if version else SQLITE)
+        if base:
+            print(
+                f"{label} / {SQLITE}{f' ({version}' if version else ''} wall time: {wall / base:.2f}× "
+                f"(target ≤ {TARGET_PG_RATIO}×)"
+            )
 
 
 def imported_database(ws: Workspace, corpus: Corpus, label: str) -> Target:

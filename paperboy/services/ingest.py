@@ -3,12 +3,15 @@
 Each batch is one transaction, so an interrupted import leaves whole batches behind and a
 re-run completes it; unchanged papers are skipped by content hash, so re-runs write nothing.
 With `strict`, the whole run is one transaction and the first malformed line aborts it.
+Files are read in a thread of their own, a batch or two ahead of the writing (services/read_ahead.py).
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Callable, Iterator, Sequence
+import threading
+from collections import defaultdict, deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -18,10 +21,12 @@ from sqlalchemy import Connection, Engine
 from paperboy.domain.iterables import batched
 from paperboy.domain.models import Listing, PaperRecord
 from paperboy.integrations.bulk_jsonl import LineError, read_listings_tsv, read_papers
+from paperboy.services.read_ahead import read_ahead
 from paperboy.storage.papers import UpsertResult, upsert_papers, write_papers
 from paperboy.storage.transactions import write_transaction
 
 MAX_REPORTED_ERRORS = 100
+WRITERS = 2  # concurrent batch writers on PostgreSQL (SQLite's writers take turns: one there)
 
 
 class ImportAborted(Exception):
@@ -72,12 +77,80 @@ def import_files(
     )
     with whole_run as shared_conn:
         records = _records(paths, listings, report, strict, on_error, progress)
-        for batch in batched(records, batch_size):
-            _write(engine, shared_conn, batch, report)
+        # Read (gunzip, parse, attach listings) in a thread while the previous batch is written.
+        batches = read_ahead(batched(records, batch_size), name="paperboy-import-reader")
+        if shared_conn is None and engine.dialect.name == "postgresql":
+            _write_concurrently(engine, batches, report)
+        else:
+            for batch in batches:
+                _write(engine, shared_conn, batch, report)
         leftovers = (PaperRecord(arxiv_id, listings=tuple(days)) for arxiv_id, days in listings.items())
         for batch in batched(leftovers, batch_size):
             _write(engine, shared_conn, batch, report)
     return report
+
+
+def _write_concurrently(engine: Engine, batches: Iterable[list[PaperRecord]], report: ImportReport) -> None:
+    """PostgreSQL: WRITERS batches at a time, each in a transaction on a connection of its own, so
+    that the server builds one batch's index entries while it writes another's rows. A batch that
+    shares a paper with one being written waits for it: each paper's records still merge in file
+    order. Returns once every batch is committed; the first failure is raised (after the batches
+    being written end)."""
+    pending: deque[tuple[Future[UpsertResult], frozenset[str]]] = deque()
+    turns = _Turns()
+    with ThreadPoolExecutor(max_workers=WRITERS, thread_name_prefix="paperboy-import-writer") as pool:
+        try:
+            for number, batch in enumerate(batches):
+                ids = frozenset(record.arxiv_id for record in batch)
+                while pending and (len(pending) >= WRITERS or any(held & ids for _, held in pending)):
+                    report.written.add(pending.popleft()[0].result())
+                pending.append((pool.submit(_write_in_turn, engine, batch, turns.turn(number)), ids))
+            while pending:
+                report.written.add(pending.popleft()[0].result())
+        finally:
+            for future, _ in pending:
+                future.cancel()
+
+
+def _write_in_turn(engine: Engine, batch: list[PaperRecord], turn: _Turn) -> UpsertResult:
+    try:
+        return write_papers(engine, batch, insert_turn=turn)
+    finally:
+        turn.end()  # also when the batch failed or inserted nothing: the next one may go
+
+
+class _Turns:
+    """Batch n inserts its new papers (and takes their ids) once batches 0 … n-1 have: ids follow
+    the files whatever order the writers commit in, as in an import with one writer."""
+
+    def __init__(self) -> None:
+        self.done = 0  # batches 0 … done-1 have had their turn
+        self.changed = threading.Condition()
+
+    def turn(self, number: int) -> _Turn:
+        return _Turn(self, number)
+
+
+class _Turn:
+    def __init__(self, turns: _Turns, number: int) -> None:
+        self.turns, self.number, self.ended = turns, number, False
+
+    def __enter__(self) -> None:
+        with self.turns.changed:
+            self.turns.changed.wait_for(lambda: self.turns.done >= self.number)
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.end()
+
+    def end(self) -> None:
+        """Let the next batch go (once; waiting first for this batch's turn)."""
+        with self.turns.changed:
+            if self.ended:
+                return
+            self.turns.changed.wait_for(lambda: self.turns.done >= self.number)
+            self.ended = True
+            self.turns.done = self.number + 1
+            self.turns.changed.notify_all()
 
 
 def _check_readable(path: Path) -> None:

@@ -64,9 +64,10 @@ _PG_UPSERT = text(
 
 def index_papers(conn: Connection, paper_ids: Sequence[int]) -> None:
     """Index the current title, abstract and authors of these papers, replacing what the index
-    held for them. Ids of papers that do not exist are ignored."""
-    if paper_ids:
-        bump_counter(conn, GENERATION_KEY)
+    held for them. Ids of papers that do not exist are ignored.
+
+    The counter is bumped last: its row stays locked until commit, and a concurrent writer (the
+    import's second writer) bumps it too, so it should wait for the commit, not for this work."""
     for chunk in batched(sorted(set(paper_ids)), _CHUNK):
         ids = list(chunk)
         if conn.dialect.name == "postgresql":
@@ -76,6 +77,8 @@ def index_papers(conn: Connection, paper_ids: Sequence[int]) -> None:
         else:
             conn.execute(_SQLITE_FORGET, {"ids": ids})
             conn.execute(_SQLITE_ADD, {"ids": ids})
+    if paper_ids:
+        bump_counter(conn, GENERATION_KEY)
 
 
 def remove_papers(conn: Connection, paper_ids: Sequence[int]) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -48,11 +49,17 @@ class UpsertResult:
         self.unknown.extend(other.unknown)
 
 
-def upsert_papers(conn: Connection, records: Sequence[PaperRecord]) -> UpsertResult:
+def upsert_papers(
+    conn: Connection,
+    records: Sequence[PaperRecord],
+    insert_turn: AbstractContextManager[object] | None = None,
+) -> UpsertResult:
     """Merge `records` into the catalogue; unchanged papers are not written at all.
 
     A paper whose last applied record is exactly this one (same source hash) is skipped without
     loading it: merging is idempotent, so applying that record again cannot change anything.
+    `insert_turn` is entered around the insertion of new papers: concurrent writers of one import
+    take turns there, so that new papers get their ids in the order of the files.
     """
     # In arxiv_id order, like the row locks below: concurrent writers lock papers in one order.
     incoming = dict(sorted(_combine_duplicates(records).items()))
@@ -79,8 +86,11 @@ def upsert_papers(conn: Connection, records: Sequence[PaperRecord]) -> UpsertRes
             to_update.append((known[0], merged))
             if _indexed_text(merged) != _indexed_text(known[1]):
                 retext.append(known[0])
-    remove_papers(conn, retext)  # before their rows change: SQLite's index needs the old text
-    inserted_ids = _insert(conn, to_insert, source_hashes)
+    # No lock shared with another writer is taken before the turn (the counter that remove_papers
+    # bumps is one): a writer waiting for its turn holds nothing the writer before it may wait for.
+    with insert_turn or nullcontext():
+        remove_papers(conn, retext)  # before their rows change: SQLite's index needs the old text
+        inserted_ids = _insert(conn, to_insert, source_hashes)
     _update(conn, to_update, source_hashes)
     index_papers(conn, inserted_ids + retext)
     if to_insert or to_update:
@@ -89,13 +99,18 @@ def upsert_papers(conn: Connection, records: Sequence[PaperRecord]) -> UpsertRes
     return result
 
 
-def write_papers(engine: Engine, records: Sequence[PaperRecord], attempts: int = 3) -> UpsertResult:
+def write_papers(
+    engine: Engine,
+    records: Sequence[PaperRecord],
+    attempts: int = 3,
+    insert_turn: AbstractContextManager[object] | None = None,
+) -> UpsertResult:
     """`upsert_papers` in a transaction of its own, retried when it lost a race with a concurrent
     writer: an insert of the same new paper, or a deadlock (PostgreSQL; on SQLite writers take turns)."""
     for attempt in range(attempts):
         try:
             with write_transaction(engine) as conn:
-                return upsert_papers(conn, records)
+                return upsert_papers(conn, records, insert_turn)
         except (IntegrityError, OperationalError) as exc:
             if attempt + 1 == attempts or not _lost_a_race(exc):
                 raise
