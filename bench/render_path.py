@@ -12,6 +12,8 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -93,6 +95,7 @@ class Context:
     cookie: str
     notes: list[str] = field(default_factory=list)
     groups: dict[str, int] = field(default_factory=dict)  # base URL -> the server's process group
+    targets: dict[str, Target] = field(default_factory=dict)  # version -> the database it serves
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -153,6 +156,8 @@ def _measure_database(ws: Workspace, corpus: Corpus, label: str, plan: Plan) -> 
     target = imported_database(ws, corpus, label)
     print(f"  {label}: {embed_beforehand(target, corpus)}", flush=True)
     ctx = Context(ws, plan, target, _reader_cookie(target))
+    for checkout in plan.versions:
+        ctx.targets[checkout.version] = _database_for(ws, target, checkout)
     runs: dict[str, list[Cells]] = {v.version: [] for v in plan.versions}
     for n in range(plan.repeats):
         for workers in WORKERS:
@@ -206,10 +211,49 @@ def _serve(ctx: Context, checkout: Checkout, workers: int, **extra: str) -> Iter
     """`paperboy serve` running `checkout`'s code (checked: the package it imports is that one)."""
     log_dir = ctx.ws.log_dir(f"render-{checkout.version}-w{workers}")
     env = {**SERVER_ENV, **extra, "PYTHONPATH": str(checkout.root)}
-    _check_code(ctx.target, checkout, log_dir, env)
-    with serving_group(ctx.target, log_dir, workers=workers, **env) as (base, group):
+    target = ctx.targets[checkout.version]
+    _check_code(target, checkout, log_dir, env)
+    with serving_group(target, log_dir, workers=workers, **env) as (base, group):
         ctx.groups[base] = group
         yield base
+
+
+def _database_for(ws: Workspace, target: Target, checkout: Checkout) -> Target:
+    """The database `checkout`'s servers use: `target` itself, or, for a checkout whose
+    migrations stop at an earlier revision (it would refuse a database it does not know), a copy
+    of it migrated down to that revision: the same papers, vectors, reader and session, without
+    the tables the older code does not have. SQLite only (a copy of its data directory)."""
+    last = _last_revision(checkout.root)
+    if last == _last_revision(REPO_ROOT):
+        return target
+    if target.sqlite_dir is None:
+        raise BenchError(f"{checkout.version} stops at migration {last}: a copy needs SQLite")
+    copy_dir = ws.root / f"sqlite-{checkout.version}"
+    shutil.copytree(target.sqlite_dir, copy_dir)
+    copy = Target(target.label, {**target.env, "PAPERBOY_DATA_DIR": str(copy_dir)}, sqlite_dir=copy_dir)
+    from alembic import command
+
+    from paperboy.storage.engine import make_engine
+    from paperboy.storage.migrate import alembic_config
+
+    engine = make_engine(copy.url)
+    try:
+        command.downgrade(alembic_config(engine), last)
+    finally:
+        engine.dispose()
+    print(f"  {checkout.version}: a copy of the database migrated down to {last}", flush=True)
+    return copy
+
+
+def _last_revision(root: Path) -> str:
+    """The newest migration of the checkout at `root` (revisions are numbered 0001, 0002, …)."""
+    versions = root / "paperboy" / "storage" / "migrations" / "versions"
+    found = [
+        match.group(1)
+        for script in versions.glob("*.py")
+        if (match := re.search(r'^revision = "([^"]+)"', script.read_text(), re.MULTILINE))
+    ]
+    return max(found)
 
 
 def _check_code(target: Target, checkout: Checkout, cwd: Path, env: dict[str, str]) -> None:
