@@ -10,18 +10,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from paperboy.config import Settings
 from paperboy.domain.users import User
-from paperboy.services import rate_limits
 from paperboy.services.hydrate import PaperView, hydrate_papers
-from paperboy.services.votes import PaperNotFound, canonical_arxiv_id
+from paperboy.services.library import change_readers_own
+from paperboy.services.votes import PaperNotFound
 from paperboy.storage import feedback as store
 from paperboy.storage.engine import now_utc
 from paperboy.storage.feedback import NOT_INTERESTED, SIGNALS
-from paperboy.storage.queries import paper_id_by_arxiv_id
-from paperboy.storage.transactions import write_transaction
 
 __all__ = ["NOT_INTERESTED", "SIGNALS", "FeedbackResult", "PaperNotFound", "give_feedback", "hidden_papers"]
 HIDDEN_SHOWN = 200  # papers the library page lists as hidden
@@ -40,23 +38,14 @@ def give_feedback(
     fine. ValueError for another signal, PaperNotFound, RateLimited."""
     if signal is not None and signal not in SIGNALS:
         raise ValueError(f"signal must be one of {', '.join(SIGNALS)}, not {signal[:30]!r}")
-    canonical = canonical_arxiv_id(arxiv_id)
-    limits = rate_limits.member_limits(
-        "library", user.id, ip, settings.rate_limit_library, settings.rate_limit_ip_factor
-    )
-    with write_transaction(engine) as conn:
-        wait = rate_limits.count_in(conn, *limits)
-        if wait is None:
-            paper_id = paper_id_by_arxiv_id(conn, canonical)
-            if paper_id is None:
-                raise PaperNotFound(f"arXiv paper {canonical} is not in this catalogue.")
-            if signal is None:
-                store.clear_signal(conn, user.id, paper_id)
-            else:
-                store.set_signal(conn, user.id, paper_id, signal, now_utc())
-    if wait is not None:
-        raise rate_limits.refusal("library changes", wait)
-    return FeedbackResult(canonical, signal)
+
+    def change(conn: Connection, paper_id: int) -> None:
+        if signal is None:
+            store.clear_signal(conn, user.id, paper_id)
+        else:
+            store.set_signal(conn, user.id, paper_id, signal, now_utc())
+
+    return FeedbackResult(change_readers_own(engine, settings, user, arxiv_id, ip, change), signal)
 
 
 def hidden_papers(engine: Engine, user: User, limit: int = HIDDEN_SHOWN) -> tuple[list[PaperView], int]:

@@ -9,10 +9,11 @@ parts of a page per request (web/regions.py).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from paperboy.config import Settings
 from paperboy.domain.users import User
@@ -56,6 +57,27 @@ def save_paper(
 ) -> SaveResult:
     """Put the paper in the member's library (`save`) or take it out; again is fine.
     PaperNotFound for an id not in the catalogue, RateLimited past `rate_limit_library`."""
+
+    def change(conn: Connection, paper_id: int) -> None:
+        if save:
+            store.insert_saved(conn, user.id, paper_id, now_utc())
+        else:
+            store.delete_saved(conn, user.id, paper_id)
+
+    return SaveResult(change_readers_own(engine, settings, user, arxiv_id, ip, change), save)
+
+
+def change_readers_own(
+    engine: Engine,
+    settings: Settings,
+    user: User,
+    arxiv_id: str,
+    ip: str,
+    change: Callable[[Connection, int], None],
+) -> str:
+    """`change(conn, paper_id)` of what belongs to the reader alone about a paper (their library,
+    their feedback), in one write transaction with its count against `rate_limit_library`; the
+    paper's canonical arXiv id. PaperNotFound, RateLimited."""
     canonical = canonical_arxiv_id(arxiv_id)
     limits = rate_limits.member_limits(
         "library", user.id, ip, settings.rate_limit_library, settings.rate_limit_ip_factor
@@ -66,13 +88,10 @@ def save_paper(
             paper_id = paper_id_by_arxiv_id(conn, canonical)
             if paper_id is None:
                 raise PaperNotFound(f"arXiv paper {canonical} is not in this catalogue.")
-            if save:
-                store.insert_saved(conn, user.id, paper_id, now_utc())
-            else:
-                store.delete_saved(conn, user.id, paper_id)
+            change(conn, paper_id)
     if wait is not None:
         raise rate_limits.refusal("library changes", wait)
-    return SaveResult(canonical, save)
+    return canonical
 
 
 def library_page(engine: Engine, user: User, *, page: int = 1, page_size: int = 100) -> LibraryPage:
