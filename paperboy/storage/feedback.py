@@ -3,13 +3,11 @@ signal ("not_interested")."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import Connection, delete, func, select
 
 from paperboy.storage.dialect import insert_into
-from paperboy.storage.queries import id_in
 from paperboy.storage.schema import paper_feedback
 
 NOT_INTERESTED = "not_interested"
@@ -35,18 +33,6 @@ def clear_signal(conn: Connection, user_id: int, paper_id: int) -> bool:
         paper_feedback.c.user_id == user_id, paper_feedback.c.paper_id == paper_id
     )
     return conn.execute(statement).rowcount > 0
-
-
-def signalled_among(conn: Connection, user_id: int, paper_ids: Sequence[int], signal: str) -> set[int]:
-    """Which of these papers (row ids) the account gave `signal`, in one query."""
-    if not paper_ids:
-        return set()
-    query = select(paper_feedback.c.paper_id).where(
-        paper_feedback.c.user_id == user_id,
-        paper_feedback.c.signal == signal,
-        id_in(paper_feedback.c.paper_id, paper_ids),
-    )
-    return set(conn.execute(query).scalars())
 
 
 def latest_with_signal(conn: Connection, user_id: int, signal: str, limit: int) -> tuple[list[int], int]:

@@ -3,14 +3,12 @@ no-op, and the functions that change it say whether a row really changed."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Connection, delete, func, select
 
 from paperboy.storage.dialect import insert_into
-from paperboy.storage.queries import id_in
 from paperboy.storage.schema import library_items
 
 
@@ -37,16 +35,6 @@ def delete_saved(conn: Connection, user_id: int, paper_id: int) -> bool:
         library_items.c.user_id == user_id, library_items.c.paper_id == paper_id
     )
     return conn.execute(statement).rowcount > 0
-
-
-def saved_among(conn: Connection, user_id: int, paper_ids: Sequence[int]) -> set[int]:
-    """Which of these papers (row ids) the account has saved, in one query."""
-    if not paper_ids:
-        return set()
-    query = select(library_items.c.paper_id).where(
-        library_items.c.user_id == user_id, id_in(library_items.c.paper_id, paper_ids)
-    )
-    return set(conn.execute(query).scalars())
 
 
 def count_saved(conn: Connection, user_id: int) -> int:

@@ -28,6 +28,7 @@ router = APIRouter(default_response_class=HTMLResponse, include_in_schema=False)
 Field = Annotated[str, Form()]
 NextField = Annotated[str, Form(alias="next")]
 _ACTIONS = {"save": True, "remove": False}
+_HIDE_ACTIONS = {"hide": True, "undo": False}
 
 
 @router.post("/papers/{arxiv_id:path}/save", dependencies=LOGGED_IN)
@@ -56,7 +57,7 @@ def not_interested(
     """action=hide|undo: hide the paper from the reader's feeds, or show it again. Scripts get
     `{"arxiv_id", "not_interested"}`; forms go back."""
     user = require_user(viewer)
-    hide = {"hide": True, "undo": False}.get(action)
+    hide = _HIDE_ACTIONS.get(action)
     if hide is None:
         raise PageError(400, "Bad request", f"action must be hide or undo, not {action[:20]!r}")
     ctx = app_context(request)

@@ -28,10 +28,11 @@ from paperboy.domain.users import User
 from paperboy.services import comments, moderation
 from paperboy.services.api_tokens import TokenForbidden, create_token
 from paperboy.services.subscriptions import DigestLinks
-from paperboy.storage import api_tokens, digests, feedback, library, submissions, users, votes
+from paperboy.storage import api_tokens, digests, submissions, users, votes
 from paperboy.storage import comments as comments_store
 from paperboy.storage.engine import now_utc
 from paperboy.storage.queries import paper_id_by_arxiv_id
+from paperboy.storage.reader_marks import reader_marks
 from paperboy.storage.transactions import write_transaction
 from paperboy.storage.users import update_user
 
@@ -63,14 +64,14 @@ def _voted(conn: Connection, people: People, _: CommentIds) -> bool:
 
 def _saved(conn: Connection, people: People, _: CommentIds) -> bool:
     paper_id = paper_id_by_arxiv_id(conn, PAPER)
-    return paper_id is not None and library.saved_among(conn, people["unverified"].id, [paper_id]) == {
+    return paper_id is not None and reader_marks(conn, people["unverified"].id, [paper_id]).saved == {
         paper_id
     }
 
 
 def _hidden_from_feeds(conn: Connection, people: People, _: CommentIds) -> bool:
     paper_id = paper_id_by_arxiv_id(conn, PAPER)
-    hidden = feedback.signalled_among(conn, people["unverified"].id, [paper_id or 0], feedback.NOT_INTERESTED)
+    hidden = reader_marks(conn, people["unverified"].id, [paper_id or 0]).not_interested
     return paper_id is not None and hidden == {paper_id}
 
 
