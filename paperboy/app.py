@@ -29,6 +29,7 @@ from paperboy.web import (
     pages,
     private_feed,
     search,
+    seen,
 )
 from paperboy.web.api import account as api_account
 from paperboy.web.api import docs as api_docs
@@ -125,6 +126,7 @@ def create_app(settings: Settings, *, serving: bool = False) -> FastAPI:
     app.include_router(digests.router)
     app.include_router(community.router)
     app.include_router(library.router)
+    app.include_router(seen.router)
     app.include_router(discussion.router)
     app.include_router(search.router)
     app.include_router(search_api.router)

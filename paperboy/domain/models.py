@@ -99,7 +99,7 @@ class Paper:
 @dataclass(frozen=True, slots=True)
 class Community:
     """What this site's members did with a paper: upvotes, visible comments, who submitted it,
-    and whether the reader looking voted for it, saved it or marked it not interested."""
+    and whether the reader looking voted for it, saved it, marked it not interested or has seen it."""
 
     upvotes: int = 0
     comments: int = 0
@@ -107,6 +107,7 @@ class Community:
     voted: bool = False
     saved: bool = False  # in the reader's library
     not_interested: bool = False  # hidden from the reader's feeds
+    seen: bool = False  # the reader opened it, saved it or was mailed it
 
 
 NO_COMMUNITY = Community()

@@ -32,6 +32,7 @@ class User:
     banned_at: datetime | None
     ban_reason: str | None
     created_at: datetime
+    hide_seen: bool = False  # their listings leave out the papers they have seen
 
     @property
     def verified(self) -> bool:

@@ -40,6 +40,7 @@ from paperboy.integrations.mail import Delivery, DeliveryFailed, open_delivery
 from paperboy.services.digest_mail import DigestRenderer
 from paperboy.services.subscriptions import DigestLinks
 from paperboy.storage import digests as store
+from paperboy.storage import seen
 from paperboy.storage.transactions import write_transaction
 
 LEASE_STALE = timedelta(seconds=60)  # a run silent this long has stopped: another may take over
@@ -231,6 +232,8 @@ class SendingRun:
         )
         with write_transaction(self.engine) as conn:
             store.record_send(conn, record)
+            if status == "sent" and subscription.user_id is not None:  # mailed papers count as seen
+                seen.insert_seen(conn, subscription.user_id, [pid for pid, _ in sent], moment, seen.MAILED)
             if bounce:
                 store.update_subscription(
                     conn, subscription.id, moment, status="bouncing", bounce_reason=error

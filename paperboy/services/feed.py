@@ -393,7 +393,11 @@ def _for_reader(conn: Connection, items: list[FeedItem], viewer_id: int | None) 
         replace(
             item,
             community=replace(
-                item.community, voted=theirs.voted, saved=theirs.saved, not_interested=theirs.not_interested
+                item.community,
+                voted=theirs.voted,
+                saved=theirs.saved,
+                not_interested=theirs.not_interested,
+                seen=theirs.seen,
             ),
         )
         if (theirs := mine.get(item.paper.id)) is not None

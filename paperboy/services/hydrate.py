@@ -189,7 +189,7 @@ def with_reader_state(
     conn: Connection, found: dict[int, Community], viewer_id: int, ids: Sequence[int]
 ) -> dict[int, Community]:
     """`found` (community by paper row id) with what the reader did: voted, saved, marked not
-    interested (one query for the three)."""
+    interested, seen (one query for all)."""
     marks = reader_marks(conn, viewer_id, ids)
     for paper_id in marks.any():
         found[paper_id] = replace(
@@ -197,5 +197,6 @@ def with_reader_state(
             voted=paper_id in marks.voted,
             saved=paper_id in marks.saved,
             not_interested=paper_id in marks.not_interested,
+            seen=paper_id in marks.seen,
         )
     return found

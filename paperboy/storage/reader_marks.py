@@ -1,4 +1,4 @@
-"""What one reader did with a page's papers (upvoted, saved, marked not interested), read in one
+"""What one reader did with a page's papers (upvoted, saved, marked not interested, seen), read in one
 statement: a logged-in page costs one query for all of it, not one per kind."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Connection, bindparam, literal, select, union_all
 
 from paperboy.storage.feedback import NOT_INTERESTED
-from paperboy.storage.schema import library_items, paper_feedback, votes
+from paperboy.storage.schema import library_items, paper_feedback, seen_papers, votes
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,9 +18,10 @@ class ReaderMarks:
     voted: set[int] = field(default_factory=set)
     saved: set[int] = field(default_factory=set)
     not_interested: set[int] = field(default_factory=set)
+    seen: set[int] = field(default_factory=set)  # opened or mailed; saved papers count as seen too
 
     def any(self) -> set[int]:
-        return self.voted | self.saved | self.not_interested
+        return self.voted | self.saved | self.not_interested | self.seen
 
 
 def reader_marks(conn: Connection, user_id: int, paper_ids: Sequence[int]) -> ReaderMarks:
@@ -46,7 +47,11 @@ def reader_marks(conn: Connection, user_id: int, paper_ids: Sequence[int]) -> Re
             paper_feedback.c.signal == NOT_INTERESTED,
             among(paper_feedback.c.paper_id, "hidden"),
         ),
+        select(literal("seen").label("kind"), seen_papers.c.paper_id).where(
+            seen_papers.c.user_id == user_id, among(seen_papers.c.paper_id, "seen")
+        ),
     )
     for kind, paper_id in conn.execute(statement):
         getattr(marks, kind).add(paper_id)
+    marks.seen.update(marks.saved)
     return marks

@@ -18,6 +18,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    false,
 )
 from sqlalchemy.dialects.postgresql import TSVECTOR
 
@@ -152,6 +153,8 @@ users = Table(
     Column("ban_reason", Text),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("password_changed_at", DateTime(timezone=True), nullable=False),
+    # The member's listings leave out the papers they have seen (services/seen.py).
+    Column("hide_seen", Boolean, nullable=False, server_default=false()),
 )
 
 sessions = Table(
@@ -236,6 +239,17 @@ paper_feedback = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
 Index("ix_paper_feedback_user_id", paper_feedback.c.user_id, paper_feedback.c.created_at)
+
+# The papers a member has seen: opened (their page) or mailed in a digest; saved papers count as
+# seen through library_items. "Hide seen" leaves them out of the member's listings.
+seen_papers = Table(
+    "seen_papers",
+    metadata,
+    Column("user_id", IdType, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("paper_id", IdType, ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True),
+    Column("seen_at", DateTime(timezone=True), nullable=False),
+    Column("how", String(10), nullable=False),  # "opened" | "mailed"
+)
 
 # Counters kept in the same transaction as the votes and comments they count, so that feed
 # pages rank thousands of papers without counting rows. votes / comments stay the truth.

@@ -31,6 +31,7 @@ def user_from_row(row: Any) -> User:
         banned_at=utc(row.banned_at),
         ban_reason=row.ban_reason,
         created_at=utc(row.created_at) or row.created_at,
+        hide_seen=bool(row.hide_seen),
     )
 
 

@@ -6,7 +6,7 @@ Handlers are thin: parse the URL, call one service function, render a template.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -22,6 +22,7 @@ from paperboy.domain.calendar import PERIOD_KINDS, PeriodKind, parse_period, per
 from paperboy.domain.trending import Signals, TrendingParams, score, trending_params
 from paperboy.services.feed import (
     DEFAULT_SORT,
+    FeedItem,
     FeedPage,
     FeedPageNotFound,
     FeedRequestError,
@@ -31,6 +32,7 @@ from paperboy.services.feed import (
 )
 from paperboy.services.paper_page import read_paper_page
 from paperboy.services.search import SearchRequestError
+from paperboy.services.seen import record_opened
 from paperboy.services.trending import explain_paper, top_papers
 from paperboy.web.auth import viewer_id, viewer_of
 from paperboy.web.context import app_context
@@ -199,6 +201,8 @@ def paper_page(
     )
     if page is None:
         raise _not_in_catalogue(parsed.base)
+    if reader is not None and not page.community.seen:  # the first time they open it: seen now
+        record_opened(ctx.engine, reader, page.paper.id)
     # Cached per URL (?similar=… is another page); the similar papers can lag new embeddings
     # by page_cache_seconds, like the community counts.
     request.state.page_cacheable = True
@@ -278,9 +282,26 @@ def _render_feed(request: Request, feed: FeedPage) -> Response:
         "feed_exports": period_exports(feed.period, feed.category, sort=feed.sort, page=feed.page),
         "voted": {item.paper.arxiv_id for item in feed.items if item.community.voted},
         "saved": {item.paper.arxiv_id for item in feed.items if item.community.saved},
-        "hidden": {item.paper.arxiv_id for item in feed.items if item.community.not_interested},
+        "hidden": _hidden_for(request, feed.items),
+        "hide_seen": {"listing"} if _hides_seen(request) else set(),
     }
     return app_context(request).templates.TemplateResponse(request, "feed.html", context)
+
+
+def _hides_seen(request: Request) -> bool:
+    user = viewer_of(request).user
+    return user is not None and user.hide_seen
+
+
+def _hidden_for(request: Request, items: Sequence[FeedItem]) -> set[str]:
+    """The papers this reader does not want on the page: marked not interested, and seen ones
+    when they hide seen papers (services/seen.py)."""
+    hide_seen = _hides_seen(request)
+    return {
+        item.paper.arxiv_id
+        for item in items
+        if item.community.not_interested or (hide_seen and item.community.seen)
+    }
 
 
 def _tabs(feed: FeedPage) -> list[tuple[str, str, bool]]:

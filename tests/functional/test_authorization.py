@@ -75,6 +75,11 @@ def _hidden_from_feeds(conn: Connection, people: People, _: CommentIds) -> bool:
     return paper_id is not None and hidden == {paper_id}
 
 
+def _hides_seen(conn: Connection, people: People, _: CommentIds) -> bool:
+    user = users.user_by_id(conn, people["unverified"].id)
+    return user is not None and user.hide_seen
+
+
 def _submitted(conn: Connection, people: People, _: CommentIds) -> bool:
     paper_id = paper_id_by_arxiv_id(conn, FRESH)
     submission = submissions.submission_of(conn, paper_id) if paper_id is not None else None
@@ -173,6 +178,7 @@ RULES = {
     "/papers/{arxiv_id:path}/vote": Rule("member", {"action": "up"}, effect=_voted),
     "/papers/{arxiv_id:path}/save": Rule("user", {"action": "save"}, effect=_saved),
     "/papers/{arxiv_id:path}/not-interested": Rule("user", {"action": "hide"}, effect=_hidden_from_feeds),
+    "/seen/hide": Rule("user", {"action": "hide"}, effect=_hides_seen),
     "/submit": Rule("member", {"paper": FRESH}, effect=_submitted),
     "/papers/{arxiv_id:path}/comments": Rule("member", {"body": "A fine result."}, effect=_commented),
     "/comments/{comment_id}/edit": Rule("owner", {"body": "Edited."}, effect=_edited),
