@@ -151,6 +151,19 @@ def _add_admin(commands: argparse._SubParsersAction) -> None:  # type: ignore[ty
     set_role = _add(actions, "set-role", "Give an account the role member, moderator or admin.", _set_role)
     set_role.add_argument("name", metavar="NAME")
     set_role.add_argument("role", metavar="ROLE", choices=("member", "moderator", "admin"))
+    token = _add(actions, "create-token", "Make an API token for an account; print it (once).", _create_token)
+    token.add_argument("name", metavar="USERNAME")
+    token.add_argument(
+        "--scope",
+        dest="scopes",
+        action="append",
+        required=True,
+        metavar="SCOPE",
+        help="what the token may do: read, vote, submit, comment, library or feed (repeat for several)",
+    )
+    token.add_argument(
+        "--name", dest="token_name", default="", help="a label for the token (default: the date)"
+    )
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
@@ -317,6 +330,23 @@ def _new_password(from_stdin: bool) -> str:
     if password != again:
         raise CommandError("the two passwords differ")
     return password
+
+
+def _create_token(args: argparse.Namespace, settings: Settings) -> int:
+    """The token alone on standard output (`TOKEN=$(paperboy admin create-token …)`), what it
+    is on standard error."""
+    from paperboy.services.api_tokens import TokenError, create_token_for
+
+    try:
+        with migrated_engine(settings) as engine:
+            made = create_token_for(engine, args.name, args.token_name, args.scopes)
+    except TokenError as exc:
+        raise CommandError(str(exc)) from exc
+    token = made.token
+    print(made.plaintext)
+    scopes = ", ".join(sorted(token.scopes))
+    print(f"paperboy: token {token.name!r} ({scopes}) for {args.name.lower()}; shown once", file=sys.stderr)
+    return 0
 
 
 def _set_role(args: argparse.Namespace, settings: Settings) -> int:

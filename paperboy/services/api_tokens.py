@@ -21,6 +21,7 @@ from sqlalchemy import Engine
 from paperboy.domain.users import User
 from paperboy.services.sessions import token_digest
 from paperboy.storage import api_tokens as store
+from paperboy.storage import users as users_store
 from paperboy.storage.api_tokens import ApiToken
 from paperboy.storage.engine import now_utc
 from paperboy.storage.transactions import write_transaction
@@ -90,6 +91,17 @@ def create_token(engine: Engine, user: User, name: str, scopes: list[str]) -> Ne
         )
     token = ApiToken(token_id, user.id, name, plaintext[:_VISIBLE], frozenset(chosen), now, None, None)
     return NewToken(token, plaintext)
+
+
+def create_token_for(engine: Engine, name: str, token_name: str, scopes: list[str]) -> NewToken:
+    """`create_token` for the account named `name` (the command line's `admin create-token`);
+    an unnamed token is called after the moment it was made. TokenError for an unknown account."""
+    with engine.connect() as conn:
+        user = users_store.user_by_name(conn, name.strip()[:64].lower())
+    if user is None:
+        raise TokenError(f"no account is named {name[:64]!r}")
+    label = token_name or f"command line {now_utc():%Y-%m-%d %H:%M}"
+    return create_token(engine, user, label, scopes)
 
 
 def list_tokens(engine: Engine, user: User) -> list[ApiToken]:

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from paperboy.cli import main
 from paperboy.services.accounts import find_user, log_in
-from paperboy.storage.schema import users
+from paperboy.storage.schema import api_tokens, users
 
 PASSWORD = "correct horse battery"
 
@@ -121,3 +121,51 @@ def test_set_role(cli_env, stdin, engine, capsys):
 def test_admin_alone_prints_its_help(cli_env, capsys):
     assert main(["admin"]) == 2
     assert "create-user" in capsys.readouterr().out
+
+
+def test_create_token_prints_a_token_the_api_takes(cli_env, stdin, engine, settings, capsys):
+    from app_client import open_client
+
+    stdin(PASSWORD)
+    assert main(["admin", "create-user", "ada@example.org", "ada"]) == 0
+    capsys.readouterr()
+    assert (
+        main(["admin", "create-token", "Ada", "--scope", "read", "--scope", "library", "--name", "nightly"])
+        == 0
+    )
+    out, err = capsys.readouterr()
+    token = out.strip()
+    assert out == token + "\n"
+    assert token.startswith("pb_")
+    assert err == "paperboy: token 'nightly' (library, read) for ada; shown once\n"
+    with open_client(settings) as client:
+        me = client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})
+        assert me.status_code == 200
+        assert me.json()["name"] == "ada"
+        assert sorted(me.json()["scopes"]) == ["library", "read"]
+        saved = client.put("/api/v1/me/library/2506.99999", headers={"Authorization": f"Bearer {token}"})
+        assert saved.status_code == 404  # the scope lets it through; the paper is not in the catalogue
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["nobody", "--scope", "read"], "no account is named 'nobody'"),
+        (["ada", "--scope", "sudo"], "unknown scope 'sudo'"),
+        (["mod", "--scope", "read"], "confirm your e-mail address first"),
+    ],
+)
+def test_create_token_mistakes_are_one_line_and_make_nothing(cli_env, stdin, engine, capsys, argv, message):
+    stdin(PASSWORD)
+    assert main(["admin", "create-user", "ada@example.org", "ada"]) == 0
+    stdin(PASSWORD)
+    assert main(["admin", "create-user", "mod@example.org", "mod", "--unverified"]) == 0
+    capsys.readouterr()
+    assert main(["admin", "create-token", *argv]) == 1
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.startswith("paperboy: error: ")
+    assert message in err
+    assert err.count("\n") == 1
+    with engine.connect() as conn:
+        assert conn.execute(select(api_tokens.c.id)).first() is None
