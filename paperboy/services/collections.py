@@ -35,7 +35,7 @@ from paperboy.services.library import change_counted
 from paperboy.services.votes import PaperNotFound, canonical_arxiv_id
 from paperboy.storage import collections as store
 from paperboy.storage import library as library_store
-from paperboy.storage.collections import CollectionItem, CollectionRow
+from paperboy.storage.collections import CollectionItem, CollectionRow, Keeping
 from paperboy.storage.engine import now_utc
 from paperboy.storage.queries import paper_id_by_arxiv_id
 
@@ -45,6 +45,8 @@ __all__ = [
     "CollectionPage",
     "CollectionRow",
     "InvalidCollection",
+    "ItemResult",
+    "Keeping",
     "PaperNotFound",
     "add_to_collection",
     "collection_page",
@@ -52,6 +54,7 @@ __all__ = [
     "create_collection",
     "delete_collection",
     "move_in_collection",
+    "reader_keeping",
     "remove_from_collection",
     "set_paper_collections",
     "update_collection",
@@ -96,6 +99,12 @@ def collections_of(engine: Engine, user: User) -> list[CollectionRow]:
     """The member's collections in their order, with how many papers each holds."""
     with engine.connect() as conn:
         return store.collections_of(conn, user.id)
+
+
+def reader_keeping(engine: Engine, user: User, paper_id: int) -> Keeping:
+    """The member's collections (and which hold the paper), note and read mark: one query."""
+    with engine.connect() as conn:
+        return store.keeping(conn, user.id, paper_id)
 
 
 def collection_of(engine: Engine, user: User, collection_id: int) -> CollectionRow:

@@ -10,11 +10,27 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, Select, and_, delete, func, select, update
+from sqlalchemy import (
+    Connection,
+    DateTime,
+    Integer,
+    Row,
+    Select,
+    Text,
+    and_,
+    case,
+    delete,
+    func,
+    literal,
+    null,
+    select,
+    union_all,
+    update,
+)
 
 from paperboy.storage.dialect import insert_into
 from paperboy.storage.queries import id_in
-from paperboy.storage.schema import collection_items, collections, users
+from paperboy.storage.schema import IdType, collection_items, collections, library_items, library_notes, users
 
 
 @dataclass(frozen=True, slots=True)
@@ -250,3 +266,55 @@ def membership(conn: Connection, user_id: int, paper_ids: Sequence[int]) -> dict
     for paper_id, collection_id in conn.execute(query):
         found.setdefault(paper_id, set()).add(collection_id)
     return found
+
+
+@dataclass(frozen=True, slots=True)
+class Keeping:
+    """What a member keeps about one paper: each of their collections (id, name, whether it
+    holds the paper), their note and when they marked it read."""
+
+    collections: list[tuple[int, str, bool]]
+    note: str
+    read_at: datetime | None
+
+
+def keeping(conn: Connection, user_id: int, paper_id: int) -> Keeping:
+    """The member's collections, note and read mark for one paper, in one statement (a paper page
+    costs its reader one query for all of it)."""
+    no_text, no_id = null().cast(Text), null().cast(IdType)
+    no_flag, no_time = null().cast(Integer), null().cast(DateTime(timezone=True))
+    held = case((collection_items.c.paper_id.is_(None), 0), else_=1)
+    in_collections = (
+        select(
+            literal("c").label("kind"),
+            collections.c.id,
+            collections.c.name,
+            held,
+            no_text,
+            no_time,
+            collections.c.position,
+        )
+        .select_from(
+            collections.outerjoin(
+                collection_items,
+                and_(
+                    collection_items.c.collection_id == collections.c.id,
+                    collection_items.c.paper_id == paper_id,
+                ),
+            )
+        )
+        .where(collections.c.user_id == user_id)
+    )
+    note = select(literal("n"), no_id, no_text, no_flag, library_notes.c.note, no_time, no_flag).where(
+        library_notes.c.user_id == user_id, library_notes.c.paper_id == paper_id
+    )
+    read = select(literal("r"), no_id, no_text, no_flag, no_text, library_items.c.read_at, no_flag).where(
+        library_items.c.user_id == user_id, library_items.c.paper_id == paper_id
+    )
+    rows = conn.execute(union_all(in_collections, note, read)).all()
+    found = sorted((row[6], row[1], row[2], bool(row[3])) for row in rows if row[0] == "c")
+    notes = [row[4] for row in rows if row[0] == "n"]
+    reads = [row[5] for row in rows if row[0] == "r"]
+    return Keeping(
+        [(c[1], c[2], c[3]) for c in found], notes[0] if notes else "", reads[0] if reads else None
+    )
