@@ -24,6 +24,7 @@ from paperboy.web import (
     community,
     digests,
     discussion,
+    follows,
     health,
     library,
     pages,
@@ -125,6 +126,7 @@ def create_app(settings: Settings, *, serving: bool = False) -> FastAPI:
     app.include_router(digests.router)
     app.include_router(community.router)
     app.include_router(library.router)
+    app.include_router(follows.router)
     app.include_router(discussion.router)
     app.include_router(search.router)
     app.include_router(search_api.router)
