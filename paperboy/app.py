@@ -33,6 +33,7 @@ from paperboy.web import (
 )
 from paperboy.web.api import account as api_account
 from paperboy.web.api import docs as api_docs
+from paperboy.web.api import follows as api_follows
 from paperboy.web.api import hf as hf_api
 from paperboy.web.api import search as search_api
 from paperboy.web.api import v1 as api_v1
@@ -133,6 +134,7 @@ def create_app(settings: Settings, *, serving: bool = False) -> FastAPI:
     app.include_router(hf_api.router)  # after /api/papers/search, which it would shadow
     app.include_router(api_v1.router)  # after /api/v1/papers/{id}/similar, which it would shadow
     app.include_router(api_account.router)
+    app.include_router(api_follows.router)
     app.include_router(api_docs.router)
     app.include_router(api_tokens.router)
     app.include_router(private_feed.router)  # before feeds' /feeds/{kind}/{key}.{fmt}

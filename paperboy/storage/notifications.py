@@ -54,6 +54,7 @@ class Notification:
     arxiv_id: str
     title: str
     detail: str
+    follow_id: int | None
     follow_kind: str | None  # what the member followed that made it (None: a saved paper)
     follow_label: str | None
     created_at: datetime
@@ -323,6 +324,7 @@ def _notification(row: Any) -> Notification:
         row.arxiv_id,
         row.title,
         row.detail,
+        row.follow_id,
         row.follow_kind,
         row.follow_label,
         utc(row.created_at) or row.created_at,
