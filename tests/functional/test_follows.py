@@ -195,3 +195,40 @@ def test_alerts_show_once_on_the_page_and_in_the_header_count(settings, engine, 
         assert "No alerts yet" in client.get("/notifications").text
         assert "Grace Hopper" not in client.get("/following").text
         assert "You follow nothing yet" in client.get("/following").text
+
+
+def test_sign_up_chooses_categories_and_authors_to_follow(settings, engine):
+    from community import csrf_from
+    from sqlalchemy import select
+
+    from paperboy.storage.follows import follows_of
+    from paperboy.storage.schema import users
+
+    existing = make_member(engine, "bob")
+    with open_client(settings) as client:
+
+        def sign_up(email, name, categories, authors):
+            csrf = csrf_from(client.get("/signup").text)
+            data = {"csrf_token": csrf, "email": email, "name": name, "password": "a long passphrase"}
+            return client.post(
+                "/signup", data={**data, "follow_category": categories, "follow_authors": authors}
+            )
+
+        form = client.get("/signup").text
+        first = settings.categories[0]
+        assert f'name="follow_category" value="{first}"' in form
+        bad = sign_up("ada@example.org", "ada", [first], "Grace Hopper\n .-. ")
+        assert bad.status_code == 400
+        assert "an author&#39;s name needs at least one letter" in bad.text
+        assert "Grace Hopper" in bad.text  # kept for the next try
+        assert (
+            sign_up("ada@example.org", "ada", [first], "Grace Hopper\nAlan Turing; grace HOPPER").status_code
+            == 303
+        )
+        # An address with an account already: the same answer, and that account gains nothing.
+        assert sign_up(existing.email, "mallory", [first], "Alan Turing").status_code == 303
+    with engine.connect() as conn:
+        ada_id = conn.execute(select(users.c.id).where(users.c.name == "ada")).scalar_one()
+        chosen = sorted((f.kind, f.value) for f in follows_of(conn, ada_id))
+        assert chosen == [("author", "alan turing"), ("author", "grace hopper"), ("category", first)]
+        assert follows_of(conn, existing.id) == []
