@@ -39,6 +39,12 @@ def describe(item: Notification) -> str:
     return template.format(label=item.follow_label or item.detail)
 
 
+def alert_line(item: Notification) -> str:
+    """`describe`, with the version, journal reference or activity it is about."""
+    detailed = item.kind in ("version", "journal", "activity") and item.detail
+    return f"{describe(item)}: {item.detail}" if detailed else describe(item)
+
+
 @dataclass(frozen=True, slots=True)
 class NotificationsPage:
     items: list[Notification]  # `shown` False: new to the reader on this page

@@ -24,8 +24,13 @@ from paperboy.services.follows import (
     follows_list,
     unfollow_by_id,
 )
-from paperboy.services.notifications import describe, mark_alerts_seen, notifications_page, unseen_count
-from paperboy.storage.notifications import Notification
+from paperboy.services.notifications import (
+    Notification,
+    describe,
+    mark_alerts_seen,
+    notifications_page,
+    unseen_count,
+)
 from paperboy.web.api.account import Keeper, Reader
 from paperboy.web.api.errors import API_ERRORS, ApiError, error_doc
 from paperboy.web.api.models import FollowIn, FollowOut, Follows, Notifications, SeenIn, SeenOut
