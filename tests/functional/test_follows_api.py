@@ -38,7 +38,8 @@ def test_follows_through_the_api(settings, engine, people):
         made = client.post(
             "/api/v1/me/follows", json={"kind": "author", "value": "GRACE hopper"}, headers=people["ada"]
         )
-        assert made.status_code == 201, made.text
+        assert made.status_code == 200, made.text
+        assert made.json()["created"] is True
         follow = made.json()
         assert (follow["kind"], follow["value"], follow["label"]) == (
             "author",
@@ -49,6 +50,7 @@ def test_follows_through_the_api(settings, engine, people):
             "/api/v1/me/follows", json={"kind": "author", "value": "Grace Hopper"}, headers=people["ada"]
         )
         assert again.status_code == 200
+        assert again.json()["created"] is False
         assert again.json()["id"] == follow["id"]
         listed = client.get("/api/v1/me/follows", headers=people["ada_read"])
         assert listed.headers["cache-control"].startswith("private")

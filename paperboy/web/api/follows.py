@@ -67,14 +67,11 @@ def list_follows(request: Request, user: Reader) -> Response:
 
 
 @router.post(
-    "/follows",
-    response_model=FollowOut,
-    status_code=201,
-    summary="Follow an author, category, saved search or paper",
-    responses={200: {"model": FollowOut, "description": "Followed already: the existing follow."}},
+    "/follows", response_model=FollowOut, summary="Follow an author, category, saved search or paper"
 )
 def create_follow(request: Request, body: FollowIn, user: Keeper) -> Response:
-    """201 with the new follow, 200 with the existing one. Scope: library."""
+    """The follow, new (`created`: true) or the one the account had (again is fine, like the
+    library's PUT: one answer whatever was there). Scope: library."""
     ctx = app_context(request)
     try:
         result = follow_thing(ctx.engine, ctx.settings, user, body.kind, body.value, client_ip(request))
@@ -83,7 +80,7 @@ def create_follow(request: Request, body: FollowIn, user: Keeper) -> Response:
     except PaperNotFound as exc:
         raise ApiError(404, "not_found", str(exc)) from None
     assert result.follow is not None  # a follow, made or found
-    return JSONResponse(_follow(result.follow), status_code=201 if result.created else 200)
+    return JSONResponse({**_follow(result.follow), "created": result.created})
 
 
 @router.delete(

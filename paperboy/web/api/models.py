@@ -342,6 +342,7 @@ class FollowOut(BaseModel):
     value: str = Field(description="Normalised: the name's key, the category, the query, the arXiv id.")
     label: str = Field(description="As given: the name as written, the query as typed.")
     created_at: str
+    created: bool | None = Field(None, description="On POST: whether this call made the follow.")
 
 
 class Follows(BaseModel):
