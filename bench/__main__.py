@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from bench import (
+    alerts,
     api,
     community,
     digest,
@@ -64,6 +65,8 @@ BENCHMARKS: dict[str, Benchmark] = {
     "render_path": lambda ws, corpus, args: render_path.run(ws, corpus, args),
     # Issue 16: "For you" quality offline, author leave-one-out, MRR and recall@10 (bench/recommendations.py).
     "recommendations": lambda ws, corpus, args: recommendations.run(args.quick),
+    # Issue 16: alerts for a sync of 1,000 new papers, 10,000 members, 20,000 follows (bench/alerts.py).
+    "alerts": lambda ws, corpus, args: alerts.run(corpus),
 }
 
 

@@ -25,6 +25,7 @@ from paperboy.web import (
     community,
     digests,
     discussion,
+    follows,
     health,
     library,
     library_forms,
@@ -36,6 +37,7 @@ from paperboy.web import (
 from paperboy.web.api import account as api_account
 from paperboy.web.api import collections as api_collections
 from paperboy.web.api import docs as api_docs
+from paperboy.web.api import follows as api_follows
 from paperboy.web.api import hf as hf_api
 from paperboy.web.api import search as search_api
 from paperboy.web.api import v1 as api_v1
@@ -132,6 +134,7 @@ def create_app(settings: Settings, *, serving: bool = False) -> FastAPI:
     app.include_router(seen.router)
     app.include_router(library_forms.router)  # issue 16: collections, notes, read marks
     app.include_router(collections.router)
+    app.include_router(follows.router)
     app.include_router(discussion.router)
     app.include_router(search.router)
     app.include_router(search_api.router)
@@ -139,6 +142,7 @@ def create_app(settings: Settings, *, serving: bool = False) -> FastAPI:
     app.include_router(api_v1.router)  # after /api/v1/papers/{id}/similar, which it would shadow
     app.include_router(api_account.router)
     app.include_router(api_collections.router)
+    app.include_router(api_follows.router)
     app.include_router(api_docs.router)
     app.include_router(api_tokens.router)
     app.include_router(private_feed.router)  # before feeds' /feeds/{kind}/{key}.{fmt}

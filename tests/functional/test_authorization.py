@@ -32,6 +32,7 @@ from paperboy.storage import api_tokens, digests, library, submissions, users, v
 from paperboy.storage import collections as collections_store
 from paperboy.storage import comments as comments_store
 from paperboy.storage.engine import now_utc
+from paperboy.storage.follows import follows_of
 from paperboy.storage.queries import paper_id_by_arxiv_id
 from paperboy.storage.reader_marks import reader_marks
 from paperboy.storage.transactions import write_transaction
@@ -79,6 +80,8 @@ def _hidden_from_feeds(conn: Connection, people: People, _: CommentIds) -> bool:
 def _hides_seen(conn: Connection, people: People, _: CommentIds) -> bool:
     user = users.user_by_id(conn, people["unverified"].id)
     return user is not None and user.hide_seen
+def _followed(conn: Connection, people: People, _: CommentIds) -> bool:
+    return [(f.kind, f.value) for f in follows_of(conn, people["unverified"].id)] == [("category", "cs.LG")]
 
 
 def _submitted(conn: Connection, people: People, _: CommentIds) -> bool:
@@ -217,6 +220,8 @@ RULES = {
     "/papers/{arxiv_id:path}/save": Rule("user", {"action": "save"}, effect=_saved),
     "/papers/{arxiv_id:path}/not-interested": Rule("user", {"action": "hide"}, effect=_hidden_from_feeds),
     "/seen/hide": Rule("user", {"action": "hide"}, effect=_hides_seen),
+    "/follow": Rule("user", {"kind": "category", "value": "cs.LG"}, effect=_followed),
+    "/notifications/seen": Rule("user"),  # their own alerts only: services/notifications.py
     "/submit": Rule("member", {"paper": FRESH}, effect=_submitted),
     "/papers/{arxiv_id:path}/comments": Rule("member", {"body": "A fine result."}, effect=_commented),
     "/comments/{comment_id}/edit": Rule("owner", {"body": "Edited."}, effect=_edited),
@@ -259,6 +264,8 @@ API_ROUTES = {
     "/api/v1/papers/{arxiv_id:path}/comments": ("comment", {"body": "A fine result."}),
     "/api/v1/submissions": ("submit", {"paper": FRESH}),
     "/api/v1/me/collections": ("library", {"name": "Reading"}),
+    "/api/v1/me/follows": ("library", {"kind": "category", "value": "cs.LG"}),
+    "/api/v1/me/notifications/seen": ("library", {}),
 }
 
 

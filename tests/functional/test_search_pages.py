@@ -89,7 +89,11 @@ def test_results_show_highlighted_cards_with_everything_a_feed_card_has(client, 
     card = card[: card.index("</article>")]
     assert "<mark>Graph</mark> neural networks for molecules" in card
     assert "<mark>molecular</mark> property prediction" in card  # the snippet
-    assert "Ada Lovelace, Grace Hopper" in card
+    linked = (
+        '<a href="/authors/Ada%20Lovelace">Ada Lovelace</a>',
+        '<a href="/authors/Grace%20Hopper">Grace Hopper</a>',
+    )
+    assert ", ".join(linked) in card
     assert '<a class="listed" href="/papers/date/2025-06-10">10 Jun 2025</a>' in card
     assert 'href="/search?q=molecular+graphs&amp;cat=q-bio.BM&amp;mode=lexical"' in card  # chips narrow it
     assert 'href="https://arxiv.org/abs/2506.00001"' in card
