@@ -237,6 +237,18 @@ paper_feedback = Table(
 )
 Index("ix_paper_feedback_user_id", paper_feedback.c.user_id, paper_feedback.c.created_at)
 
+# A member's "For you" settings (services/recommend.py): how much of the order is their own
+# relevance against the community's trending (0-100), and when they last reset it (signals
+# older than that no longer train it; none is deleted).
+reader_preferences = Table(
+    "reader_preferences",
+    metadata,
+    Column("user_id", IdType, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("personal_share", SmallInteger, nullable=False),
+    Column("reset_at", DateTime(timezone=True)),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
 # Counters kept in the same transaction as the votes and comments they count, so that feed
 # pages rank thousands of papers without counting rows. votes / comments stay the truth.
 paper_stats = Table(

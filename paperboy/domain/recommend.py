@@ -1,0 +1,274 @@
+"""The "For you" model, the pure part: a period's papers scored for one reader, with the reason
+each is there. No I/O: services/recommend.py reads the signals and the papers, and keeps results.
+
+Features of each candidate (every paper of the period), each turned into a z-score over the
+period's candidates as bench/recommendations.py's fusion does (docs/for-you.md has the measured
+figures behind the weights):
+
+- `classifier`: logistic regression on MiniLM vectors, the reader's positives (saves, upvotes,
+  followed papers) against a fixed sample of the catalogue and their "not interested" papers;
+- `words`: cosine of the candidate's tf-idf words to the centroid of the positives' words;
+- `nearest`: cosine to the nearest positive's vector ("close to X in your library");
+- `centroid`: cosine to the mean of the positives' vectors;
+- `not_interested`: minus the cosine to the nearest "not interested" paper's vector, pushing
+  papers like the ones the reader hid down;
+- `authors`: how many of the candidate's authors the reader follows or has in their positives,
+  added raw (times `AUTHOR_WEIGHT`): a shared author outweighs every content feature, as the
+  benchmark's shared-author count does;
+- `categories`: the candidate's share of the reader's followed categories (primary counts
+  double), which with no other signal is the cold start.
+
+The personal score's z-score is blended with the period's trending z-score by the reader's
+`personal_share` (0 to 1); with no personal signal at all the order is trending alone.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+from paperboy.domain.logistic import decision, fit_logistic
+from paperboy.domain.term_vectors import TermMatrix
+
+Floats = npt.NDArray[np.float32]
+Ids = npt.NDArray[np.int64]
+
+FEATURES = ("classifier", "words", "nearest", "centroid", "not_interested")
+AUTHOR_WEIGHT = 16.0
+CATEGORY_WEIGHT = 1.0
+LOGISTIC_C = 10.0
+
+
+@dataclass(frozen=True, slots=True)
+class Weights:
+    """Each content feature's weight on its z-score (bench/recommendations.py's content fusion,
+    the tf-idf svm and max-sim's shares moved to `words`, the one lexical feature kept here)."""
+
+    classifier: float = 0.4
+    words: float = 0.3
+    nearest: float = 0.2
+    centroid: float = 0.1
+    not_interested: float = 0.2
+    authors: float = AUTHOR_WEIGHT
+    categories: float = CATEGORY_WEIGHT
+
+    def of(self, feature: str) -> float:
+        value: float = getattr(self, feature)
+        return value
+
+
+DEFAULT_WEIGHTS = Weights()
+
+
+def normalise_name(name: str) -> str:
+    """An author's name for matching: accents dropped, lower case, dots and hyphens as spaces
+    (bench/recommendations.py's rule: it cannot tell two people of one name apart)."""
+    decomposed = unicodedata.normalize("NFKD", name)
+    plain = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return " ".join(re.sub(r"[.\-]", " ", plain.lower()).split())
+
+
+@dataclass(frozen=True, slots=True)
+class Candidates:
+    """A period's papers, the same for every reader (rows in one order)."""
+
+    ids: Ids
+    arxiv_ids: list[str]
+    authors: list[tuple[str, ...]]
+    categories: list[tuple[str, ...]]
+    terms: TermMatrix
+    vectors: Floats  # unit rows; zeros for a paper not embedded yet
+    author_keys: list[frozenset[str]] = field(init=False)
+
+    def __post_init__(self) -> None:
+        keys = [frozenset(normalise_name(name) for name in names) for names in self.authors]
+        object.__setattr__(self, "author_keys", keys)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+@dataclass(frozen=True, slots=True)
+class Known:
+    """A paper the reader acted on: its text, authors and vector (None: not embedded)."""
+
+    paper_id: int
+    arxiv_id: str
+    title: str
+    text: str
+    authors: tuple[str, ...]
+    vector: Floats | None
+
+
+@dataclass(frozen=True, slots=True)
+class Reader:
+    positives: Sequence[Known] = ()  # saved, upvoted, followed papers
+    negatives: Sequence[Known] = ()  # not interested
+    followed_authors: Sequence[str] = ()
+    followed_categories: Sequence[str] = ()
+
+    @property
+    def cold(self) -> bool:
+        return not (self.positives or self.followed_authors or self.followed_categories)
+
+
+@dataclass(frozen=True, slots=True)
+class Contribution:
+    feature: str
+    value: float  # the raw feature value
+    points: float  # what it added to the personal score
+
+
+@dataclass(frozen=True, slots=True)
+class Personal:
+    """Every candidate's personal relevance for one reader (what a kept model holds)."""
+
+    candidates: Candidates
+    reader: Reader
+    personal: Floats
+    raw: dict[str, Floats]
+    points: dict[str, Floats]
+    nearest_positive: npt.NDArray[np.intp]  # per candidate, the index in reader.positives (-1: none)
+
+    def contributions(self, row: int) -> list[Contribution]:
+        """What made the candidate's personal score, largest part first."""
+        parts = [
+            Contribution(name, float(self.raw[name][row]), float(self.points[name][row])) for name in self.points
+        ]
+        return sorted(parts, key=lambda part: -abs(part.points))
+
+
+@dataclass(frozen=True, slots=True)
+class Scored:
+    """The personal scores blended with trending; `order` ranks the candidates, best first."""
+
+    personal: Personal
+    trending: Floats
+    final: Floats
+    order: npt.NDArray[np.intp]
+    personal_share: float  # the share used (0 when the reader has no signal yet)
+
+    @property
+    def candidates(self) -> Candidates:
+        return self.personal.candidates
+
+
+def score_candidates(
+    candidates: Candidates,
+    reader: Reader,
+    trending: Floats,
+    background: Floats,
+    *,
+    personal_share: float = 0.75,
+    weights: Weights = DEFAULT_WEIGHTS,
+) -> Scored:
+    """Score the period's `candidates` for `reader`; `trending` is each one's trending score and
+    `background` a sample of the catalogue's vectors (the classifier's other class)."""
+    return blend(personal_scores(candidates, reader, background, weights), trending, personal_share)
+
+
+def personal_scores(
+    candidates: Candidates, reader: Reader, background: Floats, weights: Weights = DEFAULT_WEIGHTS
+) -> Personal:
+    raw = _content_features(candidates, reader, background)
+    raw["authors"] = _author_counts(candidates, reader)
+    raw["categories"] = _category_shares(candidates, reader.followed_categories)
+    points = {name: _points(name, values, weights) for name, values in raw.items()}
+    personal = np.sum(list(points.values()), axis=0).astype(np.float32)
+    return Personal(candidates, reader, personal, raw, points, _nearest_positive(candidates, reader))
+
+
+def blend(personal: Personal, trending: Floats, personal_share: float) -> Scored:
+    """final = share · z(personal) + (1 − share) · z(trending), plus share × the shared-author
+    points (a followed author stays near the top whatever the blend); ties by trending, then
+    candidate order. A reader with no signal at all gets trending alone."""
+    share = 0.0 if personal.reader.cold else min(1.0, max(0.0, personal_share))
+    final = (share * _z(personal.personal) + (1.0 - share) * _z(trending)).astype(np.float32)
+    if share > 0:
+        final += np.float32(share) * personal.points["authors"]
+    order = np.lexsort((np.arange(len(final)), -trending, -final))
+    return Scored(personal, trending, final, order, share)
+
+
+def _points(name: str, values: Floats, weights: Weights) -> Floats:
+    if name in ("authors", "categories"):
+        return (weights.of(name) * values).astype(np.float32)
+    return (weights.of(name) * _z(values)).astype(np.float32)
+
+
+def _zeros(candidates: Candidates) -> Floats:
+    return np.zeros(len(candidates), dtype=np.float32)
+
+
+def _z(values: Floats) -> Floats:
+    """Per-period z-score; all equal gives zeros."""
+    spread = float(values.std()) if len(values) else 0.0
+    if spread <= 1e-12:
+        return np.zeros(len(values), dtype=np.float32)
+    return ((values - values.mean()) / spread).astype(np.float32)
+
+
+def _vectors(known: Sequence[Known]) -> Floats:
+    rows = [k.vector for k in known if k.vector is not None]
+    return np.vstack(rows).astype(np.float32) if rows else np.zeros((0, 0), dtype=np.float32)
+
+
+def _content_features(candidates: Candidates, reader: Reader, background: Floats) -> dict[str, Floats]:
+    if not reader.positives:
+        return {}
+    features: dict[str, Floats] = {}
+    profile = candidates.terms.profile([k.text for k in reader.positives])
+    features["words"] = candidates.terms.scores(profile)
+    positives, negatives = _vectors(reader.positives), _vectors(reader.negatives)
+    embedded = len(candidates) and candidates.vectors.shape[1] and len(positives)
+    if not embedded:
+        return features
+    matrix = candidates.vectors
+    similarity = matrix @ positives.T
+    features["nearest"] = similarity.max(axis=1)
+    centroid = positives.mean(axis=0)
+    features["centroid"] = matrix @ (centroid / max(float(np.linalg.norm(centroid)), 1e-9))
+    others = np.vstack([background, negatives]) if len(negatives) else background
+    if len(others):
+        features["classifier"] = decision(fit_logistic(positives, others, LOGISTIC_C), matrix)
+    if len(negatives):
+        features["not_interested"] = -(matrix @ negatives.T).max(axis=1)
+    return {name: values.astype(np.float32) for name, values in features.items()}
+
+
+def _author_counts(candidates: Candidates, reader: Reader) -> Floats:
+    names = {normalise_name(name) for name in reader.followed_authors}
+    for known in reader.positives:
+        names.update(normalise_name(name) for name in known.authors)
+    if not names:
+        return _zeros(candidates)
+    return np.array([len(keys & names) for keys in candidates.author_keys], dtype=np.float32)
+
+
+def _category_shares(candidates: Candidates, followed: Sequence[str]) -> Floats:
+    wanted = set(followed)
+    if not wanted:
+        return _zeros(candidates)
+    return np.array(
+        [
+            (2.0 * (cats[0] in wanted) + sum(c in wanted for c in cats[1:])) / (len(cats) + 1) if cats else 0.0
+            for cats in candidates.categories
+        ],
+        dtype=np.float32,
+    )
+
+
+def _nearest_positive(candidates: Candidates, reader: Reader) -> npt.NDArray[np.intp]:
+    """Per candidate, which positive paper is nearest by vector (or by shared words when
+    none has a vector); -1 without positives."""
+    with_vectors = [n for n, k in enumerate(reader.positives) if k.vector is not None]
+    if not with_vectors or not candidates.vectors.shape[1]:
+        return np.full(len(candidates), 0 if reader.positives else -1, dtype=np.intp)
+    rows = np.vstack([reader.positives[n].vector for n in with_vectors])  # type: ignore[misc]
+    best = (candidates.vectors @ rows.T).argmax(axis=1)
+    return np.asarray(with_vectors, dtype=np.intp)[best]
