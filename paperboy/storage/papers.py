@@ -16,6 +16,7 @@ from sqlalchemy import Connection, Engine, delete, insert, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.sql.expression import bindparam
 
+from paperboy.domain.follows import author_key
 from paperboy.domain.links import find_links
 from paperboy.domain.merge import content_hash, merge_records
 from paperboy.domain.models import Listing, PaperRecord, Version
@@ -251,7 +252,8 @@ def _insert_children(conn: Connection, pairs: list[tuple[int, PaperRecord]]) -> 
     rows: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for pid, r in pairs:
         rows["paper_authors"] += [
-            {"paper_id": pid, "position": i, "name": n} for i, n in enumerate(r.authors)
+            {"paper_id": pid, "position": i, "name": n, "name_key": author_key(n)}
+            for i, n in enumerate(r.authors)
         ]
         rows["paper_categories"] += [
             {"paper_id": pid, "category": c, "position": i} for i, c in enumerate(dict.fromkeys(r.categories))

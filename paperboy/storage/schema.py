@@ -18,6 +18,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
 )
 from sqlalchemy.dialects.postgresql import TSVECTOR
 
@@ -63,8 +64,11 @@ paper_authors = Table(
     Column("paper_id", IdType, ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True),
     Column("position", SmallInteger, primary_key=True, autoincrement=False),
     Column("name", Text, nullable=False),
+    # domain.follows.author_key(name): what author pages and author follows match on
+    Column("name_key", Text),
 )
 Index("ix_paper_authors_name", paper_authors.c.name)
+Index("ix_paper_authors_name_key", paper_authors.c.name_key, paper_authors.c.paper_id)
 
 paper_categories = Table(
     "paper_categories",
@@ -246,6 +250,55 @@ reader_preferences = Table(
     Column("user_id", IdType, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
     Column("personal_share", SmallInteger, nullable=False),
     Column("reset_at", DateTime(timezone=True)),
+
+# What a member follows (services/follows.py): an author (value: domain.follows.author_key), a
+# category (its code), a saved search (the query text) or a paper (its arXiv id). Private to them.
+follows = Table(
+    "follows",
+    metadata,
+    Column("id", IdType, primary_key=True, autoincrement=True),
+    Column("user_id", IdType, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("kind", String(16), nullable=False),  # author | category | search | paper
+    Column("value", Text, nullable=False),
+    Column("label", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("user_id", "kind", "value", name="uq_follows_user_id_kind_value"),
+)
+# Alerts look members up by what they follow.
+Index("ix_follows_kind_value", follows.c.kind, follows.c.value)
+
+# Alerts (services/alerts.py): one row per member, kind, paper and dedupe key (a version number,
+# "code", "journal", an activity level), so the same alert is never made twice. Each is shown once:
+# seen on the notifications page, or mailed in a digest, or put in the private feed.
+notifications = Table(
+    "notifications",
+    metadata,
+    Column("id", IdType, primary_key=True, autoincrement=True),
+    Column("user_id", IdType, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("kind", String(24), nullable=False),
+    Column("paper_id", IdType, ForeignKey("papers.id", ondelete="CASCADE"), nullable=False),
+    Column("follow_id", IdType, ForeignKey("follows.id", ondelete="SET NULL")),
+    Column("dedupe_key", String(64), nullable=False),
+    Column("detail", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("seen_at", DateTime(timezone=True)),
+    Column("mailed_at", DateTime(timezone=True)),
+    Column("fed_at", DateTime(timezone=True)),
+    UniqueConstraint(
+        "user_id", "kind", "paper_id", "dedupe_key", name="uq_notifications_user_id_kind_paper_id_dedupe_key"
+    ),
+)
+# The header's count of unseen alerts and the page's newest first, from the index alone.
+Index("ix_notifications_user_id_seen_at", notifications.c.user_id, notifications.c.seen_at)
+Index("ix_notifications_user_id_id", notifications.c.user_id, notifications.c.id)
+
+# Per watched paper, the activity (upvotes + comments, here and on Hugging Face) at its last
+# activity alert: the next one comes when it has grown by alert_activity_threshold.
+paper_alert_marks = Table(
+    "paper_alert_marks",
+    metadata,
+    Column("paper_id", IdType, ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True),
+    Column("activity", Integer, nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
 

@@ -1,7 +1,7 @@
 """a member's "For you" settings
 
 Revision ID: 0013
-Revises: 0009
+Revises: 0012
 Create Date: 2026-12-07 12:00:00
 
 - reader_preferences: the blend of personal relevance and trending, and the reset time.
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0013"
-down_revision = "0009"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 
