@@ -24,14 +24,13 @@ The personal score's z-score is blended with the period's trending z-score by th
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
 
+from paperboy.domain.follows import author_key
 from paperboy.domain.logistic import decision, fit_logistic
 from paperboy.domain.term_vectors import TermMatrix
 
@@ -66,11 +65,9 @@ DEFAULT_WEIGHTS = Weights()
 
 
 def normalise_name(name: str) -> str:
-    """An author's name for matching: accents dropped, lower case, dots and hyphens as spaces
-    (bench/recommendations.py's rule: it cannot tell two people of one name apart)."""
-    decomposed = unicodedata.normalize("NFKD", name)
-    plain = "".join(c for c in decomposed if not unicodedata.combining(c))
-    return " ".join(re.sub(r"[.\-]", " ", plain.lower()).split())
+    """An author's name as follows match it (domain.follows.author_key: accents dropped, case
+    folded, dots and hyphens as spaces); it cannot tell two people of one name apart."""
+    return author_key(name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +76,7 @@ class Candidates:
 
     ids: Ids
     arxiv_ids: list[str]
+    titles: list[str]
     authors: list[tuple[str, ...]]
     categories: list[tuple[str, ...]]
     terms: TermMatrix

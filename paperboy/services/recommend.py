@@ -43,6 +43,7 @@ MAX_KNOWN = 500  # the latest positives (and negatives) a model learns from
 class Recommended:
     paper_id: int
     arxiv_id: str
+    title: str
     score: float
     reason: Reason
 
@@ -78,6 +79,7 @@ class Recommendations:
             Recommended(
                 int(candidates.ids[row]),
                 candidates.arxiv_ids[row],
+                candidates.titles[row],
                 float(final[row]),
                 reason_for(self.scored.personal, row),
             )
@@ -200,6 +202,7 @@ def _make_candidates(conn: Connection, index: VectorIndex | None, period: Period
     return Candidates(
         ids,
         [t.arxiv_id for t in texts],
+        [t.title for t in texts],
         [t.authors for t in texts],
         [t.categories for t in texts],
         term_matrix([_text(t) for t in texts]),

@@ -250,6 +250,8 @@ reader_preferences = Table(
     Column("user_id", IdType, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
     Column("personal_share", SmallInteger, nullable=False),
     Column("reset_at", DateTime(timezone=True)),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
 
 # What a member follows (services/follows.py): an author (value: domain.follows.author_key), a
 # category (its code), a saved search (the query text) or a paper (its arXiv id). Private to them.

@@ -30,6 +30,7 @@ from paperboy.services.feed import (
     latest_feed,
 )
 from paperboy.services.paper_page import read_paper_page
+from paperboy.services.recommend_page import FOR_YOU
 from paperboy.services.search import SearchRequestError
 from paperboy.services.trending import explain_paper, top_papers
 from paperboy.web.auth import viewer_id, viewer_of
@@ -38,7 +39,15 @@ from paperboy.web.errors import PageError
 from paperboy.web.feeds import alternate_links, period_exports
 from paperboy.web.paper_exports import markdown_answer, prefers_markdown
 from paperboy.web.similar import SIMILAR_LABELS, similar_section, similar_sort
-from paperboy.web.urls import ABOUT_TRENDING_PATH, TOP_PATH, paper_url, period_url, top_url, why_url
+from paperboy.web.urls import (
+    ABOUT_TRENDING_PATH,
+    TOP_PATH,
+    for_you_url,
+    paper_url,
+    period_url,
+    top_url,
+    why_url,
+)
 
 # HTML pages stay out of the OpenAPI schema, which documents the JSON API. HEAD is answered
 # too: uptime monitors and link checkers use it.
@@ -82,6 +91,8 @@ FeedParams = Annotated[FeedQuery, Depends(feed_query)]
 @router.api_route("/", methods=_METHODS)
 def home(request: Request, query: FeedParams) -> Response:
     """The latest listing day, rendered in place (no redirect) so that / is always fresh."""
+    if query.sort == FOR_YOU:  # the feed's "For you" sort is the reader's own page
+        return RedirectResponse(for_you_url(category=query.category, page=query.page), status_code=302)
     ctx = app_context(request)
     with _feed_errors():
         feed = latest_feed(
@@ -241,6 +252,8 @@ def _period_page(request: Request, kind: PeriodKind, key: str, query: FeedQuery)
         period = parse_period(kind, key)
     except ValueError as exc:
         raise PageError(404, f"Not a {kind}", str(exc)) from None
+    if query.sort == FOR_YOU:
+        return RedirectResponse(for_you_url(period, category=query.category, page=query.page), status_code=302)
     ctx = app_context(request)
     with _feed_errors():
         feed = feed_for_period(
