@@ -15,7 +15,7 @@ from paperboy.domain.trending import trending_params
 from paperboy.services.feed import latest_period
 from paperboy.services.recommend import recommend_papers
 from paperboy.web.api.account import Reader
-from paperboy.web.api.errors import API_ERRORS, ApiError, invalid
+from paperboy.web.api.errors import API_ERRORS, ApiError
 from paperboy.web.api.models import Recommendations
 from paperboy.web.api.params import DAY_SCHEMA, MONTH_SCHEMA, WEEK_SCHEMA, integer_schema, period, whole_number
 from paperboy.web.conditional import json_answer
@@ -41,8 +41,9 @@ def recommendations(
         str | None, integer_schema(1, MAX_LIMIT), Query(description=f"Papers per answer, 1 to {MAX_LIMIT}.")
     ] = None,
 ) -> Response:
-    """That period's papers (one of date, week or month; none: the latest listing day) ranked
-    for the account, best first. Scope: read."""
+    """That period's papers (date, week or month; none: the latest listing day; several: the
+    day wins over the week, the week over the month) ranked for the account, best first.
+    Scope: read."""
     size = whole_number("limit", limit, default=DEFAULT_LIMIT, low=1, high=MAX_LIMIT)
     ctx = app_context(request)
     chosen = _period(ctx.engine, date, week, month)
@@ -78,11 +79,9 @@ def recommendations(
 
 def _period(engine: Engine, date: str | None, week: str | None, month: str | None) -> Period:
     given = [(name, text) for name, text in (("date", date), ("week", week), ("month", month)) if text is not None]
-    if len(given) > 1:
-        raise invalid(given[1][0], "give one of date, week and month, not several")
-    if given:
-        name, text = given[0]
-        return period(name, text, ("day",) if name == "date" else (name,))
+    periods = [period(name, text, ("day",) if name == "date" else (name,)) for name, text in given]
+    if periods:  # each checked; the shortest wins
+        return periods[0]
     latest = latest_period(engine, "day")
     if latest is None:
         raise ApiError(404, "not_found", "The catalogue has no listings yet.")
