@@ -136,7 +136,8 @@ class Personal:
     def contributions(self, row: int) -> list[Contribution]:
         """What made the candidate's personal score, largest part first."""
         parts = [
-            Contribution(name, float(self.raw[name][row]), float(self.points[name][row])) for name in self.points
+            Contribution(name, float(self.raw[name][row]), float(self.points[name][row]))
+            for name in self.points
         ]
         return sorted(parts, key=lambda part: -abs(part.points))
 
@@ -182,7 +183,7 @@ def personal_scores(
 
 
 def blend(personal: Personal, trending: Floats, personal_share: float) -> Scored:
-    """final = share · z(personal) + (1 − share) · z(trending), plus share × the shared-author
+    """final = share * z(personal) + (1 - share) * z(trending), plus share * the shared-author
     points (a followed author stays near the top whatever the blend); ties by trending, then
     candidate order. A reader with no signal at all gets trending alone."""
     share = 0.0 if personal.reader.cold else min(1.0, max(0.0, personal_share))
@@ -208,7 +209,8 @@ def _z(values: Floats) -> Floats:
     spread = float(values.std()) if len(values) else 0.0
     if spread <= 1e-12:
         return np.zeros(len(values), dtype=np.float32)
-    return ((values - values.mean()) / spread).astype(np.float32)
+    scaled: Floats = ((values - values.mean()) / spread).astype(np.float32)
+    return scaled
 
 
 def _vectors(known: Sequence[Known]) -> Floats:
@@ -254,7 +256,9 @@ def _category_shares(candidates: Candidates, followed: Sequence[str]) -> Floats:
         return _zeros(candidates)
     return np.array(
         [
-            (2.0 * (cats[0] in wanted) + sum(c in wanted for c in cats[1:])) / (len(cats) + 1) if cats else 0.0
+            (2.0 * (cats[0] in wanted) + sum(c in wanted for c in cats[1:])) / (len(cats) + 1)
+            if cats
+            else 0.0
             for cats in candidates.categories
         ],
         dtype=np.float32,
@@ -269,4 +273,5 @@ def _nearest_positive(candidates: Candidates, reader: Reader) -> npt.NDArray[np.
         return np.full(len(candidates), 0 if reader.positives else -1, dtype=np.intp)
     rows = np.vstack([reader.positives[n].vector for n in with_vectors])  # type: ignore[misc]
     best = (candidates.vectors @ rows.T).argmax(axis=1)
-    return np.asarray(with_vectors, dtype=np.intp)[best]
+    nearest: npt.NDArray[np.intp] = np.asarray(with_vectors, dtype=np.intp)[best]
+    return nearest

@@ -55,7 +55,7 @@ def _author_reason(scored: Personal, row: int) -> Reason:
     for name in names:
         if normalise_name(name) in followed:
             return Reason(FOLLOWED_AUTHOR, "by an author you follow: ", name)
-    kept = set()
+    kept: set[str] = set()
     for known in scored.reader.positives:
         kept.update(normalise_name(name) for name in known.authors)
     for name in names:

@@ -10,6 +10,7 @@ score is a gather and a sum (`np.add.reduceat`), a few milliseconds for a month.
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from collections import Counter
@@ -29,7 +30,7 @@ Floats = npt.NDArray[np.float32]
 def terms_of(text: str) -> list[str]:
     """Lower-case words of two characters or more, stop words out, then the adjacent pairs."""
     words = [word for word in _WORD.findall(text.lower()) if word not in STOP_WORDS]
-    return words + [f"{a} {b}" for a, b in zip(words, words[1:], strict=False)]
+    return words + [f"{a} {b}" for a, b in itertools.pairwise(words)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,14 +59,19 @@ class TermMatrix:
             columns, values, norm = [], [], 0.0
             for term, count in counts.items():
                 column = self.vocabulary.get(term)
-                weight = (1.0 + math.log(count)) * (float(self.idf[column]) if column is not None else unseen_idf)
+                weight = (1.0 + math.log(count)) * (
+                    float(self.idf[column]) if column is not None else unseen_idf
+                )
                 norm += weight * weight
                 if column is not None and weight > 0:
                     columns.append(column)
                     values.append(weight)
             if columns and norm > 0:
-                total[np.asarray(columns)] += np.asarray(values, dtype=np.float32) / np.float32(math.sqrt(norm))
-        return total / max(1, len(texts))
+                total[np.asarray(columns)] += np.asarray(values, dtype=np.float32) / np.float32(
+                    math.sqrt(norm)
+                )
+        mean: Floats = total / np.float32(max(1, len(texts)))
+        return mean
 
     def scores(self, profile: Floats) -> Floats:
         """Each row's dot product with `profile` (cosine with a centroid of unit rows, unscaled)."""

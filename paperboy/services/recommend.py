@@ -1,4 +1,4 @@
-""""For you": a period's papers ranked for one reader, each with the reason it is there
+""" "For you": a period's papers ranked for one reader, each with the reason it is there
 (domain/recommend.py scores, domain/recommend_reasons.py explains), and the reader's settings:
 the blend with trending and the reset. The pages, the API and the benchmark call these.
 
@@ -18,7 +18,18 @@ import numpy as np
 from sqlalchemy import Connection, Engine
 
 from paperboy.domain.calendar import Period, day_period
-from paperboy.domain.recommend import Candidates, Contribution, Known, Personal, Reader, Scored, blend, personal_scores
+from paperboy.domain.recommend import (
+    DEFAULT_WEIGHTS,
+    Candidates,
+    Contribution,
+    Known,
+    Personal,
+    Reader,
+    Scored,
+    Weights,
+    blend,
+    personal_scores,
+)
 from paperboy.domain.recommend_reasons import Reason, reason_for
 from paperboy.domain.term_vectors import term_matrix
 from paperboy.domain.trending import TrendingParams, rank, reference_time
@@ -37,6 +48,9 @@ from paperboy.storage.transactions import write_transaction
 BACKGROUND_PAPERS = 500  # the classifier's other class: random papers of the catalogue
 BACKGROUND_SEED = 20261207
 MAX_KNOWN = 500  # the latest positives (and negatives) a model learns from
+# The model's weights (bench/recommendations_product.py turns the author term off for its
+# content-only row; nothing else changes them).
+WEIGHTS: Weights = DEFAULT_WEIGHTS
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,7 +140,9 @@ def recommend_papers(
         catalogue, _community = sync_state.page_versions(conn)
         generation = index.generation() if index is not None else -1
         key = (period, category, catalogue, generation)
-        candidates = _candidates(engine).get_or_make(key, lambda: _make_candidates(conn, index, period, category))
+        candidates = _candidates(engine).get_or_make(
+            key, lambda: _make_candidates(conn, index, period, category)
+        )
         personal_key = (user_id, signals, follows, key)
         personal = _personal(engine).get_or_make(
             personal_key, lambda: _make_personal(conn, index, candidates, signals, follows)
@@ -196,7 +212,9 @@ def reset_recommendations(engine: Engine, user_id: int) -> None:
         reader_preferences.set_reset_at(conn, user_id, now_utc())
 
 
-def _make_candidates(conn: Connection, index: VectorIndex | None, period: Period, category: str | None) -> Candidates:
+def _make_candidates(
+    conn: Connection, index: VectorIndex | None, period: Period, category: str | None
+) -> Candidates:
     texts = period_texts(conn, period.start, period.end, category)
     ids = np.array([t.paper_id for t in texts], dtype=np.int64)
     return Candidates(
@@ -225,7 +243,11 @@ def _vectors_in_order(index: VectorIndex | None, ids: np.ndarray) -> np.ndarray:
 
 
 def _make_personal(
-    conn: Connection, index: VectorIndex | None, candidates: Candidates, signals: ReaderSignals, follows: Follows
+    conn: Connection,
+    index: VectorIndex | None,
+    candidates: Candidates,
+    signals: ReaderSignals,
+    follows: Follows,
 ) -> Personal:
     positive_ids = sorted(set(signals.positives) | set(follows.papers))[-MAX_KNOWN:]
     negative_ids = list(signals.not_interested[-MAX_KNOWN:])
@@ -237,7 +259,7 @@ def _make_personal(
         followed_authors=follows.authors,
         followed_categories=follows.categories,
     )
-    return personal_scores(candidates, reader, _background(index))
+    return personal_scores(candidates, reader, _background(index), WEIGHTS)
 
 
 def _vectors_by_id(index: VectorIndex | None, ids: list[int]) -> dict[int, np.ndarray]:

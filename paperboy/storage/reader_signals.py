@@ -50,7 +50,9 @@ def reader_signals(conn: Connection, user_id: int) -> ReaderSignals:
         select(literal(SAVED).label("kind"), library_items.c.paper_id.label("value")).where(
             library_items.c.user_id == user_id, since_reset(library_items.c.saved_at)
         ),
-        select(literal(UPVOTED), votes.c.paper_id).where(votes.c.user_id == user_id, since_reset(votes.c.created_at)),
+        select(literal(UPVOTED), votes.c.paper_id).where(
+            votes.c.user_id == user_id, since_reset(votes.c.created_at)
+        ),
         select(literal(HIDDEN), paper_feedback.c.paper_id).where(
             paper_feedback.c.user_id == user_id,
             paper_feedback.c.signal == NOT_INTERESTED,
@@ -77,6 +79,11 @@ def reader_signals(conn: Connection, user_id: int) -> ReaderSignals:
             reset = True
         else:
             found[kind].append(int(value))
-    lists = (tuple(sorted(found[k])) for k in (SAVED, UPVOTED, HIDDEN, HIDDEN_BEFORE))
-    return ReaderSignals(*lists, personal_share=share, reset=reset)
-
+    return ReaderSignals(
+        saved=tuple(sorted(found[SAVED])),
+        upvoted=tuple(sorted(found[UPVOTED])),
+        not_interested=tuple(sorted(found[HIDDEN])),
+        hidden_before_reset=tuple(sorted(found[HIDDEN_BEFORE])),
+        personal_share=share,
+        reset=reset,
+    )

@@ -39,7 +39,9 @@ def texts_of(conn: Connection, paper_ids: Sequence[int]) -> list[PaperText]:
 
 def _texts(conn: Connection, where: ColumnElement[bool]) -> list[PaperText]:
     rows = conn.execute(
-        select(papers.c.id, papers.c.arxiv_id, papers.c.title, papers.c.abstract).where(where).order_by(papers.c.id)
+        select(papers.c.id, papers.c.arxiv_id, papers.c.title, papers.c.abstract)
+        .where(where)
+        .order_by(papers.c.id)
     ).all()
     if not rows:
         return []
@@ -53,7 +55,9 @@ def _texts(conn: Connection, where: ColumnElement[bool]) -> list[PaperText]:
     ]
 
 
-def _grouped(conn: Connection, table: Any, column: ColumnElement[str], where: ColumnElement[bool]) -> dict[int, list[str]]:
+def _grouped(
+    conn: Connection, table: Any, column: ColumnElement[str], where: ColumnElement[bool]
+) -> dict[int, list[str]]:
     """`column` of each paper, in position order."""
     query = (
         select(table.c.paper_id, column)

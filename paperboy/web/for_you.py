@@ -1,4 +1,4 @@
-""""For you" pages: a period's papers ranked for the logged-in reader, each with its reason
+""" "For you" pages: a period's papers ranked for the logged-in reader, each with its reason
 (/for-you: the latest day; /for-you/week, /for-you/month: the latest week and month;
 /for-you/date/…, /for-you/week/…, /for-you/month/… as the feed's URLs), the "why?" page of one
 paper (/for-you/why/{id}), and the two settings forms: the blend with trending and the reset.
@@ -91,23 +91,34 @@ def for_you_why(request: Request, arxiv_id: str) -> Response:
         ctx.engine, _index(request), user.id, canonical, trending=trending_params(ctx.settings)
     )
     if why is None:
-        raise PageError(404, "Not in a listing", f"arXiv paper {canonical} is not in a listing of this catalogue.")
+        raise PageError(
+            404, "Not in a listing", f"arXiv paper {canonical} is not in a listing of this catalogue."
+        )
     context = {"why": why, "for_you_link": for_you_url(why.period), "feature_labels": FEATURE_LABELS}
     return ctx.templates.TemplateResponse(request, "for_you_why.html", context, headers=PRIVATE)
 
 
 @router.post(FOR_YOU_PATH + "/blend", dependencies=LOGGED_IN)
-def blend(request: Request, viewer: CheckedViewer, personal: Annotated[str, Form()] = "", next_path: Annotated[str, Form(alias="next")] = "") -> Response:
+def blend(
+    request: Request,
+    viewer: CheckedViewer,
+    personal: Annotated[str, Form()] = "",
+    next_path: Annotated[str, Form(alias="next")] = "",
+) -> Response:
     """personal=0…100: the percent of the order that is the reader's own relevance."""
     user = require_user(viewer)
     if not (personal.isascii() and personal.isdigit() and len(personal) <= 3 and int(personal) <= 100):
-        raise PageError(400, "Bad request", f"personal must be a whole number from 0 to 100, not {personal[:20]!r}")
+        raise PageError(
+            400, "Bad request", f"personal must be a whole number from 0 to 100, not {personal[:20]!r}"
+        )
     set_personal_share(app_context(request).engine, user.id, int(personal))
     return RedirectResponse(_back(next_path), status_code=303)
 
 
 @router.post(FOR_YOU_PATH + "/reset", dependencies=LOGGED_IN)
-def reset(request: Request, viewer: CheckedViewer, next_path: Annotated[str, Form(alias="next")] = "") -> Response:
+def reset(
+    request: Request, viewer: CheckedViewer, next_path: Annotated[str, Form(alias="next")] = ""
+) -> Response:
     """Forget what the reader's model learned (services/recommend.reset_recommendations)."""
     user = require_user(viewer)
     reset_recommendations(app_context(request).engine, user.id)

@@ -253,7 +253,9 @@ def _period_page(request: Request, kind: PeriodKind, key: str, query: FeedQuery)
     except ValueError as exc:
         raise PageError(404, f"Not a {kind}", str(exc)) from None
     if query.sort == FOR_YOU:
-        return RedirectResponse(for_you_url(period, category=query.category, page=query.page), status_code=302)
+        return RedirectResponse(
+            for_you_url(period, category=query.category, page=query.page), status_code=302
+        )
     ctx = app_context(request)
     with _feed_errors():
         feed = feed_for_period(

@@ -17,7 +17,14 @@ from paperboy.services.recommend import recommend_papers
 from paperboy.web.api.account import Reader
 from paperboy.web.api.errors import API_ERRORS, ApiError
 from paperboy.web.api.models import Recommendations
-from paperboy.web.api.params import DAY_SCHEMA, MONTH_SCHEMA, WEEK_SCHEMA, integer_schema, period, whole_number
+from paperboy.web.api.params import (
+    DAY_SCHEMA,
+    MONTH_SCHEMA,
+    WEEK_SCHEMA,
+    integer_schema,
+    period,
+    whole_number,
+)
 from paperboy.web.conditional import json_answer
 from paperboy.web.context import app_context
 
@@ -78,7 +85,9 @@ def recommendations(
 
 
 def _period(engine: Engine, date: str | None, week: str | None, month: str | None) -> Period:
-    given = [(name, text) for name, text in (("date", date), ("week", week), ("month", month)) if text is not None]
+    given = [
+        (name, text) for name, text in (("date", date), ("week", week), ("month", month)) if text is not None
+    ]
     periods = [period(name, text, ("day",) if name == "date" else (name,)) for name, text in given]
     if periods:  # each checked; the shortest wins
         return periods[0]

@@ -1,4 +1,4 @@
-""""For you" through services/recommend.py on a real database (SQLite, or PostgreSQL with
+""" "For you" through services/recommend.py on a real database (SQLite, or PostgreSQL with
 PAPERBOY_TEST_DATABASE_URL), with stored vectors: a save moves similar papers up, "not
 interested" pushes a paper and its near neighbours down, shared and followed authors come first,
 a new member gets trending or their categories, the blend and the reset, and every action is in
@@ -117,7 +117,8 @@ def _save(engine, user, paper_id):
 
 def test_a_new_member_gets_the_whole_day_in_trending_order(engine, catalogue, index):
     found, order = _ranked(engine, index, make_member(engine, "ada"))
-    assert found.cold and sorted(order) == sorted(a for a, _, _ in TODAY)
+    assert found.cold
+    assert sorted(order) == sorted(a for a, _, _ in TODAY)
     assert {item.reason.kind for item in found.page(0, 100)} == {"trending"}
 
 
@@ -127,7 +128,8 @@ def test_a_save_moves_papers_like_it_up_and_the_next_answer_has_it(engine, catal
     found, order = _ranked(engine, index, ada)
     assert set(order[:2]) == {"2506.10005", "2506.10006"}
     first = found.page(0, 1)[0]
-    assert first.reason.kind == "close_to" and first.reason.subject == "Earlier quantum work"
+    assert first.reason.kind == "close_to"
+    assert first.reason.subject == "Earlier quantum work"
     with write_transaction(engine) as conn:  # taken out again: the kept scores are not used
         delete_saved(conn, ada.id, catalogue[LIBRARY["quantum"]])
     assert _ranked(engine, index, ada)[0].cold
@@ -171,7 +173,8 @@ def test_followed_categories_are_the_cold_start(engine, catalogue, index):
     with write_transaction(engine) as conn:
         insert_follow(conn, ada.id, "category", "quant-ph", "quant-ph", now_utc())
     found, order = _ranked(engine, index, ada)
-    assert set(order[:2]) == {"2506.10005", "2506.10006"} and len(order) == len(TODAY)
+    assert set(order[:2]) == {"2506.10005", "2506.10006"}
+    assert len(order) == len(TODAY)
     assert found.page(0, 1)[0].reason.text == "popular in quant-ph, a category you follow"
 
 
@@ -180,13 +183,16 @@ def test_the_blend_and_the_reset(engine, catalogue, index):
     _save(engine, ada, catalogue[LIBRARY["quantum"]])
     assert set_personal_share(engine, ada.id, 0) == 0
     found, _ = _ranked(engine, index, ada)
-    assert found.signals.personal_share == 0 and found.scored.personal_share == 0.0
+    assert found.signals.personal_share == 0
+    assert found.scored.personal_share == 0.0
     with pytest.raises(ValueError, match="0 to 100"):
         set_personal_share(engine, ada.id, 101)
     set_personal_share(engine, ada.id, 100)
     reset_recommendations(engine, ada.id)
     found, order = _ranked(engine, index, ada)
-    assert found.cold and found.signals.reset and found.signals.personal_share == 100
+    assert found.cold
+    assert found.signals.reset
+    assert found.signals.personal_share == 100
     assert LIBRARY["quantum"] not in order  # still saved: the library is untouched
 
 
@@ -194,7 +200,9 @@ def test_why_lists_the_contributions(engine, catalogue, index):
     ada = make_member(engine, "ada")
     _save(engine, ada, catalogue[LIBRARY["quantum"]])
     why = explain_recommendation(engine, index, ada.id, "2506.10005", now=NOW)
-    assert why is not None and why.rank in (1, 2) and why.total == len(TODAY)
+    assert why is not None
+    assert why.rank in (1, 2)
+    assert why.total == len(TODAY)
     assert {part.feature for part in why.contributions} >= {"classifier", "words", "nearest", "centroid"}
     assert why.reason.kind == "close_to"
     assert explain_recommendation(engine, index, ada.id, "2506.99999", now=NOW) is None
