@@ -11,6 +11,7 @@ fit: docs/for-you.md has the timings).
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -20,6 +21,8 @@ from sqlalchemy import Connection, Engine
 from paperboy.domain.calendar import Period, day_period
 from paperboy.domain.recommend import (
     DEFAULT_WEIGHTS,
+    NO_BACKGROUND,
+    Background,
     Candidates,
     Contribution,
     Known,
@@ -27,6 +30,7 @@ from paperboy.domain.recommend import (
     Reader,
     Scored,
     Weights,
+    background_model,
     blend,
     personal_scores,
 )
@@ -45,7 +49,7 @@ from paperboy.storage.reader_signals import ReaderSignals, reader_signals
 from paperboy.storage.recommend_papers import PaperText, period_texts, texts_of
 from paperboy.storage.transactions import write_transaction
 
-BACKGROUND_PAPERS = 500  # the classifier's other class: random papers of the catalogue
+BACKGROUND_PAPERS = 5_000  # the classifier's other class: random papers of the catalogue
 BACKGROUND_SEED = 20261207
 MAX_KNOWN = 500  # the latest positives (and negatives) a model learns from
 # The model's weights (bench/recommendations_product.py turns the author term off for its
@@ -277,18 +281,23 @@ def _text(paper: PaperText) -> str:
     return f"{paper.title} {paper.abstract}"
 
 
-_backgrounds: dict[tuple[int, int], np.ndarray] = {}
+_backgrounds: dict[tuple[int, int], Background] = {}
+_background_lock = threading.Lock()
 
 
-def _background(index: VectorIndex | None) -> np.ndarray:
-    """A fixed random sample of the catalogue's vectors, per vectors generation."""
+def _background(index: VectorIndex | None) -> Background:
+    """The catalogue's model for the classifier, from a fixed random sample of its vectors, per
+    vectors generation (about 50 ms to make, once)."""
     if index is None:
-        return np.zeros((0, 0), dtype=np.float32)
+        return NO_BACKGROUND
     key = (id(index), index.generation())
-    found = _backgrounds.get(key)
+    with _background_lock:
+        found = _backgrounds.get(key)
     if found is None:
-        _backgrounds.clear()  # one generation kept: the newest
-        found = _backgrounds[key] = index.sample_vectors(BACKGROUND_PAPERS, BACKGROUND_SEED)
+        found = background_model(index.sample_vectors(BACKGROUND_PAPERS, BACKGROUND_SEED))
+        with _background_lock:
+            _backgrounds.clear()  # one generation kept: the newest
+            _backgrounds[key] = found
     return found
 
 
