@@ -574,6 +574,44 @@ def run(quick: bool = False, with_product: bool = True) -> dict[str, Any]:
     return report(test, test_feats, tuning, tune_feats, chosen, time.perf_counter() - start, product)
 
 
+def run_product_only(quick: bool = False) -> dict[str, Any]:
+    """The product's row alone (the same cases and test half as `run`), for a quicker look."""
+    from bench.recommendations_product import run_product
+
+    start = time.perf_counter()
+    section("recommendations: the product end to end only (issue 16)")
+    data = load_data()
+    test = [c for c in build_cases(data, QUICK_CASES if quick else CASES) if c.half == "test"]
+    product = run_product(test, data.ids, PAPERS, LISTINGS)
+    mrr, rec = mean_measures(test, product.with_authors)
+    free_mrr, free_rec = mean_measures(test, product.content_only)
+    print(f"\ntest half: {len(test):,} cases")
+    print(
+        format_table(
+            ["method", "MRR", f"R@{K}", "MRR no authors", f"R@{K} no authors"],
+            [
+                [
+                    _fmt(v)
+                    for v in ("product end to end (/api/v1/me/recommendations)", mrr, rec, free_mrr, free_rec)
+                ]
+            ],
+        )
+    )
+    print(
+        f"import + vectors {product.seconds:.0f} s, through the API {product.api_seconds:.0f} s", flush=True
+    )
+    return {
+        "test_cases": len(test),
+        "product_end_to_end": {
+            "mrr": mrr,
+            f"recall@{K}": rec,
+            "mrr_content_only": free_mrr,
+            f"recall@{K}_content_only": free_rec,
+        },
+        "seconds": time.perf_counter() - start,
+    }
+
+
 def report(
     test: Sequence[Case],
     feats: Features,
@@ -730,7 +768,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--no-product", action="store_true", help="skip the product end to end (an import of the corpus)"
     )
+    parser.add_argument(
+        "--product-only",
+        action="store_true",
+        help="only the product end to end on the test half (no scikit-learn baselines)",
+    )
     args = parser.parse_args(argv)
+    if args.product_only:
+        return run_standalone(
+            "recommendations", "recommendations-product-", lambda: run_product_only(args.quick)
+        )
     return run_standalone("recommendations", "recommendations-", lambda: run(args.quick, not args.no_product))
 
 
