@@ -18,6 +18,9 @@ figures behind the weights):
 - `authors`: how many of the candidate's authors the reader follows or has in their positives,
   added raw (times `AUTHOR_WEIGHT`): a shared author outweighs every content feature, as the
   benchmark's shared-author count does;
+- `searches`: how many of the reader's saved searches the candidate matches (their words and
+  phrases in its title and abstract, none of their exclusions, their `author:` and `cat:`;
+  dates and `has:code` are not checked here), added raw (times `SEARCH_WEIGHT`);
 - `categories`: the candidate's share of the reader's followed categories (primary counts
   double), which with no other signal is the cold start.
 
@@ -34,13 +37,16 @@ import numpy as np
 import numpy.typing as npt
 
 from paperboy.domain.follows import author_key
-from paperboy.domain.term_vectors import TermMatrix
+from paperboy.domain.search_query import InvalidSearchQuery, SearchQuery, parse_search_query
+from paperboy.domain.term_vectors import TermMatrix, words_of
 
 Floats = npt.NDArray[np.float32]
 Ids = npt.NDArray[np.int64]
 
-FEATURES = ("classifier", "words", "nearest", "centroid", "not_interested")
+FEATURES = ("classifier", "words", "nearest", "centroid", "not_interested")  # as z-scores
+RAW_FEATURES = ("authors", "searches", "categories")  # as they are, times their weight
 AUTHOR_WEIGHT = 16.0
+SEARCH_WEIGHT = 4.0
 CATEGORY_WEIGHT = 1.0
 SHRINKAGE = 0.01  # added to the covariance's diagonal (chosen on the benchmark's tuning half)
 
@@ -82,6 +88,7 @@ class Weights:
     centroid: float = 0.1
     not_interested: float = 0.2
     authors: float = AUTHOR_WEIGHT
+    searches: float = SEARCH_WEIGHT
     categories: float = CATEGORY_WEIGHT
 
     def of(self, feature: str) -> float:
@@ -109,6 +116,7 @@ class Candidates:
     categories: list[tuple[str, ...]]
     terms: TermMatrix
     vectors: Floats  # unit rows; zeros for a paper not embedded yet
+    words: list[str] = field(default_factory=list)  # each paper's words (words_of), " "-padded
     author_keys: list[frozenset[str]] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -137,10 +145,13 @@ class Reader:
     negatives: Sequence[Known] = ()  # not interested
     followed_authors: Sequence[str] = ()
     followed_categories: Sequence[str] = ()
+    followed_searches: Sequence[str] = ()  # query texts
 
     @property
     def cold(self) -> bool:
-        return not (self.positives or self.followed_authors or self.followed_categories)
+        return not (
+            self.positives or self.followed_authors or self.followed_categories or self.followed_searches
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,6 +171,7 @@ class Personal:
     raw: dict[str, Floats]
     points: dict[str, Floats]
     nearest_positive: npt.NDArray[np.intp]  # per candidate, the index in reader.positives (-1: none)
+    searches_matched: npt.NDArray[np.bool_]  # saved searches x candidates
 
     def contributions(self, row: int) -> list[Contribution]:
         """What made the candidate's personal score, largest part first."""
@@ -204,10 +216,12 @@ def personal_scores(
 ) -> Personal:
     raw = _content_features(candidates, reader, background)
     raw["authors"] = _author_counts(candidates, reader)
+    matched = search_matches(candidates, reader.followed_searches)
+    raw["searches"] = matched.sum(axis=0).astype(np.float32)
     raw["categories"] = _category_shares(candidates, reader.followed_categories)
     points = {name: _points(name, values, weights) for name, values in raw.items()}
     personal = np.sum(list(points.values()), axis=0).astype(np.float32)
-    return Personal(candidates, reader, personal, raw, points, _nearest_positive(candidates, reader))
+    return Personal(candidates, reader, personal, raw, points, _nearest_positive(candidates, reader), matched)
 
 
 def blend(personal: Personal, trending: Floats, personal_share: float) -> Scored:
@@ -223,7 +237,7 @@ def blend(personal: Personal, trending: Floats, personal_share: float) -> Scored
 
 
 def _points(name: str, values: Floats, weights: Weights) -> Floats:
-    if name in ("authors", "categories"):
+    if name in RAW_FEATURES:
         return (weights.of(name) * values).astype(np.float32)
     return (weights.of(name) * _z(values)).astype(np.float32)
 
@@ -266,6 +280,38 @@ def _content_features(candidates: Candidates, reader: Reader, background: Backgr
     if len(negatives):
         features["not_interested"] = -(matrix @ negatives.T).max(axis=1)
     return {name: values.astype(np.float32) for name, values in features.items()}
+
+
+def search_matches(candidates: Candidates, searches: Sequence[str]) -> npt.NDArray[np.bool_]:
+    """One row per saved search: which candidates it matches (see the module's `searches`).
+    A query that does not parse matches nothing."""
+    out = np.zeros((len(searches), len(candidates)), dtype=bool)
+    for n, text in enumerate(searches):
+        try:
+            query = parse_search_query(text)
+        except InvalidSearchQuery:
+            continue
+        out[n] = [_matches(query, candidates, row) for row in range(len(candidates))]
+    return out
+
+
+def _padded(text: str) -> str:
+    return f" {' '.join(words_of(text))} "
+
+
+def _matches(query: SearchQuery, candidates: Candidates, row: int) -> bool:
+    if not (query.terms or query.phrases or query.authors or query.categories):
+        return False
+    words = candidates.words[row] if row < len(candidates.words) else " "
+    wanted = [_padded(t) for t in query.terms + query.phrases]
+    unwanted = [_padded(t) for t in query.excluded_terms + query.excluded_phrases]
+    if any(w.strip() and w not in words for w in wanted) or any(w.strip() and w in words for w in unwanted):
+        return False
+    keys = candidates.author_keys[row]
+    if any(not any(normalise_name(a) in key for key in keys) for a in query.authors):
+        return False
+    cats = candidates.categories[row]
+    return not query.categories or any(c.startswith(q) for q in query.categories for c in cats)
 
 
 def _author_counts(candidates: Candidates, reader: Reader) -> Floats:

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from paperboy.domain.recommend import FEATURES, Personal, normalise_name
 
 FOLLOWED_AUTHOR = "followed_author"
 LIBRARY_AUTHOR = "library_author"
 CLOSE_TO = "close_to"
+SAVED_SEARCH = "saved_search"
 CATEGORY = "category"
 TRENDING = "trending"
 
@@ -30,11 +33,15 @@ class Reason:
 
 
 def reason_for(scored: Personal, row: int) -> Reason:
-    """The reason of candidate `row`: an author the reader follows or keeps, then the library
-    paper it is closest to, then a followed category, else the community's trending."""
+    """The reason of candidate `row`: an author the reader follows or keeps, then a saved search
+    it matches, then the library paper it is closest to, then a followed category, else the
+    community's trending."""
     reader, candidates = scored.reader, scored.candidates
     if scored.raw["authors"][row] > 0:
         return _author_reason(scored, row)
+    if scored.raw["searches"][row] > 0:
+        query = reader.followed_searches[int(np.flatnonzero(scored.searches_matched[:, row])[0])]
+        return Reason(SAVED_SEARCH, "matches your saved search ", query)
     content = sum(float(points[row]) for name, points in scored.points.items() if name in FEATURES)
     nearest = int(scored.nearest_positive[row])
     if reader.positives and nearest >= 0 and content > 0:

@@ -35,7 +35,7 @@ from paperboy.domain.recommend import (
     personal_scores,
 )
 from paperboy.domain.recommend_reasons import Reason, reason_for
-from paperboy.domain.term_vectors import term_matrix
+from paperboy.domain.term_vectors import term_matrix, words_of
 from paperboy.domain.trending import TrendingParams, rank, reference_time
 from paperboy.services.feed import DEFAULT_TRENDING
 from paperboy.services.hydrate import PerEngine
@@ -229,6 +229,7 @@ def _make_candidates(
         [t.categories for t in texts],
         term_matrix([_text(t) for t in texts]),
         _vectors_in_order(index, ids),
+        [_padded(_text(t)) for t in texts],
     )
 
 
@@ -262,6 +263,7 @@ def _make_personal(
         negatives=[_known(texts[i], vectors.get(i)) for i in negative_ids if i in texts],
         followed_authors=follows.authors,
         followed_categories=follows.categories,
+        followed_searches=follows.searches,
     )
     return personal_scores(candidates, reader, _background(index), WEIGHTS)
 
@@ -279,6 +281,11 @@ def _known(text: PaperText, vector: np.ndarray | None) -> Known:
 
 def _text(paper: PaperText) -> str:
     return f"{paper.title} {paper.abstract}"
+
+
+def _padded(text: str) -> str:
+    """The words a saved search is matched against (domain.recommend.search_matches)."""
+    return f" {' '.join(words_of(text))} "
 
 
 _backgrounds: dict[tuple[int, int], Background] = {}

@@ -42,6 +42,7 @@ FEATURE_LABELS = {
     "centroid": "Closeness to your library as a whole",
     "not_interested": "Unlike the papers you marked not interested",
     "authors": "Authors you follow or keep",
+    "searches": "Saved searches it matches",
     "categories": "Categories you follow",
 }
 

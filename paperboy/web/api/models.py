@@ -332,7 +332,9 @@ class RecommendedPaper(BaseModel):
         description="Its place value in the reader's order (higher first); comparable within one answer."
     )
     reason: str = Field(description='Why it is there, as a sentence ("close to X in your library").')
-    reason_kind: Literal["followed_author", "library_author", "close_to", "category", "trending"]
+    reason_kind: Literal[
+        "followed_author", "library_author", "saved_search", "close_to", "category", "trending"
+    ]
 
 
 class Recommendations(BaseModel):

@@ -212,3 +212,12 @@ def test_another_members_signals_are_never_used(engine, catalogue, index):
     ada, bob = make_member(engine, "ada"), make_member(engine, "bob")
     _save(engine, ada, catalogue[LIBRARY["quantum"]])
     assert _ranked(engine, index, bob)[0].cold
+
+
+def test_a_saved_search_lifts_what_it_matches_and_says_so(engine, catalogue, index):
+    ada = make_member(engine, "ada")
+    with write_transaction(engine) as conn:
+        insert_follow(conn, ada.id, "search", '"speech recognition" -grasping', "speech", now_utc())
+    found, order = _ranked(engine, index, ada)
+    assert set(order[:2]) == {"2506.10003", "2506.10004"}
+    assert found.page(0, 1)[0].reason.text == 'matches your saved search "speech recognition" -grasping'

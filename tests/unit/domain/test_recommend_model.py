@@ -19,6 +19,7 @@ from paperboy.domain.recommend import (
     blend,
     personal_scores,
     score_candidates,
+    search_matches,
 )
 from paperboy.domain.recommend_reasons import reason_for
 from paperboy.domain.term_vectors import MAX_DF_SHARE, term_matrix, terms_of, words_of
@@ -97,6 +98,7 @@ def _candidates(vectors, authors=None, categories=None):
         categories=categories or [("cs.LG",)] * n,
         terms=term_matrix([""] * n),
         vectors=np.asarray(vectors, dtype=np.float32),
+        words=[" "] * n,
     )
 
 
@@ -117,7 +119,15 @@ def test_positives_pull_similar_papers_up_and_negatives_push_theirs_down():
     reader = Reader(positives=[_known(90, _unit(1, 0.05, 0))])
     liked = score_candidates(candidates, reader, np.zeros(4, np.float32), background, personal_share=1.0)
     assert list(liked.order[:2]) == [0, 1]
-    assert set(liked.personal.raw) == {"words", "nearest", "centroid", "classifier", "authors", "categories"}
+    assert set(liked.personal.raw) == {
+        "words",
+        "nearest",
+        "centroid",
+        "classifier",
+        "authors",
+        "searches",
+        "categories",
+    }
     wary = Reader(positives=reader.positives, negatives=[_known(91, _unit(0.9, 0.12, 0))])
     pushed = personal_scores(candidates, wary, background)
     assert pushed.raw["not_interested"][1] < pushed.raw["not_interested"][3]
@@ -165,3 +175,28 @@ def test_contributions_add_up_to_the_personal_score():
         assert sum(p.points for p in parts) == pytest.approx(float(personal.personal[row]), abs=1e-5)
         assert abs(parts[0].points) >= abs(parts[-1].points)
     assert reason_for(personal, 2).text == "by an author you follow: Someone"
+
+
+def test_saved_searches_match_words_phrases_exclusions_authors_and_categories():
+    candidates = _candidates(
+        [_unit(1, 0)] * 3,
+        authors=[("Ada Lovelace",), ("Alan Turing",), ("Ada Lovelace",)],
+        categories=[("cs.CL",), ("cs.LG",), ("hep-th",)],
+    )
+    candidates.words[:] = [
+        " speech recognition noisy rooms ",
+        " speech recognition robots ",
+        " string theory speech ",
+    ]
+    searches = ['"speech recognition" -robots', "speech author:lovelace cat:cs", "string theory", "cat:("]
+    matched = search_matches(candidates, searches)
+    assert matched.tolist() == [
+        [True, False, False],
+        [True, False, False],
+        [False, False, True],
+        [False, False, False],  # not a query: matches nothing
+    ]
+    personal = personal_scores(candidates, Reader(followed_searches=searches), NO_BACKGROUND)
+    assert personal.raw["searches"].tolist() == [2.0, 0.0, 1.0]
+    assert reason_for(personal, 0).text == 'matches your saved search "speech recognition" -robots'
+    assert reason_for(personal, 1).kind == "trending"
