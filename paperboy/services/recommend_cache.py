@@ -16,10 +16,13 @@ from typing import Generic, TypeVar
 
 from paperboy.domain.recommend import Candidates, Personal
 
-# Candidate rows kept per process (a month is ~10,000 papers, ~20 MB with its vectors and words)
-# and personal scores (each ~40 bytes a candidate): a busy day's readers, or some months'.
-CANDIDATE_ROWS = 60_000
-PERSONAL_ROWS = 2_000_000
+# Candidate rows kept per process: about 9 KB a paper (its vector 1.5 KB, its tf-idf row 4 KB,
+# its words and title), so a day of ~500 papers is ~5 MB and the budget, ~210 MB at most, holds
+# a busy month (up to 12,000 papers: a value over half the budget is used but not kept) with a
+# week and days beside it. Personal scores take ~70 bytes a candidate: 500,000 rows (~35 MB)
+# are a thousand readers' day pages.
+CANDIDATE_ROWS = 24_000
+PERSONAL_ROWS = 500_000
 
 V = TypeVar("V", Candidates, Personal)
 
@@ -47,7 +50,7 @@ class RowBudgetCache(Generic[V]):
 
     def _keep(self, key: Hashable, value: V) -> None:
         rows = _rows(value)
-        if rows > self.max_rows // 4:
+        if rows > self.max_rows // 2:
             return
         with self._lock:
             old = self._entries.pop(key, None)
