@@ -24,6 +24,7 @@ from paperboy.web import (
     community,
     digests,
     discussion,
+    follows,
     for_you,
     health,
     library,
@@ -33,6 +34,7 @@ from paperboy.web import (
 )
 from paperboy.web.api import account as api_account
 from paperboy.web.api import docs as api_docs
+from paperboy.web.api import follows as api_follows
 from paperboy.web.api import hf as hf_api
 from paperboy.web.api import recommendations as recommendations_api
 from paperboy.web.api import search as search_api
@@ -128,6 +130,7 @@ def create_app(settings: Settings, *, serving: bool = False) -> FastAPI:
     app.include_router(community.router)
     app.include_router(library.router)
     app.include_router(for_you.router)
+    app.include_router(follows.router)
     app.include_router(discussion.router)
     app.include_router(search.router)
     app.include_router(search_api.router)
@@ -135,6 +138,7 @@ def create_app(settings: Settings, *, serving: bool = False) -> FastAPI:
     app.include_router(api_v1.router)  # after /api/v1/papers/{id}/similar, which it would shadow
     app.include_router(api_account.router)
     app.include_router(recommendations_api.router)
+    app.include_router(api_follows.router)
     app.include_router(api_docs.router)
     app.include_router(api_tokens.router)
     app.include_router(private_feed.router)  # before feeds' /feeds/{kind}/{key}.{fmt}

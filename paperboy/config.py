@@ -281,6 +281,20 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "rate_limit_library", str, "240/minute", "Papers saved to or removed from a library, per account."
     ),
+    Setting(
+        "follows_max",
+        int,
+        500,
+        "Follows (authors, categories, saved searches, papers) one account may have; the rate of "
+        "following and unfollowing counts against rate_limit_library.",
+    ),
+    Setting(
+        "alert_activity_threshold",
+        int,
+        10,
+        "New upvotes plus comments (here and on Hugging Face) on a followed or saved paper that "
+        "make one activity alert; the next needs as many again.",
+    ),
     Setting("rate_limit_comment", str, "10/minute", "Comments (new or edited) per account."),
     Setting("rate_limit_submit", str, "10/hour", "Submissions per account."),
     Setting(
@@ -390,6 +404,8 @@ class Settings:
     rate_limit_mail: str
     rate_limit_vote: str
     rate_limit_library: str
+    follows_max: int
+    alert_activity_threshold: int
     rate_limit_comment: str
     rate_limit_submit: str
     rate_limit_ip_factor: int
@@ -489,6 +505,7 @@ _MINIMUMS.update(
         "verify_link_hours": 1,
         "reset_link_minutes": 1,
         "rate_limit_ip_factor": 1,
+        "alert_activity_threshold": 1,
         "digest_retries": 1,
         "digest_confirm_hours": 1,
         "digest_connections": 1,

@@ -84,3 +84,25 @@ def normalised_value(kind: FollowKind, text: str) -> tuple[str, str]:
     except InvalidArxivId as exc:
         raise InvalidFollow(str(exc)) from None
     return arxiv_id, arxiv_id
+
+
+SIGNUP_AUTHORS_MAX = 20
+SIGNUP_CATEGORIES_MAX = 50
+
+
+def signup_follows(categories: list[str], authors_text: str) -> list[tuple[FollowKind, str, str]]:
+    """(kind, value, label) of the follows chosen on the sign-up form: ticked categories, and
+    authors one per line (or separated by ";"). InvalidFollow naming the one at fault."""
+    names = [n.strip() for line in authors_text.splitlines() for n in line.split(";") if n.strip()]
+    if len(names) > SIGNUP_AUTHORS_MAX:
+        raise InvalidFollow(f"choose at most {SIGNUP_AUTHORS_MAX} authors to follow (you gave {len(names)})")
+    if len(categories) > SIGNUP_CATEGORIES_MAX:
+        raise InvalidFollow(f"choose at most {SIGNUP_CATEGORIES_MAX} categories")
+    chosen: dict[tuple[FollowKind, str], str] = {}
+    wanted: list[tuple[FollowKind, str]] = [("category", c) for c in categories] + [
+        ("author", n) for n in names
+    ]
+    for kind, text in wanted:
+        value, label = normalised_value(kind, text)
+        chosen.setdefault((kind, value), label)
+    return [(kind, value, label) for (kind, value), label in chosen.items()]

@@ -18,6 +18,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import Engine
 
 from paperboy.config import Settings
+from paperboy.domain.follows import InvalidFollow, signup_follows
 from paperboy.domain.site_urls import LOGIN_PATH, RESET_PASSWORD_PATH, VERIFY_EMAIL_PATH, with_token
 from paperboy.domain.users import (
     ROLES,
@@ -33,6 +34,7 @@ from paperboy.services import rate_limits
 from paperboy.services.rate_limits import RateLimited
 from paperboy.services.sessions import Session, Viewer, open_session, token_digest
 from paperboy.services.signing_key import signing_key
+from paperboy.storage import follows as follows_store
 from paperboy.storage import users as store
 from paperboy.storage.engine import now_utc
 from paperboy.storage.transactions import write_transaction
@@ -72,15 +74,30 @@ def _serializer(engine: Engine, settings: Settings) -> URLSafeTimedSerializer:
 
 
 def sign_up(
-    engine: Engine, mailer: Mailer, settings: Settings, *, email: str, name: str, password: str, ip: str
+    engine: Engine,
+    mailer: Mailer,
+    settings: Settings,
+    *,
+    email: str,
+    name: str,
+    password: str,
+    ip: str,
+    categories: list[str] | None = None,
+    authors: str = "",
 ) -> None:
-    """Create an unverified account and mail its verification link.
+    """Create an unverified account and mail its verification link; the `categories` and
+    `authors` (one per line) chosen on the form become its first follows.
 
     InvalidSignUp for input to correct; RateLimited past the per-IP limit. An address that already
-    has an account gets a mail saying so instead, and the answer here is the same.
+    has an account gets a mail saying so instead, and the answer here is the same (and that
+    account's follows stay as they were).
     """
     email, name = check_email(email), check_name(name)
     check_password(password, email=email, name=name)
+    try:
+        chosen = signup_follows(categories or [], authors)
+    except InvalidFollow as exc:
+        raise InvalidSignUp(f"Follows: {exc}.") from None
     rate_limits.hit(
         engine, rate_limits.limit("signup", f"ip:{ip}", settings.rate_limit_signup), what="sign-ups"
     )
@@ -98,6 +115,8 @@ def sign_up(
                 )
             except store.NameOrEmailTaken:  # a sign-up racing this one won the unique key
                 raise InvalidSignUp("That name or address was taken a moment ago: try again.") from None
+            for kind, value, label in chosen:  # the cold start of alerts and "For you"
+                follows_store.insert_follow(conn, user.id, kind, value, label, now_utc())
     if existing is not None:
         _send(
             mailer,

@@ -7,6 +7,7 @@ a copy sent twice after a crash is recognisably the same mail).
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from email.utils import format_datetime
@@ -21,6 +22,7 @@ from paperboy.domain.digest import DigestPaper, Edition, MailLinks, Subscription
 from paperboy.domain.math_markup import math_html
 from paperboy.domain.site_urls import paper_url
 from paperboy.integrations.mail import Envelope, address_of, alternative_message
+from paperboy.services.notifications import Notification, alert_line
 
 TEMPLATES_DIR = Path(__file__).parent / "mail_templates"
 TEMPLATE_NAMES = ("digest.html", "digest.txt", "paper.html", "paper.txt")
@@ -58,13 +60,21 @@ class DigestRenderer:
         return f"{self.settings.site_name}: {papers}{joiner}{edition.label}"
 
     def render(
-        self, edition: Edition, subscription: Subscription, papers: list[DigestPaper], links: MailLinks
+        self,
+        edition: Edition,
+        subscription: Subscription,
+        papers: list[DigestPaper],
+        links: MailLinks,
+        alerts: Sequence[Notification] = (),
     ) -> RenderedDigest:
+        """The mail; `alerts`, the subscriber's alerts no channel showed yet, make a personal
+        "Alerts" section before the papers."""
         context = {
             "edition": edition,
             "subscription": subscription,
             "preferences": subscription.preferences,
             "links": links,
+            "alerts": [(alert_line(alert), alert.title, self.paper_url(alert.arxiv_id)) for alert in alerts],
         }
         html = [Markup(self._fragment("paper.html", item)) for item in papers]  # noqa: S704 - rendered with autoescape
         text = [self._fragment("paper.txt", item) for item in papers]
@@ -88,9 +98,10 @@ class DigestRenderer:
         papers: list[DigestPaper],
         links: MailLinks,
         now: datetime,
+        alerts: Sequence[Notification] = (),
     ) -> Envelope:
         """The mail, ready for SMTP: multipart/alternative, text then HTML, with list headers."""
-        digest = self.render(edition, subscription, papers, links)
+        digest = self.render(edition, subscription, papers, links, alerts)
         message_id = self.message_id(edition, subscription)
         headers = [
             ("From", self.sender),

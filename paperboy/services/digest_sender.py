@@ -19,7 +19,7 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -38,8 +38,10 @@ from paperboy.domain.digest import (
 )
 from paperboy.integrations.mail import Delivery, DeliveryFailed, open_delivery
 from paperboy.services.digest_mail import DigestRenderer
+from paperboy.services.notifications import Notification, alerts_to_mail
 from paperboy.services.subscriptions import DigestLinks
 from paperboy.storage import digests as store
+from paperboy.storage.notifications import mark_shown as mark_alerts_shown
 from paperboy.storage.transactions import write_transaction
 
 LEASE_STALE = timedelta(seconds=60)  # a run silent this long has stopped: another may take over
@@ -188,14 +190,17 @@ class SendingRun:
             self._record(subscription, "skipped", attempts, [])
             return
         links = self.links.mail_links(subscription)
-        envelope = self.renderer.envelope(self.edition, subscription, papers, links, self.now())
+        alerts = alerts_to_mail(self.engine, subscription.user_id) if subscription.user_id else []
+        envelope = self.renderer.envelope(self.edition, subscription, papers, links, self.now(), alerts)
         self._pace()
         try:
             delivery.deliver(envelope)
         except DeliveryFailed as exc:
             self._refused(subscription, papers, attempts + 1, exc, retries)
             return
-        self._record(subscription, "sent", attempts + 1, papers, message_id=envelope.message_id)
+        self._record(
+            subscription, "sent", attempts + 1, papers, message_id=envelope.message_id, alerts=alerts
+        )
 
     def _refused(
         self,
@@ -223,6 +228,7 @@ class SendingRun:
         message_id: str | None = None,
         error: str | None = None,
         bounce: bool = False,
+        alerts: Sequence[Notification] = (),
     ) -> None:
         moment = self.now()
         sent = [(item.paper.id, item.paper.arxiv_id) for item in papers]
@@ -231,6 +237,8 @@ class SendingRun:
         )
         with write_transaction(self.engine) as conn:
             store.record_send(conn, record)
+            if alerts and subscription.user_id:  # mailed with the send record: never mailed again
+                mark_alerts_shown(conn, subscription.user_id, [a.id for a in alerts], "mailed", moment)
             if bounce:
                 store.update_subscription(
                     conn, subscription.id, moment, status="bouncing", bounce_reason=error

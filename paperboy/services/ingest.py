@@ -21,6 +21,7 @@ from sqlalchemy import Connection, Engine
 from paperboy.domain.iterables import batched
 from paperboy.domain.models import Listing, PaperRecord
 from paperboy.integrations.bulk_jsonl import LineError, read_listings_tsv, read_papers
+from paperboy.services.alerts import alert_on_changes
 from paperboy.services.read_ahead import read_ahead
 from paperboy.storage.papers import UpsertResult, upsert_papers, write_papers
 from paperboy.storage.transactions import write_transaction
@@ -39,6 +40,7 @@ class ImportReport:
     written: UpsertResult = field(default_factory=UpsertResult)
     errors: list[LineError] = field(default_factory=list)
     error_count: int = 0
+    alerts: int = 0  # alerts made for members (services/alerts.py) from what the import changed
 
     def summary(self) -> str:
         w = self.written
@@ -87,6 +89,8 @@ def import_files(
         leftovers = (PaperRecord(arxiv_id, listings=tuple(days)) for arxiv_id, days in listings.items())
         for batch in batched(leftovers, batch_size):
             _write(engine, shared_conn, batch, report)
+    report.alerts = alert_on_changes(engine, report.written.changes).total
+    report.written.changes.clear()  # told: the report need not hold them
     return report
 
 

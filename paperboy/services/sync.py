@@ -26,6 +26,7 @@ from paperboy.domain.schedule import expected_listing_day
 from paperboy.integrations import arxiv_api, arxiv_oai, arxiv_rss, hf_daily
 from paperboy.integrations.embedder import EmbedderUnavailable
 from paperboy.integrations.http import HttpClient, UpstreamError
+from paperboy.services.alerts import alert_on_activity, alert_on_changes
 from paperboy.storage.engine import now_utc
 from paperboy.storage.hf import upsert_hf_signals
 from paperboy.storage.papers import UpsertResult, ids_with_listings, write_papers
@@ -55,6 +56,7 @@ class SyncReport:
     fetched: dict[str, int] = field(default_factory=dict)
     failures: list[str] = field(default_factory=list)
     embedded: int | None = None  # papers embedded at the end (None: embedding was not run)
+    alerts: int = 0  # alerts made for members (services/alerts.py)
 
     @property
     def ok(self) -> bool:
@@ -104,6 +106,7 @@ def sync_catalogue(
             _run_source(
                 report, "Hugging Face", lambda: _sync_hf(engine, settings, http, today, report, say), say
             )
+        _alert(engine, settings, report, say)
         if settings.embed_on_sync:
             _embed(engine, settings, report, say)
     except Exception as exc:  # a bug or a database failure: the front page must not say "done"
@@ -114,6 +117,13 @@ def sync_catalogue(
             http.close()
         _set(engine, "failed" if report.failures else "done", report.failure or report.summary())
     return report
+
+
+def _alert(engine: Engine, settings: Settings, report: SyncReport, say: Progress) -> None:
+    """Alerts for what this sync changed, and for watched papers' activity, for every member."""
+    say("sync: alerts…")
+    report.alerts = alert_on_changes(engine, report.written.changes).total
+    report.alerts += alert_on_activity(engine, settings.alert_activity_threshold).total
 
 
 def _embed(engine: Engine, settings: Settings, report: SyncReport, say: Progress) -> None:
@@ -271,5 +281,6 @@ def fetch_papers_by_id(
             http.close()
     written = UpsertResult()
     _write(engine, records, written)
+    alert_on_changes(engine, written.changes)
     found = {record.arxiv_id for record in records}
     return FetchReport(written, [arxiv_id for arxiv_id in wanted if arxiv_id not in found])

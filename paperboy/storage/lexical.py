@@ -105,6 +105,19 @@ def constrained_ids(conn: Connection, query: SearchQuery, ids: Collection[int]) 
     return found
 
 
+def matching_ids(conn: Connection, query: SearchQuery, ids: Collection[int]) -> set[int]:
+    """Which of `ids` match the whole query: every word (not any), its phrases, authors,
+    exclusions and filters. Saved searches' alerts ask this of a sync's new papers only."""
+    if not ids:
+        return set()
+    build = _pg_select if conn.dialect.name == "postgresql" else _sqlite_select
+    found: set[int] = set()
+    for chunk in batched(sorted(set(ids)), _CHUNK):
+        statement = build(query, False).where(*_filters(query), papers.c.id.in_(list(chunk)))
+        found.update(row[0] for row in conn.execute(statement.order_by(None)))
+    return found
+
+
 def all_constrained_ids(conn: Connection, query: SearchQuery) -> list[int]:
     """Every paper meeting the query's requirements (see `constrained_ids`): for a semantic
     search whose filters are too narrow for its nearest neighbours to pass them."""

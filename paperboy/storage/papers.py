@@ -36,18 +36,35 @@ from paperboy.storage.transactions import mark_catalogue_changed, write_transact
 _CHILD_TABLES = (paper_authors, paper_categories, paper_versions, paper_links, listings)
 
 
+@dataclass(frozen=True, slots=True)
+class PaperChange:
+    """What a write did to one paper that alerts tell readers about (services/alerts.py)."""
+
+    paper_id: int
+    new: bool = False  # inserted by this write
+    version: int | None = None  # its latest version, when this write raised it
+    code: bool = False  # a code link it did not have
+    journal_ref: bool = False  # a journal reference it did not have, or another one
+
+    @property
+    def any(self) -> bool:
+        return self.new or self.version is not None or self.code or self.journal_ref
+
+
 @dataclass(slots=True)
 class UpsertResult:
     inserted: int = 0
     updated: int = 0
     unchanged: int = 0
     unknown: list[str] = field(default_factory=list)  # listing-only records for absent papers
+    changes: list[PaperChange] = field(default_factory=list)  # inserted papers, and updates alerts tell
 
     def add(self, other: UpsertResult) -> None:
         self.inserted += other.inserted
         self.updated += other.updated
         self.unchanged += other.unchanged
         self.unknown.extend(other.unknown)
+        self.changes.extend(other.changes)
 
 
 def upsert_papers(
@@ -97,7 +114,22 @@ def upsert_papers(
     if to_insert or to_update:
         mark_catalogue_changed(conn)
     result.inserted, result.updated = len(to_insert), len(to_update)
+    result.changes = [PaperChange(pid, new=True) for pid in inserted_ids]
+    result.changes += [c for c in (_change(pid, stored[m.arxiv_id][1], m) for pid, m in to_update) if c.any]
     return result
+
+
+def _change(paper_id: int, before: PaperRecord, after: PaperRecord) -> PaperChange:
+    old_version = max((v.number for v in before.versions), default=0)
+    new_version = max((v.number for v in after.versions), default=0)
+    old_code = {link.url for link in find_links(before.abstract, before.comment) if link.kind == "code"}
+    new_code = {link.url for link in find_links(after.abstract, after.comment) if link.kind == "code"}
+    return PaperChange(
+        paper_id,
+        version=new_version if new_version > old_version else None,
+        code=bool(new_code - old_code),
+        journal_ref=bool(after.journal_ref) and after.journal_ref != before.journal_ref,
+    )
 
 
 def write_papers(

@@ -86,12 +86,37 @@ def _message(request: Request, title: str, lines: list[str], links: list[tuple[s
 def signup_form(request: Request) -> Response:
     if viewer_of(request).user:
         return see_other("/")
-    return _render(request, "signup.html", {"email": "", "name": "", "error": None})
+    return _render(request, "signup.html", _signup_context(request, "", "", None))
+
+
+def _signup_context(
+    request: Request,
+    email: str,
+    name: str,
+    error: str | None,
+    chosen: list[str] | None = None,
+    authors: str = "",
+) -> dict[str, Any]:
+    categories = app_context(request).settings.categories
+    return {
+        "email": email,
+        "name": name,
+        "error": error,
+        "follow_categories": categories,
+        "chosen_categories": set(chosen or []),
+        "follow_authors": authors,
+    }
 
 
 @router.post("/signup")
 def signup(
-    request: Request, viewer: CheckedViewer, email: Field = "", name: Field = "", password: Field = ""
+    request: Request,
+    viewer: CheckedViewer,
+    email: Field = "",
+    name: Field = "",
+    password: Field = "",
+    follow_category: Annotated[list[str] | None, Form(max_length=100)] = None,
+    follow_authors: Annotated[str, Form(max_length=5000)] = "",
 ) -> Response:
     if viewer.user:
         return see_other("/")
@@ -106,9 +131,11 @@ def signup(
             name=name,
             password=password,
             ip=client_ip(request),
+            categories=follow_category,
+            authors=follow_authors,
         )
     except InvalidSignUp as exc:
-        context = {"email": email[:320], "name": name[:64], "error": str(exc)}
+        context = _signup_context(request, email[:320], name[:64], str(exc), follow_category, follow_authors)
         return _render(request, "signup.html", context, 400)
     return see_other("/signup/sent", mail=mailer)
 

@@ -109,6 +109,23 @@ def entry_for_paper(
     )
 
 
+def entry_for_alert(entry_id: str, page_url: str, title: str, text: str, at: datetime) -> FeedEntry:
+    """An alert (services/alerts.py) as a feed entry: `text` says why, the link is the paper's."""
+    clean = _clean(text)
+    return FeedEntry(
+        id=entry_id,
+        url=page_url,
+        title=_clean(title),
+        summary=clean,
+        content_text=clean,
+        content_html=_as_html(clean),
+        authors=(),
+        tags=("alert",),
+        published=at,
+        updated=at,
+    )
+
+
 def entry_published(paper: Paper, listed: date | None = None) -> datetime:
     """The entry's publication time: the paper's, else midnight of its listing day."""
     return paper.published_at or _midnight(listed or paper.first_listed)

@@ -17,6 +17,7 @@ from paperboy.domain.calendar import format_day, format_short_day
 from paperboy.domain.highlight import highlight, snippet
 from paperboy.domain.math_markup import cut_outside_math, math_html
 from paperboy.domain.search_query import SearchQuery
+from paperboy.web.urls import author_url
 
 ANNOUNCE_LABELS = {
     "new": "new",
@@ -38,6 +39,15 @@ def author_line(authors: Sequence[str], shown: int = 3, limit: int = 5) -> str:
     if len(authors) <= limit:
         return ", ".join(authors)
     return f"{', '.join(authors[:shown])} et al. ({len(authors)} authors)"
+
+
+def author_links(authors: Sequence[str], shown: int = 3, limit: int = 5) -> Markup:
+    """`author_line` with each name a link to its author page (web/urls.py `author_url`)."""
+    names = authors if len(authors) <= limit else authors[:shown]
+    links = Markup(", ").join(Markup('<a href="{}">{}</a>').format(author_url(name), name) for name in names)
+    if len(authors) <= limit:
+        return links
+    return links + Markup(" et al. ({} authors)").format(len(authors))
 
 
 def oneline(text: str) -> str:
@@ -122,6 +132,7 @@ FILTERS: dict[str, Callable[..., Any]] = {
     "short_day": format_short_day,
     "utc_time": utc_time,
     "author_line": author_line,
+    "author_links": author_links,
     "oneline": oneline,
     "paragraphs": paragraphs,
     "excerpt": excerpt,

@@ -2,10 +2,12 @@
 personal access token with the `feed` scope alone (made in Settings → API tokens, revoked there):
 a single-purpose token, since a feed address ends up in feed readers and their services.
 
-It lists the latest listing day's papers that the member's digest preferences select
-(categories, keywords, how many), trending first; without a digest subscription, the day's top
-papers. The token in the URL is the credential: feed readers send no cookies or headers. A bad or
-revoked token is a 404 that says no more than that.
+It lists the member's alerts first (services/alerts.py: those this feed showed before and those
+no channel showed yet, which it claims: an alert seen on the site or mailed is never fed, and
+one fed is shown as seen on the site and never mailed), then the latest listing day's papers
+that the member's digest preferences select (categories, keywords, how many), trending first;
+without a digest subscription, the day's top papers. The token in the URL is the credential:
+feed readers send no cookies or headers. A bad or revoked token is a 404 that says no more.
 """
 
 from __future__ import annotations
@@ -17,10 +19,18 @@ from starlette.responses import Response
 from paperboy.domain.digest import MAX_TOP_N, Preferences
 from paperboy.services.api_tokens import user_for_feed_token
 from paperboy.services.digests import personal_papers
+from paperboy.services.notifications import Notification, alerts_to_feed, describe
 from paperboy.services.subscriptions import subscription_of
 from paperboy.web.conditional import conditional
 from paperboy.web.context import app_context
-from paperboy.web.feed_formats import MEDIA_TYPES, FeedInfo, entry_for_paper, render_feed
+from paperboy.web.feed_formats import (
+    MEDIA_TYPES,
+    FeedEntry,
+    FeedInfo,
+    entry_for_alert,
+    entry_for_paper,
+    render_feed,
+)
 from paperboy.web.urls import day_url, paper_url
 
 router = APIRouter(include_in_schema=False)
@@ -44,11 +54,24 @@ def private_feed(request: Request, token: str, fmt: str) -> Response:
     what = "your digest's filters" if subscription else "trending"
     description = f"The latest day's papers by {what}" + (f", {found[0].label}" if found else "")
     info = FeedInfo(title, description, base + (day_url(day) if day else "/"), base + request.url.path)
-    entries = [
+    entries = [_alert_entry(alert, base) for alert in alerts_to_feed(ctx.engine, user.id)]
+    entries += [
         entry_for_paper(item.paper, base + paper_url(item.paper.arxiv_id), upvotes=item.upvotes, listed=day)
         for item in (found[1] if found else [])
     ]
     return conditional(request, render_feed(fmt, info, entries), MEDIA_TYPES[fmt], headers=PRIVATE_HEADERS)
+
+
+def _alert_entry(alert: Notification, base: str) -> FeedEntry:
+    text = describe(alert) + (f": {alert.detail}" if alert.kind in ("version", "journal", "activity") else "")
+    title = f"Alert: {text} — {alert.title}"
+    return entry_for_alert(
+        f"{base}/notifications#alert-{alert.id}",
+        base + paper_url(alert.arxiv_id),
+        title,
+        text,
+        alert.created_at,
+    )
 
 
 def _plain(status_code: int, message: str) -> Response:

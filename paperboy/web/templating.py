@@ -11,10 +11,14 @@ from starlette.templating import Jinja2Templates
 
 from paperboy import __version__
 from paperboy.config import Settings
+from paperboy.domain.follows import FollowKind, InvalidFollow, normalised_value
 from paperboy.services.feed import SORTS
+from paperboy.services.follows import follow_states
+from paperboy.services.notifications import unseen_count
 from paperboy.services.sessions import Viewer
 from paperboy.web import urls
 from paperboy.web.auth import csrf_token_for, viewer_of
+from paperboy.web.context import app_context
 from paperboy.web.filters import FILTERS, SORT_LABELS, TESTS
 from paperboy.web.fragments import FragmentCache
 from paperboy.web.regions import RegionCache, reader_choice, reader_value
@@ -62,7 +66,29 @@ def _viewer_context(request: Request) -> dict[str, Any]:
         "viewer": viewer_of(request),
         "csrf_token": lambda: csrf_token_for(request),
         "here": lambda: _here(request),
+        "unseen_alerts": lambda: _unseen_alerts(request),
+        "follow_of": lambda kind, value: _follow_of(request, kind, value),
     }
+
+
+def _unseen_alerts(request: Request) -> int:
+    """The header's count of the reader's new alerts: one indexed COUNT, asked only when the
+    header renders for a logged-in reader (never part of a shared region or the page cache)."""
+    user = viewer_of(request).user
+    return 0 if user is None else unseen_count(app_context(request).engine, user)
+
+
+def _follow_of(request: Request, kind: FollowKind, text: str) -> int | None:
+    """The id of the reader's follow of this author, category, search or paper (None: not
+    followed, or nobody logged in); one small statement, asked only where a follow button renders."""
+    user = viewer_of(request).user
+    if user is None:
+        return None
+    try:
+        value = normalised_value(kind, text)[0]
+    except InvalidFollow:
+        return None
+    return follow_states(app_context(request).engine, user, kind, [value]).get(value)
 
 
 def _here(request: Request) -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date
 from functools import lru_cache
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from paperboy.domain.calendar import Period, day_period
 from paperboy.domain.site_urls import paper_url
@@ -23,6 +23,7 @@ __all__ = [
     "ABOUT_TRENDING_PATH",
     "FOR_YOU_PATH",
     "TOP_PATH",
+    "author_url",
     "day_url",
     "for_you_url",
     "for_you_why_url",
@@ -31,6 +32,13 @@ __all__ = [
     "top_url",
     "why_url",
 ]
+
+
+def author_url(name: str, page: int = 1) -> str:
+    """/authors/Ada%20Lovelace: the author page of a name as a paper spells it (every character
+    quoted, a slash too; the page matches the normalised name)."""
+    path = "/authors/" + quote(name.strip(), safe="")
+    return path if page == 1 else f"{path}?page={page}"
 
 
 @lru_cache(maxsize=4096)  # a feed page links each category chip: the same few URLs many times

@@ -7,7 +7,10 @@
 Every check runs as Schemathesis writes it but one: a schema-valid request may still be refused
 with 422 `invalid_query` (the X-Error-Code header), because the search query language decides
 which texts it can run (an unclosed quote, only exclusions, an empty query), and no OpenAPI
-schema can state a language. Any other refusal of a schema-valid request still fails.
+schema can state a language; likewise 422 `invalid_follow` (POST /api/v1/me/follows): whether
+a category is one this catalogue has papers in, a saved search one the language can run, a text
+an arXiv id, is the catalogue's and the parsers' to say. Any other refusal of a schema-valid
+request still fails.
 """
 
 from __future__ import annotations
@@ -16,12 +19,13 @@ import schemathesis
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 QUERY_LANGUAGE_VERDICT = "invalid_query"
+FOLLOW_VERDICT = "invalid_follow"
 
 
 @schemathesis.check
 def positive_data_accepted_or_query_refused(ctx, response, case):  # type: ignore[no-untyped-def]
     """positive_data_acceptance, except for the query language's own verdict on `q`."""
     codes = response.headers.get("x-error-code", [])
-    if response.status_code == 422 and QUERY_LANGUAGE_VERDICT in codes:
+    if response.status_code == 422 and (QUERY_LANGUAGE_VERDICT in codes or FOLLOW_VERDICT in codes):
         return None
     return positive_data_acceptance(ctx, response, case)

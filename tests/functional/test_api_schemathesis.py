@@ -37,6 +37,7 @@ UNBREAKABLE = {
     "DELETE /api/v1/papers/{arxiv_id}/vote",
     "GET /api/v1/me",
     "GET /api/v1/me/library",
+    "GET /api/v1/me/follows",
     "PUT /api/v1/me/library/{arxiv_id}",
     "DELETE /api/v1/me/library/{arxiv_id}",
     "DELETE /api/v1/me/feedback/{arxiv_id}",

@@ -31,6 +31,7 @@ from paperboy.services.subscriptions import DigestLinks
 from paperboy.storage import api_tokens, digests, submissions, users, votes
 from paperboy.storage import comments as comments_store
 from paperboy.storage.engine import now_utc
+from paperboy.storage.follows import follows_of
 from paperboy.storage.queries import paper_id_by_arxiv_id
 from paperboy.storage.reader_marks import reader_marks
 from paperboy.storage.reader_signals import reader_signals
@@ -74,6 +75,10 @@ def _hidden_from_feeds(conn: Connection, people: People, _: CommentIds) -> bool:
     paper_id = paper_id_by_arxiv_id(conn, PAPER)
     hidden = reader_marks(conn, people["unverified"].id, [paper_id or 0]).not_interested
     return paper_id is not None and hidden == {paper_id}
+
+
+def _followed(conn: Connection, people: People, _: CommentIds) -> bool:
+    return [(f.kind, f.value) for f in follows_of(conn, people["unverified"].id)] == [("category", "cs.LG")]
 
 
 def _submitted(conn: Connection, people: People, _: CommentIds) -> bool:
@@ -182,6 +187,8 @@ RULES = {
     "/papers/{arxiv_id:path}/vote": Rule("member", {"action": "up"}, effect=_voted),
     "/papers/{arxiv_id:path}/save": Rule("user", {"action": "save"}, effect=_saved),
     "/papers/{arxiv_id:path}/not-interested": Rule("user", {"action": "hide"}, effect=_hidden_from_feeds),
+    "/follow": Rule("user", {"kind": "category", "value": "cs.LG"}, effect=_followed),
+    "/notifications/seen": Rule("user"),  # their own alerts only: services/notifications.py
     "/submit": Rule("member", {"paper": FRESH}, effect=_submitted),
     "/papers/{arxiv_id:path}/comments": Rule("member", {"body": "A fine result."}, effect=_commented),
     "/comments/{comment_id}/edit": Rule("owner", {"body": "Edited."}, effect=_edited),
@@ -212,6 +219,8 @@ RULES = {
 API_ROUTES = {
     "/api/v1/papers/{arxiv_id:path}/comments": ("comment", {"body": "A fine result."}),
     "/api/v1/submissions": ("submit", {"paper": FRESH}),
+    "/api/v1/me/follows": ("library", {"kind": "category", "value": "cs.LG"}),
+    "/api/v1/me/notifications/seen": ("library", {}),
 }
 
 

@@ -351,3 +351,59 @@ class Recommendations(BaseModel):
         description="True while nothing trains the account's model yet: the order is trending."
     )
     items: list[RecommendedPaper]
+
+
+# --- follows and alerts (web/api/follows.py) ---
+
+
+class FollowIn(BaseModel):
+    kind: Literal["author", "category", "search", "paper"] = Field(
+        description="author: a name (matched after normalisation); category: an arXiv category this "
+        "catalogue has papers in; search: a query in the search language; paper: an arXiv id."
+    )
+    value: str = Field(min_length=1, max_length=500, pattern="^[^\x00]*$", description="What to follow.")
+
+
+class FollowOut(BaseModel):
+    id: int
+    kind: str
+    value: str = Field(description="Normalised: the name's key, the category, the query, the arXiv id.")
+    label: str = Field(description="As given: the name as written, the query as typed.")
+    created_at: str
+
+
+class Follows(BaseModel):
+    follows: list[FollowOut] = Field(description="The account's follows, the latest first.")
+    total: int
+    max: int = Field(description="How many follows an account may have.")
+
+
+class NotificationOut(BaseModel):
+    id: int
+    kind: str = Field(description="author, category, search, version, code, journal or activity.")
+    arxiv_id: str
+    url: str
+    title: str
+    text: str = Field(description="Why the account gets it, in a line.")
+    detail: str
+    follow_id: int | None = Field(description="The follow that made it (null: a saved paper, or unfollowed).")
+    created_at: str
+    seen: bool = Field(
+        description="Shown already: seen on the site, mailed in a digest, or in the private feed."
+    )
+
+
+class Notifications(BaseModel):
+    notifications: list[NotificationOut] = Field(description="The newest first.")
+    total: int
+    unseen: int
+
+
+class SeenIn(BaseModel):
+    ids: list[int] | None = Field(
+        None, max_length=1000, description="Alerts to mark seen; absent or null: all."
+    )
+
+
+class SeenOut(BaseModel):
+    marked: int = Field(description="How many were not seen before.")
