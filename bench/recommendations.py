@@ -525,7 +525,7 @@ def method_scores(
 # ---------------------------------------------------------------- run
 
 
-def run(quick: bool = False) -> dict[str, Any]:
+def run(quick: bool = False, with_product: bool = True) -> dict[str, Any]:
     start = time.perf_counter()
     section("recommendations: author leave-one-out (issue 16)")
     if not REFERENCE.is_file():
@@ -566,7 +566,50 @@ def run(quick: bool = False) -> dict[str, Any]:
     test_feats = [f for f, c in zip(features, cases, strict=True) if c.half == "test"]
     chosen = tune(tuning, tune_feats)
     print(f"chosen on the tuning half: {json.dumps(chosen)}")
-    return report(test, test_feats, tuning, tune_feats, chosen, time.perf_counter() - start)
+    product = None
+    if with_product:
+        from bench.recommendations_product import run_product
+
+        product = run_product(test, data.ids, PAPERS, LISTINGS)
+    return report(test, test_feats, tuning, tune_feats, chosen, time.perf_counter() - start, product)
+
+
+def run_product_only(quick: bool = False) -> dict[str, Any]:
+    """The product's row alone (the same cases and test half as `run`), for a quicker look."""
+    from bench.recommendations_product import run_product
+
+    start = time.perf_counter()
+    section("recommendations: the product end to end only (issue 16)")
+    data = load_data()
+    test = [c for c in build_cases(data, QUICK_CASES if quick else CASES) if c.half == "test"]
+    product = run_product(test, data.ids, PAPERS, LISTINGS)
+    mrr, rec = mean_measures(test, product.with_authors)
+    free_mrr, free_rec = mean_measures(test, product.content_only)
+    print(f"\ntest half: {len(test):,} cases")
+    print(
+        format_table(
+            ["method", "MRR", f"R@{K}", "MRR no authors", f"R@{K} no authors"],
+            [
+                [
+                    _fmt(v)
+                    for v in ("product end to end (/api/v1/me/recommendations)", mrr, rec, free_mrr, free_rec)
+                ]
+            ],
+        )
+    )
+    print(
+        f"import + vectors {product.seconds:.0f} s, through the API {product.api_seconds:.0f} s", flush=True
+    )
+    return {
+        "test_cases": len(test),
+        "product_end_to_end": {
+            "mrr": mrr,
+            f"recall@{K}": rec,
+            "mrr_content_only": free_mrr,
+            f"recall@{K}_content_only": free_rec,
+        },
+        "seconds": time.perf_counter() - start,
+    }
 
 
 def report(
@@ -576,6 +619,7 @@ def report(
     tune_feats: Features,
     chosen: dict[str, Any],
     seconds: float,
+    product: Any = None,
 ) -> dict[str, Any]:
     rows: list[list[object]] = []
     results: list[dict[str, Any]] = []
@@ -606,9 +650,8 @@ def report(
                 "tuning_mrr": tune_mrr,
             }
         )
-    rows.append(
-        ["product end to end (/api/v1/me/recommendations)", "product", "not built yet", "", "", "", ""]
-    )
+    product_row = _product_row(test, product, per_case)
+    rows.append(product_row["row"])
     print(f"\ntest half: {len(test):,} cases (MRR, recall@{K}; ties broken at random, expected value)")
     print(
         format_table(
@@ -647,16 +690,70 @@ def report(
                 f"  content-only MRR minus arxiv-sanity's, per test case: {r['method']}: "
                 f"{diff.mean():+.3f} ± {half:.3f} (95%)"
             )
-    print("product end to end: not built yet (no /api/v1/me/recommendations); no figure", flush=True)
+    _print_product(product_row, product_target, content_target, sanity_free, product)
     return {
         "test_cases": len(test),
         "tuning_cases": len(tuning),
         "chosen": chosen,
         "methods": results,
-        "product_end_to_end": "not built yet",
+        "product_end_to_end": product_row["result"],
         "targets": {"product_mrr": product_target, "content_only_mrr": content_target},
         "seconds": seconds,
     }
+
+
+def _product_row(
+    test: Sequence[Case], product: Any, per_case: dict[tuple[str, str], np.ndarray]
+) -> dict[str, Any]:
+    """The product's row of the table (bench/recommendations_product.py), or "not run"."""
+    label = "product end to end (/api/v1/me/recommendations)"
+    if product is None:
+        return {"row": [label, "product", "not run", "", "", "", ""], "result": "not run (--no-product)"}
+    mrr, rec = mean_measures(test, product.with_authors)
+    free_mrr, free_rec = mean_measures(test, product.content_only)
+    content_rr = per_case_rr(test, product.content_only)
+    result = {
+        "mrr": mrr,
+        f"recall@{K}": rec,
+        "mrr_content_only": free_mrr,
+        f"recall@{K}_content_only": free_rec,
+        "import_and_vectors_s": product.seconds,
+        "api_s": product.api_seconds,
+    }
+    return {
+        "row": [label, "product", mrr, rec, free_mrr, free_rec, ""],
+        "result": result,
+        "content_rr": content_rr,
+    }
+
+
+def _print_product(
+    row: dict[str, Any], product_target: float, content_target: float, sanity_free: np.ndarray, product: Any
+) -> None:
+    if product is None:
+        print("product end to end: not run (--no-product)", flush=True)
+        return
+    result = row["result"]
+    meets = [
+        name
+        for name, ok in (
+            ("product target", result["mrr"] >= product_target),
+            ("content target", result["mrr_content_only"] >= content_target),
+        )
+        if ok
+    ]
+    print(f"  product end to end: {', '.join(meets) or 'neither target'}")
+    diff = row["content_rr"] - sanity_free
+    half = 1.96 * float(diff.std(ddof=1)) / math.sqrt(len(diff)) if len(diff) > 1 else float("nan")
+    print(
+        "  content-only MRR minus arxiv-sanity's, per test case: product: "
+        f"{diff.mean():+.3f} ± {half:.3f} (95%)"
+    )
+    print(
+        f"  product: import + vectors {result['import_and_vectors_s']:.0f} s, members, saves and "
+        f"recommendations through the API {result['api_s']:.0f} s",
+        flush=True,
+    )
 
 
 def _fmt(value: object) -> object:
@@ -668,8 +765,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         prog="python -m bench.recommendations", description=__doc__.split("\n")[0]
     )
     parser.add_argument("--quick", action="store_true", help=f"{QUICK_CASES} cases instead of {CASES}")
+    parser.add_argument(
+        "--no-product", action="store_true", help="skip the product end to end (an import of the corpus)"
+    )
+    parser.add_argument(
+        "--product-only",
+        action="store_true",
+        help="only the product end to end on the test half (no scikit-learn baselines)",
+    )
     args = parser.parse_args(argv)
-    return run_standalone("recommendations", "recommendations-", lambda: run(args.quick))
+    if args.product_only:
+        return run_standalone(
+            "recommendations", "recommendations-product-", lambda: run_product_only(args.quick)
+        )
+    return run_standalone("recommendations", "recommendations-", lambda: run(args.quick, not args.no_product))
 
 
 if __name__ == "__main__":

@@ -26,6 +26,7 @@ from paperboy.web import (
     digests,
     discussion,
     follows,
+    for_you,
     health,
     library,
     library_forms,
@@ -39,6 +40,7 @@ from paperboy.web.api import collections as api_collections
 from paperboy.web.api import docs as api_docs
 from paperboy.web.api import follows as api_follows
 from paperboy.web.api import hf as hf_api
+from paperboy.web.api import recommendations as recommendations_api
 from paperboy.web.api import search as search_api
 from paperboy.web.api import v1 as api_v1
 from paperboy.web.auth import ViewerMiddleware
@@ -134,6 +136,7 @@ def create_app(settings: Settings, *, serving: bool = False) -> FastAPI:
     app.include_router(seen.router)
     app.include_router(library_forms.router)  # issue 16: collections, notes, read marks
     app.include_router(collections.router)
+    app.include_router(for_you.router)
     app.include_router(follows.router)
     app.include_router(discussion.router)
     app.include_router(search.router)
@@ -142,6 +145,7 @@ def create_app(settings: Settings, *, serving: bool = False) -> FastAPI:
     app.include_router(api_v1.router)  # after /api/v1/papers/{id}/similar, which it would shadow
     app.include_router(api_account.router)
     app.include_router(api_collections.router)
+    app.include_router(recommendations_api.router)
     app.include_router(api_follows.router)
     app.include_router(api_docs.router)
     app.include_router(api_tokens.router)

@@ -136,6 +136,24 @@ class VectorIndex:
     def __len__(self) -> int:
         return self._current().size
 
+    def vectors_of(self, paper_ids: Collection[int]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
+        """The stored unit vectors of those of `paper_ids` that have one: (ids ascending, rows)."""
+        return self._current().vectors_of(as_ids(paper_ids))
+
+    def sample_vectors(self, count: int, seed: int) -> npt.NDArray[np.float32]:
+        """Up to `count` stored vectors drawn at random (by `seed`) from every paper's."""
+        snapshot = self._current()
+        every = np.concatenate([snapshot.base.ids, snapshot.delta.ids])
+        if len(every) == 0:
+            return np.zeros((0, 0), dtype=np.float32)
+        picked = np.random.default_rng(seed).choice(every, size=min(count, len(every)), replace=False)
+        return snapshot.vectors_of(as_ids(picked))[1]
+
+    def generation(self) -> int:
+        """The vectors' generation in memory now (-1 before the first load): what a result
+        computed from them is kept under."""
+        return self._current().generation
+
     def loaded_size(self) -> int | None:
         """How many vectors are in memory, or None before the first load, which this never
         starts (a health check must not). Once loaded, it checks for new vectors in the

@@ -97,6 +97,30 @@ class Snapshot:
         fresh = self.delta.top(query, k, drop, allowed)
         return _top(np.concatenate([base[1], fresh[1]]), np.concatenate([base[0], fresh[0]]), k)
 
+    def vectors_of(self, paper_ids: Ids) -> tuple[Ids, Matrix]:
+        """The unit vectors of those of `paper_ids` (ascending, unique) that have one, in one
+        gather per part (the "For you" model reads a period's papers at once)."""
+        parts: list[tuple[Ids, Matrix]] = []
+        fresh = self.delta.rows_of(paper_ids)
+        if len(fresh):
+            parts.append((self.delta.ids[fresh], self.delta.matrix[fresh]))
+        rest = paper_ids[~_member(self.delta.ids, paper_ids)] if len(self.delta.ids) else paper_ids
+        if len(self.hidden):
+            rest = rest[~_member(self.hidden, rest)]
+        inside = self.base.ids[_positions(self.base.ids, rest)]
+        if len(inside):
+            if isinstance(self.base, AnnFile):
+                rows = self.base.vectors(inside)
+                rows /= np.maximum(np.linalg.norm(rows, axis=1, keepdims=True), np.float32(1e-9))
+            else:
+                rows = self.base.matrix[_positions(self.base.ids, inside)]
+            parts.append((inside, rows))
+        if not parts:
+            return NO_IDS, np.zeros((0, self.dimensions if self.size else 0), dtype=np.float32)
+        ids = np.concatenate([ids for ids, _ in parts])
+        order = np.argsort(ids, kind="stable")
+        return ids[order], np.vstack([rows for _, rows in parts]).astype(np.float32)[order]
+
     def vector_of(self, paper_id: int) -> Matrix | None:
         wanted = np.array([paper_id], dtype=np.int64)
         found: Matrix

@@ -298,6 +298,18 @@ seen_papers = Table(
     Column("how", String(10), nullable=False),  # "opened" | "mailed"
 )
 
+# A member's "For you" settings (services/recommend.py): how much of the order is their own
+# relevance against the community's trending (0-100), and when they last reset it (signals
+# older than that no longer train it; none is deleted).
+reader_preferences = Table(
+    "reader_preferences",
+    metadata,
+    Column("user_id", IdType, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("personal_share", SmallInteger, nullable=False),
+    Column("reset_at", DateTime(timezone=True)),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
 # What a member follows (services/follows.py): an author (value: domain.follows.author_key), a
 # category (its code), a saved search (the query text) or a paper (its arXiv id). Private to them.
 follows = Table(

@@ -32,6 +32,7 @@ from paperboy.services.feed import (
     latest_feed,
 )
 from paperboy.services.paper_page import read_paper_page
+from paperboy.services.recommend_page import FOR_YOU
 from paperboy.services.search import SearchRequestError
 from paperboy.services.seen import record_opened
 from paperboy.services.trending import explain_paper, top_papers
@@ -41,7 +42,15 @@ from paperboy.web.errors import PageError
 from paperboy.web.feeds import alternate_links, period_exports
 from paperboy.web.paper_exports import markdown_answer, prefers_markdown
 from paperboy.web.similar import SIMILAR_LABELS, similar_section, similar_sort
-from paperboy.web.urls import ABOUT_TRENDING_PATH, TOP_PATH, paper_url, period_url, top_url, why_url
+from paperboy.web.urls import (
+    ABOUT_TRENDING_PATH,
+    TOP_PATH,
+    for_you_url,
+    paper_url,
+    period_url,
+    top_url,
+    why_url,
+)
 
 # HTML pages stay out of the OpenAPI schema, which documents the JSON API. HEAD is answered
 # too: uptime monitors and link checkers use it.
@@ -85,6 +94,8 @@ FeedParams = Annotated[FeedQuery, Depends(feed_query)]
 @router.api_route("/", methods=_METHODS)
 def home(request: Request, query: FeedParams) -> Response:
     """The latest listing day, rendered in place (no redirect) so that / is always fresh."""
+    if query.sort == FOR_YOU:  # the feed's "For you" sort is the reader's own page
+        return RedirectResponse(for_you_url(category=query.category, page=query.page), status_code=302)
     ctx = app_context(request)
     with _feed_errors():
         feed = latest_feed(
@@ -248,6 +259,10 @@ def _period_page(request: Request, kind: PeriodKind, key: str, query: FeedQuery)
         period = parse_period(kind, key)
     except ValueError as exc:
         raise PageError(404, f"Not a {kind}", str(exc)) from None
+    if query.sort == FOR_YOU:
+        return RedirectResponse(
+            for_you_url(period, category=query.category, page=query.page), status_code=302
+        )
     ctx = app_context(request)
     with _feed_errors():
         feed = feed_for_period(

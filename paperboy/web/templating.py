@@ -46,6 +46,8 @@ def make_templates(settings: Settings) -> Jinja2Templates:
         period_url=urls.period_url,
         day_url=urls.day_url,
         paper_url=urls.paper_url,
+        for_you_url=urls.for_you_url,
+        for_you_why_url=urls.for_you_why_url,
         sorts=[(sort, SORT_LABELS.get(sort, sort)) for sort in SORTS],
         static_url=lambda name: f"/static/{name}?v={__version__}",
         cached_fragment=FragmentCache(),

@@ -13,16 +13,21 @@ from urllib.parse import quote, urlencode
 from paperboy.domain.calendar import Period, day_period
 from paperboy.domain.site_urls import paper_url
 from paperboy.services.feed import DEFAULT_SORT
+from paperboy.services.recommend_page import FOR_YOU
 
 TOP_PATH = "/papers/top"
+FOR_YOU_PATH = "/for-you"
 ABOUT_TRENDING_PATH = "/about/trending"
 
 __all__ = [
     "ABOUT_TRENDING_PATH",
+    "FOR_YOU_PATH",
     "TOP_PATH",
     "collection_url",
     "author_url",
     "day_url",
+    "for_you_url",
+    "for_you_why_url",
     "paper_url",
     "period_url",
     "top_url",
@@ -39,7 +44,10 @@ def author_url(name: str, page: int = 1) -> str:
 
 @lru_cache(maxsize=4096)  # a feed page links each category chip: the same few URLs many times
 def period_url(period: Period, *, category: str | None = None, sort: str | None = None, page: int = 1) -> str:
-    """/papers/week/2025-W24?category=cs.CV&page=2; defaults are left out to keep links canonical."""
+    """/papers/week/2025-W24?category=cs.CV&page=2; defaults are left out to keep links canonical.
+    The "for-you" sort is the period's "For you" page."""
+    if sort == FOR_YOU:
+        return for_you_url(period, category=category, page=page)
     params: dict[str, str] = {}
     if category:
         params["category"] = category
@@ -73,3 +81,19 @@ def collection_url(collection_id: int, slug: str) -> str:
     """A collection's page, /collections/12-graph-nets: the id finds it, the slug is for people
     (an old or missing slug is redirected to this one)."""
     return f"/collections/{collection_id}-{slug}"
+def for_you_url(period: Period | None = None, *, category: str | None = None, page: int = 1) -> str:
+    """/for-you/week/2025-W24?category=cs.CL: a period's "For you" (None: the latest day)."""
+    params: dict[str, str] = {}
+    if category:
+        params["category"] = category
+    if page > 1:
+        params["page"] = str(page)
+    path = FOR_YOU_PATH
+    if period is not None:
+        path = f"{FOR_YOU_PATH}/{'date' if period.kind == 'day' else period.kind}/{period.key}"
+    return f"{path}?{urlencode(params)}" if params else path
+
+
+def for_you_why_url(arxiv_id: str) -> str:
+    """Every part of a paper's "For you" score, for the reader."""
+    return f"{FOR_YOU_PATH}/why/{arxiv_id}"

@@ -35,6 +35,7 @@ from paperboy.storage.engine import now_utc
 from paperboy.storage.follows import follows_of
 from paperboy.storage.queries import paper_id_by_arxiv_id
 from paperboy.storage.reader_marks import reader_marks
+from paperboy.storage.reader_signals import reader_signals
 from paperboy.storage.transactions import write_transaction
 from paperboy.storage.users import update_user
 
@@ -191,6 +192,14 @@ def _signed_out_everywhere(conn: Connection, people: People, _: CommentIds) -> b
     return users.user_sessions(conn, people["unverified"].id, now_utc()) == []
 
 
+def _blended(conn: Connection, people: People, _: CommentIds) -> bool:
+    return reader_signals(conn, people["unverified"].id).personal_share == 40
+
+
+def _reset(conn: Connection, people: People, _: CommentIds) -> bool:
+    return reader_signals(conn, people["unverified"].id).reset
+
+
 # Routes anyone may post to (they are CSRF-protected all the same: tested in test_account_pages.py).
 PUBLIC = {"/signup", "/login", "/logout", "/reset-password"}
 # The digest's subscribe form sits in the footer of pages served from the shared page cache, so it
@@ -255,6 +264,9 @@ RULES = {
     "/library/collections/{collection_id}/papers/{arxiv_id:path}": Rule(
         "keeper", {"action": "remove"}, effect=_taken_out
     ),
+    # "For you" settings are the reader's own (any account, as the library).
+    "/for-you/blend": Rule("user", {"personal": "40"}, effect=_blended),
+    "/for-you/reset": Rule("user", effect=_reset),
 }
 
 

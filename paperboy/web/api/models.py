@@ -325,6 +325,34 @@ class SimilarOut(BaseModel):
     results: list[ResultOut]
 
 
+class RecommendedPaper(BaseModel):
+    id: str = Field(description="The arXiv id.")
+    title: str
+    score: float = Field(
+        description="Its place value in the reader's order (higher first); comparable within one answer."
+    )
+    reason: str = Field(description='Why it is there, as a sentence ("close to X in your library").')
+    reason_kind: Literal[
+        "followed_author", "library_author", "saved_search", "close_to", "category", "trending"
+    ]
+
+
+class Recommendations(BaseModel):
+    period: str
+    kind: str
+    total: int = Field(
+        description="Papers of the period ranked for the account (saved, upvoted and hidden ones left out)."
+    )
+    limit: int
+    personal_share: int = Field(
+        description="Percent of the order that is the account's own relevance; the rest is trending."
+    )
+    cold: bool = Field(
+        description="True while nothing trains the account's model yet: the order is trending."
+    )
+    items: list[RecommendedPaper]
+
+
 # --- follows and alerts (web/api/follows.py) ---
 
 

@@ -1,7 +1,7 @@
 """papers a member has seen, and their "hide seen" choice
 
 Revision ID: 0014
-Revises: 0012
+Revises: 0013
 Create Date: 2026-12-07 11:50:00
 
 - seen_papers: per member and paper, when they first opened it or were mailed it (saved papers
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0014"
-down_revision = "0012"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,323 @@
+""" "For you": a period's papers ranked for one reader, each with the reason it is there
+(domain/recommend.py scores, domain/recommend_reasons.py explains), and the reader's settings:
+the blend with trending and the reset. The pages, the API and the benchmark call these.
+
+Per request: the reader's signals and settings (one statement), the versions (one), the
+period's trending signals (one); the candidates and the reader's personal scores come from the
+process's caches (services/recommend_cache.py) unless the catalogue, the vectors or the
+reader's signals changed, when they are made again (three statements each, and the model's
+fit: docs/for-you.md has the timings).
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import numpy as np
+from sqlalchemy import Connection, Engine
+
+from paperboy.domain.calendar import Period, day_period
+from paperboy.domain.recommend import (
+    DEFAULT_WEIGHTS,
+    NO_BACKGROUND,
+    Background,
+    Candidates,
+    Contribution,
+    Known,
+    Personal,
+    Reader,
+    Scored,
+    Weights,
+    background_model,
+    blend,
+    personal_scores,
+)
+from paperboy.domain.recommend_reasons import Reason, reason_for
+from paperboy.domain.term_vectors import term_matrix, words_of
+from paperboy.domain.trending import TrendingParams, rank, reference_time
+from paperboy.services.feed import DEFAULT_TRENDING
+from paperboy.services.hydrate import PerEngine
+from paperboy.services.recommend_cache import CANDIDATE_ROWS, PERSONAL_ROWS, RowBudgetCache
+from paperboy.services.recommend_signals import Follows, follows_for
+from paperboy.services.vector_index import VectorIndex
+from paperboy.storage import reader_preferences, sync_state, trending_queries
+from paperboy.storage.engine import now_utc
+from paperboy.storage.queries import paper_by_arxiv_id
+from paperboy.storage.reader_signals import ReaderSignals, reader_signals
+from paperboy.storage.recommend_papers import PaperText, period_texts, texts_of
+from paperboy.storage.transactions import write_transaction
+
+BACKGROUND_PAPERS = 5_000  # the classifier's other class: random papers of the catalogue
+BACKGROUND_SEED = 20261207
+MAX_KNOWN = 500  # the latest positives (and negatives) a model learns from
+# The model's weights (bench/recommendations_product.py turns the author term off for its
+# content-only row; nothing else changes them).
+WEIGHTS: Weights = DEFAULT_WEIGHTS
+
+
+@dataclass(frozen=True, slots=True)
+class Recommended:
+    paper_id: int
+    arxiv_id: str
+    title: str
+    score: float
+    reason: Reason
+
+
+@dataclass(frozen=True, slots=True)
+class Recommendations:
+    """A period's papers for one reader, best first (saved, upvoted and hidden ones left out)."""
+
+    period: Period
+    category: str | None
+    scored: Scored
+    rows: list[int]  # candidate rows in order
+    signals: ReaderSignals
+    follows: Follows
+
+    @property
+    def total(self) -> int:
+        return len(self.rows)
+
+    @property
+    def cold(self) -> bool:
+        return self.scored.personal.reader.cold
+
+    def ranking(self) -> tuple[list[int], list[float]]:
+        """(paper ids, scores), best first: the ranker's answer."""
+        ids, final = self.scored.candidates.ids, self.scored.final
+        return [int(ids[row]) for row in self.rows], [float(final[row]) for row in self.rows]
+
+    def page(self, offset: int, limit: int) -> list[Recommended]:
+        """Those ranked offset+1 to offset+limit, with their reasons."""
+        candidates, final = self.scored.candidates, self.scored.final
+        return [
+            Recommended(
+                int(candidates.ids[row]),
+                candidates.arxiv_ids[row],
+                candidates.titles[row],
+                float(final[row]),
+                reason_for(self.scored.personal, row),
+            )
+            for row in self.rows[offset : offset + limit]
+        ]
+
+
+@dataclass(frozen=True, slots=True)
+class Explanation:
+    """Why one paper is where it is in its first listing day's "For you"."""
+
+    arxiv_id: str
+    title: str
+    period: Period
+    rank: int | None  # None: left out (saved, upvoted or hidden)
+    total: int
+    reason: Reason
+    contributions: list[Contribution]
+    personal: float
+    trending: float
+    final: float
+    personal_share: float
+    signals: ReaderSignals
+
+
+_candidates = PerEngine(lambda: RowBudgetCache[Candidates](CANDIDATE_ROWS))
+_personal = PerEngine(lambda: RowBudgetCache[Personal](PERSONAL_ROWS))
+
+
+def recommend_papers(
+    engine: Engine,
+    index: VectorIndex | None,
+    user_id: int,
+    period: Period,
+    *,
+    category: str | None = None,
+    trending: TrendingParams = DEFAULT_TRENDING,
+    now: datetime | None = None,
+) -> Recommendations:
+    """The period's papers ranked for the member `user_id`."""
+    with engine.connect() as conn:
+        signals = reader_signals(conn, user_id)
+        follows = follows_for(conn, user_id)
+        catalogue, _community = sync_state.page_versions(conn)
+        generation = index.generation() if index is not None else -1
+        key = (period, category, catalogue, generation)
+        candidates = _candidates(engine).get_or_make(
+            key, lambda: _make_candidates(conn, index, period, category)
+        )
+        personal_key = (user_id, signals, follows, key)
+        personal = _personal(engine).get_or_make(
+            personal_key, lambda: _make_personal(conn, index, candidates, signals, follows)
+        )
+        scores = _trending_scores(conn, candidates, period, category, trending, now or datetime.now(UTC))
+    scored = blend(personal, scores, signals.personal_share / 100)
+    left_out = set(signals.positives) | set(signals.hidden)
+    rows = [int(row) for row in scored.order if int(candidates.ids[row]) not in left_out]
+    return Recommendations(period, category, scored, rows, signals, follows)
+
+
+def explain_recommendation(
+    engine: Engine,
+    index: VectorIndex | None,
+    user_id: int,
+    arxiv_id: str,
+    *,
+    trending: TrendingParams = DEFAULT_TRENDING,
+    now: datetime | None = None,
+) -> Explanation | None:
+    """The paper's place in "For you" of its first listing day, and every part of its score;
+    None when the paper is not in the catalogue or was never listed."""
+    with engine.connect() as conn:
+        paper = paper_by_arxiv_id(conn, arxiv_id)
+    if paper is None or paper.first_listed is None:
+        return None
+    period = day_period(paper.first_listed)
+    found = recommend_papers(engine, index, user_id, period, trending=trending, now=now)
+    scored, ids = found.scored, found.scored.candidates.ids
+    matches = np.flatnonzero(ids == paper.id)
+    if not len(matches):
+        return None
+    row = int(matches[0])
+    rank = found.rows.index(row) + 1 if row in found.rows else None
+    personal = scored.personal
+    return Explanation(
+        paper.arxiv_id,
+        paper.title,
+        period,
+        rank,
+        found.total,
+        reason_for(personal, row),
+        personal.contributions(row),
+        float(personal.personal[row]),
+        float(scored.trending[row]),
+        float(scored.final[row]),
+        scored.personal_share,
+        found.signals,
+    )
+
+
+def set_personal_share(engine: Engine, user_id: int, percent: int) -> int:
+    """How much of the member's "For you" order is their own relevance (0-100; the rest is
+    trending). ValueError outside 0-100."""
+    if not 0 <= percent <= 100:
+        raise ValueError(f"the blend must be from 0 to 100 percent, not {percent}")
+    with write_transaction(engine) as conn:
+        reader_preferences.set_personal_share(conn, user_id, percent, now_utc())
+    return percent
+
+
+def reset_recommendations(engine: Engine, user_id: int) -> None:
+    """Forget what the member's model learned: signals given before now (saves, upvotes, "not
+    interested") stop training it. Nothing is deleted: the library, the upvotes and the hidden
+    papers stay (hidden ones stay hidden); follows, being explicit, still count."""
+    with write_transaction(engine) as conn:
+        reader_preferences.set_reset_at(conn, user_id, now_utc())
+
+
+def _make_candidates(
+    conn: Connection, index: VectorIndex | None, period: Period, category: str | None
+) -> Candidates:
+    texts = period_texts(conn, period.start, period.end, category)
+    ids = np.array([t.paper_id for t in texts], dtype=np.int64)
+    return Candidates(
+        ids,
+        [t.arxiv_id for t in texts],
+        [t.title for t in texts],
+        [t.authors for t in texts],
+        [t.categories for t in texts],
+        term_matrix([_text(t) for t in texts]),
+        _vectors_in_order(index, ids),
+        [_padded(_text(t)) for t in texts],
+    )
+
+
+def _vectors_in_order(index: VectorIndex | None, ids: np.ndarray) -> np.ndarray:
+    """Unit vectors of `ids` in their order (zeros where a paper has none); (n, 0) with none."""
+    if index is None or len(ids) == 0:
+        return np.zeros((len(ids), 0), dtype=np.float32)
+    found, rows = index.vectors_of(ids.tolist())
+    if len(found) == 0:
+        return np.zeros((len(ids), 0), dtype=np.float32)
+    out = np.zeros((len(ids), rows.shape[1]), dtype=np.float32)
+    positions = np.searchsorted(found, ids)
+    hit = (positions < len(found)) & (found[np.minimum(positions, len(found) - 1)] == ids)
+    out[hit] = rows[positions[hit]]
+    return out
+
+
+def _make_personal(
+    conn: Connection,
+    index: VectorIndex | None,
+    candidates: Candidates,
+    signals: ReaderSignals,
+    follows: Follows,
+) -> Personal:
+    positive_ids = sorted(set(signals.positives) | set(follows.papers))[-MAX_KNOWN:]
+    negative_ids = list(signals.not_interested[-MAX_KNOWN:])
+    texts = {t.paper_id: t for t in texts_of(conn, positive_ids + negative_ids)}
+    vectors = _vectors_by_id(index, list(texts))
+    reader = Reader(
+        positives=[_known(texts[i], vectors.get(i)) for i in positive_ids if i in texts],
+        negatives=[_known(texts[i], vectors.get(i)) for i in negative_ids if i in texts],
+        followed_authors=follows.authors,
+        followed_categories=follows.categories,
+        followed_searches=follows.searches,
+    )
+    return personal_scores(candidates, reader, _background(index), WEIGHTS)
+
+
+def _vectors_by_id(index: VectorIndex | None, ids: list[int]) -> dict[int, np.ndarray]:
+    if index is None or not ids:
+        return {}
+    found, rows = index.vectors_of(ids)
+    return {int(i): rows[n] for n, i in enumerate(found)}
+
+
+def _known(text: PaperText, vector: np.ndarray | None) -> Known:
+    return Known(text.paper_id, text.arxiv_id, text.title, _text(text), text.authors, vector)
+
+
+def _text(paper: PaperText) -> str:
+    return f"{paper.title} {paper.abstract}"
+
+
+def _padded(text: str) -> str:
+    """The words a saved search is matched against (domain.recommend.search_matches)."""
+    return f" {' '.join(words_of(text))} "
+
+
+_backgrounds: dict[tuple[int, int], Background] = {}
+_background_lock = threading.Lock()
+
+
+def _background(index: VectorIndex | None) -> Background:
+    """The catalogue's model for the classifier, from a fixed random sample of its vectors, per
+    vectors generation (about 50 ms to make, once)."""
+    if index is None:
+        return NO_BACKGROUND
+    key = (id(index), index.generation())
+    with _background_lock:
+        found = _backgrounds.get(key)
+    if found is None:
+        found = background_model(index.sample_vectors(BACKGROUND_PAPERS, BACKGROUND_SEED))
+        with _background_lock:
+            _backgrounds.clear()  # one generation kept: the newest
+            _backgrounds[key] = found
+    return found
+
+
+def _trending_scores(
+    conn: Connection,
+    candidates: Candidates,
+    period: Period,
+    category: str | None,
+    params: TrendingParams,
+    now: datetime,
+) -> np.ndarray:
+    """Each candidate's trending score (0 for papers without a signal), one statement."""
+    found = trending_queries.listed_candidates(conn, period.start, period.end, category, signalled_only=True)
+    ids, scores = rank((row.candidate for row in found), params, reference_time(period.end, now))
+    by_id = dict(zip(ids, scores, strict=True))
+    return np.array([by_id.get(int(i), 0.0) for i in candidates.ids], dtype=np.float32)

@@ -1,0 +1,71 @@
+"""What "For you" keeps per process: each period's candidates (the same for every reader) and
+each reader's personal scores, both least recently used out.
+
+A period's candidates are kept under the catalogue version and the vectors' generation they were
+read at; a reader's scores under their signals themselves (storage/reader_signals.py reads them
+in one statement on every request), the period and those versions. So a save, upvote, hide, undo
+or reset is in the very next answer: the scores it would make stale are never looked up again.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from typing import Generic, TypeVar
+
+from paperboy.domain.recommend import Candidates, Personal
+
+# Candidate rows kept per process: about 9 KB a paper (its vector 1.5 KB, its tf-idf row 4 KB,
+# its words and title), so a day of ~500 papers is ~5 MB and the budget, ~210 MB at most, holds
+# a busy month (up to 12,000 papers: a value over half the budget is used but not kept) with a
+# week and days beside it. Personal scores take ~70 bytes a candidate: 500,000 rows (~35 MB)
+# are a thousand readers' day pages.
+CANDIDATE_ROWS = 24_000
+PERSONAL_ROWS = 500_000
+
+V = TypeVar("V", Candidates, Personal)
+
+
+class RowBudgetCache(Generic[V]):
+    """Values by key, evicted least recently used first once their rows pass `max_rows`.
+    `get_or_make` makes a missing value outside the lock (two threads may both make it; the
+    last kept wins, both are right). Thread-safe."""
+
+    def __init__(self, max_rows: int) -> None:
+        self.max_rows = max_rows
+        self._lock = threading.Lock()
+        self._entries: OrderedDict[Hashable, V] = OrderedDict()
+        self._rows = 0
+
+    def get_or_make(self, key: Hashable, make: Callable[[], V]) -> V:
+        with self._lock:
+            found = self._entries.get(key)
+            if found is not None:
+                self._entries.move_to_end(key)
+                return found
+        value = make()
+        self._keep(key, value)
+        return value
+
+    def _keep(self, key: Hashable, value: V) -> None:
+        rows = _rows(value)
+        if rows > self.max_rows // 2:
+            return
+        with self._lock:
+            old = self._entries.pop(key, None)
+            if old is not None:
+                self._rows -= _rows(old)
+            self._entries[key] = value
+            self._rows += rows
+            while self._rows > self.max_rows and self._entries:
+                _, dropped = self._entries.popitem(last=False)
+                self._rows -= _rows(dropped)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+def _rows(value: Candidates | Personal) -> int:
+    candidates = value if isinstance(value, Candidates) else value.candidates
+    return max(1, len(candidates))

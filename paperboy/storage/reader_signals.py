@@ -1,0 +1,89 @@
+"""Everything a member's "For you" model learns from, read in one statement: their saves,
+upvotes and "not interested" since their last reset, and their settings. The rows themselves
+are the version a kept model is checked against (services/recommend.py), so a model is never
+used after the member acted: any save, upvote, hide, undo or reset changes them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, Connection, literal, not_, or_, select, union_all
+
+from paperboy.storage.feedback import NOT_INTERESTED
+from paperboy.storage.reader_preferences import DEFAULT_PERSONAL_SHARE
+from paperboy.storage.schema import library_items, paper_feedback, reader_preferences, votes
+
+SAVED, UPVOTED, HIDDEN, SETTINGS = "saved", "upvoted", "not_interested", "settings"
+HIDDEN_BEFORE = "hidden_before_reset"  # still hidden from feeds, no longer training
+
+
+@dataclass(frozen=True, slots=True)
+class ReaderSignals:
+    saved: tuple[int, ...] = ()  # paper row ids, ascending
+    upvoted: tuple[int, ...] = ()
+    not_interested: tuple[int, ...] = ()
+    hidden_before_reset: tuple[int, ...] = ()
+    personal_share: int = DEFAULT_PERSONAL_SHARE  # percent
+    reset: bool = False  # whether the member has reset their model once
+
+    @property
+    def hidden(self) -> tuple[int, ...]:
+        """Every paper the member marked not interested, before their reset or after."""
+        return tuple(sorted(self.not_interested + self.hidden_before_reset))
+
+    @property
+    def positives(self) -> tuple[int, ...]:
+        return tuple(sorted(set(self.saved) | set(self.upvoted)))
+
+
+def reader_signals(conn: Connection, user_id: int) -> ReaderSignals:
+    """The member's signals (those given after their last reset) and settings, one statement."""
+    reset_at = (
+        select(reader_preferences.c.reset_at).where(reader_preferences.c.user_id == user_id).scalar_subquery()
+    )
+
+    def since_reset(column: ColumnElement[datetime]) -> ColumnElement[bool]:
+        return or_(reset_at.is_(None), column > reset_at)
+
+    statement = union_all(
+        select(literal(SAVED).label("kind"), library_items.c.paper_id.label("value")).where(
+            library_items.c.user_id == user_id, since_reset(library_items.c.saved_at)
+        ),
+        select(literal(UPVOTED), votes.c.paper_id).where(
+            votes.c.user_id == user_id, since_reset(votes.c.created_at)
+        ),
+        select(literal(HIDDEN), paper_feedback.c.paper_id).where(
+            paper_feedback.c.user_id == user_id,
+            paper_feedback.c.signal == NOT_INTERESTED,
+            since_reset(paper_feedback.c.created_at),
+        ),
+        select(literal(HIDDEN_BEFORE), paper_feedback.c.paper_id).where(
+            paper_feedback.c.user_id == user_id,
+            paper_feedback.c.signal == NOT_INTERESTED,
+            not_(since_reset(paper_feedback.c.created_at)),
+        ),
+        select(literal(SETTINGS), reader_preferences.c.personal_share).where(
+            reader_preferences.c.user_id == user_id
+        ),
+        select(literal(SETTINGS + ":reset"), literal(1)).where(
+            reader_preferences.c.user_id == user_id, reader_preferences.c.reset_at.is_not(None)
+        ),
+    )
+    found: dict[str, list[int]] = {SAVED: [], UPVOTED: [], HIDDEN: [], HIDDEN_BEFORE: []}
+    share, reset = DEFAULT_PERSONAL_SHARE, False
+    for kind, value in conn.execute(statement):
+        if kind == SETTINGS:
+            share = int(value)
+        elif kind == SETTINGS + ":reset":
+            reset = True
+        else:
+            found[kind].append(int(value))
+    return ReaderSignals(
+        saved=tuple(sorted(found[SAVED])),
+        upvoted=tuple(sorted(found[UPVOTED])),
+        not_interested=tuple(sorted(found[HIDDEN])),
+        hidden_before_reset=tuple(sorted(found[HIDDEN_BEFORE])),
+        personal_share=share,
+        reset=reset,
+    )

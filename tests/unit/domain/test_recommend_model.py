@@ -1,0 +1,202 @@
+"""The "For you" model's pure parts: tf-idf words (domain/term_vectors.py) against a plain dense
+computation, the features, z-scores and blend (domain/recommend.py), and the reasons
+(domain/recommend_reasons.py)."""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+
+import numpy as np
+import pytest
+
+from paperboy.domain.recommend import (
+    NO_BACKGROUND,
+    Candidates,
+    Known,
+    Reader,
+    background_model,
+    blend,
+    personal_scores,
+    score_candidates,
+    search_matches,
+)
+from paperboy.domain.recommend_reasons import reason_for
+from paperboy.domain.term_vectors import MAX_DF_SHARE, term_matrix, terms_of, words_of
+
+TEXTS = [
+    "Graph neural networks for molecules: message passing on molecular graphs.",
+    "Speech recognition with acoustic models and spoken language.",
+    "Quantum error correction with surface codes and qubits.",
+    "Message passing graph networks scale to large molecular graphs.",
+]
+
+
+def _dense_tfidf(texts):
+    """tf-idf as the module documents it, written plainly: smoothed idf over the texts,
+    1 + log tf, rows of norm 1 (fewer than 20 texts: no max_df cut)."""
+    counted = [Counter(terms_of(text)) for text in texts]
+    vocabulary = sorted({term for counts in counted for term in counts})
+    df = {term: sum(term in counts for counts in counted) for term in vocabulary}
+    idf = {term: math.log((1 + len(texts)) / (1 + df[term])) + 1 for term in vocabulary}
+    rows = []
+    for counts in counted:
+        row = np.array([(1 + math.log(counts[t])) * idf[t] if t in counts else 0.0 for t in vocabulary])
+        rows.append(row / np.linalg.norm(row))
+    return vocabulary, idf, np.array(rows)
+
+
+def test_words_drop_stop_words_and_single_letters_and_pairs_follow():
+    assert words_of("The Graph of a network, and its x-ray") == ["graph", "network", "ray"]
+    assert terms_of("graph neural networks") == [
+        "graph",
+        "neural",
+        "networks",
+        "graph neural",
+        "neural networks",
+    ]
+
+
+def test_tfidf_scores_match_a_plain_dense_computation():
+    matrix = term_matrix(TEXTS)
+    vocabulary, idf, dense = _dense_tfidf(TEXTS)
+    library = ["Message passing networks for molecular graphs", "unseenword graph"]
+    profile = matrix.profile(library)
+    # The library's rows over the same idf (unseen terms weigh the largest idf in the norm).
+    top_idf = max(idf.values())
+    wanted = np.zeros(len(vocabulary))
+    for text in library:
+        counts = Counter(terms_of(text))
+        weights = {t: (1 + math.log(c)) * idf.get(t, top_idf) for t, c in counts.items()}
+        norm = math.sqrt(sum(w * w for w in weights.values()))
+        for n, term in enumerate(vocabulary):
+            wanted[n] += weights.get(term, 0.0) / norm
+    wanted /= len(library)
+    np.testing.assert_allclose(matrix.scores(profile), dense @ wanted, rtol=1e-5, atol=1e-6)
+    assert np.argmax(matrix.scores(profile)) in (0, 3)
+
+
+def test_terms_in_too_many_papers_weigh_nothing():
+    texts = ["common word here"] * 5 + [f"topic{n} alpha" for n in range(20)]
+    matrix = term_matrix(texts)
+    column = int(np.searchsorted(matrix.terms, matrix.word_ids["common"]))
+    assert MAX_DF_SHARE * len(texts) < 5
+    assert matrix.idf[column] == 0.0
+    assert matrix.rows == len(texts)
+    empty = term_matrix([])
+    assert empty.rows == 0
+    assert len(empty.scores(empty.profile(["anything"]))) == 0
+
+
+def _candidates(vectors, authors=None, categories=None):
+    n = len(vectors)
+    return Candidates(
+        ids=np.arange(1, n + 1, dtype=np.int64),
+        arxiv_ids=[f"2506.{k:05d}" for k in range(1, n + 1)],
+        titles=[f"Paper {k}" for k in range(1, n + 1)],
+        authors=authors or [("Someone",)] * n,
+        categories=categories or [("cs.LG",)] * n,
+        terms=term_matrix([""] * n),
+        vectors=np.asarray(vectors, dtype=np.float32),
+        words=[" "] * n,
+    )
+
+
+def _unit(*values):
+    vector = np.asarray(values, dtype=np.float32)
+    return vector / np.linalg.norm(vector)
+
+
+def _known(paper_id, vector, authors=("Nobody",), title="Kept"):
+    return Known(paper_id, f"2505.{paper_id:05d}", title, "", authors, vector)
+
+
+def test_positives_pull_similar_papers_up_and_negatives_push_theirs_down():
+    vectors = [_unit(1, 0, 0), _unit(0.9, 0.1, 0), _unit(0, 1, 0), _unit(0, 0, 1)]
+    candidates = _candidates(vectors)
+    sample = np.random.default_rng(3).standard_normal((200, 3)).astype(np.float32)
+    background = background_model(sample / np.linalg.norm(sample, axis=1, keepdims=True))
+    reader = Reader(positives=[_known(90, _unit(1, 0.05, 0))])
+    liked = score_candidates(candidates, reader, np.zeros(4, np.float32), background, personal_share=1.0)
+    assert list(liked.order[:2]) == [0, 1]
+    assert set(liked.personal.raw) == {
+        "words",
+        "nearest",
+        "centroid",
+        "classifier",
+        "authors",
+        "searches",
+        "categories",
+    }
+    wary = Reader(positives=reader.positives, negatives=[_known(91, _unit(0.9, 0.12, 0))])
+    pushed = personal_scores(candidates, wary, background)
+    assert pushed.raw["not_interested"][1] < pushed.raw["not_interested"][3]
+    assert pushed.personal[1] < liked.personal.personal[1]
+
+
+def test_a_shared_author_comes_first_whatever_the_content():
+    vectors = [_unit(1, 0), _unit(0, 1)]
+    candidates = _candidates(vectors, authors=[("A B",), ("Grace Hopper",)])
+    reader = Reader(positives=[_known(90, _unit(1, 0), authors=("Grace  Hopper",))])
+    scored = score_candidates(candidates, reader, np.zeros(2, np.float32), NO_BACKGROUND)
+    assert list(scored.order) == [1, 0]
+    assert reason_for(scored.personal, 1).text == "by Grace Hopper, an author in your library"
+    assert reason_for(scored.personal, 0).text == "close to Kept in your library"
+
+
+def test_a_cold_reader_gets_trending_and_categories_say_why():
+    candidates = _candidates([_unit(1, 0)] * 3, categories=[("cs.CL",), ("hep-th",), ("hep-th", "cs.CL")])
+    trending = np.array([0.0, 5.0, 1.0], dtype=np.float32)
+    cold = score_candidates(candidates, Reader(), trending, NO_BACKGROUND)
+    assert cold.personal_share == 0.0
+    assert list(cold.order) == [1, 2, 0]
+    assert reason_for(cold.personal, 1).kind == "trending"
+    follower = Reader(followed_categories=["cs.CL"])
+    scored = score_candidates(candidates, follower, trending, NO_BACKGROUND, personal_share=1.0)
+    assert list(scored.order) == [0, 2, 1]  # primary category first, then a cross-list
+    assert reason_for(scored.personal, 0).text == "popular in cs.CL, a category you follow"
+
+
+@pytest.mark.parametrize(("share", "first"), [(0.0, 1), (1.0, 0)])
+def test_the_blend_moves_between_personal_and_trending(share, first):
+    candidates = _candidates([_unit(1, 0), _unit(0, 1)])
+    reader = Reader(positives=[_known(90, _unit(1, 0))])
+    personal = personal_scores(candidates, reader, NO_BACKGROUND)
+    scored = blend(personal, np.array([0.0, 9.0], dtype=np.float32), share)
+    assert int(scored.order[0]) == first
+
+
+def test_contributions_add_up_to_the_personal_score():
+    candidates = _candidates([_unit(1, 0), _unit(0.5, 0.5), _unit(0, 1)])
+    reader = Reader(positives=[_known(90, _unit(1, 0.1))], followed_authors=["Someone"])
+    personal = personal_scores(candidates, reader, NO_BACKGROUND)
+    for row in range(3):
+        parts = personal.contributions(row)
+        assert sum(p.points for p in parts) == pytest.approx(float(personal.personal[row]), abs=1e-5)
+        assert abs(parts[0].points) >= abs(parts[-1].points)
+    assert reason_for(personal, 2).text == "by an author you follow: Someone"
+
+
+def test_saved_searches_match_words_phrases_exclusions_authors_and_categories():
+    candidates = _candidates(
+        [_unit(1, 0)] * 3,
+        authors=[("Ada Lovelace",), ("Alan Turing",), ("Ada Lovelace",)],
+        categories=[("cs.CL",), ("cs.LG",), ("hep-th",)],
+    )
+    candidates.words[:] = [
+        " speech recognition noisy rooms ",
+        " speech recognition robots ",
+        " string theory speech ",
+    ]
+    searches = ['"speech recognition" -robots', "speech author:lovelace cat:cs", "string theory", "cat:("]
+    matched = search_matches(candidates, searches)
+    assert matched.tolist() == [
+        [True, False, False],
+        [True, False, False],
+        [False, False, True],
+        [False, False, False],  # not a query: matches nothing
+    ]
+    personal = personal_scores(candidates, Reader(followed_searches=searches), NO_BACKGROUND)
+    assert personal.raw["searches"].tolist() == [2.0, 0.0, 1.0]
+    assert reason_for(personal, 0).text == 'matches your saved search "speech recognition" -robots'
+    assert reason_for(personal, 1).kind == "trending"
