@@ -17,6 +17,7 @@ from bench import (
     lexical_engines,
     math_rendering,
     pages,
+    personal,
     postgres,
     rate_limit,
     recommendations,
@@ -64,6 +65,8 @@ BENCHMARKS: dict[str, Benchmark] = {
     "render_path": lambda ws, corpus, args: render_path.run(ws, corpus, args),
     # Issue 16: "For you" quality offline, author leave-one-out, MRR and recall@10 (bench/recommendations.py).
     "recommendations": lambda ws, corpus, args: recommendations.run(args.quick),
+    # Issue 16: library, hide-seen and For you pages with 10,000 members' saves and marks (bench/personal.py).
+    "personal": lambda ws, corpus, args: personal.run(ws, corpus, _load(args)),
 }
 
 
