@@ -18,6 +18,7 @@ from bench import (
     lexical_engines,
     math_rendering,
     pages,
+    personal,
     postgres,
     rate_limit,
     recommendations,
@@ -67,6 +68,8 @@ BENCHMARKS: dict[str, Benchmark] = {
     "recommendations": lambda ws, corpus, args: recommendations.run(args.quick),
     # Issue 16: alerts for a sync of 1,000 new papers, 10,000 members, 20,000 follows (bench/alerts.py).
     "alerts": lambda ws, corpus, args: alerts.run(corpus),
+    # Issue 16: library, hide-seen and For you pages with 10,000 members' saves and marks (bench/personal.py).
+    "personal": lambda ws, corpus, args: personal.run(ws, corpus, _load(args)),
 }
 
 
