@@ -106,7 +106,8 @@ ZOTERO_CSV = (
     '"AB12CD34","preprint","2024","Doe, Jane","Scaling Laws, Revisited","","","",'
     '"10.48550/arXiv.2401.01234","http://arxiv.org/abs/2401.01234v2","It builds on arXiv:2001.08361.",'
     '"2024-01-02","arXiv:2401.01234 [cs]",""\n'
-    '"EF56GH78","journalArticle","1998","Roe, R.","A Journal Paper","Phys. Rev.","","","","","","1998","",""\n'
+    '"EF56GH78","journalArticle","1998","Roe, R.","A Journal Paper","Phys. Rev.","","","","","",'
+    '"1998","",""\n'
 )
 
 
