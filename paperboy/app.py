@@ -26,6 +26,7 @@ from paperboy.web import (
     discussion,
     health,
     library,
+    library_io,
     pages,
     private_feed,
     search,
@@ -33,6 +34,7 @@ from paperboy.web import (
 from paperboy.web.api import account as api_account
 from paperboy.web.api import docs as api_docs
 from paperboy.web.api import hf as hf_api
+from paperboy.web.api import library_io as library_io_api
 from paperboy.web.api import search as search_api
 from paperboy.web.api import v1 as api_v1
 from paperboy.web.auth import ViewerMiddleware
@@ -41,6 +43,7 @@ from paperboy.web.compression import FastGZipMiddleware
 from paperboy.web.context import AppContext
 from paperboy.web.errors import install_error_handlers
 from paperboy.web.feeds import router as feeds_router
+from paperboy.web.library_io import LARGER_BODIES
 from paperboy.web.page_cache import PageCache
 from paperboy.web.paper_exports import router as paper_exports_router
 from paperboy.web.rate_limit import ApiRateLimit, Budgets
@@ -101,7 +104,7 @@ def create_app(settings: Settings, *, serving: bool = False) -> FastAPI:
     install_error_handlers(app)
     # Inside the page cache: a cached page never costs the session look-up.
     app.add_middleware(ViewerMiddleware, engine=engine, settings=settings)
-    app.add_middleware(RequestGuard)
+    app.add_middleware(RequestGuard, larger_bodies=LARGER_BODIES)
     app.add_middleware(
         PageCache,
         engine=engine,
@@ -125,12 +128,14 @@ def create_app(settings: Settings, *, serving: bool = False) -> FastAPI:
     app.include_router(digests.router)
     app.include_router(community.router)
     app.include_router(library.router)
+    app.include_router(library_io.router)
     app.include_router(discussion.router)
     app.include_router(search.router)
     app.include_router(search_api.router)
     app.include_router(hf_api.router)  # after /api/papers/search, which it would shadow
     app.include_router(api_v1.router)  # after /api/v1/papers/{id}/similar, which it would shadow
     app.include_router(api_account.router)
+    app.include_router(library_io_api.router)
     app.include_router(api_docs.router)
     app.include_router(api_tokens.router)
     app.include_router(private_feed.router)  # before feeds' /feeds/{kind}/{key}.{fmt}

@@ -281,6 +281,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "rate_limit_library", str, "240/minute", "Papers saved to or removed from a library, per account."
     ),
+    Setting(
+        "rate_limit_library_import",
+        str,
+        "20/day",
+        "Library imports (uploaded files or lists of ids) started per account.",
+    ),
     Setting("rate_limit_comment", str, "10/minute", "Comments (new or edited) per account."),
     Setting("rate_limit_submit", str, "10/hour", "Submissions per account."),
     Setting(
@@ -390,6 +396,7 @@ class Settings:
     rate_limit_mail: str
     rate_limit_vote: str
     rate_limit_library: str
+    rate_limit_library_import: str
     rate_limit_comment: str
     rate_limit_submit: str
     rate_limit_ip_factor: int

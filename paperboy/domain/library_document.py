@@ -11,6 +11,7 @@ listed in their order. A reader ignores fields it does not know, and refuses a n
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -87,6 +88,15 @@ def library_json(document: LibraryDocument, *, site: str, exported_at: datetime)
             for collection in document.collections
         ],
     }
+
+
+def dump_document(document: LibraryDocument) -> str:
+    """The document as text to keep (an import's, until its papers are fetched)."""
+    return json.dumps(library_json(document, site="", exported_at=datetime(2000, 1, 1, tzinfo=UTC)))
+
+
+def load_document(text: str) -> LibraryDocument:
+    return read_library_json(json.loads(text))
 
 
 def read_library_json(data: Any) -> LibraryDocument:
