@@ -27,8 +27,9 @@ from paperboy.domain.library_import import (
     KIND_NAMES,
     ImportEntry,
     ImportFileError,
+    canonical_or_none,
     checked_entries,
-    parse_id_list,
+    find_arxiv_id,
     title_spellings,
 )
 from paperboy.domain.reference_formats import Upload, read_upload
@@ -108,8 +109,14 @@ def import_library(
 
 def import_ids(engine: Engine, settings: Settings, user: User, ids: Sequence[str], ip: str) -> ImportProgress:
     """Import a list of arXiv ids or links (the API's JSON form); as import_library."""
-    entries = checked_entries(entry for text in ids for entry in parse_id_list(text[:300]))
+    texts = [" ".join(text.replace("\x00", "").split())[:300] for text in ids]
+    entries = checked_entries(_id_entry(text) for text in texts if text)
     return _start(engine, settings, user, Upload("ids", entries), "ids", ip)
+
+
+def _id_entry(text: str) -> ImportEntry:
+    found = canonical_or_none(text) or find_arxiv_id(text)
+    return ImportEntry(found, None if found else text)
 
 
 def import_progress(engine: Engine, user: User, import_id: int) -> ImportProgress | None:

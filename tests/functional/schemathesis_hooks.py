@@ -7,7 +7,9 @@
 Every check runs as Schemathesis writes it but one: a schema-valid request may still be refused
 with 422 `invalid_query` (the X-Error-Code header), because the search query language decides
 which texts it can run (an unclosed quote, only exclusions, an empty query), and no OpenAPI
-schema can state a language. Any other refusal of a schema-valid request still fails.
+schema can state a language; and with 422 `unreadable_import`, because what a library import's
+file holds (BibTeX, RIS, CSL JSON…) is a format no OpenAPI schema can state either. Any other
+refusal of a schema-valid request still fails.
 """
 
 from __future__ import annotations
@@ -16,12 +18,14 @@ import schemathesis
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 QUERY_LANGUAGE_VERDICT = "invalid_query"
+FILE_FORMAT_VERDICT = "unreadable_import"
 
 
 @schemathesis.check
 def positive_data_accepted_or_query_refused(ctx, response, case):  # type: ignore[no-untyped-def]
-    """positive_data_acceptance, except for the query language's own verdict on `q`."""
+    """positive_data_acceptance, except for the query language's own verdict on `q` and the
+    import's on a file's content."""
     codes = response.headers.get("x-error-code", [])
-    if response.status_code == 422 and QUERY_LANGUAGE_VERDICT in codes:
+    if response.status_code == 422 and (QUERY_LANGUAGE_VERDICT in codes or FILE_FORMAT_VERDICT in codes):
         return None
     return positive_data_acceptance(ctx, response, case)

@@ -35,7 +35,17 @@ router = APIRouter(prefix="/api/v1/me/library", tags=["account"], responses=API_
 _FILE_SCHEMA = {
     "type": "object",
     "required": ["file"],
-    "properties": {"file": {"type": "string", "format": "binary", "description": "The file to import."}},
+    "additionalProperties": False,
+    "properties": {
+        "file": {
+            # What an import reads is UTF-8 text without NUL (a form with NUL is refused before
+            # any handler: web/request_guard.py), whatever the file's name says.
+            "type": "string",
+            "pattern": "^[^\\x00]*$",
+            "description": "The file to import: BibTeX, RIS, CSL JSON, Zotero CSV, a paperboy library "
+            "export or arXiv ids one a line; UTF-8, at most 2 MB and 5,000 entries.",
+        }
+    },
 }
 _IMPORT_BODY: dict[str, Any] = {
     "requestBody": {
@@ -118,6 +128,8 @@ def export(
 async def _uploaded(request: Request) -> tuple[bytes, str]:
     form = await request.form()
     upload = form.get("file")
+    if isinstance(upload, str):  # the text itself as the field (no file name)
+        return upload.encode(), "upload"
     if not isinstance(upload, UploadFile):
         raise invalid("file", "Send the file as the multipart field `file`.")
     return await upload.read(MAX_IMPORT_BYTES + 1), upload.filename or "upload"

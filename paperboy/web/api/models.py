@@ -328,8 +328,10 @@ class SimilarOut(BaseModel):
 class LibraryImportIn(BaseModel):
     """arXiv ids or links to import into the library (or send a file as multipart `file`)."""
 
-    ids: list[Annotated[str, Field(max_length=300, pattern="^[^\\x00]*$")]] = Field(
-        min_length=1, max_length=5_000, description="arXiv ids or links in any spelling."
+    ids: list[Annotated[str, Field(max_length=300, json_schema_extra={"pattern": NOT_BLANK})]] = Field(
+        min_length=1,
+        max_length=5_000,
+        description="arXiv ids or links in any spelling, one an item; what is none is listed as not matched.",
     )
 
 
