@@ -21,17 +21,20 @@ from paperboy.services.vector_index import ANN_DIRECTORY
 from paperboy.web import (
     accounts,
     api_tokens,
+    collections,
     community,
     digests,
     discussion,
     health,
     library,
+    library_forms,
     library_io,
     pages,
     private_feed,
     search,
 )
 from paperboy.web.api import account as api_account
+from paperboy.web.api import collections as api_collections
 from paperboy.web.api import docs as api_docs
 from paperboy.web.api import hf as hf_api
 from paperboy.web.api import library_io as library_io_api
@@ -129,6 +132,8 @@ def create_app(settings: Settings, *, serving: bool = False) -> FastAPI:
     app.include_router(community.router)
     app.include_router(library.router)
     app.include_router(library_io.router)
+    app.include_router(library_forms.router)  # issue 16: collections, notes, read marks
+    app.include_router(collections.router)
     app.include_router(discussion.router)
     app.include_router(search.router)
     app.include_router(search_api.router)
@@ -136,6 +141,7 @@ def create_app(settings: Settings, *, serving: bool = False) -> FastAPI:
     app.include_router(api_v1.router)  # after /api/v1/papers/{id}/similar, which it would shadow
     app.include_router(api_account.router)
     app.include_router(library_io_api.router)
+    app.include_router(api_collections.router)
     app.include_router(api_docs.router)
     app.include_router(api_tokens.router)
     app.include_router(private_feed.router)  # before feeds' /feeds/{kind}/{key}.{fmt}

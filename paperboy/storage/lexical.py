@@ -113,6 +113,20 @@ def all_constrained_ids(conn: Connection, query: SearchQuery) -> list[int]:
     return [row[0] for row in conn.execute(statement)]
 
 
+def search_within(conn: Connection, query: SearchQuery, within: Select[Any], limit: int) -> list[int]:
+    """Like `search_lexical`, among the papers whose ids `within` selects (a reader's library):
+    best first, or newest first for a browse query; at most `limit`."""
+    build = _pg_select if conn.dialect.name == "postgresql" else _sqlite_select
+    restricted = papers.c.id.in_(within.scalar_subquery())
+    units = len(query.terms) + len(query.phrases)
+    for any_word in (False, True) if units > 1 and not query.is_browse else (False,):
+        statement = build(query, any_word).where(*_filters(query), restricted).limit(limit)
+        ids = [row[0] for row in conn.execute(statement)]
+        if ids:
+            return ids
+    return []
+
+
 def has_constraints(query: SearchQuery) -> bool:
     """True when `constrained_ids` can reject a paper."""
     return bool(

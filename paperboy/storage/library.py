@@ -1,21 +1,38 @@
-"""A member's library: one row per (account, saved paper). The primary key makes a second save a
-no-op, and the functions that change it say whether a row really changed."""
+"""A member's library: one row per (account, saved paper), with when they marked it read; and their
+private notes (`library_notes`). The primary keys make a second save a no-op, and the functions
+that change rows say whether one really changed."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Connection, delete, func, select
+from sqlalchemy import ColumnElement, Connection, Select, delete, func, select, update
 
 from paperboy.storage.dialect import insert_into
-from paperboy.storage.schema import library_items
+from paperboy.storage.queries import id_in
+from paperboy.storage.schema import collection_items, library_items, library_notes
 
 
 @dataclass(frozen=True, slots=True)
 class Saved:
     paper_id: int
     saved_at: datetime
+    read_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LibraryFilter:
+    """Which of a member's saved papers a listing shows: read or unread (None: both), those in
+    one collection (then in its order; the caller checked the member owns it)."""
+
+    read: bool | None = None
+    collection_id: int | None = None
+
+
+EVERY_SAVED = LibraryFilter()
 
 
 def insert_saved(conn: Connection, user_id: int, paper_id: int, now: datetime) -> bool:
@@ -37,18 +54,99 @@ def delete_saved(conn: Connection, user_id: int, paper_id: int) -> bool:
     return conn.execute(statement).rowcount > 0
 
 
-def count_saved(conn: Connection, user_id: int) -> int:
-    query = select(func.count()).select_from(library_items).where(library_items.c.user_id == user_id)
+def _conditions(user_id: int, chosen: LibraryFilter) -> list[ColumnElement[bool]]:
+    conditions = [library_items.c.user_id == user_id]
+    if chosen.read is not None:
+        read_at = library_items.c.read_at
+        conditions.append(read_at.is_not(None) if chosen.read else read_at.is_(None))
+    if chosen.collection_id is not None:
+        conditions.append(collection_items.c.collection_id == chosen.collection_id)
+    return conditions
+
+
+def _from(chosen: LibraryFilter) -> Any:
+    if chosen.collection_id is None:
+        return library_items
+    return library_items.join(collection_items, collection_items.c.paper_id == library_items.c.paper_id)
+
+
+def count_saved(conn: Connection, user_id: int, chosen: LibraryFilter = EVERY_SAVED) -> int:
+    query = select(func.count()).select_from(_from(chosen)).where(*_conditions(user_id, chosen))
     return int(conn.execute(query).scalar_one())
 
 
-def saved_papers(conn: Connection, user_id: int, *, limit: int, offset: int = 0) -> list[Saved]:
-    """The account's saved papers, the latest saved first (ties: the newer row id first)."""
+def saved_papers(
+    conn: Connection, user_id: int, *, limit: int, offset: int = 0, chosen: LibraryFilter = EVERY_SAVED
+) -> list[Saved]:
+    """The account's saved papers, the latest saved first (ties: the newer row id first), or in
+    the collection's order when the filter names one."""
+    columns = library_items.c
+    order = (
+        (columns.saved_at.desc(), columns.paper_id.desc())
+        if chosen.collection_id is None
+        else (collection_items.c.position, columns.paper_id)
+    )
     query = (
-        select(library_items.c.paper_id, library_items.c.saved_at)
-        .where(library_items.c.user_id == user_id)
-        .order_by(library_items.c.saved_at.desc(), library_items.c.paper_id.desc())
+        select(columns.paper_id, columns.saved_at, columns.read_at)
+        .select_from(_from(chosen))
+        .where(*_conditions(user_id, chosen))
+        .order_by(*order)
         .limit(limit)
         .offset(offset)
     )
-    return [Saved(row.paper_id, row.saved_at) for row in conn.execute(query)]
+    return [Saved(row.paper_id, row.saved_at, row.read_at) for row in conn.execute(query)]
+
+
+def saved_ids_query(user_id: int, chosen: LibraryFilter = EVERY_SAVED) -> Select[Any]:
+    """A subquery of the ids of the saved papers the filter selects (for a search within them)."""
+    return select(library_items.c.paper_id).select_from(_from(chosen)).where(*_conditions(user_id, chosen))
+
+
+def saved_among(conn: Connection, user_id: int, paper_ids: Sequence[int]) -> dict[int, Saved]:
+    """Which of these papers the account saved, with when (one query)."""
+    if not paper_ids:
+        return {}
+    columns = library_items.c
+    query = select(columns.paper_id, columns.saved_at, columns.read_at).where(
+        columns.user_id == user_id, id_in(columns.paper_id, paper_ids)
+    )
+    return {row.paper_id: Saved(row.paper_id, row.saved_at, row.read_at) for row in conn.execute(query)}
+
+
+def set_read(conn: Connection, user_id: int, paper_id: int, read_at: datetime | None) -> bool:
+    """Mark a saved paper read (at `read_at`) or unread (None); False when it is not saved."""
+    statement = update(library_items).where(
+        library_items.c.user_id == user_id, library_items.c.paper_id == paper_id
+    )
+    return conn.execute(statement.values(read_at=read_at)).rowcount > 0
+
+
+# --- private notes ---
+
+
+def upsert_note(conn: Connection, user_id: int, paper_id: int, note: str, now: datetime) -> None:
+    statement = insert_into(conn, library_notes).values(
+        user_id=user_id, paper_id=paper_id, note=note, updated_at=now
+    )
+    statement = statement.on_conflict_do_update(
+        index_elements=[library_notes.c.user_id, library_notes.c.paper_id],
+        set_={"note": statement.excluded.note, "updated_at": statement.excluded.updated_at},
+    )
+    conn.execute(statement)
+
+
+def delete_note(conn: Connection, user_id: int, paper_id: int) -> bool:
+    statement = delete(library_notes).where(
+        library_notes.c.user_id == user_id, library_notes.c.paper_id == paper_id
+    )
+    return conn.execute(statement).rowcount > 0
+
+
+def notes_among(conn: Connection, user_id: int, paper_ids: Sequence[int]) -> dict[int, str]:
+    """The account's notes on these papers (one query)."""
+    if not paper_ids:
+        return {}
+    query = select(library_notes.c.paper_id, library_notes.c.note).where(
+        library_notes.c.user_id == user_id, id_in(library_notes.c.paper_id, paper_ids)
+    )
+    return {row.paper_id: row.note for row in conn.execute(query)}

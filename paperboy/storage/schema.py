@@ -18,6 +18,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
 )
 from sqlalchemy.dialects.postgresql import TSVECTOR
 
@@ -222,8 +223,51 @@ library_items = Table(
     Column("user_id", IdType, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
     Column("paper_id", IdType, ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True),
     Column("saved_at", DateTime(timezone=True), nullable=False),
+    # When the member marked it read (None: unread). A column here rather than a table: read
+    # marks belong to saved papers, the library's read/unread filter is then a predicate on the
+    # rows it lists anyway, and removing a paper from the library forgets its mark.
+    Column("read_at", DateTime(timezone=True), nullable=True),
 )
 Index("ix_library_items_user_id", library_items.c.user_id, library_items.c.saved_at)
+
+# --- collections (issue 16): named, ordered lists of a member's saved papers, public or private.
+# Every paper in a collection is in its owner's library too (services/collections.py keeps it so).
+collections = Table(
+    "collections",
+    metadata,
+    Column("id", IdType, primary_key=True, autoincrement=True),
+    Column("user_id", IdType, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(100), nullable=False),
+    Column("slug", String(120), nullable=False),  # from the name, unique per member; URLs carry it
+    Column("description", Text, nullable=False),
+    Column("is_public", Boolean, nullable=False),
+    Column("position", Integer, nullable=False),  # the member's order of their collections
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("user_id", "slug", name="uq_collections_user_id_slug"),
+)
+Index("ix_collections_user_id", collections.c.user_id, collections.c.position)
+
+collection_items = Table(
+    "collection_items",
+    metadata,
+    Column("collection_id", IdType, ForeignKey("collections.id", ondelete="CASCADE"), primary_key=True),
+    Column("paper_id", IdType, ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True),
+    Column("position", Integer, nullable=False),  # the collection's order, 1 first
+    Column("added_at", DateTime(timezone=True), nullable=False),
+)
+Index("ix_collection_items_collection_id", collection_items.c.collection_id, collection_items.c.position)
+Index("ix_collection_items_paper_id", collection_items.c.paper_id)
+
+# A member's private note on a paper, shown to them alone.
+library_notes = Table(
+    "library_notes",
+    metadata,
+    Column("user_id", IdType, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("paper_id", IdType, ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True),
+    Column("note", Text, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
 
 # What a member told us about a paper for themselves alone: "not interested" hides it from their
 # feeds (services/feedback.py) and will train their recommendations.

@@ -1,5 +1,7 @@
 """A member's library: the save and "not interested" buttons' endpoints and the library page
-(/library: the saved papers, then the ones hidden from the reader's feeds, each with an undo).
+(/library: the saved papers, filtered by collection and read mark or searched, the reader's
+collections to manage, then the papers hidden from their feeds, each with an undo; the forms
+that change collections, notes and read marks are web/library_forms.py's).
 
 Saving works like the vote button: a plain form (CSRF token; the server redirects back, 303) or
 JSON for a script (`Accept: application/json`: `{"arxiv_id", "saved"}`). Any logged-in account
@@ -10,18 +12,20 @@ owner's alone: never in the shared page cache (a logged-in request) and sent `pr
 from __future__ import annotations
 
 from typing import Annotated
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from starlette.responses import Response
 
+from paperboy.domain.collections import CollectionNotFound
 from paperboy.services.feedback import NOT_INTERESTED, give_feedback, hidden_papers
-from paperboy.services.library import PaperNotFound, library_page, save_paper
+from paperboy.services.library import LibraryFilter, LibraryPage, PaperNotFound, library_page, save_paper
 from paperboy.web.auth import LOGGED_IN, CheckedViewer, client_ip, require_user, viewer_of
 from paperboy.web.community import back_to
 from paperboy.web.context import app_context
 from paperboy.web.errors import PageError, wants_json
+from paperboy.web.urls import collection_url
 
 router = APIRouter(default_response_class=HTMLResponse, include_in_schema=False)
 
@@ -29,6 +33,7 @@ Field = Annotated[str, Form()]
 NextField = Annotated[str, Form(alias="next")]
 _ACTIONS = {"save": True, "remove": False}
 _HIDE_ACTIONS = {"hide": True, "undo": False}
+_READ_FILTERS: dict[str, bool | None] = {"": None, "all": None, "read": True, "unread": False}
 
 
 @router.post("/papers/{arxiv_id:path}/save", dependencies=LOGGED_IN)
@@ -72,15 +77,62 @@ def not_interested(
 
 
 @router.get("/library")
-def library(request: Request, page: Annotated[int, Query(ge=1, le=100_000)] = 1) -> Response:
-    """The reader's saved papers, the latest saved first; anonymous readers are sent to log in."""
+def library(
+    request: Request,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    collection: Annotated[str, Query(max_length=20)] = "",
+    read: Annotated[str, Query(max_length=10)] = "",
+    q: Annotated[str, Query(max_length=500)] = "",
+) -> Response:
+    """The reader's saved papers, the latest saved first, or one collection's in its order;
+    `read=read|unread`, and `q` searches within them. Anonymous readers are sent to log in."""
     user = viewer_of(request).user
     if user is None:
         return RedirectResponse(f"/login?next={quote('/library')}", status_code=303)
     ctx = app_context(request)
-    found = library_page(ctx.engine, user, page=page, page_size=ctx.settings.page_size)
+    chosen = LibraryFilter(read=_read_filter(read), collection_id=_collection_filter(collection))
+    try:
+        found = library_page(
+            ctx.engine, user, page=page, page_size=ctx.settings.page_size, chosen=chosen, query=q
+        )
+    except CollectionNotFound as exc:
+        raise PageError(404, "No such collection", str(exc)) from None
     hidden, hidden_total = hidden_papers(ctx.engine, user)
-    context = {"library": found, "hidden": hidden, "hidden_total": hidden_total}
+    context = {
+        "library": found,
+        "hidden": hidden,
+        "hidden_total": hidden_total,
+        "library_link": library_link,
+        "collection_path": lambda c: collection_url(c.id, c.slug),
+    }
     return ctx.templates.TemplateResponse(
         request, "library.html", context, headers={"Cache-Control": "private, no-store"}
     )
+
+
+def library_link(shown: LibraryPage, *, page: int = 1) -> str:
+    """The library page with the same filters and search, on another page."""
+    params: dict[str, object] = {}
+    if shown.query:
+        params["q"] = shown.query
+    if shown.chosen.collection_id is not None:
+        params["collection"] = shown.chosen.collection_id
+    if shown.chosen.read is not None:
+        params["read"] = "read" if shown.chosen.read else "unread"
+    if page > 1:
+        params["page"] = page
+    return "/library?" + urlencode(params) if params else "/library"
+
+
+def _read_filter(text: str) -> bool | None:
+    if text not in _READ_FILTERS:
+        raise PageError(400, "Bad request", f"read must be read or unread, not {text[:10]!r}")
+    return _READ_FILTERS[text]
+
+
+def _collection_filter(text: str) -> int | None:
+    if not text:
+        return None
+    if not (text.isascii() and text.isdigit() and len(text) <= 16):
+        raise PageError(404, "No such collection", f"There is no collection {text[:20]!r}.")
+    return int(text)

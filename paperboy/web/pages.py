@@ -20,6 +20,7 @@ from paperboy.config import ENV_PREFIX, TRENDING_GRAVITY
 from paperboy.domain.arxiv_ids import ArxivId, InvalidArxivId, abs_url, parse_arxiv_id
 from paperboy.domain.calendar import PERIOD_KINDS, PeriodKind, parse_period, period_containing
 from paperboy.domain.trending import Signals, TrendingParams, score, trending_params
+from paperboy.services.collections import reader_keeping
 from paperboy.services.feed import (
     DEFAULT_SORT,
     FeedPage,
@@ -216,6 +217,8 @@ def paper_page(
         "similar_sort": similar_order,
         "similar_unavailable": page.similar_unavailable,
         "similar_sorts": list(SIMILAR_LABELS.items()),
+        # The reader's collections, note and read mark (one query); never cached: a logged-in page.
+        "keeping": reader_keeping(ctx.engine, reader, paper.id) if reader else None,
     }
     return ctx.templates.TemplateResponse(request, "paper.html", context, headers={"Vary": "Accept"})
 

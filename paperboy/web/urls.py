@@ -17,7 +17,16 @@ from paperboy.services.feed import DEFAULT_SORT
 TOP_PATH = "/papers/top"
 ABOUT_TRENDING_PATH = "/about/trending"
 
-__all__ = ["ABOUT_TRENDING_PATH", "TOP_PATH", "day_url", "paper_url", "period_url", "top_url", "why_url"]
+__all__ = [
+    "ABOUT_TRENDING_PATH",
+    "TOP_PATH",
+    "collection_url",
+    "day_url",
+    "paper_url",
+    "period_url",
+    "top_url",
+    "why_url",
+]
 
 
 @lru_cache(maxsize=4096)  # a feed page links each category chip: the same few URLs many times
@@ -50,3 +59,9 @@ def top_url(*, category: str | None = None, page: int = 1) -> str:
     if page > 1:
         params["page"] = str(page)
     return f"{TOP_PATH}?{urlencode(params)}" if params else TOP_PATH
+
+
+def collection_url(collection_id: int, slug: str) -> str:
+    """A collection's page, /collections/12-graph-nets: the id finds it, the slug is for people
+    (an old or missing slug is redirected to this one)."""
+    return f"/collections/{collection_id}-{slug}"

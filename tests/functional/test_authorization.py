@@ -25,10 +25,11 @@ from paperboy.domain.comments import Comment
 from paperboy.domain.digest import Preferences
 from paperboy.domain.models import Version
 from paperboy.domain.users import User
-from paperboy.services import comments, moderation
+from paperboy.services import collections, comments, moderation
 from paperboy.services.api_tokens import TokenForbidden, create_token
 from paperboy.services.subscriptions import DigestLinks
-from paperboy.storage import api_tokens, digests, submissions, users, votes
+from paperboy.storage import api_tokens, digests, library, submissions, users, votes
+from paperboy.storage import collections as collections_store
 from paperboy.storage import comments as comments_store
 from paperboy.storage.engine import now_utc
 from paperboy.storage.queries import paper_id_by_arxiv_id
@@ -50,7 +51,7 @@ Effect = Callable[[Connection, People, CommentIds], bool]
 @dataclass(frozen=True)
 class Rule:
     # "user" (any account), "verified" (a confirmed address, banned or not), "member" (verified and
-    # not banned), "owner" (the comment's author), "moderator"
+    # not banned), "owner" (the comment's author), "moderator", "keeper" (the collection's owner)
     needs: str
     data: dict[str, str] = field(default_factory=dict)
     status: int = 303  # what the allowed actor gets: a form posts, then sees the result
@@ -141,6 +142,43 @@ def _token_made(conn: Connection, people: People, _: CommentIds) -> bool:
     return [token.name for token in api_tokens.user_tokens(conn, people["other"].id)] == ["a script"]
 
 
+def _read_marked(conn: Connection, people: People, _: CommentIds) -> bool:
+    paper_id = paper_id_by_arxiv_id(conn, PAPER) or 0
+    saved = library.saved_among(conn, people["unverified"].id, [paper_id]).get(paper_id)
+    return saved is not None and saved.read_at is not None
+
+
+def _noted(conn: Connection, people: People, _: CommentIds) -> bool:
+    paper_id = paper_id_by_arxiv_id(conn, PAPER) or 0
+    return library.notes_among(conn, people["unverified"].id, [paper_id]) == {paper_id: "Mine."}
+
+
+def _unverified_collections(conn: Connection, people: People) -> dict[str, int]:
+    return {c.name: c.papers for c in collections_store.collections_of(conn, people["unverified"].id)}
+
+
+def _saved_to_new(conn: Connection, people: People, _: CommentIds) -> bool:
+    return _unverified_collections(conn, people) == {"From the paper": 1}
+
+
+def _collection_made(conn: Connection, people: People, _: CommentIds) -> bool:
+    return _unverified_collections(conn, people) == {"Reading": 0}
+
+
+def _shelf(conn: Connection, ids: CommentIds) -> tuple[str, int]:
+    found = collections_store.collection_by_id(conn, ids["collection"])
+    assert found is not None
+    return found.name, found.papers
+
+
+def _renamed(conn: Connection, _: People, ids: CommentIds) -> bool:
+    return _shelf(conn, ids)[0] == "Renamed"
+
+
+def _taken_out(conn: Connection, _: People, ids: CommentIds) -> bool:
+    return _shelf(conn, ids)[1] == 0
+
+
 def _signed_out_everywhere(conn: Connection, people: People, _: CommentIds) -> bool:
     return users.user_sessions(conn, people["unverified"].id, now_utc()) == []
 
@@ -193,6 +231,20 @@ RULES = {
     "/settings/tokens/revoke-all": Rule("user"),  # they hold none (an unverified account cannot)
     "/settings/sessions/{session_id}/end": Rule("user"),  # no such session: nothing to end
     "/settings/sessions/end-all": Rule("user", effect=_signed_out_everywhere),
+    # issue 16: any account keeps a library; a collection is its owner's alone ("keeper": the
+    # author's collection, any other account gets its 404).
+    "/papers/{arxiv_id:path}/read": Rule("user", {"action": "read"}, effect=_read_marked),
+    "/papers/{arxiv_id:path}/note": Rule("user", {"note": "Mine."}, effect=_noted),
+    "/papers/{arxiv_id:path}/collections": Rule(
+        "user", {"new_collection": "From the paper"}, effect=_saved_to_new
+    ),
+    "/library/collections": Rule("user", {"name": "Reading"}, effect=_collection_made),
+    "/library/collections/{collection_id}": Rule(
+        "keeper", {"action": "update", "name": "Renamed"}, effect=_renamed
+    ),
+    "/library/collections/{collection_id}/papers/{arxiv_id:path}": Rule(
+        "keeper", {"action": "remove"}, effect=_taken_out
+    ),
 }
 
 
@@ -202,6 +254,7 @@ API_ROUTES = {
     "/api/v1/papers/{arxiv_id:path}/comments": ("comment", {"body": "A fine result."}),
     "/api/v1/submissions": ("submit", {"paper": FRESH}),
     "/api/v1/me/library/imports": ("library", {"ids": [PAPER]}),
+    "/api/v1/me/collections": ("library", {"name": "Reading"}),
 }
 
 
@@ -238,7 +291,9 @@ def world(settings, engine, add_papers):
     visible = post(engine, settings, people["author"], PAPER, "Second.", None, "127.0.0.1")
     with write_transaction(engine) as conn:
         update_user(conn, people["banned"].id, banned_at=datetime.now(UTC), ban_reason="test")
-    return people, {"hidden": hidden.id, "visible": visible.id}
+    shelf = collections.create_collection(engine, settings, people["author"], "127.0.0.1", "Shelf")
+    collections.add_to_collection(engine, settings, people["author"], "127.0.0.1", shelf.id, PAPER)
+    return people, {"hidden": hidden.id, "visible": visible.id, "collection": shelf.id}
 
 
 def _path(template: str, comment_ids: dict[str, int]) -> str:
@@ -249,6 +304,7 @@ def _path(template: str, comment_ids: dict[str, int]) -> str:
         .replace("{name}", "banned" if template.endswith("/unban") else "target")
         .replace("{token_id}", "1")
         .replace("{session_id}", "0" * 64)
+        .replace("{collection_id}", str(comment_ids["collection"]))
     )
 
 
@@ -270,20 +326,24 @@ def test_who_may_post(template, settings, engine, world):
     path = _path(template, comment_ids)
     with open_client(settings.replace(page_cache_mb=0)) as client:
         assert _post(client, path, None, rule).status_code == 401, "anonymous"
-        if rule.needs != "user":
+        if rule.needs not in ("user", "keeper"):
             assert _post(client, path, people["unverified"], rule).status_code == 403, "unverified"
-        if rule.needs not in ("user", "verified"):
+        if rule.needs not in ("user", "verified", "keeper"):
             assert _post(client, path, people["banned"], rule).status_code == 403, "banned"
         if rule.needs == "owner":
             assert _post(client, path, people["other"], rule).status_code == 403, "not the author"
         if rule.needs == "moderator":
             assert _post(client, path, people["other"], rule).status_code == 403, "not a moderator"
+        if rule.needs == "keeper":  # another's collection: the 404 of one that does not exist
+            for someone in ("other", "unverified", "mod"):
+                assert _post(client, path, people[someone], rule).status_code == 404, someone
         allowed = {
             "user": "unverified",
             "verified": "banned",  # a banned member may still manage (and stop) their digest
             "member": "other",
             "owner": "author",
             "moderator": "mod",
+            "keeper": "author",
         }[rule.needs]
         refused = _post(client, path, people[allowed], rule, with_token=False)
         assert refused.status_code == 403, "no CSRF token"

@@ -52,9 +52,10 @@ MAX_STATEMENTS_AGAIN = {
     "about": 0,
 }
 # A logged-in reader costs the session look-up and, on lists and paper pages, one query for
-# which of the page's papers they upvoted (on paper pages, one more for the similar papers).
+# which of the page's papers they upvoted (on paper pages, one more for the similar papers, and
+# one for their collections, note and read mark: storage/collections.keeping).
 MEMBER_EXTRA = 2
-MEMBER_EXTRA_PAPER = 3
+MEMBER_EXTRA_PAPER = 4
 WEEK_DAYS = [date(2025, 6, 9) + timedelta(days=n) for n in range(5)]  # Mon 9 - Fri 13 June 2025
 PAGES = {
     "/": "/",

@@ -21,7 +21,7 @@ from conftest import make_record
 
 from paperboy.app import create_app
 from paperboy.domain.digest import Preferences
-from paperboy.services import comments, moderation
+from paperboy.services import collections, comments, moderation
 from paperboy.services.api_tokens import create_token
 from paperboy.services.search_index import embed_new_papers
 from paperboy.services.subscriptions import DigestLinks
@@ -31,7 +31,8 @@ from paperboy.storage.transactions import write_transaction
 
 PAPER = "2506.12229"
 MOUNTS = {"/static", "/static/swagger"}  # files, the same for everyone: not asked here
-# Each GET route, as a URL; {comment}, {feed_token}, {confirm} and {manage} come from the world.
+# Each GET route, as a URL; {comment}, {feed_token}, {confirm}, {manage} and {collection} come from
+# the world.
 URLS = {
     "/openapi.json": "/openapi.json",
     "/healthz": "/healthz",
@@ -73,6 +74,10 @@ URLS = {
     "/api/v1/me/library": "/api/v1/me/library",
     "/api/v1/me/library/imports/{import_id}": "/api/v1/me/library/imports/1",
     "/api/v1/me/library/export": "/api/v1/me/library/export",
+    "/api/v1/me/collections": "/api/v1/me/collections",
+    "/api/v1/me/collections/{collection_id}": "/api/v1/me/collections/{collection_id}",
+    "/collections/{ref}": "/collections/{collection}",  # a public one: anonymous readers' is no-cache
+    "/collections/{ref}.{fmt}": "/collections/{collection}.rss",
     "/docs": "/docs",
     "/feeds/private/{token}.{fmt}": "/feeds/private/{feed_token}.rss",
     "/feeds/search.{fmt}": "/feeds/search.rss?q=study",
@@ -117,7 +122,11 @@ def world(settings, engine, add_papers):
     hidden = post(engine, settings, member, PAPER, "Hidden by a moderator.", None, "127.0.0.1")
     moderation.hide_comment(engine, mod, hidden.id, "test")
     visible = post(engine, settings, member, PAPER, "Visible.", None, "127.0.0.1")
+    shelf = collections.create_collection(engine, settings, member, "127.0.0.1", "Shelf", is_public=True)
+    collections.add_to_collection(engine, settings, member, "127.0.0.1", shelf.id, PAPER)
     values = {
+        "collection": f"{shelf.id}-{shelf.slug}",
+        "collection_id": str(shelf.id),
         "comment": str(visible.id),
         "feed_token": create_token(engine, member, "feed reader", ["feed"]).plaintext,
         **_digest_tokens(engine, settings),

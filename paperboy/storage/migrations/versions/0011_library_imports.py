@@ -1,7 +1,7 @@
 """imports into a member's library
 
 Revision ID: 0011
-Revises: 0009
+Revises: 0010
 Create Date: 2026-12-07 11:40:00
 
 - library_imports: one per uploaded file or list of ids, with its progress and what was not matched.
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0011"
-down_revision = "0009"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 
