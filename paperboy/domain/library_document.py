@@ -12,10 +12,22 @@ listed in their order. A reader ignores fields it does not know, and refuses a n
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from paperboy.domain.collections import (
+    MAX_COLLECTIONS,
+    MAX_DESCRIPTION,
+    MAX_NAME,
+    MAX_NOTE,
+    MAX_PAPERS,
+    InvalidCollection,
+    clean_description,
+    clean_name,
+    clean_note,
+)
 from paperboy.domain.library_import import (
     MAX_IMPORT_ENTRIES,
     MAX_TITLE,
@@ -26,9 +38,6 @@ from paperboy.domain.library_import import (
 
 FORMAT = "paperboy-library"
 VERSION = 1
-MAX_NOTE = 10_000
-MAX_NAME = 100
-MAX_DESCRIPTION = 2_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,9 +116,12 @@ def read_library_json(data: Any) -> LibraryDocument:
     if not isinstance(version, int) or not 1 <= version <= VERSION:
         raise ImportFileError(f"This site reads library files of version {VERSION}, not {version!r}.")
     saved = tuple(_saved(item, number) for number, item in enumerate(_list(data, "saved"), start=1))
-    collections = tuple(
-        _collection(item, number) for number, item in enumerate(_list(data, "collections"), start=1)
-    )
+    listed = _list(data, "collections")
+    if len(listed) > MAX_COLLECTIONS:
+        raise ImportFileError(
+            f"The file holds more than {MAX_COLLECTIONS} collections, the most a member keeps."
+        )
+    collections = tuple(_collection(item, number) for number, item in enumerate(listed, start=1))
     document = LibraryDocument(saved, collections)
     if not document.entries():
         raise ImportFileError("The library file holds no papers.")
@@ -130,26 +142,31 @@ def _saved(item: Any, number: int) -> SavedEntry:
     if not isinstance(item, dict):
         raise ImportFileError(f"The {where} is not an object.")
     arxiv_id = _arxiv_id(item.get("arxiv_id"), where)
-    note = _text(item.get("note"), f"the note of {where}", MAX_NOTE) or None
+    note = _cleaned(clean_note, _text(item.get("note"), f"the note of {where}", 2 * MAX_NOTE), where)
     title = _text(item.get("title"), f"the title of {where}", 10 * MAX_TITLE)[:MAX_TITLE]
-    return SavedEntry(
-        arxiv_id, title, _time(item.get("saved_at"), where), _time(item.get("read_at"), where), note
-    )
+    saved_at, read_at = _time(item.get("saved_at"), where), _time(item.get("read_at"), where)
+    return SavedEntry(arxiv_id, title, saved_at, read_at, note or None)
 
 
 def _collection(item: Any, number: int) -> CollectionEntry:
     where = f"collection {number}"
     if not isinstance(item, dict):
         raise ImportFileError(f"The {where} is not an object.")
-    name = _text(item.get("name"), f"the name of {where}", MAX_NAME).strip()
-    if not name:
-        raise ImportFileError(f"The {where} has no name.")
+    name = _cleaned(clean_name, _text(item.get("name"), f"the name of {where}", 4 * MAX_NAME), where)
     papers = item.get("papers", [])
-    if not isinstance(papers, list):
-        raise ImportFileError(f"The papers of {where} must be a list of arXiv ids.")
+    if not isinstance(papers, list) or len(papers) > MAX_PAPERS:
+        raise ImportFileError(f"The papers of {where} must be a list of at most {MAX_PAPERS:,} arXiv ids.")
     ids = tuple(dict.fromkeys(_arxiv_id(paper, f"a paper of {where}") for paper in papers))
-    description = _text(item.get("description"), f"the description of {where}", MAX_DESCRIPTION)
-    return CollectionEntry(name, description, item.get("public") is True, ids)
+    text = _text(item.get("description"), f"the description of {where}", 2 * MAX_DESCRIPTION)
+    return CollectionEntry(name, _cleaned(clean_description, text, where), item.get("public") is True, ids)
+
+
+def _cleaned(clean: Callable[[str], str], text: str, where: str) -> str:
+    """What collections keep (domain/collections.py), or ImportFileError saying where it failed."""
+    try:
+        return clean(text)
+    except InvalidCollection as exc:
+        raise ImportFileError(f"In {where}: {exc}") from None
 
 
 def _arxiv_id(value: Any, where: str) -> str:

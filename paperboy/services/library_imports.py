@@ -37,7 +37,7 @@ from paperboy.domain.users import User
 from paperboy.integrations import arxiv_api
 from paperboy.integrations.http import HttpClient, UpstreamError
 from paperboy.services import rate_limits
-from paperboy.services.library_restore import Found, apply_found
+from paperboy.services.library_restore import Filing, Found, apply_found, prepare_filing
 from paperboy.storage import library_imports as store
 from paperboy.storage.engine import now_utc
 from paperboy.storage.library_imports import ImportRow, WaitingItem
@@ -57,6 +57,7 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+Choice = int | str | None  # a collection to import into: one of the member's ids, "new", or none
 MAX_UNFINISHED = 3  # imports a member may have queued or running at once
 MAX_ATTEMPTS = 3  # failed turns with arXiv before an import is marked failed
 FETCH_BATCH = arxiv_api.CHUNK_SIZE
@@ -101,17 +102,27 @@ class ImportProgress:
 
 
 def import_library(
-    engine: Engine, settings: Settings, user: User, data: bytes, filename: str, ip: str
+    engine: Engine,
+    settings: Settings,
+    user: User,
+    data: bytes,
+    filename: str,
+    ip: str,
+    collection: Choice = None,
 ) -> ImportProgress:
-    """Import an uploaded file. ImportFileError (nothing written), ImportRefused, RateLimited."""
-    return _start(engine, settings, user, read_upload(data, filename), filename, ip)
+    """Import an uploaded file, into `collection` too when given (one of the member's ids, or
+    "new": one named after the file; a paperboy library file brings its own). ImportFileError
+    (nothing written), ImportRefused, RateLimited, CollectionNotFound, CollectionFull."""
+    return _start(engine, settings, user, read_upload(data, filename), filename, ip, collection)
 
 
-def import_ids(engine: Engine, settings: Settings, user: User, ids: Sequence[str], ip: str) -> ImportProgress:
+def import_ids(
+    engine: Engine, settings: Settings, user: User, ids: Sequence[str], ip: str, collection: Choice = None
+) -> ImportProgress:
     """Import a list of arXiv ids or links (the API's JSON form); as import_library."""
     texts = [" ".join(text.replace("\x00", "").split())[:300] for text in ids]
     entries = checked_entries(_id_entry(text) for text in texts if text)
-    return _start(engine, settings, user, Upload("ids", entries), "ids", ip)
+    return _start(engine, settings, user, Upload("ids", entries), "ids", ip, collection)
 
 
 def _id_entry(text: str) -> ImportEntry:
@@ -132,7 +143,7 @@ def recent_imports(engine: Engine, user: User, limit: int = 5) -> list[ImportPro
 
 
 def _start(
-    engine: Engine, settings: Settings, user: User, upload: Upload, filename: str, ip: str
+    engine: Engine, settings: Settings, user: User, upload: Upload, filename: str, ip: str, collection: Choice
 ) -> ImportProgress:
     name = " ".join(filename.split())[:200] or "upload"
     limits = rate_limits.member_limits(
@@ -141,7 +152,8 @@ def _start(
     with write_transaction(engine) as conn:
         wait = rate_limits.count_in(conn, *limits)
         unfinished = store.count_unfinished(conn, user.id) if wait is None else 0
-        row = None if wait is not None or unfinished >= MAX_UNFINISHED else _record(conn, user, upload, name)
+        allowed = wait is None and unfinished < MAX_UNFINISHED
+        row = _record(conn, user, upload, name, collection) if allowed else None
     if wait is not None:
         raise rate_limits.refusal("library imports", wait)
     if row is None:
@@ -151,7 +163,7 @@ def _start(
     return _progress(row)
 
 
-def _record(conn: Connection, user: User, upload: Upload, filename: str) -> ImportRow:
+def _record(conn: Connection, user: User, upload: Upload, filename: str, collection: Choice) -> ImportRow:
     """Match the entries, save what the catalogue holds, queue the rest, record the import."""
     now = now_utc()
     entries = _distinct(upload.entries)
@@ -165,12 +177,15 @@ def _record(conn: Connection, user: User, upload: Upload, filename: str) -> Impo
         else:
             unmatched.append(entry.title or f"entry {position + 1} (no title, no arXiv id)")
     document = upload.document
+    filing = prepare_filing(conn, user.id, collection, filename, len(entries), document, now)
     saves = [Found(position, entries[position].arxiv_id, paper_id) for position, paper_id in found.items()]
-    apply_found(conn, user.id, saves, document, None, now)
+    apply_found(conn, user.id, saves, document, filing, now)
     import_id = store.insert_import(
         conn,
         user_id=user.id,
-        collection_id=None,
+        collection_id=filing.collection_id,
+        collection_offset=filing.offset,
+        collections=list(filing.made) if document else None,
         kind=upload.kind,
         filename=filename,
         status="queued" if waiting else "done",
@@ -300,7 +315,8 @@ def _save_fetched(
         Found(item.position, item.arxiv_id, found[item.arxiv_id]) for item in items if item.arxiv_id in found
     ]
     # saved as of the import's start, so that the library lists the whole file in its order
-    apply_found(conn, row.user_id, saves, document, row.collection_id, row.created_at)
+    filing = Filing(row.collection_id, row.collection_offset, tuple(row.collections or ()))
+    apply_found(conn, row.user_id, saves, document, filing, row.created_at)
     missing = [item for item in items if item.arxiv_id not in found]
     store.set_item_state(conn, row.id, [item.position for item in items if item.arxiv_id in found], "saved")
     store.set_item_state(conn, row.id, [item.position for item in missing], "missing")

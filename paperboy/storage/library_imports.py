@@ -14,7 +14,14 @@ from sqlalchemy import Connection, func, insert, or_, select, update
 
 from paperboy.domain.iterables import batched
 from paperboy.storage.dialect import insert_into
-from paperboy.storage.schema import library_import_items, library_imports, library_items, papers
+from paperboy.storage.schema import (
+    collection_items,
+    collections,
+    library_import_items,
+    library_imports,
+    library_items,
+    papers,
+)
 
 _IN_CHUNK = 500
 
@@ -24,6 +31,8 @@ class ImportRow:
     id: int
     user_id: int
     collection_id: int | None
+    collection_offset: int
+    collections: list[int] | None  # a library file's: the collections it made, in its order
     kind: str
     filename: str
     status: str
@@ -46,8 +55,9 @@ class WaitingItem:
 
 
 def insert_import(conn: Connection, **values: Any) -> int:
-    """A new import row (every column but id, `unmatched` as a list); its id."""
+    """A new import row (every column but id; `unmatched` and `collections` as lists); its id."""
     values["unmatched"] = json.dumps(values["unmatched"])
+    values["collections"] = None if values["collections"] is None else json.dumps(values["collections"])
     row = conn.execute(insert(library_imports).values(**values).returning(library_imports.c.id)).one()
     return int(row.id)
 
@@ -196,11 +206,43 @@ def save_papers(conn: Connection, user_id: int, saves: Sequence[tuple[int, datet
         conn.execute(statement, rows)
 
 
+def existing_collections(conn: Connection, collection_ids: Sequence[int]) -> set[int]:
+    """Which of these collections still exist."""
+    if not collection_ids:
+        return set()
+    return set(
+        conn.execute(select(collections.c.id).where(collections.c.id.in_(list(collection_ids)))).scalars()
+    )
+
+
+def last_position(conn: Connection, collection_id: int) -> int:
+    """The collection's last position (0 when it is empty)."""
+    query = select(func.coalesce(func.max(collection_items.c.position), 0))
+    return int(conn.execute(query.where(collection_items.c.collection_id == collection_id)).scalar_one())
+
+
+def file_papers(
+    conn: Connection, collection_id: int, places: Sequence[tuple[int, int]], now: datetime
+) -> None:
+    """Put these (paper id, position) in the collection; a paper already in it keeps its place."""
+    statement = insert_into(conn, collection_items).on_conflict_do_nothing(
+        index_elements=[collection_items.c.collection_id, collection_items.c.paper_id]
+    )
+    for chunk in batched(list(places), _IN_CHUNK):
+        rows = [
+            {"collection_id": collection_id, "paper_id": paper_id, "position": position, "added_at": now}
+            for paper_id, position in chunk
+        ]
+        conn.execute(statement, rows)
+
+
 def _row(row: Any) -> ImportRow:
     return ImportRow(
         id=row.id,
         user_id=row.user_id,
         collection_id=row.collection_id,
+        collection_offset=row.collection_offset,
+        collections=json.loads(row.collections) if row.collections else None,
         kind=row.kind,
         filename=row.filename,
         status=row.status,

@@ -289,7 +289,10 @@ library_imports = Table(
     metadata,
     Column("id", IdType, primary_key=True, autoincrement=True),
     Column("user_id", IdType, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
-    Column("collection_id", IdType),  # the collection it fills, if any
+    # the collection it fills, if any, and the position its first entry takes there, less one
+    Column("collection_id", IdType, ForeignKey("collections.id", ondelete="SET NULL")),
+    Column("collection_offset", Integer, nullable=False),
+    Column("collections", Text),  # a paperboy library file's: the ids of the collections it made, as JSON
     Column("kind", String(20), nullable=False),  # domain/library_import.KINDS
     Column("filename", String(200), nullable=False),
     Column("status", String(10), nullable=False),  # queued | running | done | failed

@@ -11,18 +11,20 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Form, Path, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from paperboy.domain.library_import import MAX_IMPORT_BYTES, ImportFileError
 from paperboy.domain.users import User
+from paperboy.services.collections import CollectionFull, CollectionNotFound, collections_of
 from paperboy.services.library_export import export_library
 from paperboy.services.library_imports import (
-    ImportProgress,
     ImportRefused,
     import_library,
     import_progress,
     recent_imports,
 )
+from paperboy.services.library_restore import NEW
 from paperboy.web.api.models import MAX_ID
 from paperboy.web.auth import LOGGED_IN, CheckedViewer, client_ip, require_user, viewer_of
 from paperboy.web.context import app_context
@@ -51,8 +53,10 @@ async def start_import(
     viewer: CheckedViewer,
     file: Annotated[UploadFile | None, Form()] = None,
     ids: Annotated[str, Form(max_length=200_000)] = "",
+    collection: Annotated[str, Form(max_length=20)] = "",
 ) -> Response:
-    """A file (any format the form names), else the ids pasted in the box; then its progress."""
+    """A file (any format the form names), else the ids pasted in the box, into the library and
+    the collection chosen (one of the member's, "new" or none); then its progress."""
     user = require_user(viewer)
     if file is not None and file.filename:
         data, filename = await file.read(MAX_IMPORT_BYTES + 1), file.filename
@@ -60,9 +64,20 @@ async def start_import(
         data, filename = ids.encode(), "pasted ids"
     ctx = app_context(request)
     try:
-        progress = import_library(ctx.engine, ctx.settings, user, data, filename, client_ip(request))
-    except ImportFileError as exc:
+        progress = await run_in_threadpool(
+            import_library,
+            ctx.engine,
+            ctx.settings,
+            user,
+            data,
+            filename,
+            client_ip(request),
+            _choice(collection),
+        )
+    except (ImportFileError, CollectionNotFound) as exc:
         return _render_form(request, user, error=str(exc), status_code=400)
+    except CollectionFull as exc:
+        return _render_form(request, user, error=str(exc), status_code=409)
     except ImportRefused as exc:
         links, headers = [("Your imports", "/library/imports")], {"Retry-After": str(exc.retry_after)}
         return render_error(request, 429, "Imports still running", str(exc), links, headers=headers)
@@ -98,6 +113,17 @@ def export(request: Request, format: Literal["json", "bibtex", "ris"] = "json") 
     return Response(found.body, media_type=found.media_type, headers=headers)
 
 
+def _choice(text: str) -> int | str | None:
+    """The form's collection: "" (none), "new", or one of the member's ids (checked later)."""
+    if text in ("", NEW):
+        return text or None
+    if not text.isascii() or not text.isdigit() or len(text) > 18:
+        raise PageError(
+            400, "Bad request", f"collection must be new or a collection's number, not {text[:20]!r}"
+        )
+    return int(text)
+
+
 def _member_or_none(request: Request) -> User | None:
     return viewer_of(request).user
 
@@ -105,8 +131,13 @@ def _member_or_none(request: Request) -> User | None:
 def _render_form(
     request: Request, user: User, *, error: str | None = None, status_code: int = 200
 ) -> Response:
-    imports: list[ImportProgress] = recent_imports(app_context(request).engine, user, limit=20)
-    context: dict[str, object] = {"imports": imports, "error": error, "max_mb": MAX_IMPORT_BYTES // 2**20}
+    engine = app_context(request).engine
+    context: dict[str, object] = {
+        "imports": recent_imports(engine, user, limit=20),
+        "collections": collections_of(engine, user),
+        "error": error,
+        "max_mb": MAX_IMPORT_BYTES // 2**20,
+    }
     return _render(request, "library_imports.html", context, status_code)
 
 

@@ -6,6 +6,7 @@ the pages (web/library_io.py); another account's import is a 404.
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
@@ -15,6 +16,7 @@ from starlette.datastructures import UploadFile
 from starlette.responses import JSONResponse, Response
 
 from paperboy.domain.library_import import MAX_IMPORT_BYTES, ImportFileError
+from paperboy.services.collections import CollectionFull, CollectionNotFound
 from paperboy.services.library_export import FORMATS, export_library
 from paperboy.services.library_imports import (
     ImportProgress,
@@ -37,6 +39,12 @@ _FILE_SCHEMA = {
     "required": ["file"],
     "additionalProperties": False,
     "properties": {
+        "collection": {
+            "type": "string",
+            "pattern": "^(new|[1-9][0-9]{0,15})$",
+            "description": 'Also put the papers in this collection of the account\'s, or "new": one named '
+            "after the file (a paperboy library file brings its own).",
+        },
         "file": {
             # What an import reads is UTF-8 text without NUL (a form with NUL is refused before
             # any handler: web/request_guard.py), whatever the file's name says.
@@ -44,7 +52,7 @@ _FILE_SCHEMA = {
             "pattern": "^[^\\x00]*$",
             "description": "The file to import: BibTeX, RIS, CSL JSON, Zotero CSV, a paperboy library "
             "export or arXiv ids one a line; UTF-8, at most 2 MB and 5,000 entries.",
-        }
+        },
     },
 }
 _IMPORT_BODY: dict[str, Any] = {
@@ -58,6 +66,7 @@ _IMPORT_BODY: dict[str, Any] = {
 }
 _EXPORT_TYPES: dict[str, dict[str, object]] = {media.split(";")[0]: {} for media, _ in FORMATS.values()}
 PRIVATE = {"Cache-Control": "private, no-store"}
+_CHOICE = re.compile(r"new|[1-9][0-9]{0,15}")
 
 
 @router.post(
@@ -67,6 +76,8 @@ PRIVATE = {"Cache-Control": "private, no-store"}
     summary="Import into the library",
     openapi_extra=_IMPORT_BODY,
     responses={
+        404: error_doc("The account has no such collection."),
+        409: error_doc("The collection, or the account's collections, would be over their limit."),
         413: error_doc("The file is larger than the upload limit."),
         429: error_doc("Too many imports started, or three still running."),
     },
@@ -78,15 +89,21 @@ async def create_import(request: Request, user: Keeper) -> Response:
     ctx, ip = app_context(request), client_ip(request)
     try:
         if request.headers.get("content-type", "").startswith("multipart/form-data"):
-            data, filename = await _uploaded(request)
+            data, filename, choice = await _uploaded(request)
             progress = await run_in_threadpool(
-                import_library, ctx.engine, ctx.settings, user, data, filename, ip
+                import_library, ctx.engine, ctx.settings, user, data, filename, ip, choice
             )
         else:
-            ids = _ids(await request.body())
-            progress = await run_in_threadpool(import_ids, ctx.engine, ctx.settings, user, ids, ip)
+            body = _body(await request.body())
+            progress = await run_in_threadpool(
+                import_ids, ctx.engine, ctx.settings, user, body.ids, ip, body.collection
+            )
     except ImportFileError as exc:
         raise ApiError(422, "unreadable_import", str(exc), "file") from None
+    except CollectionNotFound as exc:
+        raise ApiError(404, "not_found", str(exc), "collection") from None
+    except CollectionFull as exc:
+        raise ApiError(409, "collection_full", str(exc), "collection") from None
     except ImportRefused as exc:
         busy = ApiError(429, "imports_running", str(exc))
         return api_error_response(busy, {"Retry-After": str(exc.retry_after)})
@@ -125,28 +142,32 @@ def export(
     return Response(found.body, media_type=found.media_type, headers=headers)
 
 
-async def _uploaded(request: Request) -> tuple[bytes, str]:
+async def _uploaded(request: Request) -> tuple[bytes, str, int | str | None]:
     form = await request.form()
-    upload = form.get("file")
+    upload, collection = form.get("file"), form.get("collection") or None
+    if collection is not None and not (isinstance(collection, str) and _CHOICE.fullmatch(collection)):
+        raise invalid("collection", 'collection must be "new" or the number of one of your collections.')
+    choice = int(collection) if collection and collection.isdigit() else collection
     if isinstance(upload, str):  # the text itself as the field (no file name)
-        return upload.encode(), "upload"
+        return upload.encode(), "upload", choice
     if not isinstance(upload, UploadFile):
         raise invalid("file", "Send the file as the multipart field `file`.")
-    return await upload.read(MAX_IMPORT_BYTES + 1), upload.filename or "upload"
+    return await upload.read(MAX_IMPORT_BYTES + 1), upload.filename or "upload", choice
 
 
-def _ids(body: bytes) -> list[str]:
+def _body(body: bytes) -> LibraryImportIn:
     try:
-        return LibraryImportIn.model_validate_json(body).ids
+        return LibraryImportIn.model_validate_json(body)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(part) for part in first["loc"]) or "body"
-        raise invalid("ids", f"{where}: {first['msg']}") from None
+        raise invalid(where.split(".")[0], f"{where}: {first['msg']}") from None
 
 
 def _import_body(progress: ImportProgress, public_url: str) -> dict[str, object]:
     return {
         "id": progress.id,
+        "collection_id": progress.collection_id,
         "url": f"{public_url}/library/imports/{progress.id}",
         "kind": progress.kind,
         "filename": progress.filename,

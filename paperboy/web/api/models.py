@@ -333,10 +333,17 @@ class LibraryImportIn(BaseModel):
         max_length=5_000,
         description="arXiv ids or links in any spelling, one an item; what is none is listed as not matched.",
     )
+    collection: int | Literal["new"] | None = Field(
+        None,
+        ge=1,
+        le=JSON_MAX_ID,
+        description='Also put the papers in this collection of the account\'s, or "new": one named "ids".',
+    )
 
 
 class LibraryImportOut(BaseModel):
     id: int
+    collection_id: int | None = Field(description="The collection it fills, if any.")
     url: str = Field(description="The import's page on the site: progress and what was not matched.")
     kind: str = Field(description="bibtex, ris, csl_json, csv, ids or paperboy.")
     filename: str

@@ -26,6 +26,8 @@ def upgrade() -> None:
         sa.Column("id", _ID, autoincrement=True, nullable=False),
         sa.Column("user_id", _ID, nullable=False),
         sa.Column("collection_id", _ID, nullable=True),
+        sa.Column("collection_offset", sa.Integer(), nullable=False),
+        sa.Column("collections", sa.Text(), nullable=True),
         sa.Column("kind", sa.String(length=20), nullable=False),
         sa.Column("filename", sa.String(length=200), nullable=False),
         sa.Column("status", sa.String(length=10), nullable=False),
@@ -39,6 +41,12 @@ def upgrade() -> None:
         sa.Column("created_at", _AT, nullable=False),
         sa.Column("updated_at", _AT, nullable=False),
         sa.Column("finished_at", _AT, nullable=True),
+        sa.ForeignKeyConstraint(
+            ["collection_id"],
+            ["collections.id"],
+            name=op.f("fk_library_imports_collection_id_collections"),
+            ondelete="SET NULL",
+        ),
         sa.ForeignKeyConstraint(
             ["user_id"], ["users.id"], name=op.f("fk_library_imports_user_id_users"), ondelete="CASCADE"
         ),
