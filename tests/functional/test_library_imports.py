@@ -119,6 +119,7 @@ def test_a_bibtex_upload_saves_what_is_here_at_once_and_the_rest_after_the_fetch
         assert listed_ids(client.get("/library").text) == [*HERE, "1707.08567", "astro-ph/0601001"]
         assert TITLES["1707.08567"] in client.get("/papers/1707.08567").text
         assert "My Library.bib" in client.get("/library/imports").text
+        assert f'<a href="{page_url}">My Library.bib</a> (done)' in client.get("/library").text
     assert run_library_imports(engine, settings) == 0  # nothing left to do
 
 
