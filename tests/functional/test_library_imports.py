@@ -6,6 +6,8 @@ hostile files refused with nothing written, limits, and privacy."""
 from __future__ import annotations
 
 import re
+import threading
+import time
 from datetime import timedelta
 
 import pytest
@@ -15,7 +17,8 @@ from community import log_in_as, make_member
 from conftest import make_record
 from sqlalchemy import func, select
 
-from paperboy.services.library_imports import MAX_UNFINISHED, run_library_imports
+from paperboy.services.background import start_library_imports
+from paperboy.services.library_imports import MAX_UNFINISHED, import_ids, import_progress, run_library_imports
 from paperboy.storage.engine import now_utc
 from paperboy.storage.schema import library_imports, library_items
 
@@ -217,3 +220,25 @@ def test_arxiv_failing_puts_the_import_back_then_marks_it_failed(engine, catalog
         assert _counts(page)["matched"] == 1  # what was here stays saved
         assert len(asked) == 3
         assert listed_ids(client.get("/library").text) == ["2506.00001"]
+
+
+def test_serves_background_job_fetches_what_any_worker_queued(arxiv, engine, catalogue):
+    """The thread `paperboy serve` starts (services/background.py) finds the queued import in
+    the database, as it would one queued by any web worker, and fetches its papers."""
+    settings, asked = arxiv
+    ada = make_member(engine, "ada")
+    queued = import_ids(engine, settings, ada, ["2506.00001", "arXiv:1605.08386v1"], "127.0.0.1")
+    assert (queued.status, queued.matched, queued.waiting) == ("queued", 1, 1)
+    stop = threading.Event()
+    thread = start_library_imports(engine, settings, stop=stop, every=0.05)
+    try:
+        deadline = time.monotonic() + 30
+        while (progress := import_progress(engine, ada, queued.id)) and not progress.finished:
+            assert time.monotonic() < deadline, "the background job did not finish the import"
+            time.sleep(0.05)
+    finally:
+        stop.set()
+        thread.join(timeout=10)
+    assert not thread.is_alive()
+    assert (progress.status, progress.fetched, progress.unmatched) == ("done", 1, [])
+    assert asked == ["1605.08386"]
