@@ -30,6 +30,7 @@ from paperboy.web import (
     health,
     library,
     library_forms,
+    library_io,
     pages,
     private_feed,
     search,
@@ -41,6 +42,7 @@ from paperboy.web.api import docs as api_docs
 from paperboy.web.api import follows as api_follows
 from paperboy.web.api import hf as hf_api
 from paperboy.web.api import recommendations as recommendations_api
+from paperboy.web.api import library_io as library_io_api
 from paperboy.web.api import search as search_api
 from paperboy.web.api import v1 as api_v1
 from paperboy.web.auth import ViewerMiddleware
@@ -49,6 +51,7 @@ from paperboy.web.compression import FastGZipMiddleware
 from paperboy.web.context import AppContext
 from paperboy.web.errors import install_error_handlers
 from paperboy.web.feeds import router as feeds_router
+from paperboy.web.library_io import LARGER_BODIES
 from paperboy.web.page_cache import PageCache
 from paperboy.web.paper_exports import router as paper_exports_router
 from paperboy.web.rate_limit import ApiRateLimit, Budgets
@@ -109,7 +112,7 @@ def create_app(settings: Settings, *, serving: bool = False) -> FastAPI:
     install_error_handlers(app)
     # Inside the page cache: a cached page never costs the session look-up.
     app.add_middleware(ViewerMiddleware, engine=engine, settings=settings)
-    app.add_middleware(RequestGuard)
+    app.add_middleware(RequestGuard, larger_bodies=LARGER_BODIES)
     app.add_middleware(
         PageCache,
         engine=engine,
@@ -134,6 +137,7 @@ def create_app(settings: Settings, *, serving: bool = False) -> FastAPI:
     app.include_router(community.router)
     app.include_router(library.router)
     app.include_router(seen.router)
+    app.include_router(library_io.router)
     app.include_router(library_forms.router)  # issue 16: collections, notes, read marks
     app.include_router(collections.router)
     app.include_router(for_you.router)
@@ -144,6 +148,7 @@ def create_app(settings: Settings, *, serving: bool = False) -> FastAPI:
     app.include_router(hf_api.router)  # after /api/papers/search, which it would shadow
     app.include_router(api_v1.router)  # after /api/v1/papers/{id}/similar, which it would shadow
     app.include_router(api_account.router)
+    app.include_router(library_io_api.router)
     app.include_router(api_collections.router)
     app.include_router(recommendations_api.router)
     app.include_router(api_follows.router)

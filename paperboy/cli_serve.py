@@ -30,6 +30,7 @@ from paperboy.services.background import (
     start_background_embedding,
     start_background_sync,
     start_digest_schedule,
+    start_library_imports,
 )
 from paperboy.services.database import migrate_database, open_database
 from paperboy.services.signing_key import check_shared_key
@@ -68,7 +69,8 @@ def _start_background(engine: Engine, settings: Settings, stop: threading.Event)
             f"paperboy: sending digests from {settings.digest_send_hour:02d}:00 UTC as they fall due",
             file=sys.stderr,
         )
-    return [job for job in (sync, embedding, digests) if job is not None]
+    imports = start_library_imports(engine, settings, stop=stop)  # members' imports, fetched from arXiv
+    return [job for job in (sync, embedding, digests, imports) if job is not None]
 
 
 def _sync_plan(settings: Settings, engine: Engine) -> str:

@@ -295,6 +295,12 @@ SETTINGS: tuple[Setting, ...] = (
         "New upvotes plus comments (here and on Hugging Face) on a followed or saved paper that "
         "make one activity alert; the next needs as many again.",
     ),
+    Setting(
+        "rate_limit_library_import",
+        str,
+        "20/day",
+        "Library imports (uploaded files or lists of ids) started per account.",
+    ),
     Setting("rate_limit_comment", str, "10/minute", "Comments (new or edited) per account."),
     Setting("rate_limit_submit", str, "10/hour", "Submissions per account."),
     Setting(
@@ -406,6 +412,7 @@ class Settings:
     rate_limit_library: str
     follows_max: int
     alert_activity_threshold: int
+    rate_limit_library_import: str
     rate_limit_comment: str
     rate_limit_submit: str
     rate_limit_ip_factor: int

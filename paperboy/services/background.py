@@ -162,3 +162,38 @@ def _digest_loop(
                 log.exception("digest schedule failed")
         if stop.wait(every):
             return
+
+
+IMPORTS_CHECK_EVERY_S = 5.0  # an import waits at most this long before its papers are fetched
+
+
+def start_library_imports(
+    engine: Engine,
+    settings: Settings,
+    *,
+    stop: threading.Event | None = None,
+    every: float = IMPORTS_CHECK_EVERY_S,
+) -> threading.Thread:
+    """Fetch the papers of members' library imports (services/library_imports.py) from arXiv:
+    every few seconds, whatever any web worker queued. Several hosts may run it: each import is
+    claimed by one."""
+    thread = threading.Thread(
+        target=_imports_loop,
+        args=(engine, settings, stop or threading.Event(), every),
+        name="paperboy-library-imports",
+        daemon=True,
+    )
+    thread.start()
+    return thread
+
+
+def _imports_loop(engine: Engine, settings: Settings, stop: threading.Event, every: float) -> None:
+    from paperboy.services.library_imports import run_library_imports
+
+    while True:
+        try:
+            run_library_imports(engine, settings, stop=stop)
+        except Exception:  # a database failure: logged, tried again at the next turn
+            log.exception("library imports failed")
+        if stop.wait(every):
+            return

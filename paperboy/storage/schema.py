@@ -361,6 +361,45 @@ paper_alert_marks = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
 
+# A member's imports into their library (services/library_imports.py): one row per uploaded file
+# or list of ids, with its progress; the papers it must still fetch from arXiv in
+# library_import_items, in the file's order.
+library_imports = Table(
+    "library_imports",
+    metadata,
+    Column("id", IdType, primary_key=True, autoincrement=True),
+    Column("user_id", IdType, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    # the collection it fills, if any, and the position its first entry takes there, less one
+    Column("collection_id", IdType, ForeignKey("collections.id", ondelete="SET NULL")),
+    Column("collection_offset", Integer, nullable=False),
+    Column("collections", Text),  # a paperboy library file's: the ids of the collections it made, as JSON
+    Column("kind", String(20), nullable=False),  # domain/library_import.KINDS
+    Column("filename", String(200), nullable=False),
+    Column("status", String(10), nullable=False),  # queued | running | done | failed
+    Column("total", Integer, nullable=False),
+    Column("matched", Integer, nullable=False),  # in the catalogue already: saved at once
+    Column("fetched", Integer, nullable=False),  # fetched from arXiv, then saved
+    Column("unmatched", Text, nullable=False),  # JSON list of the titles (or text) not found
+    Column("document", Text),  # a paperboy library file's saves and collections, as JSON
+    Column("message", Text),  # why it failed, or the last failure it will retry
+    Column("attempts", SmallInteger, nullable=False),  # failed turns with arXiv so far
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),  # the worker's heartbeat
+    Column("finished_at", DateTime(timezone=True)),
+)
+Index("ix_library_imports_user_id", library_imports.c.user_id, library_imports.c.created_at)
+Index("ix_library_imports_status", library_imports.c.status)
+
+library_import_items = Table(
+    "library_import_items",
+    metadata,
+    Column("import_id", IdType, ForeignKey("library_imports.id", ondelete="CASCADE"), primary_key=True),
+    Column("position", Integer, primary_key=True, autoincrement=False),  # the entry's place in the file
+    Column("arxiv_id", String(64), nullable=False),
+    Column("title", Text),
+    Column("state", String(10), nullable=False),  # waiting | saved | missing (arXiv does not know it)
+)
+
 # Counters kept in the same transaction as the votes and comments they count, so that feed
 # pages rank thousands of papers without counting rows. votes / comments stay the truth.
 paper_stats = Table(

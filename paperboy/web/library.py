@@ -21,6 +21,7 @@ from starlette.responses import Response
 from paperboy.domain.collections import CollectionNotFound
 from paperboy.services.feedback import NOT_INTERESTED, give_feedback, hidden_papers
 from paperboy.services.library import LibraryFilter, LibraryPage, PaperNotFound, library_page, save_paper
+from paperboy.services.library_imports import recent_imports
 from paperboy.web.auth import LOGGED_IN, CheckedViewer, client_ip, require_user, viewer_of
 from paperboy.web.community import back_to
 from paperboy.web.context import app_context
@@ -99,6 +100,7 @@ def library(
         raise PageError(404, "No such collection", str(exc)) from None
     hidden, hidden_total = hidden_papers(ctx.engine, user)
     context = {
+        "imports": recent_imports(ctx.engine, user, limit=3),  # web/library_io.py's pages
         "library": found,
         "hidden": hidden,
         "hidden_total": hidden_total,

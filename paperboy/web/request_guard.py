@@ -13,9 +13,15 @@ MAX_BODY_BYTES = 1_048_576  # a comment is at most 10,000 characters; forms are 
 
 
 class RequestGuard:
-    def __init__(self, app: ASGIApp, *, max_body: int = MAX_BODY_BYTES) -> None:
+    """`larger_bodies`: paths (exactly) that may send more than `max_body` (library imports'
+    uploads), with their own limit."""
+
+    def __init__(
+        self, app: ASGIApp, *, max_body: int = MAX_BODY_BYTES, larger_bodies: dict[str, int] | None = None
+    ) -> None:
         self.app = app
         self.max_body = max_body
+        self.larger_bodies = larger_bodies or {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -36,9 +42,10 @@ class RequestGuard:
         await self.app(scope, _replay(body), send)
 
     async def _read_body(self, scope: Scope, receive: Receive, send: Send) -> bytes | None:
+        limit = self.larger_bodies.get(scope["path"], self.max_body)
         declared = dict(scope["headers"]).get(b"content-length", b"0")
-        if declared.isdigit() and int(declared) > self.max_body:
-            await self._refuse(scope, send, 413, f"The request is larger than {self.max_body // 1024} KiB.")
+        if declared.isdigit() and int(declared) > limit:
+            await self._refuse(scope, send, 413, f"The request is larger than {limit // 1024} KiB.")
             return None
         chunks, size = [], 0
         while True:
@@ -47,10 +54,8 @@ class RequestGuard:
                 return None
             chunk = message.get("body", b"")
             size += len(chunk)
-            if size > self.max_body:
-                await self._refuse(
-                    scope, send, 413, f"The request is larger than {self.max_body // 1024} KiB."
-                )
+            if size > limit:
+                await self._refuse(scope, send, 413, f"The request is larger than {limit // 1024} KiB.")
                 return None
             chunks.append(chunk)
             if not message.get("more_body", False):

@@ -9,8 +9,9 @@ with 422 `invalid_query` (the X-Error-Code header), because the search query lan
 which texts it can run (an unclosed quote, only exclusions, an empty query), and no OpenAPI
 schema can state a language; likewise 422 `invalid_follow` (POST /api/v1/me/follows): whether
 a category is one this catalogue has papers in, a saved search one the language can run, a text
-an arXiv id, is the catalogue's and the parsers' to say. Any other refusal of a schema-valid
-request still fails.
+an arXiv id, is the catalogue's and the parsers' to say; and 422 `unreadable_import`, because what
+a library import's file holds (BibTeX, RIS, CSL JSON…) is a format no OpenAPI schema can state
+either. Any other refusal of a schema-valid request still fails.
 """
 
 from __future__ import annotations
@@ -20,12 +21,15 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 QUERY_LANGUAGE_VERDICT = "invalid_query"
 FOLLOW_VERDICT = "invalid_follow"
+FILE_FORMAT_VERDICT = "unreadable_import"
 
 
 @schemathesis.check
 def positive_data_accepted_or_query_refused(ctx, response, case):  # type: ignore[no-untyped-def]
-    """positive_data_acceptance, except for the query language's own verdict on `q`."""
+    """positive_data_acceptance, except for the query language's own verdict on `q` and the
+    import's on a file's content."""
     codes = response.headers.get("x-error-code", [])
-    if response.status_code == 422 and (QUERY_LANGUAGE_VERDICT in codes or FOLLOW_VERDICT in codes):
+    verdicts = (QUERY_LANGUAGE_VERDICT, FOLLOW_VERDICT, FILE_FORMAT_VERDICT)
+    if response.status_code == 422 and any(verdict in codes for verdict in verdicts):
         return None
     return positive_data_acceptance(ctx, response, case)

@@ -66,6 +66,9 @@ URLS = {
     "/authors/{name:path}": "/authors/Ada%20Lovelace",
     "/api/v1/me/follows": "/api/v1/me/follows",
     "/api/v1/me/notifications": "/api/v1/me/notifications",
+    "/library/imports": "/library/imports",
+    "/library/imports/{import_id}": "/library/imports/1",
+    "/library/export": "/library/export?format=bibtex",
     "/comments/{comment_id}/edit": "/comments/{comment}/edit",
     "/search": "/search?q=study",
     "/about/search": "/about/search",
@@ -81,6 +84,8 @@ URLS = {
     "/api/v1/listings": "/api/v1/listings",
     "/api/v1/me": "/api/v1/me",
     "/api/v1/me/library": "/api/v1/me/library",
+    "/api/v1/me/library/imports/{import_id}": "/api/v1/me/library/imports/1",
+    "/api/v1/me/library/export": "/api/v1/me/library/export",
     "/api/v1/me/collections": "/api/v1/me/collections",
     "/api/v1/me/collections/{collection_id}": "/api/v1/me/collections/{collection_id}",
     "/collections/{ref}": "/collections/{collection}",  # a public one: anonymous readers' is no-cache

@@ -6,7 +6,7 @@ that the two agree."""
 from __future__ import annotations
 
 from datetime import date
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -408,3 +408,34 @@ class SeenIn(BaseModel):
 
 class SeenOut(BaseModel):
     marked: int = Field(description="How many were not seen before.")
+class LibraryImportIn(BaseModel):
+    """arXiv ids or links to import into the library (or send a file as multipart `file`)."""
+
+    ids: list[Annotated[str, Field(max_length=300, json_schema_extra={"pattern": NOT_BLANK})]] = Field(
+        min_length=1,
+        max_length=5_000,
+        description="arXiv ids or links in any spelling, one an item; what is none is listed as not matched.",
+    )
+    collection: int | Literal["new"] | None = Field(
+        None,
+        ge=1,
+        le=JSON_MAX_ID,
+        description='Also put the papers in this collection of the account\'s, or "new": one named "ids".',
+    )
+
+
+class LibraryImportOut(BaseModel):
+    id: int
+    collection_id: int | None = Field(description="The collection it fills, if any.")
+    url: str = Field(description="The import's page on the site: progress and what was not matched.")
+    kind: str = Field(description="bibtex, ris, csl_json, csv, ids or paperboy.")
+    filename: str
+    status: str = Field(description="queued, running, done or failed.")
+    total: int = Field(description="Entries in the file (each arXiv id once).")
+    matched: int = Field(description="Papers this site held, saved at once.")
+    fetched: int = Field(description="Papers fetched from arXiv and saved so far.")
+    waiting: int = Field(description="Papers still to fetch.")
+    unmatched: list[str] = Field(description="Entries not found: titles, or ids arXiv does not know.")
+    message: str | None = Field(description="Why it failed, or the last failure it is retrying.")
+    created_at: str
+    finished_at: str | None

@@ -1,7 +1,7 @@
 """follows and alerts
 
 Revision ID: 0012
-Revises: 0010
+Revises: 0011
 Create Date: 2026-12-07 11:50:00
 
 - paper_authors.name_key: the normalised author name author pages and follows match on, indexed
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0012"
-down_revision = "0010"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
