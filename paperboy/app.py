@@ -41,8 +41,8 @@ from paperboy.web.api import collections as api_collections
 from paperboy.web.api import docs as api_docs
 from paperboy.web.api import follows as api_follows
 from paperboy.web.api import hf as hf_api
-from paperboy.web.api import recommendations as recommendations_api
 from paperboy.web.api import library_io as library_io_api
+from paperboy.web.api import recommendations as recommendations_api
 from paperboy.web.api import search as search_api
 from paperboy.web.api import v1 as api_v1
 from paperboy.web.auth import ViewerMiddleware

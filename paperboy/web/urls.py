@@ -81,6 +81,8 @@ def collection_url(collection_id: int, slug: str) -> str:
     """A collection's page, /collections/12-graph-nets: the id finds it, the slug is for people
     (an old or missing slug is redirected to this one)."""
     return f"/collections/{collection_id}-{slug}"
+
+
 def for_you_url(period: Period | None = None, *, category: str | None = None, page: int = 1) -> str:
     """/for-you/week/2025-W24?category=cs.CL: a period's "For you" (None: the latest day)."""
     params: dict[str, str] = {}

@@ -81,6 +81,8 @@ def _hidden_from_feeds(conn: Connection, people: People, _: CommentIds) -> bool:
 def _hides_seen(conn: Connection, people: People, _: CommentIds) -> bool:
     user = users.user_by_id(conn, people["unverified"].id)
     return user is not None and user.hide_seen
+
+
 def _followed(conn: Connection, people: People, _: CommentIds) -> bool:
     return [(f.kind, f.value) for f in follows_of(conn, people["unverified"].id)] == [("category", "cs.LG")]
 

@@ -408,6 +408,8 @@ class SeenIn(BaseModel):
 
 class SeenOut(BaseModel):
     marked: int = Field(description="How many were not seen before.")
+
+
 class LibraryImportIn(BaseModel):
     """arXiv ids or links to import into the library (or send a file as multipart `file`)."""
 
