@@ -39,6 +39,25 @@ VISION = {
     "2512.00312": ("Object detection with vision transformers", ("Edsger Dijkstra",)),
     "2512.00313": ("Depth estimation from a single image", ("Donald Knuth",)),
 }
+BIBTEX = """@misc{kay2025segmentation,
+      title={Semantic segmentation of street images},
+      author={Alan Kay},
+      year={2025},
+      eprint={2512.00311},
+      archivePrefix={arXiv},
+      primaryClass={cs.CV},
+      url={https://arxiv.org/abs/2512.00311},
+}
+@misc{dijkstra2025detection,
+      title={Object detection with vision transformers},
+      author={Edsger Dijkstra},
+      year={2025},
+      eprint={2512.00312},
+      archivePrefix={arXiv},
+      primaryClass={cs.CV},
+      url={https://arxiv.org/abs/2512.00312},
+}
+"""
 ABSTRACTS = {
     "cs.CL": "We train and evaluate language models on text: tokens, prompts, answers and dialogue.",
     "cs.CV": "We train convolutional and transformer networks on images and pixels for visual tasks.",
@@ -175,6 +194,22 @@ def test_sign_up_for_you_collection_not_interested_alert_and_public_feed(
         assert not set(kept) & set(trained)  # what the reader saved is not offered again
         assert "in your library" in trained["2512.00305"]  # the reasons changed: now their library
         assert trained["2512.00305"] != cold["2512.00305"]
+
+        # A small BibTeX file, as arXiv's "Export BibTeX" writes it, into a new collection.
+        upload = tmp_path / "Vision.bib"
+        upload.write_text(BIBTEX, encoding="utf-8")
+        page.goto(f"{base}/library")
+        page.get_by_role("link", name="Import or export your library").click()
+        page.get_by_label("A file").set_input_files(str(upload))
+        page.get_by_label("Also put the papers in").select_option("new")
+        page.get_by_role("button", name="Import").click()
+        expect(page.get_by_text("Finished")).to_be_visible(timeout=60_000)
+        expect(page.locator("#count-matched")).to_have_text("2")
+        page.get_by_role("link", name="the collection it fills").click()
+        expect(page.get_by_role("heading", name="Your library: Vision")).to_be_visible()
+        assert sorted(page.locator("article.card h2").all_inner_texts()) == sorted(
+            VISION[i][0] for i in ("2512.00311", "2512.00312")
+        )
 
         # An alert: a saved paper's new version, after an import of the catalogue.
         _import_new_version(env, tmp_path, kept[0])
