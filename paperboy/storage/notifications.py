@@ -84,27 +84,23 @@ def _insert(conn: Connection, source: Select[Any]) -> int:
 
 
 def add_author_alerts(conn: Connection, paper_ids: Sequence[int], now: datetime) -> int:
-    """'author': a followed author (by normalised name) is on one of these new papers."""
+    """'author': a followed author (by normalised name) is on one of these new papers. The follows
+    are narrowed to the new papers' names first (`value IN (…)`): joined the other way round, the
+    planner walks every author follow and each followed name's every paper (10x slower)."""
     made = 0
     for chunk in batched(sorted(paper_ids), _CHUNK):
+        ids = list(chunk)
+        names = select(paper_authors.c.name_key).where(paper_authors.c.paper_id.in_(ids))
+        joined = paper_authors.join(
+            follows, and_(follows.c.kind == "author", follows.c.value == paper_authors.c.name_key)
+        )
+        columns = _values(
+            follows.c.user_id, "author", paper_authors.c.paper_id, follows.c.id, "", follows.c.label, now
+        )
         source = (
-            select(
-                *_values(
-                    follows.c.user_id,
-                    "author",
-                    paper_authors.c.paper_id,
-                    follows.c.id,
-                    "",
-                    follows.c.label,
-                    now,
-                )
-            )
-            .select_from(
-                paper_authors.join(
-                    follows, and_(follows.c.kind == "author", follows.c.value == paper_authors.c.name_key)
-                )
-            )
-            .where(paper_authors.c.paper_id.in_(list(chunk)))
+            select(*columns)
+            .select_from(joined)
+            .where(paper_authors.c.paper_id.in_(ids), follows.c.value.in_(names))
         )
         made += _insert(conn, source)
     return made
@@ -183,7 +179,7 @@ def add_paper_alerts(conn: Connection, kind: str, paper_ids: Sequence[int], now:
 
 def _paper_key_detail(kind: str) -> tuple[ColumnElement[Any], ColumnElement[Any]]:
     if kind == "version":
-        number = cast(papers.c.latest_version, String)
+        number = cast(func.coalesce(papers.c.latest_version, 0), String)
         return literal("v") + number, literal("version ") + number
     if kind == "journal":
         return literal("journal"), func.coalesce(func.substr(papers.c.journal_ref, 1, 200), "")

@@ -1,7 +1,8 @@
 """Pages anyone can read: axe-core (npm's axe-core, which `make axe-core` installs) runs in Chromium
-(Debian's, through Playwright) against `paperboy serve` on the ten main pages, logged out and
-logged in, in the light and the dark colour scheme, and must find no serious or critical
-violation. Keyboard use: the first Tab reaches a visible "Skip to content" link that moves focus
+(Debian's, through Playwright) against `paperboy serve` on the ten main pages and an author
+page, logged out and logged in (with the library, follows and alerts pages), in the light and the
+dark colour scheme, and must find no serious or critical violation. Keyboard use: the first Tab
+reaches a visible "Skip to content" link that moves focus
 to <main>, every Tab stop shows a focus outline, and every vote button is a labelled Tab stop.
 
 axe is run with Playwright's evaluate (the DevTools protocol, which the pages' Content-Security-
@@ -43,10 +44,18 @@ PAGES = {
     "about trending": "/about/trending",
     "top": "/papers/top",
     "about search": "/about/search",
+    "author": "/authors/Ada%20Lovelace",
 }
 # A member asking for /login or /signup is sent to the front page: these are their forms instead;
 # and their library.
-MEMBER_PAGES = {**PAGES, "login": "/settings", "sign-up": "/submit", "library": "/library"}
+MEMBER_PAGES = {
+    **PAGES,
+    "login": "/settings",
+    "sign-up": "/submit",
+    "library": "/library",
+    "following": "/following",
+    "alerts": "/notifications",
+}
 SCHEMES = ("light", "dark")
 
 # Serious and critical violations only, one entry per rule, with every element it found.
