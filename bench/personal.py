@@ -11,10 +11,12 @@ their category and an author of one of their saved papers. Members 1..1000
 get a session, and every load cycles through them, so that each request is another reader's
 page (their own library, their own marks): no reader's page is warm for the next request.
 
-Rows: the library page; the day page logged in with "hide seen" on; the "For you" day page when
-the route exists; and "an action reflected": a member marks the first paper of their "For you"
-page not interested, and the page is read again until its first card is another, reporting the
-seconds it took.
+Rows: the library page; the day page logged in with "hide seen" on; the "For you" day page. Each
+twice: every member's first visit (two requests at a time; what is made per reader is made then:
+their For you model, their library's papers), then wrk's load over the same members coming back.
+And "an action reflected": a member marks the first paper of their "For you" page not
+interested, and the page is read again until its first card is another, reporting the seconds
+it took.
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ from bench.common import BenchError, Corpus, each_database, format_table, sectio
 from bench.import_speed import imported_database
 from bench.pages import WARMUP_S, Load
 from bench.reference_vectors import embed_beforehand
-from bench.server import get_status, serving
+from bench.server import serving
 from bench.workspace import Target, Workspace
 from paperboy.domain.follows import author_key
 from paperboy.services.accounts import hash_password
@@ -116,15 +118,66 @@ def _measure(ws: Workspace, corpus: Corpus, label: str, load: Load) -> list[Row]
 
 def _load_pages(ws: Workspace, target: Target, label: str, load: Load, members: list[Member]) -> list[Row]:
     rows = []
-    with serving(target, ws.log_dir(f"personal-{label}"), workers=load.workers) as base:
-        for name, path in (("library page", "/library"), ("day page, hide seen", DAY_PAGE)):
-            rows.append(_load_as_members(ws, f"{label} {name}", base, path, members, load))
-        if get_status(base + FOR_YOU_PAGE) == 404:
-            rows.append(Row(f"{label} For you day page", notes=["no /for-you route in this checkout"]))
-        else:
-            rows.append(_load_as_members(ws, f"{label} For you day page", base, FOR_YOU_PAGE, members, load))
-            rows.append(_reflected(f"{label} not interested reflected in For you", base, members[-1]))
+    pages = [
+        ("library page", "/library"),
+        ("day page, hide seen", DAY_PAGE),
+        ("For you day page", FOR_YOU_PAGE),
+    ]
+    log_dir = ws.log_dir(f"personal-{label}")
+    with serving(target, log_dir, workers=load.workers) as base:
+        for name, path in pages:
+            first = _first_visits(f"{label} {name}, each member's first visit", base, path, members)
+            rows.append(first)
+            if first.result is None or first.result.non_2xx:
+                _print_errors(log_dir)
+            if first.result is not None:
+                rows.append(_load_as_members(ws, f"{label} {name}", base, path, members, load))
+        rows.append(_reflected(f"{label} not interested reflected in For you", base, members[-1]))
     return rows
+
+
+def _print_errors(log_dir: Path) -> None:
+    """The server's last traceback, so that a failing page says why."""
+    for log in sorted(log_dir.glob("*.log")):
+        text = log.read_text(errors="replace")
+        if "Traceback" in text:
+            print(text[text.rindex("Traceback") :][:3000], flush=True)
+
+
+def _first_visits(name: str, base: str, path: str, members: list[Member]) -> Row:
+    """Every member's page once, two at a time (as the server's two workers take them): the first
+    visit pays what is made per reader (their model, their papers); the load after it measures
+    members coming back. Latencies of single requests, so the wrk columns are filled by hand."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def visit(member: Member) -> tuple[int, float]:
+        started = time.perf_counter()
+        status = _status_as(base + path, member)
+        return status, (time.perf_counter() - started) * 1000
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(2) as pool:
+        answers = list(pool.map(visit, members))
+    wall = time.perf_counter() - started
+    failed = sum(1 for status, _ in answers if status != 200)
+    if failed == len(answers):
+        return Row(name, notes=[f"GET {path} answered {answers[0][0]}: not loaded"])
+    times = sorted(ms for _, ms in answers)
+    result = wrk.WrkResult(
+        requests=len(times),
+        requests_per_s=len(times) / wall,
+        p50_ms=times[len(times) // 2],
+        p75_ms=times[len(times) * 3 // 4],
+        p90_ms=times[len(times) * 9 // 10],
+        p99_ms=times[min(len(times) - 1, len(times) * 99 // 100)],
+        kib_per_response=float("nan"),
+        non_2xx=failed,
+        socket_errors=0,
+        socket_error_line="",
+    )
+    row = Row(name, result, notes=[f"{failed} not 200"] if failed else [])
+    print(f"  {name}: p50 {result.p50_ms:.1f} ms, p99 {result.p99_ms:.1f} ms (2 at a time)", flush=True)
+    return row
 
 
 def _load_as_members(
