@@ -264,3 +264,16 @@ def test_the_library_page_costs_a_fixed_number_of_statements(settings, engine, a
 # their notes, their collections holding them, and the hidden papers' ids and count: 16 with
 # the papers not yet in the process's cache (50 cards here: the count does not grow with them).
 MAX_LIBRARY_STATEMENTS = 16
+
+
+def test_library_cards_link_to_the_paper_page_past_twenty_collections(settings, engine, catalogue):
+    ada = make_member(engine, "ada")
+    for n in range(21):
+        service.create_collection(engine, settings, ada, IP, f"Shelf {n}")
+    save_paper(engine, settings, ada, PAPERS[0], IP, save=True)
+    with open_client(settings) as client:
+        log_in_as(client, ada)
+        html = client.get("/library").text
+        assert html.count('name="collection" value=') == 0
+        assert f'href="/papers/{PAPERS[0]}#keeping-heading">Save to… your collections' in html
+        assert client.get(f"/papers/{PAPERS[0]}").text.count('name="collection" value=') == 21
