@@ -277,3 +277,24 @@ def test_library_cards_link_to_the_paper_page_past_twenty_collections(settings, 
         assert html.count('name="collection" value=') == 0
         assert f'href="/papers/{PAPERS[0]}#keeping-heading">Save to… your collections' in html
         assert client.get(f"/papers/{PAPERS[0]}").text.count('name="collection" value=') == 21
+
+
+def test_a_public_collection_page_and_feed_cost_a_fixed_number_of_statements(settings, engine, add_papers):
+    add_papers(*(make_record(f"2506.{n:05d}", title=f"Paper {n}") for n in range(1, 61)))
+    ada = make_member(engine, "ada")
+    made = service.create_collection(engine, settings, ada, IP, "Everything", is_public=True)
+    for n in range(1, 61):
+        service.add_to_collection(engine, settings, ada, IP, made.id, f"2506.{n:05d}")
+    base = f"/collections/{made.id}-{made.slug}"
+    with open_client(settings.replace(page_cache_mb=0)) as client:
+        client.get("/healthz")
+        for path in (base, base + ".rss", base + ".bib"):
+            with counted_statements(client) as statements:
+                answer = client.get(path)
+            assert answer.status_code == 200
+            assert len(statements) <= MAX_COLLECTION_STATEMENTS, (path, len(statements))
+
+
+# The collection with its owner and count, its page of items, the catalogue version, five to load
+# the papers and one for their counts, whatever the number of papers (60 here).
+MAX_COLLECTION_STATEMENTS = 9
