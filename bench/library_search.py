@@ -5,8 +5,9 @@ SQLite database (and PostgreSQL when PAPERBOY_BENCH_POSTGRES_URL names a server)
 them, spread over the file, to one member's library with five collections of 400 and every third
 paper marked read, then times `services.library.library_page` (what /library runs, rendering
 aside): the plain page, a collection, unread only, and searches within the library (keywords, a
-phrase, an author, a question-style query, a browse filter). Prints the median and the worst of
-`--repeat` runs each, in milliseconds. Never part of the test run's pass/fail.
+phrase, an author, a question-style query, a browse filter); and a public collection's page
+(`services.collections.collection_page`, 100 papers, as an anonymous visitor). Prints the median
+and the worst of `--repeat` runs each, in milliseconds. Never part of the test run's pass/fail.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from sqlalchemy import Engine, create_engine, text
 
 from paperboy.config import Settings, load_settings
 from paperboy.domain.users import User
-from paperboy.services.collections import add_to_collection, create_collection
+from paperboy.services.collections import add_to_collection, collection_page, create_collection
 from paperboy.services.ingest import import_files
 from paperboy.services.library import LibraryFilter, library_page, mark_read, save_paper
 from paperboy.storage.engine import make_engine, now_utc
@@ -72,7 +73,9 @@ def _member(engine: Engine) -> User:
 def _fill(engine: Engine, settings: Settings, user: User, ids: list[str]) -> int:
     step = max(1, len(ids) // LIBRARY)
     kept = ids[::step][:LIBRARY]
-    shelves = [create_collection(engine, settings, user, IP, f"Shelf {n}").id for n in range(5)]
+    shelves = [
+        create_collection(engine, settings, user, IP, f"Shelf {n}", is_public=True).id for n in range(5)
+    ]
     for n, arxiv_id in enumerate(kept):
         save_paper(engine, settings, user, arxiv_id, IP, save=True)
         if n < len(shelves) * 400:
@@ -113,6 +116,7 @@ def run(label: str, url: str, papers: int, repeat: int, work: Path) -> None:
             engine, user, page_size=20, chosen=LibraryFilter(collection_id=shelf)
         ),
         "unread": lambda: library_page(engine, user, page_size=20, chosen=LibraryFilter(read=False)),
+        "collection page": lambda: collection_page(engine, None, shelf, page_size=100),
     }
     for name, query in QUERIES.items():
         cases[f"search: {name}"] = lambda query=query: library_page(engine, user, page_size=20, query=query)

@@ -1,7 +1,8 @@
 """Collections in a real browser: Chromium (Debian's, through Playwright) against `paperboy serve`.
 
 A member creates a collection on their library page, saves three papers into it from the papers'
-own pages ("Save to…", a plain form), moves one up, makes the collection public; a logged-out
+own pages ("Save to…", a plain form), marks the last read (in place), picks the collection from
+the library's menu, moves one up, makes the collection public; a logged-out
 visitor opens its page (the papers in the collection's order, the owner's name and description)
 and its RSS feed (parsed as XML; with feedparser too when it is installed).
 """
@@ -75,10 +76,15 @@ def test_a_collection_from_paper_pages_to_a_public_page_and_its_feed(
             page.wait_for_load_state()
             assert page.url == f"{base}/papers/{arxiv_id}"  # the form came back to the paper
             expect(page.locator("form.save-to").get_by_label("Reading group")).to_be_checked()
+        page.evaluate("window.notReloaded = true")  # the read mark changes in place with the script
+        page.locator("form.read-mark").get_by_role("button", name="Mark as read").click()
+        expect(page.locator("form.read-mark").get_by_role("button", name="✓ Read")).to_have_attribute(
+            "aria-pressed", "true"
+        )
+        assert page.evaluate("window.notReloaded === true")
         page.goto(base + "/library")
-        page.get_by_label("Collection", exact=True).select_option(label="Reading group (3)")
-        page.get_by_role("button", name="Show", exact=True).click()
-        page.wait_for_load_state()
+        with page.expect_navigation():  # the menu shows the collection as it changes
+            page.get_by_label("Collection", exact=True).select_option(label="Reading group (3)")
         titles = page.locator("article.card h2").all_inner_texts()
         assert titles == list(PAPERS.values())
         last = page.locator("article.card").nth(2)

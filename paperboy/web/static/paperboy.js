@@ -1,4 +1,5 @@
-/* paperboy: the upvote, save and "not interested" forms (form.vote, form.save, form.hide) update
+/* paperboy: the upvote, save, "not interested" and read-mark forms (form.vote, form.save, form.hide,
+   form.read-mark) update
    in place instead of reloading the page, and the search form's menus search as they change. Without this script
    the forms post or submit normally (the server redirects back), so it only adds. */
 (() => {
@@ -23,6 +24,11 @@
       ok: (data) => typeof data.not_interested === "boolean",
       apply: (form, data) => showHidden(form, data.not_interested),
       failed: "Hiding failed",
+    },
+    "read-mark": {
+      ok: (data) => typeof data.read === "boolean",
+      apply: (form, data) => showRead(form, data.read),
+      failed: "Marking failed",
     },
   };
 
@@ -85,7 +91,25 @@
     }
   }
 
-  function show(form, upvotes, voted) {
+  // Marking read saves the paper too: the page's save buttons for it follow.
+  function showRead(form, read) {
+    const button = form.querySelector("button");
+    const next = form.querySelector('input[name="action"]');
+    if (next) next.value = read ? "unread" : "read";
+    if (button) {
+      button.classList.toggle("is-read", read);
+      button.setAttribute("aria-pressed", read ? "true" : "false");
+      button.textContent = read ? "✓ Read" : "Mark as read";
+    }
+    if (read) {
+      const save = form.getAttribute("action").replace(/\/read$/, "/save");
+      document.querySelectorAll("form.save").forEach((each) => {
+        if (each.getAttribute("action") === save) showSaved(each, true);
+      });
+    }
+  }
+
+    function show(form, upvotes, voted) {
     const button = form.querySelector("button");
     const count = form.querySelector(".vote-count");
     const next = form.querySelector('input[name="action"]');
