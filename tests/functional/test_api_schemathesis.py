@@ -24,7 +24,7 @@ from sqlalchemy import delete
 
 from paperboy.services import comments, votes
 from paperboy.services.api_tokens import create_token
-from paperboy.storage.schema import collections
+from paperboy.storage.schema import collections, library_imports
 
 PAPERS = ("2506.12229", "2506.12230", "2506.00001")
 MAX_EXAMPLES = 25
@@ -70,6 +70,7 @@ def api(settings, engine, add_papers):
         rate_limit_comment="1000000/hour",
         rate_limit_library="1000000/hour",
         rate_limit_search="1000000/hour",
+        rate_limit_library_import="1000000/hour",
     )
     with open_client(quiet) as client:
         yield schemathesis.openapi.from_asgi("/openapi.json", client.app), token
@@ -109,10 +110,12 @@ def test_linked_calls_conform_to_the_schema(api, engine):
             return {"headers": {"Authorization": f"Bearer {token}"}}
 
         def teardown(self):  # type: ignore[no-untyped-def]
-            # Each sequence starts with no collections: a list read by a link must not depend on
-            # what earlier sequences made (Hypothesis replays a sequence and expects the same draws).
+            # Each sequence starts with no collections and no library imports (nor imports
+            # counted against their limits): a list read by a link must not depend on what
+            # earlier sequences made (Hypothesis replays a sequence and expects the same draws).
             with engine.begin() as conn:
                 conn.execute(delete(collections))
+                conn.execute(delete(library_imports))
 
         def validate_response(self, response, case, additional_checks=None, **kwargs):  # type: ignore[no-untyped-def]
             case.validate_response(response, checks=CHECKS_RUN, transport_kwargs=kwargs)

@@ -157,11 +157,14 @@ async def _uploaded(request: Request) -> tuple[bytes, str, int | str | None]:
 
 def _body(body: bytes) -> LibraryImportIn:
     try:
-        return LibraryImportIn.model_validate_json(body)
+        parsed = LibraryImportIn.model_validate_json(body)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(part) for part in first["loc"]) or "body"
         raise invalid(where.split(".")[0], f"{where}: {first['msg']}") from None
+    if any(not text.replace("\x00", "").strip() for text in parsed.ids):  # the schema's NOT_BLANK
+        raise invalid("ids", "Every item of ids must hold an id or a link, not only spaces.")
+    return parsed
 
 
 def _import_body(progress: ImportProgress, public_url: str) -> dict[str, object]:

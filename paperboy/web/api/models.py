@@ -418,10 +418,8 @@ class LibraryImportIn(BaseModel):
         max_length=5_000,
         description="arXiv ids or links in any spelling, one an item; what is none is listed as not matched.",
     )
-    collection: int | Literal["new"] | None = Field(
+    collection: Annotated[int, Field(ge=1, le=JSON_MAX_ID)] | Literal["new"] | None = Field(
         None,
-        ge=1,
-        le=JSON_MAX_ID,
         description='Also put the papers in this collection of the account\'s, or "new": one named "ids".',
     )
 
