@@ -37,6 +37,7 @@ from paperboy.web.context import app_context
 from paperboy.web.errors import PageError
 from paperboy.web.feeds import alternate_links, period_exports
 from paperboy.web.paper_exports import markdown_answer, prefers_markdown
+from paperboy.web.regions import spliced_regions
 from paperboy.web.similar import SIMILAR_LABELS, similar_section, similar_sort
 from paperboy.web.urls import ABOUT_TRENDING_PATH, TOP_PATH, paper_url, period_url, top_url, why_url
 
@@ -280,7 +281,8 @@ def _render_feed(request: Request, feed: FeedPage) -> Response:
         "saved": {item.paper.arxiv_id for item in feed.items if item.community.saved},
         "hidden": {item.paper.arxiv_id for item in feed.items if item.community.not_interested},
     }
-    return app_context(request).templates.TemplateResponse(request, "feed.html", context)
+    with spliced_regions() as splice:
+        return splice(app_context(request).templates.TemplateResponse(request, "feed.html", context))
 
 
 def _tabs(feed: FeedPage) -> list[tuple[str, str, bool]]:
