@@ -34,6 +34,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import partial
+from operator import itemgetter
 
 from markupsafe import Markup, escape
 from starlette.responses import Response
@@ -57,6 +58,7 @@ class _Choice:
 
 _Piece = bytes | _Value | _Choice
 _Pieces = tuple[_Piece, ...]
+_Span = tuple[int, int, int, int, _Pieces]  # see _Flat
 
 
 class _Slots:
@@ -102,7 +104,7 @@ class RegionCache:
     def __init__(self, max_bytes: int = REGION_CACHE_BYTES) -> None:
         self.max_bytes = max_bytes
         self._lock = threading.Lock()
-        self._entries: OrderedDict[tuple[int, Hashable], tuple[object, _Pieces, int]] = OrderedDict()
+        self._entries: OrderedDict[tuple[int, Hashable], tuple[object, _Flat, int]] = OrderedDict()
         self._bytes = 0
         self.hits = 0
         self.misses = 0
@@ -130,38 +132,37 @@ class RegionCache:
             if entry is not None and entry[0] is basis:
                 self._entries.move_to_end(full_key)
                 self.hits += 1
-                pieces = entry[1]
+                flat = entry[1]
             else:
                 entry = None
                 self.misses += 1
         if entry is None:
-            pieces, size = self._render(caller)
-            self._keep(full_key, basis, pieces, size)
-        filled = _fill(pieces, values or {}, choices or {})
+            flat, size = self._render(caller)
+            self._keep(full_key, basis, flat, size)
+        filled = _fill_flat(flat, values or {}, choices or {})
         spliced = _splicing.get()
         if spliced is None:
             return Markup(filled.decode())  # noqa: S704 - escaped pieces and values
         spliced.append(filled)
         return Markup(f"{_SPLICE}{len(spliced) - 1}\x00")  # noqa: S704 - a marker: NUL, hex digits, a number
 
-    def _render(self, caller: Callable[[], str]) -> tuple[_Pieces, int]:
+    def _render(self, caller: Callable[[], str]) -> tuple[_Flat, int]:
         slots = _Slots()
         token = _building.set(slots)
         try:
             html = str(escape(caller()))
         finally:
             _building.reset(token)
-        pieces = _split(html, slots)
-        return pieces, len(html)
+        return _flatten(_split(html, slots)), len(html)
 
-    def _keep(self, key: tuple[int, Hashable], basis: object, pieces: _Pieces, size: int) -> None:
+    def _keep(self, key: tuple[int, Hashable], basis: object, flat: _Flat, size: int) -> None:
         if size > self.max_bytes // 8:
             return  # shown, not kept: one region must not crowd out the rest
         with self._lock:
             old = self._entries.pop(key, None)
             if old is not None:
                 self._bytes -= old[2]
-            self._entries[key] = (basis, pieces, size)
+            self._entries[key] = (basis, flat, size)
             self._bytes += size
             while self._bytes > self.max_bytes and self._entries:
                 _, (_, _, dropped) = self._entries.popitem(last=False)
@@ -184,6 +185,76 @@ def _split(html: str, slots: _Slots) -> _Pieces:
             kind, key, on, off = part
             pieces.append(_Choice(kind, key, _split(on, slots), _split(off, slots)))
     return tuple(pieces)
+
+
+@dataclass(frozen=True, slots=True)
+class _Flat:
+    """A region as one buffer: every choice off, each value a marker (`_value_marker`), and
+    where each choice's off part lies in it, with the part to put there when the choice is on.
+    A span is (number, last, start, end, on part): choices are numbered in document order
+    (an enclosing one before those inside it), `last` is the last number inside it."""
+
+    text: bytes
+    spans: dict[tuple[str, Hashable], list[_Span]]
+    names: frozenset[str]  # the values whose markers the buffer holds
+
+
+def _value_marker(name: str) -> bytes:
+    return f"\x00{_NONCE}:value:{name}\x00".encode()
+
+
+def _flatten(pieces: _Pieces) -> _Flat:
+    out: list[bytes] = []
+    spans: dict[tuple[str, Hashable], list[_Span]] = {}
+    names: set[str] = set()
+    size = number = 0
+
+    def walk(run: _Pieces) -> None:
+        nonlocal size, number
+        for piece in run:
+            if isinstance(piece, bytes):
+                text = piece
+            elif isinstance(piece, _Value):
+                names.add(piece.name)
+                text = _value_marker(piece.name)
+            else:
+                start, mine = size, number
+                number += 1
+                walk(piece.off)
+                span = (mine, number - 1, start, size, piece.on)
+                spans.setdefault((piece.kind, piece.key), []).append(span)
+                continue
+            out.append(text)
+            size += len(text)
+
+    walk(pieces)
+    return _Flat(b"".join(out), spans, frozenset(names))
+
+
+def _fill_flat(
+    flat: _Flat, values: Mapping[str, Callable[[], object]], choices: Mapping[str, Collection[Hashable]]
+) -> bytes:
+    """The region for this reader: the on parts of their choices (few: the papers they voted on,
+    saved or hid) cut into the buffer, then each value replaced in one pass over it. A walk
+    over the pieces (`_fill`) cost ~0.5 ms a day page, 8-15% of its GIL time (py-spy)."""
+    found = sorted(
+        (span for kind, keys in choices.items() for key in keys for span in flat.spans.get((kind, key), ())),
+        key=itemgetter(0),
+    )
+    out: list[bytes] = []
+    done, inside = 0, -1
+    for number, last, start, end, on in found:
+        if number <= inside:  # within a choice already on (a hidden card's vote button)
+            continue
+        out += [flat.text[done:start], _fill(on, values, choices)]
+        done, inside = end, last
+    text = b"".join([*out, flat.text[done:]]) if out else flat.text
+    for name in flat.names:
+        compute = values.get(name)
+        if compute is None:
+            raise KeyError(f"shared region: no value {name!r} for this reader")
+        text = text.replace(_value_marker(name), str(escape(compute())).encode())
+    return text
 
 
 def _fill(
