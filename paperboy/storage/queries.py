@@ -13,6 +13,7 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
+    BindParameter,
     ColumnElement,
     Connection,
     Row,
@@ -213,14 +214,14 @@ def papers_by_ids(conn: Connection, ids: Sequence[int]) -> list[Paper]:
     """Papers in the order of `ids` (unknown ids skipped), in five queries whatever their number."""
     if not ids:
         return []
-    rows = conn.execute(select(*_PAPER_COLUMNS).where(id_in(papers.c.id, ids))).all()
+    rows = conn.execute(_PAPERS_BY_IDS, {"ids": [int(value) for value in ids]}).all()
     by_id = {paper.id: paper for paper in _papers_from_rows(conn, rows)}
     return [by_id[pid] for pid in ids if pid in by_id]
 
 
 def paper_by_arxiv_id(conn: Connection, arxiv_id: str) -> Paper | None:
     """One paper with its versions and every listing, in seven queries."""
-    row = conn.execute(select(*_PAPER_COLUMNS).where(papers.c.arxiv_id == arxiv_id)).first()
+    row = conn.execute(_PAPER_BY_ARXIV_ID, {"arxiv_id": arxiv_id}).first()
     if row is None:
         return None
     paper = _papers_from_rows(conn, [row])[0]
@@ -284,16 +285,28 @@ def _children(
     conn: Connection, table: Table, ids: Sequence[int], order: ColumnElement[Any]
 ) -> defaultdict[int, list[Row[Any]]]:
     grouped: defaultdict[int, list[Row[Any]]] = defaultdict(list)
-    # Ordered by paper first: rows come straight off the primary key index, no sort needed.
-    query = select(table).where(id_in(table.c.paper_id, ids)).order_by(table.c.paper_id, order)
-    for row in conn.execute(query):
+    query = _CHILDREN.get((table.name, order.key))
+    if query is None:
+        # Ordered by paper first: rows come straight off the primary key index, no sort needed.
+        query = select(table).where(table.c.paper_id.in_(_IDS)).order_by(table.c.paper_id, order)
+        _CHILDREN[(table.name, order.key)] = query
+    for row in conn.execute(query, {"ids": [int(value) for value in ids]}):
         grouped[row.paper_id].append(row)
     return grouped
 
 
+# Statements a paper's loading runs, built once (as _COMMUNITY_OF): building one anew cost about
+# as much CPU as running it, and a paper page not yet kept loads its paper and its ten similar
+# papers with twelve of them. The ids are written into the SQL text as id_in does.
+_IDS: BindParameter[Any] = bindparam("ids", expanding=True, literal_execute=True)
+_PAPERS_BY_IDS = select(*_PAPER_COLUMNS).where(papers.c.id.in_(_IDS))
+_PAPER_BY_ARXIV_ID = select(*_PAPER_COLUMNS).where(papers.c.arxiv_id == bindparam("arxiv_id"))
+_CHILDREN: dict[tuple[str, str | None], Select[Any]] = {}  # by table and order, built on first use
+_HF_SIGNALS = select(hf_papers).where(hf_papers.c.paper_id.in_(_IDS))
+
+
 def _hf_signals(conn: Connection, paper_rows: Sequence[Row[Any]]) -> dict[int, HfSignal]:
     arxiv_ids = {row.id: row.arxiv_id for row in paper_rows}
-    query = select(hf_papers).where(id_in(hf_papers.c.paper_id, list(arxiv_ids)))
     return {
         row.paper_id: HfSignal(
             arxiv_id=arxiv_ids[row.paper_id],
@@ -305,7 +318,7 @@ def _hf_signals(conn: Connection, paper_rows: Sequence[Row[Any]]) -> dict[int, H
             project_page=row.project_page,
             num_comments=row.num_comments,
         )
-        for row in conn.execute(query)
+        for row in conn.execute(_HF_SIGNALS, {"ids": list(arxiv_ids)})
     }
 
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from paperboy.domain.users import User
@@ -173,15 +173,22 @@ def delete_user_session(conn: Connection, user_id: int, session_id: str) -> bool
 
 def session_user(conn: Connection, session_id: str, now: datetime) -> tuple[User, str, datetime] | None:
     """(user, CSRF token, last seen) of a live session, in one query."""
-    query = (
-        select(*_USER_COLUMNS, sessions.c.csrf_token, sessions.c.last_seen_at)
-        .join_from(sessions, users, users.c.id == sessions.c.user_id)
-        .where(sessions.c.id == session_id, sessions.c.expires_at > now)
-    )
-    row = conn.execute(query).first()
+    row = conn.execute(_SESSION_USER, {"session_id": session_id, "now": now}).first()
     if row is None:
         return None
     return user_from_row(row), row.csrf_token, utc(row.last_seen_at) or now
+
+
+# Built once: every logged-in request runs it, and building it anew cost three times as much
+# CPU as running it (0.25 ms against 0.08 ms a look-up on SQLite, connection included).
+_SESSION_USER = (
+    select(*_USER_COLUMNS, sessions.c.csrf_token, sessions.c.last_seen_at)
+    .join_from(sessions, users, users.c.id == sessions.c.user_id)
+    .where(
+        sessions.c.id == bindparam("session_id"),
+        sessions.c.expires_at > bindparam("now", type_=sessions.c.expires_at.type),
+    )
+)
 
 
 def touch_session(conn: Connection, session_id: str, now: datetime, expires_at: datetime) -> None:

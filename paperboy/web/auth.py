@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import ipaddress
 import secrets
+from functools import partial
 from http.cookies import CookieError, SimpleCookie
-from typing import Annotated
+from typing import Annotated, cast
 from urllib.parse import urlsplit
 
 from fastapi import Depends, Request
@@ -39,6 +40,7 @@ CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
 _SESSION_PREFIX = SESSION_COOKIE.encode() + b"="
 _MAX_NEXT = 2000
+_VIEWER_LOADER = "viewer_loader"  # request state: loads the session's viewer when first asked
 
 
 def has_session_cookie(scope: Scope) -> bool:
@@ -63,7 +65,10 @@ def bearer_token(scope: Scope) -> str | None:
 
 
 class ViewerMiddleware:
-    """Loads the session's account once per request into request.state.viewer (one query)."""
+    """Finds who is asking. A session's account is loaded (one query) when the request first asks
+    `viewer_of`, in the thread that asks: a sync handler's, so that a logged-in page costs no
+    thread hop of its own for it (a hop to the thread pool and back cost about a tenth of a
+    logged-in day page's CPU, py-spy); a request that never asks (static files) never loads it."""
 
     def __init__(self, app: ASGIApp, *, engine: Engine, settings: Settings) -> None:
         self.app = app
@@ -94,21 +99,22 @@ class ViewerMiddleware:
             await self.app(scope, receive, send)
             return
         token = _cookie(scope, SESSION_COOKIE) if has_session_cookie(scope) else None
-        viewer = await run_in_threadpool(self.load, token) if token else ANONYMOUS
-        state["viewer"] = viewer
-        if viewer.user is None or token is None:
+        if token is None:
+            state["viewer"] = ANONYMOUS
             await self.app(scope, receive, send)
             return
-        await self.app(scope, receive, self._refreshing_cookie(send, token, refreshed=viewer.refreshed))
+        state[_VIEWER_LOADER] = partial(self.load, token)
+        await self.app(scope, receive, self._refreshing_cookie(send, state, token))
 
-    def _refreshing_cookie(self, send: Send, token: str, *, refreshed: bool) -> Send:
+    def _refreshing_cookie(self, send: Send, state: dict[str, object], token: str) -> Send:
         """When the session's expiry slid forward, the cookie's goes with it. (That the answer is
         this reader's alone, kept by no shared cache, is web/cache_policy.py's work.)"""
 
         async def wrapped(message: Message) -> None:
             if message["type"] == "http.response.start":
+                viewer = state.get("viewer")
                 headers = MutableHeaders(scope=message)
-                if refreshed and "set-cookie" not in headers:
+                if isinstance(viewer, Viewer) and viewer.refreshed and "set-cookie" not in headers:
                     headers.append("set-cookie", session_cookie_header(self.settings, token))
             await send(message)
 
@@ -144,8 +150,23 @@ def _cookie(scope: Scope, name: str) -> str | None:
 
 
 def viewer_of(request: Request) -> Viewer:
-    viewer: Viewer = getattr(request.state, "viewer", ANONYMOUS)
-    return viewer
+    """Who is asking; a session's account is loaded on the first call (ViewerMiddleware), in the
+    caller's thread, and kept for the rest of the request."""
+    state = request.scope.setdefault("state", {})
+    viewer = state.get("viewer")
+    if viewer is None:
+        loader = state.pop(_VIEWER_LOADER, None)
+        viewer = state["viewer"] = loader() if loader is not None else ANONYMOUS
+    return cast(Viewer, viewer)
+
+
+async def loaded_viewer(request: Request) -> Viewer:
+    """viewer_of for async code: a first load runs in the thread pool, never on the event loop
+    (it may wait for the database's write lock to slide the session's expiry)."""
+    state = request.scope.setdefault("state", {})
+    if "viewer" in state:
+        return viewer_of(request)
+    return await run_in_threadpool(viewer_of, request)
 
 
 def viewer_id(request: Request) -> int | None:
@@ -210,7 +231,7 @@ def remember_csrf_cookie(request: Request, response: Response) -> Response:
 
 async def checked_viewer(request: Request) -> Viewer:
     """Dependency of every state-changing route: the viewer, after the CSRF and Origin checks."""
-    viewer = viewer_of(request)
+    viewer = await loaded_viewer(request)
     if viewer.scopes is not None:  # an API token: no cookie is involved, so no CSRF to fear
         return viewer
     check_origin(request)

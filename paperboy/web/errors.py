@@ -9,12 +9,14 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Mapping, Sequence
+from functools import partial
 from html import escape
 from http import HTTPStatus
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import HTMLResponse, Response
 
@@ -67,9 +69,15 @@ def render_error(
     )
 
 
+async def _off_the_loop(request: Request, *args: Any, **kwargs: Any) -> Response:
+    """render_error in the thread pool: a page's header loads the session's viewer, a query that
+    may also wait for the database's write lock (web/auth.py), which the event loop must not."""
+    return await run_in_threadpool(partial(render_error, request, *args, **kwargs))
+
+
 async def _page_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, PageError)
-    return render_error(request, exc.status_code, exc.title, exc.message, exc.links)
+    return await _off_the_loop(request, exc.status_code, exc.title, exc.message, exc.links)
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
@@ -86,7 +94,7 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     allowed = allowed_methods(request) if exc.status_code == 405 else []
     if allowed:
         headers = {**(headers or {}), "Allow": ", ".join(allowed)}
-    return render_error(request, exc.status_code, title, message, headers=headers)
+    return await _off_the_loop(request, exc.status_code, title, message, headers=headers)
 
 
 def allowed_methods(request: Request) -> list[str]:
@@ -115,7 +123,7 @@ def _template_regex(template: str) -> re.Pattern[str]:
 async def _rate_limited(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RateLimited)
     headers = {"Retry-After": str(exc.retry_after)}
-    return render_error(request, 429, "Slow down", str(exc), headers=headers)
+    return await _off_the_loop(request, 429, "Slow down", str(exc), headers=headers)
 
 
 async def _api_error(request: Request, exc: Exception) -> Response:
@@ -133,7 +141,7 @@ async def _validation_error(request: Request, exc: Exception) -> Response:
         error = ApiError(422, "invalid_parameter", message, parameter)
         return api_error_response(error, path=request.url.path)
     reasons = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in errors)
-    return render_error(request, 400, "Bad request", reasons or "The request is not valid.")
+    return await _off_the_loop(request, 400, "Bad request", reasons or "The request is not valid.")
 
 
 def _where(location: Sequence[Any]) -> str:
@@ -146,7 +154,7 @@ async def _server_error(request: Request, exc: Exception) -> Response:
     log.exception("error serving %s", request.url.path, exc_info=exc)
     title, message = "Something went wrong", "paperboy could not show this page. The error has been logged."
     try:
-        return render_error(request, 500, title, message)
+        return await _off_the_loop(request, 500, title, message)
     except Exception:  # the templates themselves may be what failed
         log.exception("error rendering the error page")
         return HTMLResponse(f"<!doctype html><title>{escape(title)}</title><p>{escape(message)}", 500)

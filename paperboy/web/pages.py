@@ -41,6 +41,7 @@ from paperboy.web.context import app_context
 from paperboy.web.errors import PageError
 from paperboy.web.feeds import alternate_links, period_exports
 from paperboy.web.paper_exports import markdown_answer, prefers_markdown
+from paperboy.web.regions import spliced_regions
 from paperboy.web.similar import SIMILAR_LABELS, similar_section, similar_sort
 from paperboy.web.urls import (
     ABOUT_TRENDING_PATH,
@@ -303,7 +304,8 @@ def _render_feed(request: Request, feed: FeedPage) -> Response:
         "hidden": _hidden_for(request, feed.items),
         "hide_seen": {"listing"} if _hides_seen(request) else set(),
     }
-    return app_context(request).templates.TemplateResponse(request, "feed.html", context)
+    with spliced_regions() as splice:
+        return splice(app_context(request).templates.TemplateResponse(request, "feed.html", context))
 
 
 def _hides_seen(request: Request) -> bool:

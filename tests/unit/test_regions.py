@@ -62,3 +62,58 @@ def test_a_value_the_reader_lacks_is_an_error_not_a_marker():
     )
     with pytest.raises(KeyError, match="csrf"):
         template.render(basis=object(), f=lambda: "x")
+
+
+# A card hidden as a whole, with a vote button inside it; choices with nothing when off, side by
+# side and at the very start or end of the hidden part: the on parts that apply, and only those.
+NESTED = """\
+{% call shared_region(basis, "k", values={"who": who}, choices=choices) -%}
+{% for item in items %}<{% call(h) reader_choice("hidden", item, item in hidden) %}{% if h %}gone{% else %}
+{%- call(m) reader_choice("mark", item, item in mark) %}{{ "*" if m }}{% endcall %}
+{%- call(v) reader_choice("voted", item, item in voted) %}{{ "V" if v else "v" }}:
+{{- reader_value("who", who) }}{% endcall %}
+{%- call(m) reader_choice("mark", item + "!", item + "!" in mark) %}{{ "!" if m }}{% endcall %}
+{%- endif %}{% endcall %}>{% endfor %}
+{%- endcall %}"""
+
+
+@pytest.mark.parametrize(
+    ("hidden", "voted", "mark"),
+    [
+        (set(), set(), set()),
+        ({"a"}, {"a"}, {"a", "a!"}),
+        (set(), {"a", "b"}, {"a", "b!"}),
+        ({"b"}, {"a"}, {"b", "a!", "b!"}),
+        ({"a", "b"}, {"a", "b"}, {"a", "b", "a!", "b!"}),
+    ],
+)
+def test_nested_and_adjacent_choices_fill_as_the_reader_alone_would_see_them(hidden, voted, mark):
+    regions = RegionCache()
+    env = jinja2.Environment(autoescape=True)
+    env.globals.update(shared_region=regions, reader_choice=reader_choice, reader_value=reader_value)
+    template = env.from_string(NESTED)
+
+    def render(basis, who):
+        choices = {"hidden": hidden, "voted": voted, "mark": mark}
+        return template.render(basis=basis, items=["a", "b"], who=lambda: who, choices=choices, **choices)
+
+    basis = object()
+    render(basis, "first")  # kept, then filled for the reader below
+    assert render(basis, "<ada>") == render(None, "<ada>")
+    assert (regions.misses, regions.hits) == (1, 1)
+
+
+def test_spliced_regions_reach_the_body_as_bytes(render):
+    from starlette.responses import HTMLResponse
+
+    from paperboy.web.regions import spliced_regions
+
+    basis = object()
+    render(basis, ["a", "é✕"], "ada", set())
+    with spliced_regions() as splice:
+        page = render(basis, ["a", "é✕"], "bob", {"é✕"})
+        response = splice(HTMLResponse(f"<p>{page}</p>"))
+    assert "\x00" in page  # the template holds a marker, not the region
+    assert "bob" not in page
+    assert response.body == "<p>[a:off/bob][é✕:ON/bob]</p>".encode()
+    assert response.headers["content-length"] == str(len(response.body))

@@ -38,7 +38,7 @@ from paperboy.web.api.models import (
 )
 from paperboy.web.api.params import ArxivId
 from paperboy.web.api.shapes import iso
-from paperboy.web.auth import checked_viewer, client_ip, require_member, viewer_of
+from paperboy.web.auth import checked_viewer, client_ip, loaded_viewer, require_member, viewer_of
 from paperboy.web.conditional import conditional_json
 from paperboy.web.context import app_context
 from paperboy.web.urls import paper_url
@@ -49,7 +49,7 @@ LIBRARY_LIMIT = 100
 
 def _scoped(scope: str) -> Callable[[Request], Awaitable[User]]:
     async def member_with(request: Request) -> User:
-        viewer = viewer_of(request)
+        viewer = await loaded_viewer(request)
         if viewer.user is None:
             message = f"Send Authorization: Bearer <token> with the {scope!r} scope (make one in /settings)."
             raise ApiError(401, "unauthorized", message)
