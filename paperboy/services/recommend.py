@@ -143,9 +143,10 @@ def recommend_papers(
         follows = follows_for(conn, user_id)
         catalogue, _community = sync_state.page_versions(conn)
         generation = index.generation() if index is not None else -1
-        key = (period, category, catalogue, generation)
+        names = WEIGHTS.author_words
+        key = (period, category, catalogue, generation, names)
         candidates = _candidates(engine).get_or_make(
-            key, lambda: _make_candidates(conn, index, period, category)
+            key, lambda: _make_candidates(conn, index, period, category, names=names)
         )
         personal_key = (user_id, signals, follows, key)
         personal = _personal(engine).get_or_make(
@@ -217,7 +218,7 @@ def reset_recommendations(engine: Engine, user_id: int) -> None:
 
 
 def _make_candidates(
-    conn: Connection, index: VectorIndex | None, period: Period, category: str | None
+    conn: Connection, index: VectorIndex | None, period: Period, category: str | None, *, names: bool
 ) -> Candidates:
     texts = period_texts(conn, period.start, period.end, category)
     ids = np.array([t.paper_id for t in texts], dtype=np.int64)
@@ -227,9 +228,9 @@ def _make_candidates(
         [t.title for t in texts],
         [t.authors for t in texts],
         [t.categories for t in texts],
-        term_matrix([_text(t) for t in texts]),
+        term_matrix([_text(t, names=names) for t in texts]),
         _vectors_in_order(index, ids),
-        [_padded(_text(t)) for t in texts],
+        [_padded(_text(t)) for t in texts],  # saved searches match titles and abstracts
     )
 
 
@@ -276,11 +277,21 @@ def _vectors_by_id(index: VectorIndex | None, ids: list[int]) -> dict[int, np.nd
 
 
 def _known(text: PaperText, vector: np.ndarray | None) -> Known:
-    return Known(text.paper_id, text.arxiv_id, text.title, _text(text), text.authors, vector)
+    return Known(
+        text.paper_id,
+        text.arxiv_id,
+        text.title,
+        _text(text, names=WEIGHTS.author_words),
+        text.authors,
+        vector,
+    )
 
 
-def _text(paper: PaperText) -> str:
-    return f"{paper.title} {paper.abstract}"
+def _text(paper: PaperText, *, names: bool = False) -> str:
+    """What the words feature reads: title and abstract, and with `names` the authors' names
+    (arxiv-sanity's tf-idf reads them too: co-authors and namesakes then count as words)."""
+    text = f"{paper.title} {paper.abstract}"
+    return f"{text} {' '.join(paper.authors)}" if names else text
 
 
 def _padded(text: str) -> str:
