@@ -76,6 +76,7 @@ class Recommendations:
     rows: list[int]  # candidate rows in order
     signals: ReaderSignals
     follows: Follows
+    versions: tuple[str, str] = ("", "")  # the catalogue and community versions it was made at
 
     @property
     def total(self) -> int:
@@ -141,7 +142,7 @@ def recommend_papers(
     with engine.connect() as conn:
         signals = reader_signals(conn, user_id)
         follows = follows_for(conn, user_id)
-        catalogue, _community = sync_state.page_versions(conn)
+        catalogue, community = sync_state.page_versions(conn)
         generation = index.generation() if index is not None else -1
         names = WEIGHTS.author_words
         key = (period, category, catalogue, generation, names)
@@ -156,7 +157,7 @@ def recommend_papers(
     scored = blend(personal, scores, signals.personal_share / 100)
     left_out = set(signals.positives) | set(signals.hidden)
     rows = [int(row) for row in scored.order if int(candidates.ids[row]) not in left_out]
-    return Recommendations(period, category, scored, rows, signals, follows)
+    return Recommendations(period, category, scored, rows, signals, follows, (catalogue, community))
 
 
 def explain_recommendation(
