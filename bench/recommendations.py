@@ -4,9 +4,12 @@
     python -m bench recommendations --quick    # 200 cases, for a smoke test
     python -m bench.recommendations [--quick]  # the same, on its own
 
-No database and no server: the methods are scored in-process on ../shared/data/arxiv
-(papers.jsonl.gz, listings.tsv.gz and the reference MiniLM rows minilm-l6-v2.f16.npy, row n = line
-n of papers.jsonl.gz). Needs scikit-learn (the `bench` extra). bench/README.md states the method.
+The baselines and candidates need no database and no server: they are scored in-process on
+../shared/data/arxiv (papers.jsonl.gz, listings.tsv.gz and the reference MiniLM rows
+minilm-l6-v2.f16.npy, row n = line n of papers.jsonl.gz). Needs scikit-learn (the `bench`
+extra). The product's row goes through the real app and its API on an imported database
+(bench/recommendations_product.py; `--no-product` skips it, `--product-only` runs it alone).
+bench/README.md states the method.
 
 The case set, exactly:
 

@@ -14,7 +14,8 @@ For the cases it is given (the test half), exactly:
   day lists more than 1,000 papers) tie below all of them;
 - "with authors": the member also follows the case's author (storage/follows.py, as the follow
   button will), the product's default model; "without": another member, who follows no one, with
-  the model's author-overlap weight set to 0 (`services.recommend.WEIGHTS`, for this run only).
+  the model's author-overlap weight set to 0 and the authors' names out of its words
+  (`services.recommend.WEIGHTS`, for this run only): no author signal at all.
 """
 
 from __future__ import annotations
@@ -91,7 +92,7 @@ def _through_api(
         engine = client.app.state.paperboy.engine  # type: ignore[attr-defined]
         with_a = [_case_scores(client, engine, case, ids, n, follow=True) for n, case in enumerate(cases)]
         saved = recommend.WEIGHTS
-        recommend.WEIGHTS = replace(DEFAULT_WEIGHTS, authors=0.0)
+        recommend.WEIGHTS = replace(DEFAULT_WEIGHTS, authors=0.0, author_words=False)
         try:
             without = [
                 _case_scores(client, engine, case, ids, n, follow=False) for n, case in enumerate(cases)

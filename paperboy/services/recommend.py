@@ -12,10 +12,13 @@ fit: docs/for-you.md has the timings).
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
+from collections.abc import Hashable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import numpy as np
+import numpy.typing as npt
 from sqlalchemy import Connection, Engine
 
 from paperboy.domain.calendar import Period, day_period
@@ -52,6 +55,7 @@ from paperboy.storage.transactions import write_transaction
 BACKGROUND_PAPERS = 5_000  # the classifier's other class: random papers of the catalogue
 BACKGROUND_SEED = 20261207
 MAX_KNOWN = 500  # the latest positives (and negatives) a model learns from
+ORDERS_KEPT = 2048  # readers' blended orders kept per process (~20 MB)
 # The model's weights (bench/recommendations_product.py turns the author term off for its
 # content-only row; nothing else changes them).
 WEIGHTS: Weights = DEFAULT_WEIGHTS
@@ -73,9 +77,10 @@ class Recommendations:
     period: Period
     category: str | None
     scored: Scored
-    rows: list[int]  # candidate rows in order
+    rows: npt.NDArray[np.int64]  # candidate rows in order
     signals: ReaderSignals
     follows: Follows
+    versions: tuple[str, str] = ("", "")  # the catalogue and community versions it was made at
 
     @property
     def total(self) -> int:
@@ -141,21 +146,26 @@ def recommend_papers(
     with engine.connect() as conn:
         signals = reader_signals(conn, user_id)
         follows = follows_for(conn, user_id)
-        catalogue, _community = sync_state.page_versions(conn)
+        catalogue, community = sync_state.page_versions(conn)
         generation = index.generation() if index is not None else -1
-        key = (period, category, catalogue, generation)
+        names = WEIGHTS.author_words
+        key = (period, category, catalogue, generation, names)
         candidates = _candidates(engine).get_or_make(
-            key, lambda: _make_candidates(conn, index, period, category)
+            key, lambda: _make_candidates(conn, index, period, category, names=names)
         )
         personal_key = (user_id, signals, follows, key)
         personal = _personal(engine).get_or_make(
             personal_key, lambda: _make_personal(conn, index, candidates, signals, follows)
         )
-        scores = _trending_scores(conn, candidates, period, category, trending, now or datetime.now(UTC))
-    scored = blend(personal, scores, signals.personal_share / 100)
-    left_out = set(signals.positives) | set(signals.hidden)
-    rows = [int(row) for row in scored.order if int(candidates.ids[row]) not in left_out]
-    return Recommendations(period, category, scored, rows, signals, follows)
+        reference = _reference(period, now or datetime.now(UTC))
+        order_key = (user_id, key, community, signals.personal_share, reference, trending)
+        kept = _orders(engine).get(order_key, personal)
+        if kept is None:
+            scores = _trending_scores(conn, candidates, period, category, trending, reference)
+            kept = _order(personal, scores, signals)
+            _orders(engine).put(order_key, personal, kept)
+    scored, rows = kept
+    return Recommendations(period, category, scored, rows, signals, follows, (catalogue, community))
 
 
 def explain_recommendation(
@@ -180,7 +190,8 @@ def explain_recommendation(
     if not len(matches):
         return None
     row = int(matches[0])
-    rank = found.rows.index(row) + 1 if row in found.rows else None
+    places = np.flatnonzero(found.rows == row)
+    rank = int(places[0]) + 1 if len(places) else None
     personal = scored.personal
     return Explanation(
         paper.arxiv_id,
@@ -217,7 +228,7 @@ def reset_recommendations(engine: Engine, user_id: int) -> None:
 
 
 def _make_candidates(
-    conn: Connection, index: VectorIndex | None, period: Period, category: str | None
+    conn: Connection, index: VectorIndex | None, period: Period, category: str | None, *, names: bool
 ) -> Candidates:
     texts = period_texts(conn, period.start, period.end, category)
     ids = np.array([t.paper_id for t in texts], dtype=np.int64)
@@ -227,9 +238,9 @@ def _make_candidates(
         [t.title for t in texts],
         [t.authors for t in texts],
         [t.categories for t in texts],
-        term_matrix([_text(t) for t in texts]),
+        term_matrix([_text(t, names=names) for t in texts]),
         _vectors_in_order(index, ids),
-        [_padded(_text(t)) for t in texts],
+        [_padded(_text(t)) for t in texts],  # saved searches match titles and abstracts
     )
 
 
@@ -276,11 +287,21 @@ def _vectors_by_id(index: VectorIndex | None, ids: list[int]) -> dict[int, np.nd
 
 
 def _known(text: PaperText, vector: np.ndarray | None) -> Known:
-    return Known(text.paper_id, text.arxiv_id, text.title, _text(text), text.authors, vector)
+    return Known(
+        text.paper_id,
+        text.arxiv_id,
+        text.title,
+        _text(text, names=WEIGHTS.author_words),
+        text.authors,
+        vector,
+    )
 
 
-def _text(paper: PaperText) -> str:
-    return f"{paper.title} {paper.abstract}"
+def _text(paper: PaperText, *, names: bool = False) -> str:
+    """What the words feature reads: title and abstract, and with `names` the authors' names
+    (arxiv-sanity's tf-idf reads them too: co-authors and namesakes then count as words)."""
+    text = f"{paper.title} {paper.abstract}"
+    return f"{text} {' '.join(paper.authors)}" if names else text
 
 
 def _padded(text: str) -> str:
@@ -308,16 +329,66 @@ def _background(index: VectorIndex | None) -> Background:
     return found
 
 
+def _reference(period: Period, now: datetime) -> datetime:
+    """The moment trending ranks the period at: its end once over, else now to the minute (an
+    order is kept for up to a minute while nothing else changes, as the feed's is)."""
+    reference = reference_time(period.end, now)
+    return reference.replace(second=0, microsecond=0) if reference == now else reference
+
+
+def _order(
+    personal: Personal, trending: np.ndarray, signals: ReaderSignals
+) -> tuple[Scored, npt.NDArray[np.int64]]:
+    """The blend and the rows shown: saved, upvoted and hidden papers left out."""
+    scored = blend(personal, trending, signals.personal_share / 100)
+    left_out = np.asarray(sorted(set(signals.positives) | set(signals.hidden)), dtype=np.int64)
+    ids = personal.candidates.ids[scored.order]
+    keep = ~np.isin(ids, left_out) if len(left_out) else np.ones(len(ids), dtype=bool)
+    rows: npt.NDArray[np.int64] = scored.order[keep].astype(np.int64)
+    return scored, rows
+
+
+class _Orders:
+    """Each reader's blended order, per process, while their kept scores (the very object), the
+    community version and the trending moment are the same: a page shown again costs no
+    trending statement and no blend. Least recently used out (~10 KB an order). Thread-safe."""
+
+    def __init__(self, capacity: int = ORDERS_KEPT) -> None:
+        self.capacity = capacity
+        self._lock = threading.Lock()
+        self._kept: OrderedDict[Hashable, tuple[Personal, tuple[Scored, npt.NDArray[np.int64]]]] = (
+            OrderedDict()
+        )
+
+    def get(self, key: Hashable, personal: Personal) -> tuple[Scored, npt.NDArray[np.int64]] | None:
+        with self._lock:
+            found = self._kept.get(key)
+            if found is None or found[0] is not personal:
+                return None
+            self._kept.move_to_end(key)
+            return found[1]
+
+    def put(self, key: Hashable, personal: Personal, order: tuple[Scored, npt.NDArray[np.int64]]) -> None:
+        with self._lock:
+            self._kept[key] = (personal, order)
+            self._kept.move_to_end(key)
+            while len(self._kept) > self.capacity:
+                self._kept.popitem(last=False)
+
+
+_orders = PerEngine(_Orders)
+
+
 def _trending_scores(
     conn: Connection,
     candidates: Candidates,
     period: Period,
     category: str | None,
     params: TrendingParams,
-    now: datetime,
+    reference: datetime,
 ) -> np.ndarray:
     """Each candidate's trending score (0 for papers without a signal), one statement."""
     found = trending_queries.listed_candidates(conn, period.start, period.end, category, signalled_only=True)
-    ids, scores = rank((row.candidate for row in found), params, reference_time(period.end, now))
+    ids, scores = rank((row.candidate for row in found), params, reference)
     by_id = dict(zip(ids, scores, strict=True))
     return np.array([by_id.get(int(i), 0.0) for i in candidates.ids], dtype=np.float32)

@@ -4,7 +4,10 @@ needs (the period's category facet, the listing days around it)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+from collections import OrderedDict
+from collections.abc import Hashable
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 
 from sqlalchemy import Engine
@@ -14,12 +17,38 @@ from paperboy.domain.models import Listing
 from paperboy.domain.recommend_reasons import Reason
 from paperboy.domain.trending import TrendingParams
 from paperboy.services.feed import DEFAULT_TRENDING, FeedItem, FeedPage, check_page
-from paperboy.services.hydrate import hydrate_papers
+from paperboy.services.hydrate import PerEngine, hydrate_papers
 from paperboy.services.recommend import Recommendations, recommend_papers
 from paperboy.services.vector_index import VectorIndex
 from paperboy.storage import queries
 
 FOR_YOU = "for-you"  # the sort's name in feed URLs and controls
+EDITIONS_KEPT = 4096
+
+
+class _Editions:
+    """One object per reader's page content: the same object while the reader's kept scores,
+    the page's papers in their order and their counts are the same, so that the page's cards are
+    rendered once and filled with the reader's marks per request (web/regions.py), as the feed's
+    shared pages are. Least recently used out. Thread-safe."""
+
+    def __init__(self, capacity: int = EDITIONS_KEPT) -> None:
+        self.capacity = capacity
+        self._lock = threading.Lock()
+        self._objects: OrderedDict[Hashable, object] = OrderedDict()
+
+    def __call__(self, key: Hashable) -> object:
+        with self._lock:
+            found = self._objects.get(key)
+            if found is None:
+                found = self._objects[key] = object()
+                while len(self._objects) > self.capacity:
+                    self._objects.popitem(last=False)
+            self._objects.move_to_end(key)
+            return found
+
+
+_editions = PerEngine(_Editions)
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,8 +82,9 @@ def for_you_page(
     found = recommend_papers(engine, index, user_id, period, category=category, trending=trending, now=now)
     check_page(page, found.total, page_size, period.label)
     chosen = found.page((page - 1) * page_size, page_size)
+    ids = [c.paper_id for c in chosen]
     with engine.connect() as conn:
-        views = {v.paper.id: v for v in hydrate_papers(conn, [c.paper_id for c in chosen], user_id)}
+        views = {v.paper.id: v for v in hydrate_papers(conn, ids, user_id)}
         days = queries.listing_days_around(conn, period.start, period.end)
         facet = queries.category_facet(conn, period.start, period.end)
     items = [
@@ -76,6 +106,9 @@ def for_you_page(
         last_listed=days.last,
         notice=None if found.total else f"No papers were listed in {period.label} that you have not seen.",
     )
+    # The kept scores' identity stands for the reasons; the versions for the counts.
+    key = (user_id, id(found.scored.personal), found.versions, period, category, page, tuple(ids))
+    feed = replace(feed, edition=_editions(engine)(key))
     return ForYouPage(feed, {c.arxiv_id: c.reason for c in chosen}, found)
 
 

@@ -175,6 +175,9 @@ def _render(request: Request, user: User, period: Period, query: FeedQuery) -> R
         "category_options": _options(feed.facet, feed.category),
         "blend_choices": BLEND_CHOICES,
         "here_path": for_you_url(period, category=feed.category, page=feed.page),
+        "voted": {item.paper.arxiv_id for item in feed.items if item.community.voted},
+        "saved": {item.paper.arxiv_id for item in feed.items if item.community.saved},
+        "hidden": {item.paper.arxiv_id for item in feed.items if item.community.not_interested},
     }
     return ctx.templates.TemplateResponse(request, "for_you.html", context, headers=PRIVATE)
 

@@ -24,7 +24,7 @@ from sqlalchemy import delete
 
 from paperboy.services import comments, votes
 from paperboy.services.api_tokens import create_token
-from paperboy.storage.schema import collections, library_imports
+from paperboy.storage.schema import collections, follows, library_imports
 
 PAPERS = ("2506.12229", "2506.12230", "2506.00001")
 MAX_EXAMPLES = 25
@@ -110,11 +110,14 @@ def test_linked_calls_conform_to_the_schema(api, engine):
             return {"headers": {"Authorization": f"Bearer {token}"}}
 
         def teardown(self):  # type: ignore[no-untyped-def]
-            # Each sequence starts with no collections and no library imports (nor imports
-            # counted against their limits): a list read by a link must not depend on what
-            # earlier sequences made (Hypothesis replays a sequence and expects the same draws).
+            # Each sequence starts with no collections, follows or library imports (nor imports
+            # counted against their limits): a list read by a link must not depend on what earlier
+            # sequences made, and POST /api/v1/me/follows answers 200 with created false for a
+            # follow an earlier sequence made (Hypothesis replays a sequence and expects the same
+            # draws and links).
             with engine.begin() as conn:
                 conn.execute(delete(collections))
+                conn.execute(delete(follows))
                 conn.execute(delete(library_imports))
 
         def validate_response(self, response, case, additional_checks=None, **kwargs):  # type: ignore[no-untyped-def]
