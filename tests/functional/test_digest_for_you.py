@@ -137,7 +137,8 @@ def test_a_member_with_saves_gets_a_section_of_related_papers_never_repeated(
     assert report.sent == 2
     mails = {m["To"]: m for m in smtp.messages}
     anonymous = mails["reader0@example.org"]
-    assert SECTION_TITLE not in _text(anonymous) and SECTION_TITLE not in _html(anonymous)
+    assert SECTION_TITLE not in _text(anonymous)
+    assert SECTION_TITLE not in _html(anonymous)
     assert papers_in(anonymous) == expected_papers(trending_order(engine), Preferences(top_n=3))
 
     mail = mails["ada@example.org"]
