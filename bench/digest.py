@@ -264,7 +264,7 @@ def run(corpus: Corpus, args: argparse.Namespace) -> dict[str, Any]:
         main = measure_send(template, work / "send", connections, sink_kind)
         _print_main(main, template)
         out: dict[str, Any] = {"template": _template_json(template), "send": _run_json(main)}
-        if not quick:
+        if not quick and not getattr(args, "no_comparison", False):
             out["connections"] = compare_connections(source, work, sink_kind)
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -371,6 +371,9 @@ def default_connections() -> int:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--subscribers", type=int, default=TARGET_SUBSCRIBERS, help="digest: subscribers of the edition"
+    )
+    parser.add_argument(
+        "--no-comparison", action="store_true", help="digest: the main send only (no connection counts)"
     )
     parser.add_argument(
         "--digest-members",
