@@ -71,13 +71,23 @@ def send_due_digests(
 ) -> list[SendReport]:
     """Send every edition due `today` (default: today, UTC) that has subscribers waiting."""
     day = today or now().date()
-    source = vectors or ProcessVectors(engine, settings)  # loaded once, for every edition
-    return [
-        send_edition(
-            engine, settings, edition, now=now, deliveries=deliveries, progress=progress, vectors=source
-        )
-        for edition in editions_due(engine, day)
-    ]
+    own = ProcessVectors(engine, settings) if vectors is None else None  # loaded once, for every edition
+    try:
+        return [
+            send_edition(
+                engine,
+                settings,
+                edition,
+                now=now,
+                deliveries=deliveries,
+                progress=progress,
+                vectors=vectors or own,
+            )
+            for edition in editions_due(engine, day)
+        ]
+    finally:
+        if own is not None:
+            own.close()
 
 
 def send_edition(
@@ -108,12 +118,18 @@ def send_edition(
             moment = now()
             content = edition_content(engine, settings, edition, moment)
             members = any(subscription.user_id is not None for subscription in waiting)
-            index = ready_index(vectors or ProcessVectors(engine, settings)) if members else None
+            own = ProcessVectors(engine, settings) if members and vectors is None else None
+            source = vectors or own
+            index = ready_index(source) if members and source is not None else None
             personal = PersonalDigests(engine, content, index, trending_params(settings), moment)
             run = SendingRun(
                 engine, settings, content, lease, report, now=now, personal=personal, deliveries=deliveries
             )
-            run.send(waiting, progress)
+            try:
+                run.send(waiting, progress)
+            finally:
+                if own is not None:
+                    own.close()
         lease.finished = report.deferred == 0
         report.finished = lease.finished
     report.seconds = time.monotonic() - started
