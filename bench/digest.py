@@ -26,9 +26,9 @@ import time
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bench.common import (
     REPO_ROOT,
@@ -44,9 +44,12 @@ from bench.common import (
     section,
     tail,
 )
-from bench.digest_subscribers import subscriber_rows
+from bench.digest_subscribers import member_rows, save_rows, subscriber_rows
 from bench.smtp_sink import SinkKind, running_sink
 from paperboy.domain.digest import Edition
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 CACHE = REPO_ROOT / "bench" / ".cache" / "digest"
 SEARCH_SPEED_DB = REPO_ROOT / "bench" / ".cache" / "search-speed" / "real" / "data" / "paperboy.sqlite3"
@@ -59,6 +62,7 @@ COMPARE_CONNECTIONS = (1, 4, 8)
 COMPARE_REPEATS = 3
 COMPARE_LATENCY_MS = 1.0  # the sink's wait before each reply, in the second comparison
 SEED = 20260701
+SAVES_PER_MEMBER = 20
 COMMON_CATEGORIES = 6  # subscribers choose among the edition's most frequent categories
 # --- the databases ---------------------------------------------------------------------------------
 
@@ -99,9 +103,10 @@ class Template:
     candidates: int  # papers first listed on the edition's day
     categories: list[str]
     setup_s: float
+    members: int = 0  # subscribers who are accounts with saves (a "For you" section each)
 
 
-def build_template(source: Path, data_dir: Path, subscribers: int) -> Template:
+def build_template(source: Path, data_dir: Path, subscribers: int, members: int = 0) -> Template:
     from paperboy.config import load_settings
     from paperboy.domain.digest import daily_edition
     from paperboy.services.digests import edition_content
@@ -126,7 +131,8 @@ def build_template(source: Path, data_dir: Path, subscribers: int) -> Template:
         content = edition_content(engine, settings, edition, now)
         counts = Counter(c for candidate in content.selector.candidates for c in candidate.categories)
         categories = [name for name, _ in counts.most_common(COMMON_CATEGORIES)]
-        rows = subscriber_rows(subscribers, SEED, categories, now)
+        member_ids = add_members(engine, members, categories, day, now) if members else []
+        rows = subscriber_rows(subscribers, SEED, categories, now, member_ids)
         for start in range(0, len(rows), 20_000):
             with write_transaction(engine) as conn:
                 insert_rows(conn, digest_subscriptions, rows[start : start + 20_000])
@@ -134,7 +140,40 @@ def build_template(source: Path, data_dir: Path, subscribers: int) -> Template:
         engine.dispose()
     seconds = time.perf_counter() - started
     candidates = len(content.paper_ids)
-    return Template(data_dir / DB_NAME, subscribers, edition, candidates, categories, seconds)
+    return Template(data_dir / DB_NAME, subscribers, edition, candidates, categories, seconds, members)
+
+
+def add_members(engine: Engine, count: int, categories: list[str], day: date, now: datetime) -> list[int]:
+    """`count` accounts, each with SAVES_PER_MEMBER saved papers of one or two of `categories`
+    listed before `day`: a "For you" with signals for each. Their ids, in order."""
+    from sqlalchemy import select
+
+    from paperboy.storage.bulk import insert_rows
+    from paperboy.storage.schema import library_items, listings, paper_categories, users
+    from paperboy.storage.transactions import write_transaction
+
+    with write_transaction(engine) as conn:
+        insert_rows(conn, users, member_rows(count, now))
+    with engine.connect() as conn:
+        ids = list(
+            conn.execute(
+                select(users.c.id).where(users.c.email.like("%@members.bench.example")).order_by(users.c.id)
+            ).scalars()
+        )
+        found = conn.execute(
+            select(paper_categories.c.category, paper_categories.c.paper_id)
+            .join(listings, listings.c.paper_id == paper_categories.c.paper_id)
+            .where(paper_categories.c.category.in_(categories), listings.c.day < day)
+            .distinct()
+        )
+        by_category: dict[str, list[int]] = {}
+        for category, paper_id in found:
+            by_category.setdefault(category, []).append(int(paper_id))
+    saves = save_rows(ids, by_category, SEED, now, SAVES_PER_MEMBER)
+    for start in range(0, len(saves), 50_000):
+        with write_transaction(engine) as conn:
+            insert_rows(conn, library_items, saves[start : start + 50_000])
+    return ids
 
 
 def send_log(data_dir: Path, edition: Edition) -> dict[str, int]:
@@ -183,7 +222,9 @@ def measure_send(template: Template, data_dir: Path, connections: int, sink_kind
             PAPERBOY_SMTP_HOST="127.0.0.1",
             PAPERBOY_SMTP_PORT=str(sink.port),
             PAPERBOY_SMTP_SECURITY="none",
-            PAPERBOY_EMBEDDER="hashing",
+            # The corpus's stored vectors are MiniLM's: members' "For you" ranks with them (the
+            # model itself is never loaded by a send); without members nothing reads vectors.
+            PAPERBOY_EMBEDDER="minilm" if template.members else "hashing",
             PAPERBOY_DIGEST_CONNECTIONS=str(connections),
         )
         command = paperboy_command("digest", "send", "--edition", template.edition.key)
@@ -208,7 +249,8 @@ def run(corpus: Corpus, args: argparse.Namespace) -> dict[str, Any]:
     connections = getattr(args, "digest_connections", None) or default_connections()
     sink_kind = SinkKind(getattr(args, "aiosmtpd", False), getattr(args, "sink_latency_ms", 0.0))
     section(
-        f"Digest: one daily edition to {subscribers:,} subscribers through a local SMTP sink "
+        f"Digest: one daily edition to {subscribers:,} subscribers "
+        f"({getattr(args, 'digest_members', 0):,} of them members with saves) through a local SMTP sink "
         f"({sink_kind.label}), digest_connections {connections}; "
         f"{os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}"
     )
@@ -216,12 +258,13 @@ def run(corpus: Corpus, args: argparse.Namespace) -> dict[str, Any]:
     try:
         source = corpus_database(corpus)
         print(f"  corpus database: {source}", flush=True)
-        template = build_template(source, work / "template", subscribers)
+        members = min(getattr(args, "digest_members", 0), subscribers)
+        template = build_template(source, work / "template", subscribers, members)
         _print_template(template)
         main = measure_send(template, work / "send", connections, sink_kind)
         _print_main(main, template)
         out: dict[str, Any] = {"template": _template_json(template), "send": _run_json(main)}
-        if not quick:
+        if not quick and not getattr(args, "no_comparison", False):
             out["connections"] = compare_connections(source, work, sink_kind)
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -328,6 +371,15 @@ def default_connections() -> int:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--subscribers", type=int, default=TARGET_SUBSCRIBERS, help="digest: subscribers of the edition"
+    )
+    parser.add_argument(
+        "--no-comparison", action="store_true", help="digest: the main send only (no connection counts)"
+    )
+    parser.add_argument(
+        "--digest-members",
+        type=int,
+        default=0,
+        help=f"digest: subscribers that are accounts with {SAVES_PER_MEMBER} saves each (a For you section)",
     )
     parser.add_argument(
         "--quick",

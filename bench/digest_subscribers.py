@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -42,12 +43,19 @@ def subscriber_preferences(rng: random.Random, categories: Sequence[str]) -> Pre
     )
 
 
-def subscriber_rows(count: int, seed: int, categories: Sequence[str], now: datetime) -> list[dict[str, Any]]:
-    """`count` confirmed daily subscriptions as digest_subscriptions rows (unique e-mails)."""
+def subscriber_rows(
+    count: int, seed: int, categories: Sequence[str], now: datetime, members: Sequence[int] = ()
+) -> list[dict[str, Any]]:
+    """`count` confirmed daily subscriptions as digest_subscriptions rows (unique e-mails); the
+    accounts `members` own every (count // len(members))-th one, a fifth of them ranked "For you"."""
     rng = random.Random(seed)
+    every = count // len(members) if members else 0
     rows = []
     for n in range(1, count + 1):
         preferences = subscriber_preferences(rng, categories)
+        owner = members[n // every - 1] if every and n % every == 0 and n // every <= len(members) else None
+        if owner is not None and rng.random() < 0.2:
+            preferences = replace(preferences, for_you=True)
         rows.append(
             {
                 "email": f"reader{n:06d}@bench.example",
@@ -56,7 +64,42 @@ def subscriber_rows(count: int, seed: int, categories: Sequence[str], now: datet
                 "created_at": now,
                 "confirmed_at": now,
                 "changed_at": now,
+                "user_id": owner,
                 **preference_columns(preferences),
             }
         )
     return rows
+
+
+def member_rows(count: int, now: datetime) -> list[dict[str, Any]]:
+    """`count` verified accounts as users rows (the password hash is a placeholder: they never log in)."""
+    return [
+        {
+            "email": f"member{n:06d}@members.bench.example",
+            "name": f"bench-member-{n:06d}",
+            "password_hash": "not-a-hash",
+            "role": "member",
+            "email_verified_at": now,
+            "created_at": now,
+            "password_changed_at": now,
+        }
+        for n in range(1, count + 1)
+    ]
+
+
+def save_rows(
+    members: Sequence[int],
+    papers_by_category: dict[str, list[int]],
+    seed: int,
+    now: datetime,
+    per_member: int = 20,
+) -> list[dict[str, Any]]:
+    """`per_member` saves for each member, drawn from one or two categories (their interests)."""
+    rng = random.Random(seed)
+    names = sorted(papers_by_category)
+    rows = []
+    for user_id in members:
+        pool = [pid for name in rng.sample(names, rng.choice((1, 2))) for pid in papers_by_category[name]]
+        for paper_id in rng.sample(pool, min(per_member, len(set(pool)))):
+            rows.append({"user_id": user_id, "paper_id": paper_id, "saved_at": now})
+    return list({(r["user_id"], r["paper_id"]): r for r in rows}.values())

@@ -15,6 +15,7 @@ from paperboy import __version__
 from paperboy.config import Settings
 from paperboy.integrations.mail import make_mailer
 from paperboy.services.database import migrate_if_behind, open_database
+from paperboy.services.digest_vectors import share_vector_index, unshare_vector_index
 from paperboy.services.keyword_ranker import KEYWORD_DIRECTORY, KeywordRanker
 from paperboy.services.search import Searcher
 from paperboy.services.vector_index import ANN_DIRECTORY
@@ -75,6 +76,8 @@ def create_app(settings: Settings, *, serving: bool = False) -> FastAPI:
             migrate_if_behind(engine)
             if serving and settings.search_warm_up:
                 _load_search_by_meaning(searcher)
+            if serving:  # `serve`'s digest schedule, when in this process, ranks with these vectors
+                share_vector_index(searcher.meaning.vector_index)
             if serving:
                 await _warm_pages(_app)
             # Objects alive after start-up live for the whole process: keep them out of the
@@ -85,6 +88,8 @@ def create_app(settings: Settings, *, serving: bool = False) -> FastAPI:
                 _freeze_after(searcher.start_warm_up())
             yield
         finally:
+            if serving:
+                unshare_vector_index()
             budgets.close()  # this process's last counts go to the database
             searcher.close()
             engine.dispose()

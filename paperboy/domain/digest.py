@@ -31,6 +31,12 @@ ABSTRACT_LENGTH = 420  # a mailed abstract is cut (at a word) to this many chara
 AUTHORS_SHOWN = 4
 
 
+FOR_YOU_MEMBERS_ONLY = (
+    'Only a digest that belongs to an account can be ranked "For you": subscribe from your '
+    "account's settings (log in, then Settings → Digest), so that it can learn what you read."
+)
+
+
 class InvalidPreferences(ValueError):
     """Preferences a subscriber must correct; the message says how (shown as is)."""
 
@@ -44,6 +50,7 @@ class Preferences:
     include: tuple[str, ...] = ()  # a paper must match one of these (empty: no requirement)
     exclude: tuple[str, ...] = ()  # a paper matching any of these is left out
     only_new: bool = True  # never mail a paper twice to the same subscriber
+    for_you: bool = False  # members only: rank by the member's "For you" order instead of trending
 
     @property
     def schedule(self) -> str:
@@ -66,10 +73,15 @@ def check_preferences(
     include: str | Iterable[str],
     exclude: str | Iterable[str],
     only_new: bool,
+    for_you: bool = False,
+    member: bool = False,
 ) -> Preferences:
-    """Preferences from a form (text fields) or code; InvalidPreferences says what to fix."""
+    """Preferences from a form (text fields) or code; InvalidPreferences says what to fix.
+    `member`: the subscription belongs to an account (only those can have "For you")."""
     if frequency not in FREQUENCIES:
         raise InvalidPreferences("Choose how often: daily or weekly.")
+    if for_you and not member:
+        raise InvalidPreferences(FOR_YOU_MEMBERS_ONLY)
     return Preferences(
         frequency=frequency,
         weekday=_number(weekday, "The weekday", 0, 6),
@@ -78,6 +90,7 @@ def check_preferences(
         include=_keywords(include, "keywords to include"),
         exclude=_keywords(exclude, "keywords to leave out"),
         only_new=bool(only_new),
+        for_you=bool(for_you),
     )
 
 
@@ -205,11 +218,21 @@ class Selector:
     candidates: Sequence[Candidate]
     _keyword_hits: dict[str, frozenset[int]] = field(default_factory=dict)
     _ranked: dict[tuple[tuple[str, ...], ...], list[int]] = field(default_factory=dict)
+    _passing: dict[tuple[tuple[str, ...], ...], frozenset[int]] = field(default_factory=dict)
 
-    def select(self, preferences: Preferences, mailed: frozenset[int] | set[int] = frozenset()) -> list[int]:
+    def select(
+        self,
+        preferences: Preferences,
+        mailed: frozenset[int] | set[int] = frozenset(),
+        order: Sequence[int] | None = None,
+    ) -> list[int]:
         """The paper ids for one subscriber: the top N that pass the filters, skipping papers
-        already mailed to them when they asked for new papers only."""
-        ranked = self.ranked(preferences)
+        already mailed to them when they asked for new papers only. `order` (a member's "For
+        you" ranking of the edition's papers) replaces the trending order."""
+        ranked: Sequence[int] = self.ranked(preferences)
+        if order is not None:
+            passing = self.passing(preferences)
+            ranked = [paper_id for paper_id in order if paper_id in passing]
         skip = mailed if preferences.only_new else frozenset()
         chosen: list[int] = []
         for paper_id in ranked:
@@ -225,6 +248,14 @@ class Selector:
         if ranked is None:
             ranked = self._ranked[key] = self._rank(*key)
         return ranked
+
+    def passing(self, preferences: Preferences) -> frozenset[int]:
+        """The ids that pass the preferences' filters (kept per combination of filters)."""
+        key = preferences.filters
+        found = self._passing.get(key)
+        if found is None:
+            found = self._passing[key] = frozenset(self.ranked(preferences))
+        return found
 
     def _rank(
         self, categories: tuple[str, ...], include: tuple[str, ...], exclude: tuple[str, ...]
@@ -346,8 +377,34 @@ class EditionContent:
     def paper_ids(self) -> list[int]:
         return [candidate.paper_id for candidate in self.selector.candidates]
 
-    def pick(self, subscription: Subscription, mailed: set[int] | frozenset[int]) -> list[DigestPaper]:
-        return [self.papers[pid] for pid in self.selector.select(subscription.preferences, mailed)]
+    def pick(
+        self,
+        subscription: Subscription,
+        mailed: set[int] | frozenset[int],
+        order: Sequence[int] | None = None,
+    ) -> list[DigestPaper]:
+        chosen = self.selector.select(subscription.preferences, mailed, order)
+        return [self.papers[pid] for pid in chosen]
+
+
+@dataclass(frozen=True, slots=True)
+class PersonalPick:
+    """A paper of the mail's "For you" section, and why (the reason the For you page shows)."""
+
+    item: DigestPaper
+    reason: str
+
+
+PERSONAL_SECTION = 3  # papers in a member's "For you" section
+
+
+def personal_section(
+    ranked: Sequence[int], main: Iterable[int], mailed: Iterable[int], size: int = PERSONAL_SECTION
+) -> list[int]:
+    """The first `size` of a member's "For you" ranking of the edition that the mail's main list
+    does not carry and that no digest mailed them before."""
+    skip = set(main) | set(mailed)
+    return [paper_id for paper_id in ranked if paper_id not in skip][:size]
 
 
 @dataclass(frozen=True, slots=True)

@@ -142,13 +142,18 @@ def _digest_loop(
     engine: Engine, settings: Settings, stop: threading.Event, every: float, now: Callable[[], datetime]
 ) -> None:
     from paperboy.domain.digest import EditionBusy
+    from paperboy.services.digest_vectors import ProcessVectors
     from paperboy.services.digests import send_due_digests
 
+    # The app's own index when this process serves it (one worker), else one kept for every run.
+    vectors = ProcessVectors(engine, settings)
     while True:
         moment = now()
         if moment.hour >= settings.digest_send_hour:
             try:
-                for report in send_due_digests(engine, settings, today=moment.date(), now=now):
+                for report in send_due_digests(
+                    engine, settings, today=moment.date(), now=now, vectors=vectors
+                ):
                     if report.subscribers:
                         log.info(
                             "digest %s: %d sent, %d deferred",

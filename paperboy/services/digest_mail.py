@@ -18,7 +18,7 @@ import jinja2
 from markupsafe import Markup
 
 from paperboy.config import Settings
-from paperboy.domain.digest import DigestPaper, Edition, MailLinks, Subscription
+from paperboy.domain.digest import DigestPaper, Edition, MailLinks, PersonalPick, Subscription
 from paperboy.domain.math_markup import math_html
 from paperboy.domain.site_urls import paper_url
 from paperboy.integrations.mail import Envelope, address_of, alternative_message
@@ -54,8 +54,11 @@ class DigestRenderer:
     def paper_url(self, arxiv_id: str) -> str:
         return self.site + paper_url(arxiv_id)
 
-    def subject(self, edition: Edition, count: int) -> str:
-        papers = "1 trending paper" if count == 1 else f"{count} trending papers"
+    def subject(self, edition: Edition, count: int, ranking: str = "trending") -> str:
+        plural = "" if count == 1 else "s"
+        papers = (
+            f"{count} trending paper{plural}" if ranking == "trending" else f"{count} paper{plural} for you"
+        )
         joiner = ", " if edition.frequency == "daily" else " of "
         return f"{self.settings.site_name}: {papers}{joiner}{edition.label}"
 
@@ -66,22 +69,29 @@ class DigestRenderer:
         papers: list[DigestPaper],
         links: MailLinks,
         alerts: Sequence[Notification] = (),
+        section: Sequence[PersonalPick] = (),
     ) -> RenderedDigest:
         """The mail; `alerts`, the subscriber's alerts no channel showed yet, make a personal
-        "Alerts" section before the papers."""
+        "Alerts" section before the papers; `section`, a member's "For you" papers with their
+        reasons, one after them."""
+        preferences = subscription.preferences
+        ranking = "For you" if preferences.for_you and subscription.user_id else "trending"
         context = {
             "edition": edition,
             "subscription": subscription,
-            "preferences": subscription.preferences,
+            "preferences": preferences,
+            "ranking": ranking,
             "links": links,
             "alerts": [(alert_line(alert), alert.title, self.paper_url(alert.arxiv_id)) for alert in alerts],
         }
         html = [Markup(self._fragment("paper.html", item)) for item in papers]  # noqa: S704 - rendered with autoescape
         text = [self._fragment("paper.txt", item) for item in papers]
+        personal_html = [(p.reason, Markup(self._fragment("paper.html", p.item))) for p in section]  # noqa: S704 - rendered with autoescape
+        personal_text = [(p.reason, self._fragment("paper.txt", p.item)) for p in section]
         return RenderedDigest(
-            subject=self.subject(edition, len(papers)),
-            text=self.templates["digest.txt"].render(context, fragments=text),
-            html=self.templates["digest.html"].render(context, fragments=html),
+            subject=self.subject(edition, len(papers), ranking),
+            text=self.templates["digest.txt"].render(context, fragments=text, personal=personal_text),
+            html=self.templates["digest.html"].render(context, fragments=html, personal=personal_html),
         )
 
     def _fragment(self, name: str, item: DigestPaper) -> str:
@@ -99,9 +109,10 @@ class DigestRenderer:
         links: MailLinks,
         now: datetime,
         alerts: Sequence[Notification] = (),
+        section: Sequence[PersonalPick] = (),
     ) -> Envelope:
         """The mail, ready for SMTP: multipart/alternative, text then HTML, with list headers."""
-        digest = self.render(edition, subscription, papers, links, alerts)
+        digest = self.render(edition, subscription, papers, links, alerts, section)
         message_id = self.message_id(edition, subscription)
         headers = [
             ("From", self.sender),

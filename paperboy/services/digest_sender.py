@@ -38,6 +38,7 @@ from paperboy.domain.digest import (
 )
 from paperboy.integrations.mail import Delivery, DeliveryFailed, open_delivery
 from paperboy.services.digest_mail import DigestRenderer
+from paperboy.services.digest_personal import PersonalDigests
 from paperboy.services.notifications import Notification, alerts_to_mail
 from paperboy.services.subscriptions import DigestLinks
 from paperboy.storage import digests as store
@@ -117,9 +118,11 @@ class SendingRun:
         report: SendReport,
         *,
         now: Callable[[], datetime],
+        personal: PersonalDigests,
         deliveries: Callable[[], Delivery] | None = None,
     ) -> None:
         self.engine, self.settings, self.content, self.lease = engine, settings, content, lease
+        self.personal = personal
         self.edition, self.report, self.now = content.edition, report, now
         self.deliveries = deliveries or (lambda: open_delivery(settings))
         self.renderer = DigestRenderer(settings)
@@ -186,13 +189,16 @@ class SendingRun:
     ) -> None:
         if subscription.id in self.stopped:
             return
-        papers = self.content.pick(subscription, self.mailed.get(subscription.id, set()))
-        if not papers:
+        mail = self.personal.pick(subscription, self.mailed.get(subscription.id, set()))
+        if not mail.papers:
             self._record(subscription, "skipped", attempts, [])
             return
         links = self.links.mail_links(subscription)
         alerts = alerts_to_mail(self.engine, subscription.user_id) if subscription.user_id else []
-        envelope = self.renderer.envelope(self.edition, subscription, papers, links, self.now(), alerts)
+        envelope = self.renderer.envelope(
+            self.edition, subscription, mail.papers, links, self.now(), alerts, mail.section
+        )
+        papers = mail.papers + [pick.item for pick in mail.section]  # the section is mailed too
         self._pace()
         try:
             delivery.deliver(envelope)

@@ -26,6 +26,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import Connection, Engine
 
 from paperboy.config import Settings
+from paperboy.domain.calendar import day_period
 from paperboy.domain.digest import (
     Candidate,
     DigestPaper,
@@ -44,9 +45,13 @@ from paperboy.domain.digest import (
 from paperboy.domain.trending import rank, reference_time, trending_params
 from paperboy.integrations.mail import Delivery
 from paperboy.services.digest_mail import DigestRenderer
+from paperboy.services.digest_personal import PersonalDigests, VectorSource, ready_index
 from paperboy.services.digest_sender import SendingRun, hold_edition
+from paperboy.services.digest_vectors import ProcessVectors
 from paperboy.services.hydrate import hydrate_papers
+from paperboy.services.recommend import recommend_papers
 from paperboy.services.subscriptions import DigestLinks
+from paperboy.services.vector_index import VectorIndex
 from paperboy.storage import digests as store
 from paperboy.storage import queries, trending_queries
 from paperboy.storage.engine import now_utc
@@ -62,13 +67,27 @@ def send_due_digests(
     now: Callable[[], datetime] = now_utc,
     deliveries: Callable[[], Delivery] | None = None,
     progress: Progress | None = None,
+    vectors: VectorSource | None = None,
 ) -> list[SendReport]:
     """Send every edition due `today` (default: today, UTC) that has subscribers waiting."""
     day = today or now().date()
-    return [
-        send_edition(engine, settings, edition, now=now, deliveries=deliveries, progress=progress)
-        for edition in editions_due(engine, day)
-    ]
+    own = ProcessVectors(engine, settings) if vectors is None else None  # loaded once, for every edition
+    try:
+        return [
+            send_edition(
+                engine,
+                settings,
+                edition,
+                now=now,
+                deliveries=deliveries,
+                progress=progress,
+                vectors=vectors or own,
+            )
+            for edition in editions_due(engine, day)
+        ]
+    finally:
+        if own is not None:
+            own.close()
 
 
 def send_edition(
@@ -79,9 +98,12 @@ def send_edition(
     now: Callable[[], datetime] = now_utc,
     deliveries: Callable[[], Delivery] | None = None,
     progress: Progress | None = None,
+    vectors: VectorSource | None = None,
 ) -> SendReport:
     """Send one edition to every subscriber still waiting for it, over `digest_connections`
     connections (`deliveries` makes each; default: SMTP or the outbox, as configured).
+    Members' "For you" ranks with `vectors`' index (default: one loaded for this run), read
+    only when members wait.
     EditionBusy when another run holds it; MailServerUnavailable (after recording what was sent)
     when the server is gone."""
     started = time.monotonic()
@@ -93,9 +115,21 @@ def send_edition(
         return report  # nobody subscribes to it: no edition row, nothing to claim
     with hold_edition(engine, edition, now) as lease:
         if waiting:
-            content = edition_content(engine, settings, edition, now())
-            run = SendingRun(engine, settings, content, lease, report, now=now, deliveries=deliveries)
-            run.send(waiting, progress)
+            moment = now()
+            content = edition_content(engine, settings, edition, moment)
+            members = any(subscription.user_id is not None for subscription in waiting)
+            own = ProcessVectors(engine, settings) if members and vectors is None else None
+            source = vectors or own
+            index = ready_index(source) if members and source is not None else None
+            personal = PersonalDigests(engine, content, index, trending_params(settings), moment)
+            run = SendingRun(
+                engine, settings, content, lease, report, now=now, personal=personal, deliveries=deliveries
+            )
+            try:
+                run.send(waiting, progress)
+            finally:
+                if own is not None:
+                    own.close()
         lease.finished = report.deferred == 0
         report.finished = lease.finished
     report.seconds = time.monotonic() - started
@@ -170,8 +204,10 @@ def preview_digest(
     *,
     today: date | None = None,
     now: datetime | None = None,
+    index: VectorIndex | None = None,
 ) -> Preview:
-    """The subscriber's next digest as it would be mailed now (papers already mailed left out)."""
+    """The subscriber's next digest as it would be mailed now (papers already mailed left out),
+    a member's "For you" ranked with `index`'s vectors."""
     moment = now or now_utc()
     with engine.connect() as conn:
         latest = queries.latest_listing_day(conn)
@@ -179,25 +215,42 @@ def preview_digest(
     content = edition_content(engine, settings, edition, moment)
     with engine.connect() as conn:
         mailed = store.mailed_among(conn, content.paper_ids, [subscription.id])
-    papers = content.pick(subscription, mailed.get(subscription.id, set()))
+    personal = PersonalDigests(engine, content, index, trending_params(settings), moment)
+    mail = personal.pick(subscription, mailed.get(subscription.id, set()))
     mail_links = DigestLinks(engine, settings).mail_links(subscription)
-    digest = DigestRenderer(settings).render(edition, subscription, papers, mail_links)
-    return Preview(edition, papers, digest.html, digest.text, digest.subject)
+    renderer = DigestRenderer(settings)
+    digest = renderer.render(edition, subscription, mail.papers, mail_links, section=mail.section)
+    return Preview(edition, mail.papers, digest.html, digest.text, digest.subject)
 
 
 def personal_papers(
-    engine: Engine, settings: Settings, preferences: Preferences, *, now: datetime | None = None
+    engine: Engine,
+    settings: Settings,
+    preferences: Preferences,
+    *,
+    user_id: int | None = None,
+    index: VectorIndex | None = None,
+    now: datetime | None = None,
 ) -> tuple[Edition, list[DigestPaper]] | None:
     """The latest listing day's papers a reader's digest preferences select (categories, keywords,
-    top N), in trending order, for their private feed; None while nothing is listed. Papers
-    already mailed stay in: a feed shows the day as it is."""
+    top N), in trending order, or in the member `user_id`'s "For you" order when their digest is
+    ranked so (with `index`'s vectors), for their private feed; None while nothing is listed.
+    Papers already mailed stay in: a feed shows the day as it is."""
     with engine.connect() as conn:
         latest = queries.latest_listing_day(conn)
     if latest is None:
         return None
+    moment = now or now_utc()
     edition = daily_edition(latest)
-    content = edition_content(engine, settings, edition, now or now_utc())
-    chosen = content.selector.select(replace(preferences, only_new=False))
+    content = edition_content(engine, settings, edition, moment)
+    everything = replace(preferences, only_new=False)
+    order = None
+    if preferences.for_you and user_id is not None:
+        found = recommend_papers(
+            engine, index, user_id, day_period(latest), trending=trending_params(settings), now=moment
+        )
+        order = found.ranking()[0]
+    chosen = content.selector.select(everything, order=order)
     return edition, [content.papers[paper_id] for paper_id in chosen]
 
 

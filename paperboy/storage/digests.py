@@ -41,6 +41,7 @@ def subscription_from_row(row: Row[Any]) -> Subscription:
         include=tuple(line for line in row.include_keywords.split("\n") if line),
         exclude=tuple(line for line in row.exclude_keywords.split("\n") if line),
         only_new=bool(row.only_new),
+        for_you=bool(row.for_you) and row.user_id is not None,
     )
     return Subscription(row.id, row.email, row.user_id, row.status, row.nonce, preferences)
 
@@ -54,6 +55,7 @@ def preference_columns(preferences: Preferences) -> dict[str, Any]:
         "include_keywords": "\n".join(preferences.include),
         "exclude_keywords": "\n".join(preferences.exclude),
         "only_new": preferences.only_new,
+        "for_you": preferences.for_you,
     }
 
 
@@ -300,8 +302,9 @@ def mailed_among(
         if subscription_ids is not None:
             query = query.where(m.c.subscription_id.in_(list(subscription_ids)))
         if edition is not None:
+            # Members' too whatever "only new" says: their "For you" section never repeats.
             query = query.join(s, s.c.id == m.c.subscription_id).where(
-                s.c.frequency == edition.frequency, s.c.only_new.is_(True)
+                s.c.frequency == edition.frequency, or_(s.c.only_new.is_(True), s.c.user_id.is_not(None))
             )
             if edition.weekday is not None:
                 query = query.where(s.c.weekday == edition.weekday)

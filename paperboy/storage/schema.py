@@ -504,6 +504,8 @@ digest_subscriptions = Table(
     Column("include_keywords", Text, nullable=False),  # one per line; empty: every paper
     Column("exclude_keywords", Text, nullable=False),
     Column("only_new", Boolean, nullable=False),
+    # Members only: ranked by their "For you" order instead of trending (migration 0015).
+    Column("for_you", Boolean, nullable=False, server_default=false()),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("confirmed_at", DateTime(timezone=True)),
     Column("changed_at", DateTime(timezone=True), nullable=False),

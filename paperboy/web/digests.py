@@ -193,7 +193,8 @@ def manage(request: Request, fields: PreferenceForm, token: TokenField = "") -> 
     except SubscriptionError as exc:
         return _refused(request, "Link not valid", exc)
     try:
-        update_preferences(ctx.engine, subscription, fields.preferences())
+        member = subscription.user_id is not None
+        update_preferences(ctx.engine, subscription, fields.preferences(member=member))
     except InvalidPreferences as exc:
         return _manage(request, token, subscription, fields.shown(), error=str(exc), status=400)
     return see_other(with_token(DIGEST_MANAGE_PATH, token, done="saved"))
@@ -213,7 +214,7 @@ def _manage(
         "token": token,
         "subscription": subscription,
         "notice": notice,
-        "form": form_context(fields, error),
+        "form": form_context(fields, error, member=subscription.user_id is not None),
     }
     return _page(request, "digest_manage.html", context, status)
 
@@ -282,7 +283,8 @@ def preview(request: Request, token: str = "") -> Response:
             return _refused(request, "Preview link not valid", exc)
     else:
         subscription = _member_subscription(request)
-    digest = preview_digest(ctx.engine, ctx.settings, subscription)
+    index = ctx.searcher.meaning.vector_index() if subscription.user_id is not None else None
+    digest = preview_digest(ctx.engine, ctx.settings, subscription, index=index)
     return HTMLResponse(digest.html, headers=PREVIEW_HEADERS)
 
 
@@ -329,7 +331,7 @@ def settings_subscribe(request: Request, viewer: CheckedViewer, fields: Preferen
     user = _confirmed(viewer)
     ctx = app_context(request)
     try:
-        subscribe_member(ctx.engine, user, fields.preferences())
+        subscribe_member(ctx.engine, user, fields.preferences(member=True))
     except (InvalidPreferences, SubscriptionError) as exc:
         section = settings_section(ctx.engine, user, fields=fields.shown(), error=str(exc))
         return settings_response(request, user, digest=section, status=400)

@@ -5,8 +5,10 @@ a single-purpose token, since a feed address ends up in feed readers and their s
 It lists the member's alerts first (services/alerts.py: those this feed showed before and those
 no channel showed yet, which it claims: an alert seen on the site or mailed is never fed, and
 one fed is shown as seen on the site and never mailed), then the latest listing day's papers
-that the member's digest preferences select (categories, keywords, how many), trending first;
-without a digest subscription, the day's top papers. The token in the URL is the credential:
+that the member's digest preferences select (categories, keywords, how many), trending first,
+or in their "For you" order when their digest is ranked "For you" (the feed follows the digest's
+choice; its personal section is the mail's alone: the feed already is personal); without a
+digest subscription, the day's top papers. The token in the URL is the credential:
 feed readers send no cookies or headers. A bad or revoked token is a 404 that says no more.
 """
 
@@ -47,11 +49,13 @@ def private_feed(request: Request, token: str, fmt: str) -> Response:
         return _plain(404, "no such feed: the address is mistyped, or its token was revoked")
     subscription = subscription_of(ctx.engine, user)
     preferences = subscription.preferences if subscription else Preferences(top_n=MAX_TOP_N)
-    found = personal_papers(ctx.engine, ctx.settings, preferences)
+    index = ctx.searcher.meaning.vector_index() if preferences.for_you else None
+    found = personal_papers(ctx.engine, ctx.settings, preferences, user_id=user.id, index=index)
     base = ctx.settings.public_url
     day = found[0].day if found else None
     title = f"{ctx.settings.site_name}: papers for {user.name}"
     what = "your digest's filters" if subscription else "trending"
+    what += ', in your "For you" order' if preferences.for_you else ""
     description = f"The latest day's papers by {what}" + (f", {found[0].label}" if found else "")
     info = FeedInfo(title, description, base + (day_url(day) if day else "/"), base + request.url.path)
     entries = [_alert_entry(alert, base) for alert in alerts_to_feed(ctx.engine, user.id)]

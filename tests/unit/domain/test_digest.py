@@ -13,6 +13,7 @@ from paperboy.domain.digest import (
     in_categories,
     keyword_pattern,
     parse_edition_key,
+    personal_section,
     trim,
     weekly_edition,
 )
@@ -128,3 +129,31 @@ def test_a_trimmed_abstract_never_ends_in_half_a_formula():
     assert trim(text, 40) == "We bound the error by…"  # a cut inside the formula moves before it
     assert trim(text, 60).startswith(r"We bound the error by $\mathcal{O}(n \log n)$ in")
     assert trim(r"$a + b + c + d + e + f$ and more", 12) == "$a + b + c…"  # all one formula: cut
+
+
+def test_for_you_is_for_members_only() -> None:
+    with pytest.raises(InvalidPreferences, match="belongs to an account"):
+        _check(for_you=True)
+    assert _check(for_you=True, member=True).for_you is True
+    assert _check(member=True).for_you is False
+
+
+def test_a_for_you_order_replaces_trending_and_the_filters_still_apply() -> None:
+    candidates = [
+        Candidate(1, "a diffusion model", frozenset({"cs.CV"})),
+        Candidate(2, "graph networks", frozenset({"cs.LG"})),
+        Candidate(3, "diffusion on graphs", frozenset({"cs.LG"})),
+        Candidate(4, "protein folding", frozenset({"q-bio.BM"})),
+    ]
+    selector = Selector(candidates)
+    order = [4, 3, 9, 1]  # 9: not in the edition; 2: left out of the order (saved, say)
+    assert selector.select(Preferences(top_n=3), order=order) == [4, 3, 1]
+    assert selector.select(Preferences(categories=("cs",)), order=order) == [3, 1]
+    assert selector.select(Preferences(top_n=2), {4}, order=order) == [3, 1]
+    assert selector.select(Preferences(top_n=2, only_new=False), {4}, order=order) == [4, 3]
+
+
+def test_the_personal_section_skips_the_main_list_and_what_was_mailed() -> None:
+    assert personal_section([5, 1, 6, 2, 7, 8], main=[1, 2], mailed={6}) == [5, 7, 8]
+    assert personal_section([5, 1], main=[1], mailed=()) == [5]
+    assert personal_section([5, 6, 7], main=[], mailed=(), size=2) == [5, 6]
