@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import pytest
@@ -205,7 +206,9 @@ def test_long_author_lists_are_cut_with_a_count(client, add_papers):
     authors = tuple(f"Author {n}" for n in range(1, 13))
     add_papers(listed("2506.00001", date(2025, 6, 12), authors=authors))
     html = client.get("/papers/date/2025-06-12").text
-    assert "Author 1, Author 2, Author 3 et al. (12 authors)" in html
+    line = re.search(r'<p class="authors">(.*?)</p>', html).group(1)
+    assert re.sub(r"<[^>]+>", "", line) == "Author 1, Author 2, Author 3 et al. (12 authors)"
+    assert '<a href="/authors/Author%201">Author 1</a>' in line  # each name leads to its author page
     assert "Author 12" not in html
 
 
