@@ -27,7 +27,7 @@ from paperboy.services.vector_index import VectorIndex
 from paperboy.web.auth import LOGGED_IN, CheckedViewer, local_path, require_user, viewer_of
 from paperboy.web.context import app_context
 from paperboy.web.errors import PageError
-from paperboy.web.pages import FeedParams, FeedQuery
+from paperboy.web.pages import FeedParams, FeedQuery, hidden_for
 from paperboy.web.urls import FOR_YOU_PATH, for_you_url
 
 router = APIRouter(default_response_class=HTMLResponse, include_in_schema=False)
@@ -177,7 +177,7 @@ def _render(request: Request, user: User, period: Period, query: FeedQuery) -> R
         "here_path": for_you_url(period, category=feed.category, page=feed.page),
         "voted": {item.paper.arxiv_id for item in feed.items if item.community.voted},
         "saved": {item.paper.arxiv_id for item in feed.items if item.community.saved},
-        "hidden": {item.paper.arxiv_id for item in feed.items if item.community.not_interested},
+        "hidden": hidden_for(request, feed.items),  # not interested, and seen when they hide seen
     }
     return ctx.templates.TemplateResponse(request, "for_you.html", context, headers=PRIVATE)
 

@@ -301,7 +301,7 @@ def _render_feed(request: Request, feed: FeedPage) -> Response:
         "feed_exports": period_exports(feed.period, feed.category, sort=feed.sort, page=feed.page),
         "voted": {item.paper.arxiv_id for item in feed.items if item.community.voted},
         "saved": {item.paper.arxiv_id for item in feed.items if item.community.saved},
-        "hidden": _hidden_for(request, feed.items),
+        "hidden": hidden_for(request, feed.items),
         "hide_seen": {"listing"} if _hides_seen(request) else set(),
     }
     with spliced_regions() as splice:
@@ -313,7 +313,7 @@ def _hides_seen(request: Request) -> bool:
     return user is not None and user.hide_seen
 
 
-def _hidden_for(request: Request, items: Sequence[FeedItem]) -> set[str]:
+def hidden_for(request: Request, items: Sequence[FeedItem]) -> set[str]:
     """The papers this reader does not want on the page: marked not interested, and seen ones
     when they hide seen papers (services/seen.py)."""
     hide_seen = _hides_seen(request)

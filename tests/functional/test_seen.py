@@ -128,3 +128,18 @@ def test_anonymous_readers_have_no_switch(settings, engine, catalogue):
     with open_client(settings) as client:
         assert "Hide seen papers" not in client.get(DAY).text
         assert client.post("/seen/hide", data={"action": "hide"}).status_code in (401, 403)
+
+
+def test_hide_seen_covers_for_you_and_author_pages(settings, engine, catalogue):
+    ada = make_member(engine, "ada")
+    with open_client(settings) as client:
+        csrf = log_in_as(client, ada)
+        pages = ("/for-you/date/2025-06-12", "/authors/Ada%20Lovelace")
+        for path in pages:
+            assert sorted(listed_ids(client.get(path).text)) == sorted(PAPERS)
+        client.get(f"/papers/{PAPERS[0]}")
+        assert _switch(client, csrf, "hide").status_code == 303
+        for path in pages:
+            html = client.get(path).text
+            assert sorted(listed_ids(html)) == sorted(PAPERS[1:]), path
+            assert "Show seen papers" in html
