@@ -4,8 +4,9 @@ A paper counts as seen by a member once they opened its page, saved it, or were 
 digest (services/digest_sender.py records that in the send's transaction). Listings read it
 with the reader's other marks in one statement (storage/reader_marks.py); a member who chose
 "hide seen" gets those papers left out of every listing (day, week and month pages, top, search
-results, For you, author pages), as "not interested" leaves papers out: the page keeps its place in the period's paging,
-so it may show fewer cards than the page size, and the page says how to show them again.
+results, For you, author pages), as "not interested" leaves papers out: the page keeps its place
+in the period's paging, so it may show fewer cards than the page size, and the page says how to
+show them again.
 """
 
 from __future__ import annotations
