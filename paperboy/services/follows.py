@@ -10,7 +10,6 @@ the catalogue.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, Engine
@@ -18,12 +17,11 @@ from sqlalchemy import Connection, Engine
 from paperboy.config import Settings
 from paperboy.domain.follows import Follow, FollowKind, InvalidFollow, follow_kind, normalised_value
 from paperboy.domain.users import User
-from paperboy.services import rate_limits
+from paperboy.services.library import change_counted
 from paperboy.services.votes import PaperNotFound
 from paperboy.storage import follows as store
 from paperboy.storage.engine import now_utc
 from paperboy.storage.queries import paper_id_by_arxiv_id
-from paperboy.storage.transactions import write_transaction
 
 __all__ = [
     "Follow",
@@ -72,7 +70,7 @@ def follow_thing(
         made = store.insert_follow(conn, user.id, checked, value, label, now_utc())
         return FollowResult(made, made is not None)
 
-    return _counted(engine, settings, user, ip, change)
+    return change_counted(engine, settings, user, ip, change)
 
 
 def unfollow_by_id(engine: Engine, settings: Settings, user: User, follow_id: int, ip: str) -> FollowResult:
@@ -83,7 +81,7 @@ def unfollow_by_id(engine: Engine, settings: Settings, user: User, follow_id: in
             raise FollowNotFound(f"you follow nothing with id {follow_id}")
         return FollowResult(None, True)
 
-    return _counted(engine, settings, user, ip, change)
+    return change_counted(engine, settings, user, ip, change)
 
 
 def unfollow_thing(
@@ -92,7 +90,7 @@ def unfollow_thing(
     """Unfollow by kind and value as the follow buttons send them (none is fine). RateLimited."""
     checked = follow_kind(kind)
     value = normalised_value(checked, text)[0]
-    return _counted(
+    return change_counted(
         engine,
         settings,
         user,
@@ -120,18 +118,3 @@ def _check_exists(conn: Connection, kind: FollowKind, value: str) -> None:
         raise InvalidFollow(f"no paper of this catalogue is in the category {value!r}")
     if kind == "paper" and paper_id_by_arxiv_id(conn, value) is None:
         raise PaperNotFound(f"arXiv paper {value} is not in this catalogue.")
-
-
-def _counted(
-    engine: Engine, settings: Settings, user: User, ip: str, change: Callable[[Connection], FollowResult]
-) -> FollowResult:
-    """`change` in one write transaction with its count against `rate_limit_library` (as
-    services/library.py counts saves); past the limit the count is kept and RateLimited raised."""
-    limits = rate_limits.member_limits(
-        "library", user.id, ip, settings.rate_limit_library, settings.rate_limit_ip_factor
-    )
-    with write_transaction(engine) as conn:
-        wait = rate_limits.count_in(conn, *limits)
-        if wait is None:
-            return change(conn)
-    raise rate_limits.refusal("library changes", wait)

@@ -11,11 +11,11 @@ show them again.
 
 from __future__ import annotations
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from paperboy.config import Settings
 from paperboy.domain.users import User
-from paperboy.services import rate_limits
+from paperboy.services.library import change_counted
 from paperboy.storage import seen as store
 from paperboy.storage.engine import now_utc
 from paperboy.storage.transactions import write_transaction
@@ -33,13 +33,9 @@ def record_opened(engine: Engine, user: User, paper_id: int) -> None:
 def set_hide_seen(engine: Engine, settings: Settings, user: User, ip: str, *, hide: bool) -> bool:
     """Turn "hide seen" on or off for the member's listings; the new choice. RateLimited past
     `rate_limit_library` (it counts with saves and "not interested")."""
-    limits = rate_limits.member_limits(
-        "library", user.id, ip, settings.rate_limit_library, settings.rate_limit_ip_factor
-    )
-    with write_transaction(engine) as conn:
-        wait = rate_limits.count_in(conn, *limits)
-        if wait is None:
-            store.set_hide_seen(conn, user.id, hide)
-    if wait is not None:
-        raise rate_limits.refusal("library changes", wait)
-    return hide
+
+    def change(conn: Connection) -> bool:
+        store.set_hide_seen(conn, user.id, hide)
+        return hide
+
+    return change_counted(engine, settings, user, ip, change)
