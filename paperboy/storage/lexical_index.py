@@ -68,6 +68,14 @@ def index_papers(conn: Connection, paper_ids: Sequence[int]) -> None:
 
     The counter is bumped last: its row stays locked until commit, and a concurrent writer (the
     import's second writer) bumps it too, so it should wait for the commit, not for this work."""
+    write_index_entries(conn, paper_ids)
+    if paper_ids:
+        bump_counter(conn, GENERATION_KEY)
+
+
+def write_index_entries(conn: Connection, paper_ids: Sequence[int]) -> None:
+    """`index_papers` without counting a change: for a copy of a database whose counter was
+    copied too (storage/site_copy.py), where the text indexed is the text the counter counted."""
     for chunk in batched(sorted(set(paper_ids)), _CHUNK):
         ids = list(chunk)
         if conn.dialect.name == "postgresql":
@@ -77,8 +85,6 @@ def index_papers(conn: Connection, paper_ids: Sequence[int]) -> None:
         else:
             conn.execute(_SQLITE_FORGET, {"ids": ids})
             conn.execute(_SQLITE_ADD, {"ids": ids})
-    if paper_ids:
-        bump_counter(conn, GENERATION_KEY)
 
 
 def remove_papers(conn: Connection, paper_ids: Sequence[int]) -> None:
