@@ -109,6 +109,19 @@ def move_site(
     )
 
 
+def check_move(settings: Settings, target_url: str, *, batch: int = BATCH) -> list[TableCheck]:
+    """Compare the site as it is now with the database it was moved to (`move-to --check`):
+    what the site wrote since the move shows as a difference."""
+    source = _open_source(settings)
+    target = _open_target(target_url)
+    try:
+        with source.connect() as src, src.begin():
+            return _compare(src, target, batch, lambda _line: None)
+    finally:
+        source.dispose()
+        target.dispose()
+
+
 def _open_source(settings: Settings) -> Engine:
     url = make_url(settings.effective_database_url)
     if url.get_backend_name() != "sqlite":
