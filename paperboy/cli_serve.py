@@ -45,6 +45,9 @@ def serve(settings: Settings) -> int:
     engine = open_database(settings)
     migrate_database(engine)  # once here, before workers start; the background jobs keep using the engine
     check_shared_key(engine, settings)  # PostgreSQL's hosts must share one signing key
+    note = outbox_note(settings, engine.dialect.name)
+    if note:
+        print(note, file=sys.stderr)
     stop = threading.Event()
     jobs = _start_background(engine, settings, stop)
     print(f"paperboy: serving on http://{settings.host}:{settings.port}", file=sys.stderr)
@@ -55,6 +58,16 @@ def serve(settings: Settings) -> int:
         _join(jobs, STOP_WAIT_S)
         engine.dispose()
     _exit_now(0)
+
+
+def outbox_note(settings: Settings, dialect: str) -> str | None:
+    """A note when mail goes to this host's outbox while other hosts may share the database."""
+    if settings.smtp_host or dialect != "postgresql":
+        return None
+    return (
+        f"paperboy: note: no smtp_host: mail goes to {settings.data_dir / 'outbox'} on this host only; "
+        "with several hosts set PAPERBOY_SMTP_HOST (docs/architecture.md, State and where it lives)"
+    )
 
 
 def _start_background(engine: Engine, settings: Settings, stop: threading.Event) -> list[threading.Thread]:

@@ -68,14 +68,6 @@ def index_papers(conn: Connection, paper_ids: Sequence[int]) -> None:
 
     The counter is bumped last: its row stays locked until commit, and a concurrent writer (the
     import's second writer) bumps it too, so it should wait for the commit, not for this work."""
-    write_index_entries(conn, paper_ids)
-    if paper_ids:
-        bump_counter(conn, GENERATION_KEY)
-
-
-def write_index_entries(conn: Connection, paper_ids: Sequence[int]) -> None:
-    """`index_papers` without counting a change: for a copy of a database whose counter was
-    copied too (storage/site_copy.py), where the text indexed is the text the counter counted."""
     for chunk in batched(sorted(set(paper_ids)), _CHUNK):
         ids = list(chunk)
         if conn.dialect.name == "postgresql":
@@ -85,6 +77,37 @@ def write_index_entries(conn: Connection, paper_ids: Sequence[int]) -> None:
         else:
             conn.execute(_SQLITE_FORGET, {"ids": ids})
             conn.execute(_SQLITE_ADD, {"ids": ids})
+    if paper_ids:
+        bump_counter(conn, GENERATION_KEY)
+
+
+# Many papers in one statement: the same documents as _PG_UPSERT's, for a move's rebuild.
+_PG_FILL = text(
+    "INSERT INTO paper_search (paper_id, document) SELECT d.id, "
+    "setweight(to_tsvector('english', d.title), 'A') || "
+    "setweight(to_tsvector('english', d.authors), 'B') || "
+    "setweight(to_tsvector('english', d.abstract), 'C') "
+    "FROM unnest(CAST(:ids AS bigint[]), CAST(:titles AS text[]), CAST(:authors AS text[]), "
+    "CAST(:abstracts AS text[])) AS d(id, title, authors, abstract)"
+)
+
+
+def fill_postgresql_index(conn: Connection, paper_ids: Sequence[int]) -> None:
+    """Index these papers, which the index does not hold yet, on PostgreSQL, counting no change:
+    for a copy of a database whose counter was copied too (storage/site_copy.py)."""
+    for chunk in batched(sorted(set(paper_ids)), _CHUNK):
+        rows = [_folded(row) for row in conn.execute(_PG_TEXT, {"ids": list(chunk)})]
+        if rows:
+            columns = {name: [row[name] for row in rows] for name in ("id", "title", "authors", "abstract")}
+            conn.execute(
+                _PG_FILL,
+                {
+                    "ids": columns["id"],
+                    "titles": columns["title"],
+                    "authors": columns["authors"],
+                    "abstracts": columns["abstract"],
+                },
+            )
 
 
 def remove_papers(conn: Connection, paper_ids: Sequence[int]) -> None:

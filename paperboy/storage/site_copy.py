@@ -26,7 +26,7 @@ from typing import Any
 from sqlalchemy import Column, ColumnElement, Connection, String, Table, Text, func, inspect, select, text
 
 from paperboy.storage.engine import utc
-from paperboy.storage.lexical_index import DATABASE_KEY, write_index_entries
+from paperboy.storage.lexical_index import DATABASE_KEY, fill_postgresql_index
 from paperboy.storage.schema import metadata, paper_search, papers, sync_state
 
 REBUILT = (paper_search.name,)  # rebuilt on the target, not copied
@@ -89,7 +89,7 @@ def rebuild_lexical_index(conn: Connection, batch: int) -> int:
         )
         if not ids:
             return done
-        write_index_entries(conn, ids)
+        fill_postgresql_index(conn, ids)
         done, last = done + len(ids), ids[-1]
 
 

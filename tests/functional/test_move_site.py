@@ -168,9 +168,9 @@ def test_the_moved_site_searches_lists_mails_and_authenticates(site, moved, tmp_
         paper = conn.execute(select(papers.c.arxiv_id, papers.c.title).order_by(papers.c.id).limit(1)).one()
     with open_client(settings) as client:
         lexical = client.get("/api/v1/search", params={"q": paper.title, "mode": "lexical"}).json()
-        assert lexical["results"][0]["id"] == paper.arxiv_id
+        assert lexical["results"][0]["arxiv_id"] == paper.arxiv_id
         semantic = client.get("/api/v1/search", params={"q": paper.title, "mode": "semantic"}).json()
-        assert paper.arxiv_id in [hit["id"] for hit in semantic["results"][:3]]
+        assert paper.arxiv_id in [hit["arxiv_id"] for hit in semantic["results"][:3]]
         daily = client.get("/api/daily_papers", params={"date": DAY}).json()
         assert len(daily) > 10
         assert sum(item["paper"]["upvotes"] for item in daily) > 0
