@@ -124,6 +124,12 @@ def test_every_table_is_equal_after_the_move(site, moved):
             )
         assert dst.execute(text("SELECT count(*) FROM paper_search")).scalar_one() == 4903
         assert dst.execute(select(func.sum(paper_stats.c.upvotes))).scalar_one() == population.votes
+        # The secondary indexes, dropped for the load, are all there again.
+        present = set(
+            dst.execute(text("SELECT indexname FROM pg_indexes WHERE schemaname = 'public'")).scalars()
+        )
+        declared = {index.name for table in metadata.sorted_tables for index in table.indexes}
+        assert declared <= present
     source.dispose()
     target.dispose()
 
