@@ -72,8 +72,9 @@ def copy_rows(conn: Connection, table: Table, rows: list[tuple[Any, ...]]) -> No
     """Append rows (in the table's column order) to the PostgreSQL table with COPY, inside the
     connection's transaction."""
     names = ", ".join(f'"{column.name}"' for column in table.columns)
-    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-    with cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
+    statement = f'COPY "{table.name}" ({names}) FROM STDIN'
+    driver = conn.connection.driver_connection  # psycopg's: the COPY joins the transaction
+    with driver.cursor() as cursor, cursor.copy(statement) as copy:  # type: ignore[union-attr]
         for row in rows:
             copy.write_row(row)
 
