@@ -151,22 +151,22 @@ def _open_target(target_url: str) -> Engine:
 
 
 def _prepare_target(target: Engine) -> None:
-    """Refuse a database that holds anything, then give it this version's schema."""
+    """Refuse a database that holds anything (before changing it), then give it this version's
+    schema."""
     with target.connect() as conn:
         foreign = store.foreign_tables(conn)
+        filled = store.tables_with_rows(conn)
     if foreign:
         raise MoveRefused(
             f"the PostgreSQL database is not empty (it has tables {', '.join(foreign[:5])}): "
             "move into a new, empty database"
         )
-    upgrade(target)
-    with target.connect() as conn:
-        filled = store.tables_with_rows(conn)
     if filled:
         raise MoveRefused(
             f"the PostgreSQL database is not empty ({', '.join(filled[:5])} hold rows): "
             "move into a new, empty database"
         )
+    upgrade(target)
 
 
 def _copy(src: Connection, target: Engine, batch: int, say: Progress) -> tuple[int, int, int]:

@@ -50,11 +50,13 @@ def foreign_tables(conn: Connection) -> list[str]:
 
 
 def tables_with_rows(conn: Connection) -> list[str]:
-    """Those of paperboy's tables that hold at least one row."""
+    """Those of paperboy's tables (of the ones the database has) that hold at least one row."""
+    present = set(inspect(conn).get_table_names())
     return [
         table.name
         for table in site_tables()
-        if conn.execute(select(text("1")).select_from(table).limit(1)).first() is not None
+        if table.name in present
+        and conn.execute(select(text("1")).select_from(table).limit(1)).first() is not None
     ]
 
 

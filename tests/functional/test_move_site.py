@@ -59,7 +59,7 @@ def _month_slice(tmp_path: Path) -> Path:
     return target
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def site(tmp_path_factory: pytest.TempPathFactory):
     """The SQLite site: a month of papers with their reference vectors, and the community."""
     tmp_path = tmp_path_factory.mktemp("site")
@@ -80,7 +80,7 @@ def site(tmp_path_factory: pytest.TempPathFactory):
     return tmp_path, settings, population
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def moved(site):
     """The site moved by `paperboy move-to URL`: the URL, exit status, stdout and stderr."""
     tmp_path, settings, _population = site
@@ -105,7 +105,15 @@ def _run(*argv: str) -> tuple[int, str, str]:
     return code, out.getvalue(), err.getvalue()
 
 
-def test_every_table_is_equal_after_the_move(site, moved):
+def test_a_site_moved_to_postgresql_is_equal_and_serves(site, moved, tmp_path):
+    """One test, so that a parallel run builds the site once: each part below needs it."""
+    _every_table_is_equal(site, moved)
+    _a_database_that_is_not_empty_is_refused(moved[0])
+    _the_check_finds_what_changed_since(moved[0])
+    _the_moved_site_searches_lists_mails_and_authenticates(site, moved[0], tmp_path)
+
+
+def _every_table_is_equal(site, moved):
     _tmp, settings, population = site
     url, code, out, err = moved
     assert code == 0, err
@@ -134,8 +142,7 @@ def test_every_table_is_equal_after_the_move(site, moved):
     target.dispose()
 
 
-def test_a_database_that_is_not_empty_is_refused(moved):
-    url = moved[0]
+def _a_database_that_is_not_empty_is_refused(url):
     code, _out, err = _run("move-to", url)
     assert code == 1
     assert "the PostgreSQL database is not empty" in err
@@ -145,8 +152,7 @@ def test_a_database_that_is_not_empty_is_refused(moved):
     assert "the target must be a PostgreSQL database" in err
 
 
-def test_the_check_finds_what_changed_since(moved):
-    url = moved[0]
+def _the_check_finds_what_changed_since(url):
     code, out, _err = _run("move-to", url, "--check")
     assert code == 0
     assert "all 36 tables are equal" in out
@@ -165,9 +171,8 @@ def test_the_check_finds_what_changed_since(moved):
         target.dispose()
 
 
-def test_the_moved_site_searches_lists_mails_and_authenticates(site, moved, tmp_path):
+def _the_moved_site_searches_lists_mails_and_authenticates(site, url, tmp_path):
     _tmp, _settings, population = site
-    url = moved[0]
     settings = _site_settings(tmp_path, url)
     engine = make_engine(url)
     with engine.connect() as conn:
