@@ -17,6 +17,7 @@ from paperboy.cli_common import CommandError, migrated_engine
 from paperboy.cli_common import add_command as _add
 from paperboy.cli_digest import add_digest
 from paperboy.cli_export import add_export
+from paperboy.cli_jobs import add_jobs_commands
 from paperboy.cli_progress import MEBIBYTES, print_line, progress_report
 from paperboy.config import Settings, SettingsError, describe, load_settings
 from paperboy.private_files import restrict_umask
@@ -70,6 +71,7 @@ def _parser() -> argparse.ArgumentParser:
     _add(commands, "migrate", "Create or upgrade the database schema.", _migrate)
     add_digest(commands)
     add_backup(commands)
+    add_jobs_commands(commands)
     _add_admin(commands)
     return parser
 
