@@ -42,6 +42,7 @@ def add_jobs_commands(commands: argparse._SubParsersAction) -> None:  # type: ig
 
 
 def _worker(args: argparse.Namespace, settings: Settings) -> int:
+    from paperboy.services.database import migrate_database, open_database
     from paperboy.services.job_kinds import KINDS
     from paperboy.services.job_schedule import start_scheduler
     from paperboy.services.jobs import run_worker, worker_name
@@ -55,11 +56,15 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
 
     signal.signal(signal.SIGTERM, ask_to_stop)
     signal.signal(signal.SIGINT, ask_to_stop)
-    with migrated_engine(settings) as engine:
+    engine = open_database(settings, ping=False)
+    try:
+        migrate_database(engine)
         if not args.no_schedule:
             start_scheduler(engine, settings, stop=stop)
         print(f"paperboy: worker {worker_name()} taking jobs", file=sys.stderr)
         report = run_worker(engine, settings, KINDS, stop=stop)
+    finally:
+        engine.dispose()
     print(f"paperboy: worker stopped: {report.done} done, {report.failed} failed tries", file=sys.stderr)
     return 0
 

@@ -24,9 +24,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from paperboy.config import Settings
-from paperboy.domain.jobs import FAILED, Job, KindCounts, NewJob, retry_delay
+from paperboy.domain.jobs import FAILED, RUNNING, Job, KindCounts, NewJob, retry_delay
 from paperboy.storage import jobs as store
 from paperboy.storage.engine import now_utc
 from paperboy.storage.jobs import JobRow
@@ -35,9 +36,11 @@ from paperboy.storage.transactions import write_transaction
 __all__ = [
     "JobContext",
     "JobKind",
+    "QueueView",
     "WorkerReport",
     "add_jobs",
     "queue_status",
+    "queue_view",
     "recent_failures",
     "retry_job",
     "run_next_job",
@@ -47,6 +50,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
+DATABASE_RETRY_S = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +102,24 @@ def queue_status(engine: Engine, now: datetime | None = None) -> list[KindCounts
 def recent_failures(engine: Engine, limit: int = 20) -> list[JobRow]:
     with engine.connect() as conn:
         return store.recent_jobs(conn, [FAILED], limit)
+
+
+@dataclass(frozen=True, slots=True)
+class QueueView:
+    """The admin page: each kind's counts, the jobs running now and the latest failed ones."""
+
+    counts: list[KindCounts]
+    running: list[JobRow]
+    failed: list[JobRow]
+
+
+def queue_view(engine: Engine, limit: int = 50) -> QueueView:
+    now = now_utc()
+    with engine.connect() as conn:
+        counts = store.kind_counts(conn, now)
+        running = store.recent_jobs(conn, [RUNNING], limit)
+        failed = store.recent_jobs(conn, [FAILED], limit)
+    return QueueView(counts, running, failed)
 
 
 def retry_job(engine: Engine, job_id: int) -> bool:
@@ -152,12 +174,17 @@ def run_worker(
     report = WorkerReport()
     next_sweep = 0.0
     while not stop.is_set():
-        if time.monotonic() >= next_sweep:  # lost leases: a few times a lease, not every claim
-            with write_transaction(engine) as conn:
-                store.requeue_lost(conn, clock())
-            next_sweep = time.monotonic() + lease.total_seconds() / 4
-        if not run_next_job(engine, settings, kinds, name, stop, clock, report, heartbeat):
-            stop.wait(poll)
+        try:
+            if time.monotonic() >= next_sweep:  # lost leases: a few times a lease, not every claim
+                with write_transaction(engine) as conn:
+                    store.requeue_lost(conn, clock())
+                next_sweep = time.monotonic() + lease.total_seconds() / 4
+            if run_next_job(engine, settings, kinds, name, stop, clock, report, heartbeat):
+                continue
+        except SQLAlchemyError:  # the database restarted or is away: its jobs wait in it
+            log.exception("job worker: the database failed; trying again in %g s", DATABASE_RETRY_S)
+            stop.wait(DATABASE_RETRY_S)
+        stop.wait(poll)
     return report
 
 

@@ -581,4 +581,5 @@ jobs = Table(
     Column("finished_at", DateTime(timezone=True)),
     Column("last_error", Text),
 )
-Index("ix_jobs_state_run_after", jobs.c.state, jobs.c.run_after)
+# In claim order, so that taking the oldest due job reads one index entry, not every due one.
+Index("ix_jobs_state_run_after_id", jobs.c.state, jobs.c.run_after, jobs.c.id)

@@ -40,9 +40,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_jobs")),
         sa.UniqueConstraint("unique_key", name=op.f("uq_jobs_unique_key")),
     )
-    op.create_index("ix_jobs_state_run_after", "jobs", ["state", "run_after"])
+    op.create_index("ix_jobs_state_run_after_id", "jobs", ["state", "run_after", "id"])
 
 
 def downgrade() -> None:
-    op.drop_index("ix_jobs_state_run_after", table_name="jobs")
+    op.drop_index("ix_jobs_state_run_after_id", table_name="jobs")
     op.drop_table("jobs")
