@@ -139,6 +139,14 @@ class _Heartbeat:
     held: list[Job] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
+    def hold(self, job: Job) -> None:
+        with self.lock:
+            self.held.append(job)
+
+    def drop(self, job: Job) -> None:
+        with self.lock:
+            self.held.remove(job)
+
     def start(self) -> threading.Thread:
         thread = threading.Thread(target=self._beat, name="paperboy-job-heartbeat", daemon=True)
         thread.start()
@@ -166,25 +174,31 @@ def run_worker(
     clock: Clock = now_utc,
     name: str | None = None,
 ) -> WorkerReport:
-    """Run jobs one at a time until `stop` is set (a job in progress is finished first)."""
+    """Run jobs one at a time until `stop` is set (a job in progress is finished first). A job
+    done takes the next one in the transaction that marks it done: one commit a job."""
     name = name or worker_name()
-    lease = timedelta(seconds=settings.jobs_lease_seconds)
-    heartbeat = _Heartbeat(engine, lease, clock, stop)
+    heartbeat = _Heartbeat(engine, timedelta(seconds=settings.jobs_lease_seconds), clock, stop)
     heartbeat.start()
     report = WorkerReport()
-    next_sweep = 0.0
+    next_sweep, job = 0.0, None
     while not stop.is_set():
         try:
             if time.monotonic() >= next_sweep:  # lost leases: a few times a lease, not every claim
                 with write_transaction(engine) as conn:
                     store.requeue_lost(conn, clock())
-                next_sweep = time.monotonic() + lease.total_seconds() / 4
-            if run_next_job(engine, settings, kinds, name, stop, clock, report, heartbeat):
+                next_sweep = time.monotonic() + heartbeat.lease.total_seconds() / 4
+            job = job or _claim(engine, name, clock, heartbeat)
+            if job is not None:
+                job = _run_held(engine, settings, kinds, job, stop, clock, report, heartbeat, chain=True)
                 continue
         except SQLAlchemyError:  # the database restarted or is away: its jobs wait in it
             log.exception("job worker: the database failed; trying again in %g s", DATABASE_RETRY_S)
+            job = None  # a job taken before is the lease's to give back
             stop.wait(DATABASE_RETRY_S)
         stop.wait(poll)
+    if job is not None:  # taken as the last one finished, then asked to stop: back in the queue
+        with write_transaction(engine) as conn:
+            store.release_job(conn, job)
     return report
 
 
@@ -199,14 +213,37 @@ def run_next_job(
     heartbeat: _Heartbeat,
 ) -> bool:
     """Take and run one due job; False when none was due."""
-    with write_transaction(engine) as conn:
-        job = store.claim_job(conn, name, clock(), heartbeat.lease)
+    job = _claim(engine, name, clock, heartbeat)
     if job is None:
         return False
-    with heartbeat.lock:
-        heartbeat.held.append(job)
+    _run_held(engine, settings, kinds, job, stop, clock, report, heartbeat, chain=False)
+    return True
+
+
+def _claim(engine: Engine, name: str, clock: Clock, heartbeat: _Heartbeat) -> Job | None:
+    with write_transaction(engine) as conn:
+        job = store.claim_job(conn, name, clock(), heartbeat.lease, alone=True)
+    if job is not None:
+        heartbeat.hold(job)
+    return job
+
+
+def _run_held(
+    engine: Engine,
+    settings: Settings,
+    kinds: Mapping[str, JobKind],
+    job: Job,
+    stop: threading.Event,
+    clock: Clock,
+    report: WorkerReport,
+    heartbeat: _Heartbeat,
+    *,
+    chain: bool,
+) -> Job | None:
+    """Run a job this worker holds; with `chain`, the next job it took (held now), if any."""
+    taken: Job | None = None
     try:
-        _run(engine, settings, kinds, job, stop, clock)
+        taken = _run(engine, settings, kinds, job, stop, clock, heartbeat.lease if chain else None)
         report.done += 1
     except LeaseLost:
         report.lost += 1
@@ -215,9 +252,10 @@ def run_next_job(
         report.failed += 1
         _record_failure(engine, settings, job, exc, clock)
     finally:
-        with heartbeat.lock:
-            heartbeat.held.remove(job)
-    return True
+        heartbeat.drop(job)
+    if taken is not None:
+        heartbeat.hold(taken)
+    return taken
 
 
 def _run(
@@ -227,20 +265,22 @@ def _run(
     job: Job,
     stop: threading.Event,
     clock: Clock,
-) -> None:
+    lease: timedelta | None,
+) -> Job | None:
+    """Run the job and mark it done; with a `lease`, take the next due job in that transaction."""
     kind = kinds.get(job.kind)
     if kind is None:
         raise UnknownKind(f"no job kind {job.kind!r} in this version of paperboy")
-    if kind.transactional:
-        with write_transaction(engine) as conn:
-            if not store.finish_job(conn, job, clock()):  # first: it holds the job's row from here
-                raise LeaseLost()
-            kind.run(JobContext(engine, settings, job, stop, conn))
-        return
-    kind.run(JobContext(engine, settings, job, stop, None))
+    if not kind.transactional:
+        kind.run(JobContext(engine, settings, job, stop, None))
     with write_transaction(engine) as conn:
-        if not store.finish_job(conn, job, clock()):
+        if not store.finish_job(conn, job, clock()):  # first: it holds the job's row from here
             raise LeaseLost()
+        if kind.transactional:
+            kind.run(JobContext(engine, settings, job, stop, conn))
+        if lease is None or stop.is_set():
+            return None
+        return store.claim_job(conn, job.worker, clock(), lease, alone=False)
 
 
 def _record_failure(engine: Engine, settings: Settings, job: Job, exc: Exception, clock: Clock) -> None:

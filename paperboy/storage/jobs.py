@@ -58,9 +58,10 @@ def add_jobs(conn: Connection, new: Sequence[NewJob], now: datetime) -> int:
     return int(conn.execute(statement, rows).rowcount)
 
 
-def claim_job(conn: Connection, worker: str, now: datetime, lease: timedelta) -> Job | None:
+def claim_job(conn: Connection, worker: str, now: datetime, lease: timedelta, *, alone: bool) -> Job | None:
     """Take the oldest due job for `worker` until `now + lease`; None when none is due. Jobs
-    other workers are taking at this moment are skipped, not waited for (PostgreSQL)."""
+    other workers are taking at this moment are skipped, not waited for (PostgreSQL). `alone`:
+    the claim is all its transaction does (not a job's completion, which must reach the disk)."""
     oldest = (
         select(jobs.c.id)
         .where(jobs.c.state == QUEUED, jobs.c.run_after <= now)
@@ -69,7 +70,7 @@ def claim_job(conn: Connection, worker: str, now: datetime, lease: timedelta) ->
         .with_for_update(skip_locked=True)
         .scalar_subquery()
     )
-    if conn.dialect.name == "postgresql":
+    if alone and conn.dialect.name == "postgresql":
         # The claim need not survive a crash of the database server: a claim lost with it
         # leaves the job queued, to run then (every kind may run again, see services/jobs.py).
         # This saves one of the two flushes to disk a job costs.
@@ -121,6 +122,12 @@ def fail_job(conn: Connection, job: Job, now: datetime, error: str, retry_at: da
     else:
         values |= {"state": QUEUED, "run_after": retry_at}
     return int(conn.execute(update(jobs).where(_held(job)).values(**values)).rowcount) == 1
+
+
+def release_job(conn: Connection, job: Job) -> bool:
+    """Give back a job taken but not started: queued again, this try not counted."""
+    back = update(jobs).where(_held(job)).values(state=QUEUED, attempts=jobs.c.attempts - 1, lease_until=None)
+    return int(conn.execute(back).rowcount) == 1
 
 
 def requeue_lost(conn: Connection, now: datetime) -> int:

@@ -345,7 +345,7 @@ def world(settings, engine, add_papers):
 def _failed_job(engine) -> int:
     add_jobs(engine, [NewJob("noop", max_attempts=1)])
     with write_transaction(engine) as conn:
-        job = jobs_store.claim_job(conn, "host:1", now_utc(), timedelta(minutes=1))
+        job = jobs_store.claim_job(conn, "host:1", now_utc(), timedelta(minutes=1), alone=True)
         assert job is not None
         jobs_store.fail_job(conn, job, now_utc(), "RuntimeError: for the test", None)
     return job.id

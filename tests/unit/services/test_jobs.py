@@ -6,6 +6,7 @@ tests/functional/test_job_workers.py.)"""
 from __future__ import annotations
 
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -113,7 +114,7 @@ def test_a_job_whose_worker_died_runs_again_once(engine, settings, transactional
     add_jobs(engine, [NewJob("count")], clock.now)
     lease = timedelta(seconds=settings.jobs_lease_seconds)
     with write_transaction(engine) as conn:  # a worker takes it, then is killed
-        dead = store.claim_job(conn, "host:dead", clock.now, lease)
+        dead = store.claim_job(conn, "host:dead", clock.now, lease, alone=True)
     assert dead is not None
     with write_transaction(engine) as conn:
         assert store.requeue_lost(conn, clock.now + lease / 2) == 0, "its lease still runs"
@@ -132,14 +133,14 @@ def test_a_transactional_job_that_lost_its_lease_records_nothing(engine, setting
     add_jobs(engine, [NewJob("count")], clock.now)
     lease = timedelta(seconds=settings.jobs_lease_seconds)
     with write_transaction(engine) as conn:
-        slow = store.claim_job(conn, "host:slow", clock.now, lease)
+        slow = store.claim_job(conn, "host:slow", clock.now, lease, alone=True)
     clock.now += lease * 2
     with write_transaction(engine) as conn:
         store.requeue_lost(conn, clock.now)
     assert _next(engine, settings, _counting(transactional=True), clock, name="host:fast")
     with pytest.raises(service.LeaseLost):  # the slow worker finishes after all
         service._run(
-            engine, settings, {"count": _counting(transactional=True)}, slow, threading.Event(), clock
+            engine, settings, {"count": _counting(transactional=True)}, slow, threading.Event(), clock, None
         )
     assert _runs(engine) == 1
 
@@ -192,5 +193,30 @@ def test_the_product_kinds_run_on_an_empty_site(engine, settings):
     ):
         pass
     assert (report.done, report.failed) == (3, 0)
+    with engine.connect() as conn:
+        assert set(conn.execute(select(jobs.c.state)).scalars()) == {"done"}
+
+
+@pytest.mark.parametrize("transactional", [True, False])
+def test_a_worker_runs_every_job_once_and_stops_when_asked(engine, settings, transactional):
+    """run_worker takes each next job in the transaction that completes the last one."""
+    kind = _counting(transactional=transactional)
+    add_jobs(engine, [NewJob("count") for _ in range(30)])
+    stop = threading.Event()
+    reports = []
+    thread = threading.Thread(
+        target=lambda: reports.append(
+            service.run_worker(engine, settings, {"count": kind}, stop=stop, poll=0.01)
+        )
+    )
+    thread.start()
+    try:
+        deadline = time.monotonic() + 60
+        while _runs(engine) < 30 and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        stop.set()
+        thread.join(timeout=30)
+    assert (_runs(engine), reports[0].done, reports[0].failed) == (30, 30, 0)
     with engine.connect() as conn:
         assert set(conn.execute(select(jobs.c.state)).scalars()) == {"done"}
