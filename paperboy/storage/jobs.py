@@ -55,7 +55,8 @@ def add_jobs(conn: Connection, new: Sequence[NewJob], now: datetime) -> int:
         for job in new
     ]
     statement = insert_into(conn, jobs).on_conflict_do_nothing(index_elements=[jobs.c.unique_key])
-    return int(conn.execute(statement, rows).rowcount)
+    # Counted from RETURNING: a many-row insert's rowcount is -1 under psycopg.
+    return len(conn.execute(statement.returning(jobs.c.id), rows).all())
 
 
 def claim_job(conn: Connection, worker: str, now: datetime, lease: timedelta, *, alone: bool) -> Job | None:

@@ -158,11 +158,12 @@ def test_two_schedulers_at_the_same_moments_queue_each_slot_once(engine, setting
     settings = settings.replace(sync_interval_hours=6, embed_on_sync=True, digest_schedule=True)
     moments = [T0, T0 + timedelta(seconds=5), T0 + timedelta(minutes=5)]
     start = threading.Barrier(2)
+    added = []
 
     def scheduler() -> None:
         start.wait()
         for moment in moments:
-            schedule_jobs(engine, settings, moment)
+            added.append(schedule_jobs(engine, settings, moment))
 
     threads = [threading.Thread(target=scheduler) for _ in range(2)]
     for thread in threads:
@@ -179,6 +180,7 @@ def test_two_schedulers_at_the_same_moments_queue_each_slot_once(engine, setting
         "prune@2026-12-07T00:00:00+00:00",
         "sync@2026-12-07T12:00:00+00:00",
     ]
+    assert sum(added) == len(keys), "each scheduler counts only the jobs it added"
 
 
 def test_the_product_kinds_run_on_an_empty_site(engine, settings):
