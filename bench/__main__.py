@@ -15,6 +15,7 @@ from bench import (
     digest,
     embedding_speed,
     import_speed,
+    jobs,
     lexical_engines,
     math_rendering,
     pages,
@@ -70,6 +71,8 @@ BENCHMARKS: dict[str, Benchmark] = {
     "alerts": lambda ws, corpus, args: alerts.run(corpus),
     # Issue 16: library, hide-seen and For you pages with 10,000 members' saves and marks (bench/personal.py).
     "personal": lambda ws, corpus, args: personal.run(ws, corpus, _load(args)),
+    # Issue 17: the job queue, noop jobs per second with 1 and 4 `paperboy worker`s (bench/jobs.py).
+    "jobs": lambda ws, corpus, args: jobs.run(ws.pg_admin),
 }
 
 

@@ -21,6 +21,7 @@ from paperboy.services.search import Searcher
 from paperboy.services.vector_index import ANN_DIRECTORY
 from paperboy.web import (
     accounts,
+    admin_jobs,
     api_tokens,
     collections,
     community,
@@ -148,6 +149,7 @@ def create_app(settings: Settings, *, serving: bool = False) -> FastAPI:
     app.include_router(for_you.router)
     app.include_router(follows.router)
     app.include_router(discussion.router)
+    app.include_router(admin_jobs.router)  # issue 17: the job queue, administrators only
     app.include_router(search.router)
     app.include_router(search_api.router)
     app.include_router(hf_api.router)  # after /api/papers/search, which it would shadow

@@ -1,5 +1,9 @@
 """`paperboy serve`: the background jobs, then uvicorn (one process, or a supervisor of workers).
 
+The background jobs run in this process's threads (services/background.py), unless
+`jobs_in_workers` hands them to `paperboy worker` processes: then this process only queues the
+periodic ones (services/job_schedule.py), as every worker does, each slot once.
+
 Stopping (SIGTERM or SIGINT; docs/deploying.md). uvicorn stops taking connections, lets the
 requests in flight finish, runs each worker's lifespan shutdown (app.py) and returns; the
 background jobs are then told to stop and given STOP_WAIT_S to end their batch, and the process
@@ -71,6 +75,11 @@ def outbox_note(settings: Settings, dialect: str) -> str | None:
 
 
 def _start_background(engine: Engine, settings: Settings, stop: threading.Event) -> list[threading.Thread]:
+    if settings.jobs_in_workers:  # `paperboy worker`s run them; this host only queues the periodic ones
+        from paperboy.services.job_schedule import start_scheduler
+
+        print("paperboy: background jobs go to the job queue (jobs_in_workers)", file=sys.stderr)
+        return [start_scheduler(engine, settings, stop=stop)]
     sync = start_background_sync(engine, settings, stop=stop)
     if sync is not None:
         print(_sync_plan(settings, engine), file=sys.stderr)

@@ -338,6 +338,27 @@ SETTINGS: tuple[Setting, ...] = (
         "index in data_dir/vectors, memory-mapped by every web worker; below it, semantic search "
         "is exact (docs/search.md).",
     ),
+    Setting(
+        "jobs_in_workers",
+        bool,
+        False,
+        "`paperboy worker` processes run the background jobs (sync, embedding, digests, alerts, "
+        "library imports) from the job queue in the database; `serve` only queues them. Off: "
+        "`serve` runs them itself, as the embedded default does.",
+    ),
+    Setting(
+        "jobs_lease_seconds",
+        float,
+        60.0,
+        "How long a worker holds a job it took without renewing its lease (it renews it every "
+        "third of this while the job runs); the job of a worker silent this long runs again.",
+    ),
+    Setting(
+        "jobs_retry_seconds",
+        float,
+        30.0,
+        "A failed job runs again after this long, doubled after each further failure (at most an hour).",
+    ),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}
@@ -420,6 +441,9 @@ class Settings:
     rate_limit_api_ip: str
     rate_limit_search: str
     vector_ann_threshold: int
+    jobs_in_workers: bool
+    jobs_lease_seconds: float
+    jobs_retry_seconds: float
 
     @property
     def effective_database_url(self) -> str:
@@ -516,6 +540,7 @@ _MINIMUMS.update(
         "digest_retries": 1,
         "digest_confirm_hours": 1,
         "digest_connections": 1,
+        "jobs_lease_seconds": 1,
     }
 )
 _MAXIMUMS = {
@@ -527,6 +552,8 @@ _MAXIMUMS = {
     "digest_send_hour": 23,
     "digest_retries": 20,
     "digest_connections": 32,
+    "jobs_lease_seconds": 3600,
+    "jobs_retry_seconds": 3600,
 }
 
 

@@ -14,9 +14,13 @@ from paperboy.storage.migrate import pending_revisions, upgrade
 log = logging.getLogger(__name__)
 
 
-def open_database(settings: Settings) -> Engine:
-    """An engine for the configured database: `database_url`, or SQLite in the data directory."""
-    return make_engine(settings.effective_database_url)
+def open_database(settings: Settings, *, ping: bool = True) -> Engine:
+    """An engine for the configured database: `database_url`, or SQLite in the data directory.
+    Without `ping`, a pooled connection is not tested before each use (a round trip less per
+    transaction: `paperboy worker`, whose loop retries after a lost connection)."""
+    if ping:
+        return make_engine(settings.effective_database_url)
+    return make_engine(settings.effective_database_url, pool_pre_ping=False)
 
 
 def migrate_database(engine: Engine) -> None:

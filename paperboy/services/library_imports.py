@@ -52,6 +52,7 @@ __all__ = [
     "import_ids",
     "import_library",
     "import_progress",
+    "imports_waiting",
     "recent_imports",
     "run_library_imports",
 ]
@@ -273,6 +274,12 @@ def run_library_imports(
         taken += 1
         _work_on(engine, settings, http, row, stop, clock)
     return taken
+
+
+def imports_waiting(engine: Engine, now: datetime) -> bool:
+    """Whether `run_library_imports` has an import to take up now (the job scheduler's question)."""
+    with engine.connect() as conn:
+        return store.any_claimable(conn, now - STALE_AFTER, now - RETRY_AFTER)
 
 
 def _work_on(

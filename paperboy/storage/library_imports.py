@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, or_, select, update
+from sqlalchemy import ColumnElement, Connection, func, insert, or_, select, update
 
 from paperboy.domain.iterables import batched
 from paperboy.storage.dialect import insert_into
@@ -109,12 +109,7 @@ def claim_next(
     """Mark the oldest queued import (one put back after a failure: not since `retry_before`;
     or one whose worker stopped beating before `stale_before`) running, atomically: of two
     workers asking at once, one gets it."""
-    queued = library_imports.c.status == "queued"
-    claimable = or_(
-        queued & (library_imports.c.attempts == 0),
-        queued & (library_imports.c.updated_at < retry_before),
-        (library_imports.c.status == "running") & (library_imports.c.updated_at < stale_before),
-    )
+    claimable = _claimable(stale_before, retry_before)
     found = conn.execute(
         select(library_imports.c.id).where(claimable).order_by(library_imports.c.id).limit(1)
     )
@@ -129,6 +124,21 @@ def claim_next(
     if conn.execute(claim).rowcount != 1:
         return None
     return import_of(conn, import_id)
+
+
+def any_claimable(conn: Connection, stale_before: datetime, retry_before: datetime) -> bool:
+    """Whether `claim_next` would find an import (the job scheduler asks before queuing a run)."""
+    query = select(library_imports.c.id).where(_claimable(stale_before, retry_before)).limit(1)
+    return conn.execute(query).first() is not None
+
+
+def _claimable(stale_before: datetime, retry_before: datetime) -> ColumnElement[bool]:
+    queued = library_imports.c.status == "queued"
+    return or_(
+        queued & (library_imports.c.attempts == 0),
+        queued & (library_imports.c.updated_at < retry_before),
+        (library_imports.c.status == "running") & (library_imports.c.updated_at < stale_before),
+    )
 
 
 def waiting_items(conn: Connection, import_id: int, limit: int) -> list[WaitingItem]:

@@ -558,3 +558,28 @@ digest_mailed = Table(
     Column("mailed_at", DateTime(timezone=True), nullable=False),
 )
 Index("ix_digest_mailed_paper_id", digest_mailed.c.paper_id)
+
+# The job queue (migration 0016; services/jobs.py): sync, embedding, digests, alerts, library
+# imports' fetches, run by `paperboy worker` on any host. A job is taken with
+# `FOR UPDATE SKIP LOCKED` and held by a lease its worker renews; a lease run out (the worker
+# died) puts the job back in the queue.
+jobs = Table(
+    "jobs",
+    metadata,
+    Column("id", IdType, primary_key=True, autoincrement=True),
+    Column("kind", String(40), nullable=False),
+    Column("args", Text, nullable=False),  # JSON object
+    Column("unique_key", String(200), unique=True),  # a periodic slot, "sync@2026-12-07T12:00:00+00:00"
+    Column("state", String(8), nullable=False),  # queued | running | done | failed
+    Column("attempts", SmallInteger, nullable=False),  # tries started
+    Column("max_attempts", SmallInteger, nullable=False),
+    Column("run_after", DateTime(timezone=True), nullable=False),
+    Column("worker", String(200)),  # "host:pid" holding the lease, or the last one
+    Column("lease_until", DateTime(timezone=True)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("started_at", DateTime(timezone=True)),
+    Column("finished_at", DateTime(timezone=True)),
+    Column("last_error", Text),
+)
+# In claim order, so that taking the oldest due job reads one index entry, not every due one.
+Index("ix_jobs_state_run_after_id", jobs.c.state, jobs.c.run_after, jobs.c.id)

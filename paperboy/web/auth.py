@@ -300,6 +300,14 @@ def require_moderator(viewer: Viewer) -> User:
     return user
 
 
+def require_admin(viewer: Viewer) -> User:
+    """An administrator (role admin, not banned): who may see and act on the job queue."""
+    user = require_user(viewer)
+    if not user.is_admin:
+        raise PageError(403, "Administrators only", "Only administrators can see this page.")
+    return user
+
+
 def set_session_cookie(request: Request, response: Response, session: Session) -> None:
     response.headers.append("set-cookie", session_cookie_header(app_context(request).settings, session.token))
 

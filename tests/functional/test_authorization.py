@@ -18,24 +18,28 @@ from argon2 import PasswordHasher
 from argon2.exceptions import VerifyMismatchError
 from community import PASSWORD, log_in_as, make_member, stored_token
 from conftest import make_record
-from sqlalchemy import Connection
+from sqlalchemy import Connection, select
 
 from paperboy.app import create_app
 from paperboy.domain.comments import Comment
 from paperboy.domain.digest import Preferences
+from paperboy.domain.jobs import NewJob
 from paperboy.domain.models import Version
 from paperboy.domain.users import User
 from paperboy.services import collections, comments, moderation
 from paperboy.services.api_tokens import TokenForbidden, create_token
+from paperboy.services.jobs import add_jobs
 from paperboy.services.subscriptions import DigestLinks
 from paperboy.storage import api_tokens, digests, library, submissions, users, votes
 from paperboy.storage import collections as collections_store
 from paperboy.storage import comments as comments_store
+from paperboy.storage import jobs as jobs_store
 from paperboy.storage.engine import now_utc
 from paperboy.storage.follows import follows_of
 from paperboy.storage.queries import paper_id_by_arxiv_id
 from paperboy.storage.reader_marks import reader_marks
 from paperboy.storage.reader_signals import reader_signals
+from paperboy.storage.schema import jobs
 from paperboy.storage.transactions import write_transaction
 from paperboy.storage.users import update_user
 
@@ -53,7 +57,8 @@ Effect = Callable[[Connection, People, CommentIds], bool]
 @dataclass(frozen=True)
 class Rule:
     # "user" (any account), "verified" (a confirmed address, banned or not), "member" (verified and
-    # not banned), "owner" (the comment's author), "moderator", "keeper" (the collection's owner)
+    # not banned), "owner" (the comment's author), "moderator", "keeper" (the collection's owner),
+    # "admin" (role admin: the job queue)
     needs: str
     data: dict[str, str] = field(default_factory=dict)
     status: int = 303  # what the allowed actor gets: a form posts, then sees the result
@@ -226,6 +231,12 @@ TOKEN_ROUTES = {
     "/digest/unsubscribe": TokenRoute("manage", in_query=True, data={"List-Unsubscribe": "One-Click"}),
     "/digest/resubscribe": TokenRoute("manage"),
 }
+
+
+def _job_retried(conn: Connection, _: People, ids: CommentIds) -> bool:
+    return conn.execute(select(jobs.c.state).where(jobs.c.id == ids["job"])).scalar_one() == "queued"
+
+
 RULES = {
     "/papers/{arxiv_id:path}/vote": Rule("member", {"action": "up"}, effect=_voted),
     "/papers/{arxiv_id:path}/save": Rule("user", {"action": "save"}, effect=_saved),
@@ -270,6 +281,8 @@ RULES = {
     # "For you" settings are the reader's own (any account, as the library).
     "/for-you/blend": Rule("user", {"personal": "40"}, effect=_blended),
     "/for-you/reset": Rule("user", effect=_reset),
+    # issue 17: a failed job queued again, by an administrator only (moderators too are refused)
+    "/admin/jobs/{job_id}/retry": Rule("admin", effect=_job_retried),
 }
 
 
@@ -311,6 +324,7 @@ def world(settings, engine, add_papers):
         "banned": make_member(engine, "banned"),
         "mod": make_member(engine, "mod", role="moderator"),
         "target": make_member(engine, "target"),
+        "admin": make_member(engine, "admin", role="admin"),
     }
     post = comments.post_comment
     hidden = post(engine, settings, people["author"], PAPER, "First!", None, "127.0.0.1")
@@ -320,7 +334,21 @@ def world(settings, engine, add_papers):
         update_user(conn, people["banned"].id, banned_at=datetime.now(UTC), ban_reason="test")
     shelf = collections.create_collection(engine, settings, people["author"], "127.0.0.1", "Shelf")
     collections.add_to_collection(engine, settings, people["author"], "127.0.0.1", shelf.id, PAPER)
-    return people, {"hidden": hidden.id, "visible": visible.id, "collection": shelf.id}
+    return people, {
+        "hidden": hidden.id,
+        "visible": visible.id,
+        "collection": shelf.id,
+        "job": _failed_job(engine),
+    }
+
+
+def _failed_job(engine) -> int:
+    add_jobs(engine, [NewJob("noop", max_attempts=1)])
+    with write_transaction(engine) as conn:
+        job = jobs_store.claim_job(conn, "host:1", now_utc(), timedelta(minutes=1), alone=True)
+        assert job is not None
+        jobs_store.fail_job(conn, job, now_utc(), "RuntimeError: for the test", None)
+    return job.id
 
 
 def _path(template: str, comment_ids: dict[str, int]) -> str:
@@ -332,6 +360,7 @@ def _path(template: str, comment_ids: dict[str, int]) -> str:
         .replace("{token_id}", "1")
         .replace("{session_id}", "0" * 64)
         .replace("{collection_id}", str(comment_ids["collection"]))
+        .replace("{job_id}", str(comment_ids["job"]))
     )
 
 
@@ -361,6 +390,11 @@ def test_who_may_post(template, settings, engine, world):
             assert _post(client, path, people["other"], rule).status_code == 403, "not the author"
         if rule.needs == "moderator":
             assert _post(client, path, people["other"], rule).status_code == 403, "not a moderator"
+        if rule.needs == "admin":
+            for someone in ("other", "mod"):
+                assert _post(client, path, people[someone], rule).status_code == 403, (
+                    f"{someone}: not an admin"
+                )
         if rule.needs == "keeper":  # another's collection: the 404 of one that does not exist
             for someone in ("other", "unverified", "mod"):
                 assert _post(client, path, people[someone], rule).status_code == 404, someone
@@ -371,6 +405,7 @@ def test_who_may_post(template, settings, engine, world):
             "owner": "author",
             "moderator": "mod",
             "keeper": "author",
+            "admin": "admin",
         }[rule.needs]
         refused = _post(client, path, people[allowed], rule, with_token=False)
         assert refused.status_code == 403, "no CSRF token"

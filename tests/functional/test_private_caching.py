@@ -54,6 +54,7 @@ URLS = {
     "/digest/preview": "/digest/preview?token={manage}",
     "/submit": "/submit",
     "/library": "/library",
+    "/admin/jobs": "/admin/jobs",
     "/for-you": "/for-you",
     "/for-you/week": "/for-you/week",
     "/for-you/month": "/for-you/month",
