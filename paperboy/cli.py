@@ -17,8 +17,8 @@ from paperboy.cli_common import CommandError, migrated_engine
 from paperboy.cli_common import add_command as _add
 from paperboy.cli_digest import add_digest
 from paperboy.cli_export import add_export
-from paperboy.cli_move import add_move
 from paperboy.cli_jobs import add_jobs_commands
+from paperboy.cli_move import add_move
 from paperboy.cli_progress import MEBIBYTES, print_line, progress_report
 from paperboy.config import Settings, SettingsError, describe, load_settings
 from paperboy.private_files import restrict_umask
