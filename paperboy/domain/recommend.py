@@ -219,14 +219,27 @@ def score_candidates(
 def personal_scores(
     candidates: Candidates, reader: Reader, background: Background, weights: Weights = DEFAULT_WEIGHTS
 ) -> Personal:
-    raw = _content_features(candidates, reader, background)
+    content = _content_features(candidates, reader, background)
+    return personal_from(candidates, reader, content, _nearest_positive(candidates, reader), weights)
+
+
+def personal_from(
+    candidates: Candidates,
+    reader: Reader,
+    content: dict[str, Floats],
+    nearest: npt.NDArray[np.intp],
+    weights: Weights = DEFAULT_WEIGHTS,
+) -> Personal:
+    """The reader's `Personal` from their content features and nearest positives, made here or
+    for many readers at once (domain/recommend_many.py): the other features and the points."""
+    raw = dict(content)
     raw["authors"] = _author_counts(candidates, reader)
     matched = search_matches(candidates, reader.followed_searches)
     raw["searches"] = matched.sum(axis=0).astype(np.float32)
     raw["categories"] = _category_shares(candidates, reader.followed_categories)
     points = {name: _points(name, values, weights) for name, values in raw.items()}
     personal = np.sum(list(points.values()), axis=0).astype(np.float32)
-    return Personal(candidates, reader, personal, raw, points, _nearest_positive(candidates, reader), matched)
+    return Personal(candidates, reader, personal, raw, points, nearest, matched)
 
 
 def blend(personal: Personal, trending: Floats, personal_share: float) -> Scored:

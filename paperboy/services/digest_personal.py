@@ -12,6 +12,7 @@ for the run, never one per mail.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -29,9 +30,11 @@ from paperboy.domain.digest import (
 )
 from paperboy.domain.trending import TrendingParams
 from paperboy.services.recommend import Recommendations, recommend_papers
+from paperboy.services.recommend_many import recommend_papers_many
 from paperboy.services.vector_index import VectorIndex
 
 VectorSource = Callable[[], VectorIndex | None]
+BATCH_MEMBERS = 256  # members ranked together: a few MB of scores, a few statements
 
 
 def no_vectors() -> VectorIndex | None:
@@ -66,15 +69,46 @@ class PersonalDigests:
         self.engine, self.content, self.index = engine, content, index
         self.trending, self.now = trending, now
         self.period = edition_period(content.edition)
+        self._members: list[int] = []  # the run's members, in the order it mails them
+        self._position: dict[int, int] = {}
+        self._made: set[int] = set()
+        self._ready: dict[int, Recommendations] = {}
+        self._lock = threading.Lock()
+
+    def expect(self, waiting: Sequence[Subscription]) -> None:
+        """The run's subscribers, in the order it will mail them: members' rankings are then made
+        BATCH_MEMBERS at a time as the run reaches them, each batch together."""
+        self._members = list(dict.fromkeys(s.user_id for s in waiting if s.user_id is not None))
+        self._position = {user: n for n, user in enumerate(self._members)}
+
+    def _recommendations(self, user_id: int) -> Recommendations:
+        """The member's ranking of the edition: from the batch made for them, else alone (a
+        preview, a retry, a member the run did not expect)."""
+        with self._lock:
+            found = self._ready.pop(user_id, None)
+            if found is None and user_id in self._position and user_id not in self._made:
+                start = self._position[user_id]
+                batch = [u for u in self._members[start : start + BATCH_MEMBERS] if u not in self._made]
+                self._made.update(batch)
+                self._ready.update(self._batch(batch))
+                found = self._ready.pop(user_id)
+        if found is not None:
+            return found
+        return recommend_papers(
+            self.engine, self.index, user_id, self.period, trending=self.trending, now=self.now
+        )
+
+    def _batch(self, user_ids: list[int]) -> dict[int, Recommendations]:
+        return recommend_papers_many(
+            self.engine, self.index, user_ids, self.period, trending=self.trending, now=self.now
+        )
 
     def pick(self, subscription: Subscription, mailed: set[int]) -> MemberMail:
         """Anonymous subscribers get the trending pick; members with signals also a section,
         and those who chose "For you" their main list in its order."""
         if subscription.user_id is None:
             return MemberMail(self.content.pick(subscription, mailed), [])
-        found = recommend_papers(
-            self.engine, self.index, subscription.user_id, self.period, trending=self.trending, now=self.now
-        )
+        found = self._recommendations(subscription.user_id)
         ids, _ = found.ranking()
         order = ids if subscription.preferences.for_you else None
         papers = self.content.pick(subscription, mailed, order)

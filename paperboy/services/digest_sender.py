@@ -139,6 +139,7 @@ class SendingRun:
     def send(self, waiting: list[Subscription], progress: Progress | None = None) -> None:
         self.report.subscribers = len(waiting)
         self.progress = progress
+        self.personal.expect(waiting)
         with write_transaction(self.engine) as conn:
             store.prune_mailed(conn, self.started - MAILED_KEPT)
         with self.engine.connect() as conn:

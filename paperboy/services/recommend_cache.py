@@ -38,6 +38,14 @@ class RowBudgetCache(Generic[V]):
         self._entries: OrderedDict[Hashable, V] = OrderedDict()
         self._rows = 0
 
+    def get(self, key: Hashable) -> V | None:
+        """The value kept under `key`, if any (nothing is made)."""
+        with self._lock:
+            found = self._entries.get(key)
+            if found is not None:
+                self._entries.move_to_end(key)
+            return found
+
     def get_or_make(self, key: Hashable, make: Callable[[], V]) -> V:
         with self._lock:
             found = self._entries.get(key)
