@@ -8,7 +8,7 @@ the profile of several texts is the mean of theirs), and the vector features are
 the candidates' matrix with every reader's positives, centroids and classifier directions at
 once (candidates x readers). The features that read names, categories and saved searches, and
 the points, are `personal_from`'s, as for one reader. Equal to `personal_scores` reader by
-reader up to float rounding (tests/unit/domain/test_recommend_many.py).
+reader up to float rounding (tests/unit/domain/test_recommend_model_many.py).
 """
 
 from __future__ import annotations

@@ -195,7 +195,9 @@ class SendingRun:
             self._record(subscription, "skipped", attempts, [])
             return
         links = self.links.mail_links(subscription)
-        alerts = alerts_to_mail(self.engine, subscription.user_id) if subscription.user_id else []
+        alerts = (
+            alerts_to_mail(self.engine, subscription.user_id) if subscription.user_id and mail.alerts else []
+        )
         envelope = self.renderer.envelope(
             self.edition, subscription, mail.papers, links, self.now(), alerts, mail.section
         )
