@@ -30,15 +30,45 @@ from paperboy.domain.recommend import (
     personal_from,
 )
 
+KEPT_WORD_VALUES = 16_000_000  # WordRows' budget: 64 MB of float32 (~50,000 papers of a day)
+
+
+class WordRows:
+    """Library papers' rows of `text_scores` against one period's candidates, kept from batch
+    to batch of a run: the same papers are in many members' libraries, and reading a text is
+    most of what a member's words cost. Up to `max_values` floats; then new rows are not kept.
+    Not thread-safe (a run makes one batch at a time)."""
+
+    def __init__(self, max_values: int = KEPT_WORD_VALUES) -> None:
+        self.max_values = max_values
+        self.candidates: Candidates | None = None
+        self.rows: dict[int, Floats] = {}
+
+    def of(self, candidates: Candidates, texts: dict[int, str]) -> dict[int, Floats]:
+        """Each paper's row (paper id -> its text given): kept ones looked up, the others made."""
+        if candidates is not self.candidates:
+            self.candidates, self.rows = candidates, {}
+        missing = [paper_id for paper_id in texts if paper_id not in self.rows]
+        made = candidates.terms.text_scores([texts[paper_id] for paper_id in missing])
+        found = {paper_id: self.rows[paper_id] for paper_id in texts if paper_id in self.rows}
+        room = max(0, self.max_values // max(1, len(candidates)) - len(self.rows))
+        for n, paper_id in enumerate(missing):
+            found[paper_id] = made[n]
+            if n < room:
+                self.rows[paper_id] = made[n].copy()
+        return found
+
 
 def personal_scores_many(
     candidates: Candidates,
     readers: Sequence[Reader],
     background: Background,
     weights: Weights = DEFAULT_WEIGHTS,
+    words_kept: WordRows | None = None,
 ) -> list[Personal]:
-    """`personal_scores(candidates, reader, background, weights)` for each of `readers`."""
-    words = _words(candidates, readers)
+    """`personal_scores(candidates, reader, background, weights)` for each of `readers`;
+    `words_kept` keeps library papers' words for the next call."""
+    words = _words(candidates, readers, words_kept or WordRows(0))
     vectors = _VectorFeatures(candidates, readers, background)
     out = []
     for n, reader in enumerate(readers):
@@ -48,19 +78,13 @@ def personal_scores_many(
     return out
 
 
-def _words(candidates: Candidates, readers: Sequence[Reader]) -> list[Floats]:
+def _words(candidates: Candidates, readers: Sequence[Reader], kept: WordRows) -> list[Floats]:
     """Each reader's words feature: the mean of their positives' rows of `text_scores`, each
     distinct paper read once."""
-    rows: dict[int, int] = {}
-    texts: list[str] = []
-    for reader in readers:
-        for known in reader.positives:
-            if known.paper_id not in rows:
-                rows[known.paper_id] = len(texts)
-                texts.append(known.text)
-    scores = candidates.terms.text_scores(texts)
+    texts = {known.paper_id: known.text for reader in readers for known in reader.positives}
+    rows = kept.of(candidates, texts)
     return [
-        scores[[rows[k.paper_id] for k in reader.positives]].mean(axis=0, dtype=np.float32)
+        np.mean([rows[k.paper_id] for k in reader.positives], axis=0, dtype=np.float32)
         if reader.positives
         else np.zeros(len(candidates), dtype=np.float32)
         for reader in readers

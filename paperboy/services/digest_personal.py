@@ -31,6 +31,7 @@ from paperboy.domain.digest import (
     Subscription,
     personal_section,
 )
+from paperboy.domain.recommend_many import WordRows
 from paperboy.domain.trending import TrendingParams
 from paperboy.services.notifications import members_with_alerts
 from paperboy.services.recommend import Recommendations, recommend_papers
@@ -78,6 +79,7 @@ class PersonalDigests:
         self._position: dict[int, int] = {}
         self._made: set[int] = set()
         self._ready: dict[int, tuple[Recommendations, bool]] = {}
+        self._words = WordRows()  # library papers' words, read once per run
         self._lock = threading.Lock()
 
     def expect(self, waiting: Sequence[Subscription]) -> None:
@@ -106,7 +108,13 @@ class PersonalDigests:
 
     def _batch(self, user_ids: list[int]) -> dict[int, tuple[Recommendations, bool]]:
         found = recommend_papers_many(
-            self.engine, self.index, user_ids, self.period, trending=self.trending, now=self.now
+            self.engine,
+            self.index,
+            user_ids,
+            self.period,
+            trending=self.trending,
+            now=self.now,
+            words_kept=self._words,
         )
         alerted = members_with_alerts(self.engine, user_ids)
         return {user: (found[user], user in alerted) for user in user_ids}

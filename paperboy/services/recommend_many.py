@@ -20,7 +20,7 @@ from sqlalchemy import Connection, Engine
 
 from paperboy.domain.calendar import Period
 from paperboy.domain.recommend import Candidates, Personal
-from paperboy.domain.recommend_many import personal_scores_many
+from paperboy.domain.recommend_many import WordRows, personal_scores_many
 from paperboy.domain.trending import TrendingParams
 from paperboy.services.feed import DEFAULT_TRENDING
 from paperboy.services.recommend import (
@@ -51,8 +51,10 @@ def recommend_papers_many(
     *,
     trending: TrendingParams = DEFAULT_TRENDING,
     now: datetime | None = None,
+    words_kept: WordRows | None = None,
 ) -> dict[int, Recommendations]:
-    """`recommend_papers(engine, index, user, period, trending=…, now=…)` for each member."""
+    """`recommend_papers(engine, index, user, period, trending=…, now=…)` for each member;
+    `words_kept` keeps library papers' words from one call to the next (a run's batches)."""
     with engine.connect() as conn:
         signals = readers_signals(conn, user_ids)
         follows = follows_for_members(conn, user_ids)
@@ -60,7 +62,7 @@ def recommend_papers_many(
         candidates, key = candidates_of(engine, conn, index, period, versions[0])
         kept = {user: kept_personal(engine, user, signals[user], follows[user], key) for user in user_ids}
         missing = [user for user in user_ids if kept[user] is None]
-        made = _make_many(conn, index, candidates, missing, signals, follows)
+        made = _make_many(conn, index, candidates, missing, (signals, follows), words_kept)
         reference = period_reference(period, now or datetime.now(UTC))
         scores = trending_scores(conn, candidates, period, None, trending, reference)
     found = {}
@@ -76,15 +78,16 @@ def _make_many(
     index: VectorIndex | None,
     candidates: Candidates,
     user_ids: list[int],
-    signals: dict[int, ReaderSignals],
-    follows: dict[int, Follows],
+    known: tuple[dict[int, ReaderSignals], dict[int, Follows]],
+    words_kept: WordRows | None,
 ) -> dict[int, Personal]:
     """The members' models, made together: their papers' texts and vectors read once."""
     if not user_ids:
         return {}
+    signals, follows = known
     wanted = sorted({i for user in user_ids for ids in known_ids(signals[user], follows[user]) for i in ids})
     texts = {t.paper_id: t for t in texts_of(conn, wanted)}
     vectors = vectors_by_id(index, list(texts))
     readers = [reader_of(signals[user], follows[user], texts, vectors) for user in user_ids]
-    made = personal_scores_many(candidates, readers, model_background(index), WEIGHTS)
+    made = personal_scores_many(candidates, readers, model_background(index), WEIGHTS, words_kept)
     return dict(zip(user_ids, made, strict=True))

@@ -5,6 +5,8 @@ text's own profile scored."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -15,7 +17,7 @@ from paperboy.domain.recommend import (
     background_model,
     personal_scores,
 )
-from paperboy.domain.recommend_many import personal_scores_many
+from paperboy.domain.recommend_many import WordRows, personal_scores_many
 from paperboy.domain.recommend_reasons import reason_for
 from paperboy.domain.term_vectors import term_matrix
 
@@ -121,3 +123,25 @@ def test_text_scores_are_each_texts_own_profile_scored(world):
     assert scores[-1].argmax() == 3  # a candidate's own text scores it highest
     assert not scores[5].any()
     assert term_matrix([]).text_scores(["anything"]).shape == (1, 0)
+
+
+def test_word_rows_are_kept_across_batches_within_their_budget(world):
+    candidates, library, background = world
+    kept = WordRows(max_values=2 * len(candidates))  # room for two papers' rows
+    first = [Reader(positives=[_known(n, library) for n in (0, 1, 2)])]
+    personal_scores_many(candidates, first, background, words_kept=kept)
+    assert set(kept.rows) == {1000, 1001}
+    rows = kept.of(candidates, {1000: "not read again: the kept row answers", 1003: _known(3, library).text})
+    np.testing.assert_array_equal(rows[1000], candidates.terms.text_scores([_known(0, library).text])[0])
+    assert set(kept.rows) == {1000, 1001}  # full: 1003 made, not kept
+    second = [Reader(positives=[_known(n, library) for n in (1, 3)])]
+    (many,) = personal_scores_many(candidates, second, background, words_kept=kept)
+    np.testing.assert_allclose(
+        many.raw["words"],
+        personal_scores(candidates, second[0], background).raw["words"],
+        rtol=1e-5,
+        atol=1e-6,
+    )
+    other = dataclasses.replace(candidates, ids=candidates.ids + 100)
+    kept.of(other, {})
+    assert kept.rows == {}  # another period's candidates: nothing kept applies
