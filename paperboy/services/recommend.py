@@ -12,7 +12,6 @@ fit: docs/for-you.md has the timings).
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
 from collections.abc import Hashable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -42,7 +41,7 @@ from paperboy.domain.term_vectors import term_matrix, words_of
 from paperboy.domain.trending import TrendingParams, rank, reference_time
 from paperboy.services.feed import DEFAULT_TRENDING
 from paperboy.services.hydrate import PerEngine
-from paperboy.services.recommend_cache import CANDIDATE_ROWS, PERSONAL_ROWS, RowBudgetCache
+from paperboy.services.recommend_cache import CANDIDATE_ROWS, PERSONAL_ROWS, OrderCache, RowBudgetCache
 from paperboy.services.recommend_signals import Follows, follows_for
 from paperboy.services.vector_index import VectorIndex
 from paperboy.storage import reader_preferences, sync_state, trending_queries
@@ -55,7 +54,6 @@ from paperboy.storage.transactions import write_transaction
 BACKGROUND_PAPERS = 5_000  # the classifier's other class: random papers of the catalogue
 BACKGROUND_SEED = 20261207
 MAX_KNOWN = 500  # the latest positives (and negatives) a model learns from
-ORDERS_KEPT = 2048  # readers' blended orders kept per process (~20 MB)
 # The model's weights (bench/recommendations_product.py turns the author term off for its
 # content-only row; nothing else changes them).
 WEIGHTS: Weights = DEFAULT_WEIGHTS
@@ -381,35 +379,7 @@ def order_for(
     return scored, rows
 
 
-class _Orders:
-    """Each reader's blended order, per process, while their kept scores (the very object), the
-    community version and the trending moment are the same: a page shown again costs no
-    trending statement and no blend. Least recently used out (~10 KB an order). Thread-safe."""
-
-    def __init__(self, capacity: int = ORDERS_KEPT) -> None:
-        self.capacity = capacity
-        self._lock = threading.Lock()
-        self._kept: OrderedDict[Hashable, tuple[Personal, tuple[Scored, npt.NDArray[np.int64]]]] = (
-            OrderedDict()
-        )
-
-    def get(self, key: Hashable, personal: Personal) -> tuple[Scored, npt.NDArray[np.int64]] | None:
-        with self._lock:
-            found = self._kept.get(key)
-            if found is None or found[0] is not personal:
-                return None
-            self._kept.move_to_end(key)
-            return found[1]
-
-    def put(self, key: Hashable, personal: Personal, order: tuple[Scored, npt.NDArray[np.int64]]) -> None:
-        with self._lock:
-            self._kept[key] = (personal, order)
-            self._kept.move_to_end(key)
-            while len(self._kept) > self.capacity:
-                self._kept.popitem(last=False)
-
-
-_orders = PerEngine(_Orders)
+_orders = PerEngine(OrderCache)
 
 
 def trending_scores(
