@@ -31,6 +31,7 @@ The personal score's z-score is blended with the period's trending z-score by th
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -104,9 +105,11 @@ class Weights:
 DEFAULT_WEIGHTS = Weights()
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def normalise_name(name: str) -> str:
     """An author's name as follows match it (domain.follows.author_key: accents dropped, case
-    folded, dots and hyphens as spaces); it cannot tell two people of one name apart."""
+    folded, dots and hyphens as spaces); it cannot tell two people of one name apart. Kept per
+    name: every library's authors are read again for each reader (a digest run's thousands)."""
     return author_key(name)
 
 
@@ -219,14 +222,27 @@ def score_candidates(
 def personal_scores(
     candidates: Candidates, reader: Reader, background: Background, weights: Weights = DEFAULT_WEIGHTS
 ) -> Personal:
-    raw = _content_features(candidates, reader, background)
+    content = _content_features(candidates, reader, background)
+    return personal_from(candidates, reader, content, _nearest_positive(candidates, reader), weights)
+
+
+def personal_from(
+    candidates: Candidates,
+    reader: Reader,
+    content: dict[str, Floats],
+    nearest: npt.NDArray[np.intp],
+    weights: Weights = DEFAULT_WEIGHTS,
+) -> Personal:
+    """The reader's `Personal` from their content features and nearest positives, made here or
+    for many readers at once (domain/recommend_many.py): the other features and the points."""
+    raw = dict(content)
     raw["authors"] = _author_counts(candidates, reader)
     matched = search_matches(candidates, reader.followed_searches)
     raw["searches"] = matched.sum(axis=0).astype(np.float32)
     raw["categories"] = _category_shares(candidates, reader.followed_categories)
     points = {name: _points(name, values, weights) for name, values in raw.items()}
     personal = np.sum(list(points.values()), axis=0).astype(np.float32)
-    return Personal(candidates, reader, personal, raw, points, _nearest_positive(candidates, reader), matched)
+    return Personal(candidates, reader, personal, raw, points, nearest, matched)
 
 
 def blend(personal: Personal, trending: Floats, personal_share: float) -> Scored:

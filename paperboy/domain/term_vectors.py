@@ -25,6 +25,7 @@ from paperboy.domain.stop_words import STOP_WORDS
 _WORD = re.compile(r"[a-z][a-z0-9]+")
 MAX_DF_SHARE = 0.1  # terms in more of the period's papers than this say little (arxiv-sanity's max_df)
 MIN_DOCUMENTS_FOR_MAX_DF = 20
+TEXTS_AT_ONCE = 256  # text_scores' batch: its postings expanded stay in tens of MB
 Floats = npt.NDArray[np.float32]
 Ints = npt.NDArray[np.int64]
 # Bigram (a, b) of word ids is the term PAIR_BASE + a * PAIR_BASE + b; unigram a is a. Every
@@ -99,6 +100,67 @@ class TermMatrix:
         filled = np.flatnonzero(np.diff(self.indptr) > 0)
         out[filled] = np.add.reduceat(products, self.indptr[filled])
         return out
+
+    def text_scores(self, texts: Sequence[str]) -> Floats:
+        """Row t: `scores(profile([texts[t]]))`, every text's own profile scored against every
+        row, for many texts at once (a digest run's libraries: domain/recommend_many.py). A
+        reader's words feature is then the mean of their texts' rows, as profiles add up."""
+        out = np.zeros((len(texts), self.rows), dtype=np.float32)
+        if len(self.terms) and len(self.indices):
+            postings = _postings(self)
+            for start in range(0, len(texts), TEXTS_AT_ONCE):
+                out[start : start + TEXTS_AT_ONCE] = self._text_scores(
+                    texts[start : start + TEXTS_AT_ONCE], postings
+                )
+        return out
+
+    def _text_scores(self, texts: Sequence[str], postings: tuple[Ints, Ints, Floats]) -> Floats:
+        docs, columns, values = self._unit_entries(texts)
+        pointers, rows_of, weights_of = postings
+        starts, lengths = pointers[columns], pointers[columns + 1] - pointers[columns]
+        total = int(lengths.sum())
+        first = np.repeat(np.cumsum(lengths) - lengths, lengths)
+        at = np.repeat(starts, lengths) + np.arange(total, dtype=np.int64) - first
+        keys = np.repeat(docs, lengths) * self.rows + rows_of[at]
+        products = np.repeat(values, lengths).astype(np.float64) * weights_of[at]
+        flat = np.bincount(keys, weights=products, minlength=len(texts) * self.rows)
+        return flat.reshape(len(texts), self.rows).astype(np.float32)
+
+    def _unit_entries(self, texts: Sequence[str]) -> tuple[Ints, Ints, Floats]:
+        """(text, column, weight) of each text's l2-normalised tf-idf vector, as `profile` makes
+        it for one text: only the columns the rows have (the others still count in the norm)."""
+        unknown: dict[str, int] = {}
+        lists = [_term_ids(self._word_ids_in(words_of(text), unknown), known_only=False) for text in texts]
+        doc_of = np.repeat(np.arange(len(texts), dtype=np.int64), [len(ids) for ids in lists])
+        every = np.concatenate(lists) if lists else np.zeros(0, dtype=np.int64)
+        found, code = np.unique(every, return_inverse=True)
+        keys, counts = np.unique(doc_of * max(1, len(found)) + code, return_counts=True)
+        docs, terms = keys // max(1, len(found)), found[keys % max(1, len(found))]
+        columns = np.minimum(np.searchsorted(self.terms, terms), len(self.terms) - 1)
+        known = (terms >= 0) & (self.terms[columns] == terms)
+        tf = 1.0 + np.log(counts.astype(np.float32))
+        weight = tf * np.where(known, self.idf[columns], np.float32(self.idf.max()))
+        norms = np.sqrt(np.bincount(docs, weights=(weight * weight).astype(np.float64), minlength=len(texts)))
+        keep = known & (norms[docs] > 0)
+        values = (weight[keep] / norms[docs[keep]]).astype(np.float32)
+        return docs[keep], columns[keep], values
+
+    def _word_ids_in(self, words: list[str], unknown: dict[str, int]) -> list[int]:
+        """As `_word_ids`, the unknown ids shared by the texts of one call (each text's terms
+        are counted apart)."""
+        return [
+            self.word_ids[word] if word in self.word_ids else unknown.setdefault(word, -2 - len(unknown))
+            for word in words
+        ]
+
+
+def _postings(matrix: TermMatrix) -> tuple[Ints, Ints, Floats]:
+    """The matrix by column: (pointers, rows, weights), column c's entries at pointers[c]:pointers[c+1]."""
+    rows = np.repeat(np.arange(matrix.rows, dtype=np.int64), np.diff(matrix.indptr))
+    order = np.argsort(matrix.indices, kind="stable")
+    pointers = np.zeros(len(matrix.terms) + 1, dtype=np.int64)
+    pointers[1:] = np.cumsum(np.bincount(matrix.indices, minlength=len(matrix.terms)))
+    return pointers, rows[order], matrix.weights[order].astype(np.float64)
 
 
 def _term_ids(word_ids: Sequence[int], *, known_only: bool = True) -> Ints:

@@ -139,6 +139,7 @@ class SendingRun:
     def send(self, waiting: list[Subscription], progress: Progress | None = None) -> None:
         self.report.subscribers = len(waiting)
         self.progress = progress
+        self.personal.expect(waiting)
         with write_transaction(self.engine) as conn:
             store.prune_mailed(conn, self.started - MAILED_KEPT)
         with self.engine.connect() as conn:
@@ -194,7 +195,9 @@ class SendingRun:
             self._record(subscription, "skipped", attempts, [])
             return
         links = self.links.mail_links(subscription)
-        alerts = alerts_to_mail(self.engine, subscription.user_id) if subscription.user_id else []
+        alerts = (
+            alerts_to_mail(self.engine, subscription.user_id) if subscription.user_id and mail.alerts else []
+        )
         envelope = self.renderer.envelope(
             self.edition, subscription, mail.papers, links, self.now(), alerts, mail.section
         )

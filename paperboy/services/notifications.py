@@ -3,6 +3,7 @@ the private feed read them (services/alerts.py makes them and says what "shown o
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import Engine
@@ -103,3 +104,10 @@ def alerts_to_mail(engine: Engine, user_id: int, limit: int = 50) -> list[Notifi
     with the send record, `store.mark_shown`)."""
     with engine.connect() as conn:
         return store.notifications_of(conn, user_id, limit=limit, unseen_only=True)
+
+
+def members_with_alerts(engine: Engine, user_ids: Sequence[int]) -> set[int]:
+    """Which of these members have alerts to mail now (a digest run asks for a batch at once and
+    reads only theirs: an alert made after this is mailed next time, never twice)."""
+    with engine.connect() as conn:
+        return store.members_with_unseen(conn, user_ids)

@@ -12,7 +12,6 @@ fit: docs/for-you.md has the timings).
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
 from collections.abc import Hashable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -42,7 +41,7 @@ from paperboy.domain.term_vectors import term_matrix, words_of
 from paperboy.domain.trending import TrendingParams, rank, reference_time
 from paperboy.services.feed import DEFAULT_TRENDING
 from paperboy.services.hydrate import PerEngine
-from paperboy.services.recommend_cache import CANDIDATE_ROWS, PERSONAL_ROWS, RowBudgetCache
+from paperboy.services.recommend_cache import CANDIDATE_ROWS, PERSONAL_ROWS, OrderCache, RowBudgetCache
 from paperboy.services.recommend_signals import Follows, follows_for
 from paperboy.services.vector_index import VectorIndex
 from paperboy.storage import reader_preferences, sync_state, trending_queries
@@ -55,7 +54,6 @@ from paperboy.storage.transactions import write_transaction
 BACKGROUND_PAPERS = 5_000  # the classifier's other class: random papers of the catalogue
 BACKGROUND_SEED = 20261207
 MAX_KNOWN = 500  # the latest positives (and negatives) a model learns from
-ORDERS_KEPT = 2048  # readers' blended orders kept per process (~20 MB)
 # The model's weights (bench/recommendations_product.py turns the author term off for its
 # content-only row; nothing else changes them).
 WEIGHTS: Weights = DEFAULT_WEIGHTS
@@ -147,25 +145,45 @@ def recommend_papers(
         signals = reader_signals(conn, user_id)
         follows = follows_for(conn, user_id)
         catalogue, community = sync_state.page_versions(conn)
-        generation = index.generation() if index is not None else -1
-        names = WEIGHTS.author_words
-        key = (period, category, catalogue, generation, names)
-        candidates = _candidates(engine).get_or_make(
-            key, lambda: _make_candidates(conn, index, period, category, names=names)
-        )
+        candidates, key = candidates_of(engine, conn, index, period, catalogue, category)
         personal_key = (user_id, signals, follows, key)
         personal = _personal(engine).get_or_make(
             personal_key, lambda: _make_personal(conn, index, candidates, signals, follows)
         )
-        reference = _reference(period, now or datetime.now(UTC))
+        reference = period_reference(period, now or datetime.now(UTC))
         order_key = (user_id, key, community, signals.personal_share, reference, trending)
         kept = _orders(engine).get(order_key, personal)
         if kept is None:
-            scores = _trending_scores(conn, candidates, period, category, trending, reference)
-            kept = _order(personal, scores, signals)
+            scores = trending_scores(conn, candidates, period, category, trending, reference)
+            kept = order_for(personal, scores, signals)
             _orders(engine).put(order_key, personal, kept)
     scored, rows = kept
     return Recommendations(period, category, scored, rows, signals, follows, (catalogue, community))
+
+
+def candidates_of(
+    engine: Engine,
+    conn: Connection,
+    index: VectorIndex | None,
+    period: Period,
+    catalogue: str,
+    category: str | None = None,
+) -> tuple[Candidates, tuple[Hashable, ...]]:
+    """The period's candidates (kept per process) and the key they are kept under."""
+    generation = index.generation() if index is not None else -1
+    names = WEIGHTS.author_words
+    key = (period, category, catalogue, generation, names)
+    found = _candidates(engine).get_or_make(
+        key, lambda: _make_candidates(conn, index, period, category, names=names)
+    )
+    return found, key
+
+
+def kept_personal(
+    engine: Engine, user_id: int, signals: ReaderSignals, follows: Follows, key: tuple[Hashable, ...]
+) -> Personal | None:
+    """The member's model this process keeps for these signals and candidates, if any."""
+    return _personal(engine).get((user_id, signals, follows, key))
 
 
 def explain_recommendation(
@@ -265,21 +283,34 @@ def _make_personal(
     signals: ReaderSignals,
     follows: Follows,
 ) -> Personal:
-    positive_ids = sorted(set(signals.positives) | set(follows.papers))[-MAX_KNOWN:]
-    negative_ids = list(signals.not_interested[-MAX_KNOWN:])
-    texts = {t.paper_id: t for t in texts_of(conn, positive_ids + negative_ids)}
-    vectors = _vectors_by_id(index, list(texts))
-    reader = Reader(
-        positives=[_known(texts[i], vectors.get(i)) for i in positive_ids if i in texts],
-        negatives=[_known(texts[i], vectors.get(i)) for i in negative_ids if i in texts],
+    positives, negatives = known_ids(signals, follows)
+    texts = {t.paper_id: t for t in texts_of(conn, positives + negatives)}
+    vectors = vectors_by_id(index, list(texts))
+    reader = reader_of(signals, follows, texts, vectors)
+    return personal_scores(candidates, reader, model_background(index), WEIGHTS)
+
+
+def known_ids(signals: ReaderSignals, follows: Follows) -> tuple[list[int], list[int]]:
+    """The papers a reader's model learns from: (positives, negatives), the latest MAX_KNOWN."""
+    positives = sorted(set(signals.positives) | set(follows.papers))[-MAX_KNOWN:]
+    return positives, list(signals.not_interested[-MAX_KNOWN:])
+
+
+def reader_of(
+    signals: ReaderSignals, follows: Follows, texts: dict[int, PaperText], vectors: dict[int, np.ndarray]
+) -> Reader:
+    """The reader as the model sees them, from their papers' texts and vectors (by row id)."""
+    positives, negatives = known_ids(signals, follows)
+    return Reader(
+        positives=[_known(texts[i], vectors.get(i)) for i in positives if i in texts],
+        negatives=[_known(texts[i], vectors.get(i)) for i in negatives if i in texts],
         followed_authors=follows.authors,
         followed_categories=follows.categories,
         followed_searches=follows.searches,
     )
-    return personal_scores(candidates, reader, _background(index), WEIGHTS)
 
 
-def _vectors_by_id(index: VectorIndex | None, ids: list[int]) -> dict[int, np.ndarray]:
+def vectors_by_id(index: VectorIndex | None, ids: list[int]) -> dict[int, np.ndarray]:
     if index is None or not ids:
         return {}
     found, rows = index.vectors_of(ids)
@@ -313,7 +344,7 @@ _backgrounds: dict[tuple[int, int], Background] = {}
 _background_lock = threading.Lock()
 
 
-def _background(index: VectorIndex | None) -> Background:
+def model_background(index: VectorIndex | None) -> Background:
     """The catalogue's model for the classifier, from a fixed random sample of its vectors, per
     vectors generation (about 50 ms to make, once)."""
     if index is None:
@@ -329,14 +360,14 @@ def _background(index: VectorIndex | None) -> Background:
     return found
 
 
-def _reference(period: Period, now: datetime) -> datetime:
+def period_reference(period: Period, now: datetime) -> datetime:
     """The moment trending ranks the period at: its end once over, else now to the minute (an
     order is kept for up to a minute while nothing else changes, as the feed's is)."""
     reference = reference_time(period.end, now)
     return reference.replace(second=0, microsecond=0) if reference == now else reference
 
 
-def _order(
+def order_for(
     personal: Personal, trending: np.ndarray, signals: ReaderSignals
 ) -> tuple[Scored, npt.NDArray[np.int64]]:
     """The blend and the rows shown: saved, upvoted and hidden papers left out."""
@@ -348,38 +379,10 @@ def _order(
     return scored, rows
 
 
-class _Orders:
-    """Each reader's blended order, per process, while their kept scores (the very object), the
-    community version and the trending moment are the same: a page shown again costs no
-    trending statement and no blend. Least recently used out (~10 KB an order). Thread-safe."""
-
-    def __init__(self, capacity: int = ORDERS_KEPT) -> None:
-        self.capacity = capacity
-        self._lock = threading.Lock()
-        self._kept: OrderedDict[Hashable, tuple[Personal, tuple[Scored, npt.NDArray[np.int64]]]] = (
-            OrderedDict()
-        )
-
-    def get(self, key: Hashable, personal: Personal) -> tuple[Scored, npt.NDArray[np.int64]] | None:
-        with self._lock:
-            found = self._kept.get(key)
-            if found is None or found[0] is not personal:
-                return None
-            self._kept.move_to_end(key)
-            return found[1]
-
-    def put(self, key: Hashable, personal: Personal, order: tuple[Scored, npt.NDArray[np.int64]]) -> None:
-        with self._lock:
-            self._kept[key] = (personal, order)
-            self._kept.move_to_end(key)
-            while len(self._kept) > self.capacity:
-                self._kept.popitem(last=False)
+_orders = PerEngine(OrderCache)
 
 
-_orders = PerEngine(_Orders)
-
-
-def _trending_scores(
+def trending_scores(
     conn: Connection,
     candidates: Candidates,
     period: Period,

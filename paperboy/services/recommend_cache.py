@@ -1,5 +1,6 @@
-"""What "For you" keeps per process: each period's candidates (the same for every reader) and
-each reader's personal scores, both least recently used out.
+"""What "For you" keeps per process: each period's candidates (the same for every reader),
+each reader's personal scores and each reader's blended order (`OrderCache`), all least
+recently used out.
 
 A period's candidates are kept under the catalogue version and the vectors' generation they were
 read at; a reader's scores under their signals themselves (storage/reader_signals.py reads them
@@ -14,7 +15,10 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from typing import Generic, TypeVar
 
-from paperboy.domain.recommend import Candidates, Personal
+import numpy as np
+import numpy.typing as npt
+
+from paperboy.domain.recommend import Candidates, Personal, Scored
 
 # Candidate rows kept per process: about 9 KB a paper (its vector 1.5 KB, its tf-idf row 4 KB,
 # its words and title), so a day of ~500 papers is ~5 MB and the budget, ~210 MB at most, holds
@@ -23,6 +27,7 @@ from paperboy.domain.recommend import Candidates, Personal
 # are a thousand readers' day pages.
 CANDIDATE_ROWS = 24_000
 PERSONAL_ROWS = 500_000
+ORDERS_KEPT = 2048  # readers' blended orders kept per process (~20 MB)
 
 V = TypeVar("V", Candidates, Personal)
 
@@ -37,6 +42,14 @@ class RowBudgetCache(Generic[V]):
         self._lock = threading.Lock()
         self._entries: OrderedDict[Hashable, V] = OrderedDict()
         self._rows = 0
+
+    def get(self, key: Hashable) -> V | None:
+        """The value kept under `key`, if any (nothing is made)."""
+        with self._lock:
+            found = self._entries.get(key)
+            if found is not None:
+                self._entries.move_to_end(key)
+            return found
 
     def get_or_make(self, key: Hashable, make: Callable[[], V]) -> V:
         with self._lock:
@@ -69,3 +82,31 @@ class RowBudgetCache(Generic[V]):
 def _rows(value: Candidates | Personal) -> int:
     candidates = value if isinstance(value, Candidates) else value.candidates
     return max(1, len(candidates))
+
+
+class OrderCache:
+    """Each reader's blended order, per process, while their kept scores (the very object), the
+    community version and the trending moment are the same: a page shown again costs no
+    trending statement and no blend. Least recently used out (~10 KB an order). Thread-safe."""
+
+    def __init__(self, capacity: int = ORDERS_KEPT) -> None:
+        self.capacity = capacity
+        self._lock = threading.Lock()
+        self._kept: OrderedDict[Hashable, tuple[Personal, tuple[Scored, npt.NDArray[np.int64]]]] = (
+            OrderedDict()
+        )
+
+    def get(self, key: Hashable, personal: Personal) -> tuple[Scored, npt.NDArray[np.int64]] | None:
+        with self._lock:
+            found = self._kept.get(key)
+            if found is None or found[0] is not personal:
+                return None
+            self._kept.move_to_end(key)
+            return found[1]
+
+    def put(self, key: Hashable, personal: Personal, order: tuple[Scored, npt.NDArray[np.int64]]) -> None:
+        with self._lock:
+            self._kept[key] = (personal, order)
+            self._kept.move_to_end(key)
+            while len(self._kept) > self.capacity:
+                self._kept.popitem(last=False)

@@ -30,6 +30,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from paperboy.domain.iterables import batched
 from paperboy.storage.dialect import insert_into
 from paperboy.storage.engine import utc
+from paperboy.storage.queries import id_in
 from paperboy.storage.schema import (
     follows,
     hf_papers,
@@ -339,6 +340,16 @@ def notifications_of(
         query = query.where(notifications.c.seen_at.is_(None))
     query = query.order_by(notifications.c.id.desc()).limit(limit).offset(offset)
     return [_notification(row) for row in conn.execute(query)]
+
+
+def members_with_unseen(conn: Connection, user_ids: Sequence[int]) -> set[int]:
+    """Which of these members have alerts no channel showed yet (one statement)."""
+    if not user_ids:
+        return set()
+    query = select(notifications.c.user_id).where(
+        id_in(notifications.c.user_id, user_ids), notifications.c.seen_at.is_(None)
+    )
+    return {int(user) for user in conn.execute(query.distinct()).scalars()}
 
 
 def fed_or_unseen(conn: Connection, user_id: int, *, limit: int) -> list[Notification]:

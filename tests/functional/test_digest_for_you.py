@@ -170,6 +170,25 @@ def test_a_member_with_saves_gets_a_section_of_related_papers_never_repeated(
     assert not set(section_again) & (set(main) | set(section))  # the section never does
 
 
+def test_members_of_one_run_each_get_a_section_from_their_own_library(settings, engine, catalogue, smtp):
+    """A run ranks its members together (services/recommend_many.py): each still gets their own."""
+    saves = {"ada": "2505.10005", "bob": "2505.10011", "cy": "2505.10005"}  # protein, galaxy, protein
+    for name, arxiv_id in saves.items():
+        member = make_member(engine, name)
+        subscribe_member(engine, member, Preferences(top_n=2, only_new=False))
+        save_paper(engine, settings, member, arxiv_id, IP, save=True)
+    add_subscribers(engine, 2, make=lambda rng: Preferences(top_n=2))  # anonymous, between them
+    titles = _titles(engine)
+    assert send_edition(engine, smtp.settings_for(settings), daily_edition(DAY)).sent == 5
+    mails = {m["To"]: m for m in smtp.messages}
+    topic = {"ada": "Protein", "bob": "Galaxy", "cy": "Protein"}
+    for name in saves:
+        _, section = _split(mails[f"{name}@example.org"], 2)
+        assert len(section) == 3
+        assert all(topic[name] in titles[arxiv_id] for arxiv_id in section), (name, section)
+    assert SECTION_TITLE not in _text(mails["reader0@example.org"])
+
+
 def _ids_of(conn, arxiv_ids):
     return conn.execute(select(papers.c.id).where(papers.c.arxiv_id.in_(arxiv_ids))).scalars()
 
