@@ -71,7 +71,7 @@ log = logging.getLogger(__name__)
 def create_app(settings: Settings, *, serving: bool = False) -> FastAPI:
     """The app. `serving` (what `serve` and other ASGI servers get: paperboy/asgi.py): before it
     answers, it loads search by meaning (with `search_warm_up`) and warms its page paths, so that
-    loading never competes with its first requests (docs/deploying.md, "Starting")."""
+    loading never competes with its first requests (docs/deploy.md, "Starting")."""
     engine = open_database(settings)
 
     @asynccontextmanager

@@ -1,6 +1,6 @@
 """`paperboy serve`: the background jobs, then uvicorn (one process, or a supervisor of workers).
 
-Stopping (SIGTERM or SIGINT; docs/deploying.md). uvicorn stops taking connections, lets the
+Stopping (SIGTERM or SIGINT; docs/deploy.md). uvicorn stops taking connections, lets the
 requests in flight finish, runs each worker's lifespan shutdown (app.py) and returns; the
 background jobs are then told to stop and given STOP_WAIT_S to end their batch, and the process
 ends without the interpreter's finalization: a daemon thread still busy (importing torch to
@@ -148,7 +148,7 @@ def _config(settings: Settings) -> uvicorn.Config:
         # proxies the operator names (uvicorn would otherwise trust 127.0.0.1 by default).
         proxy_headers=bool(settings.trusted_proxies),
         forwarded_allow_ips=settings.trusted_proxies or None,
-        # Slow and idle clients (docs/deploying.md): headers within header_timeout (uvicorn has
+        # Slow and idle clients (docs/deploy.md): headers within header_timeout (uvicorn has
         # no such timeout of its own), idle keep-alive connections closed, a bound on what one
         # worker holds at once (past it: an immediate 503, not a queue).
         http=PROTOCOL,

@@ -30,6 +30,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from paperboy.services.site_metrics import SiteState, read_site_state
 from paperboy.web.context import app_context
 from paperboy.web.route_names import route_name
+from paperboy.web.warm_pages import WARMING
 
 router = APIRouter()
 log = logging.getLogger(__name__)
@@ -77,7 +78,7 @@ class MetricsMiddleware:
         self.metrics = metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or WARMING in scope:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()

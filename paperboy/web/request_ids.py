@@ -14,6 +14,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from paperboy.logs import ACCESS_LOGGER, REQUEST_ID
 from paperboy.web.route_names import route_name
+from paperboy.web.warm_pages import WARMING
 
 HEADER = b"x-request-id"
 # What an id from a proxy may look like: nginx's $request_id (32 hex), UUIDs, and the like.
@@ -54,7 +55,7 @@ class RequestIds:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
-            if access_log.isEnabledFor(logging.INFO):
+            if access_log.isEnabledFor(logging.INFO) and WARMING not in scope:
                 _log_access(scope, status, time.perf_counter() - started)
             REQUEST_ID.reset(token)
 
