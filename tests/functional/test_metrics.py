@@ -63,12 +63,14 @@ def test_token_mode_needs_the_token(settings):
         assert client.get("/metrics", headers={"Authorization": f"Bearer {TOKEN}"}).status_code == 200
 
 
-def test_a_short_token_is_refused_at_start(tmp_path):
-    from paperboy.config import SettingsError, load_settings
+def test_a_short_token_is_refused_at_start_and_a_good_one_never_shown(tmp_path):
+    from paperboy.config import SettingsError, describe, load_settings
 
     env = {"PAPERBOY_METRICS": "token", "PAPERBOY_METRICS_TOKEN": "short"}
     with pytest.raises(SettingsError, match="metrics_token"):
         load_settings(env, tmp_path / "absent.toml")
+    settings = load_settings({**env, "PAPERBOY_METRICS_TOKEN": TOKEN}, tmp_path / "absent.toml")
+    assert TOKEN not in " ".join(value for _, value, _ in describe(settings))
 
 
 def test_requests_are_counted_by_route_template_and_status(settings, add_papers):
