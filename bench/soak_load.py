@@ -214,7 +214,7 @@ async def run_load(
     jar = http.cookiejar.CookieJar(policy=http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
     # A pooled connection is dropped after 2 s idle, before the server's keep_alive_timeout (5 s)
     # closes it: otherwise a request sent just as the server closes an idle connection fails as a
-    # ReadError (the same rule a proxy follows, docs/deploying.md: its upstream keep-alive below
+    # ReadError (the same rule a proxy follows, docs/deploy.md: its upstream keep-alive below
     # paperboy's). Browsers retry such a request; httpx does not.
     limits = httpx.Limits(
         max_connections=plan.connections,

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from sqlalchemy import Engine
 from starlette.staticfiles import StaticFiles
 
 from paperboy import __version__
@@ -33,6 +34,7 @@ from paperboy.web import (
     library,
     library_forms,
     library_io,
+    metrics,
     pages,
     private_feed,
     search,
@@ -54,10 +56,12 @@ from paperboy.web.context import AppContext
 from paperboy.web.errors import install_error_handlers
 from paperboy.web.feeds import router as feeds_router
 from paperboy.web.library_io import LARGER_BODIES
+from paperboy.web.metrics import MetricsMiddleware, RequestMetrics, SiteCollector
 from paperboy.web.page_cache import PageCache
 from paperboy.web.paper_exports import router as paper_exports_router
 from paperboy.web.rate_limit import ApiRateLimit, Budgets
 from paperboy.web.request_guard import RequestGuard
+from paperboy.web.request_ids import RequestIds
 from paperboy.web.security_headers import SecurityHeaders
 from paperboy.web.templating import STATIC_DIR, make_templates
 from paperboy.web.warm_pages import warm_pages as warm_page_paths
@@ -68,7 +72,7 @@ log = logging.getLogger(__name__)
 def create_app(settings: Settings, *, serving: bool = False) -> FastAPI:
     """The app. `serving` (what `serve` and other ASGI servers get: paperboy/asgi.py): before it
     answers, it loads search by meaning (with `search_warm_up`) and warms its page paths, so that
-    loading never competes with its first requests (docs/deploying.md, "Starting")."""
+    loading never competes with its first requests (docs/deploy.md, "Starting")."""
     engine = open_database(settings)
 
     @asynccontextmanager
@@ -135,9 +139,12 @@ def create_app(settings: Settings, *, serving: bool = False) -> FastAPI:
     # Feed pages carry full abstracts (~250 KB a week page): compress for clients that accept it,
     # with ISA-L (web/compression.py: a 295 KB page in 1.3 ms, against 23 ms with zlib's level 5).
     app.add_middleware(FastGZipMiddleware, minimum_size=2048)
+    _observe(app, settings, engine)
     api_docs.mount_swagger_files(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(health.router)
+    if settings.metrics != "off":  # off: /metrics is a 404 like any unknown path
+        app.include_router(metrics.router)
     app.include_router(accounts.router)
     app.include_router(digests.router)
     app.include_router(community.router)
@@ -167,6 +174,16 @@ def create_app(settings: Settings, *, serving: bool = False) -> FastAPI:
     # Last: /papers/{arxiv_id:path} answers every path under /papers/ that no earlier route took.
     app.include_router(pages.router)
     return app
+
+
+def _observe(app: FastAPI, settings: Settings, engine: Engine) -> None:
+    """Outside everything else: the request metrics (when /metrics is on) and, outermost, the
+    request id that every log line of the request and its answer's X-Request-ID carry."""
+    if settings.metrics != "off":
+        request_metrics = RequestMetrics(SiteCollector(engine, settings.embedder))
+        app.state.request_metrics = request_metrics
+        app.add_middleware(MetricsMiddleware, metrics=request_metrics)
+    app.add_middleware(RequestIds, trust_header=settings.trust_request_id)
 
 
 def _freeze_after(warm_up: threading.Thread) -> None:

@@ -4,7 +4,7 @@ The background jobs run in this process's threads (services/background.py), unle
 `jobs_in_workers` hands them to `paperboy worker` processes: then this process only queues the
 periodic ones (services/job_schedule.py), as every worker does, each slot once.
 
-Stopping (SIGTERM or SIGINT; docs/deploying.md). uvicorn stops taking connections, lets the
+Stopping (SIGTERM or SIGINT; docs/deploy.md). uvicorn stops taking connections, lets the
 requests in flight finish, runs each worker's lifespan shutdown (app.py) and returns; the
 background jobs are then told to stop and given STOP_WAIT_S to end their batch, and the process
 ends without the interpreter's finalization: a daemon thread still busy (importing torch to
@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import sys
 import threading
 import time
@@ -30,6 +31,8 @@ from uvicorn.config import STARTUP_FAILURE
 from uvicorn.supervisors import Multiprocess
 
 from paperboy.config import Settings
+from paperboy.logs import configure_logging
+from paperboy.private_files import private_dir
 from paperboy.services.background import (
     start_background_embedding,
     start_background_sync,
@@ -39,13 +42,17 @@ from paperboy.services.background import (
 from paperboy.services.database import migrate_database, open_database
 from paperboy.services.signing_key import check_shared_key
 from paperboy.services.sync import catalogue_is_empty
+from paperboy.web.metrics import MULTIPROC_ENV
 from paperboy.web.slow_clients import PROTOCOL
 
+METRICS_DIRECTORY = "metrics"
 STOP_WAIT_S = 0.5  # for all of the background jobs together, once the web server has stopped
 
 
 def serve(settings: Settings) -> int:
     """Serve until a signal stops it, then end the process (status 0) rather than return."""
+    configure_logging(settings.log_format)
+    _share_metrics(settings)
     engine = open_database(settings)
     migrate_database(engine)  # once here, before workers start; the background jobs keep using the engine
     check_shared_key(engine, settings)  # PostgreSQL's hosts must share one signing key
@@ -72,6 +79,19 @@ def outbox_note(settings: Settings, dialect: str) -> str | None:
         f"paperboy: note: no smtp_host: mail goes to {settings.data_dir / 'outbox'} on this host only; "
         "with several hosts set PAPERBOY_SMTP_HOST (docs/architecture.md, State and where it lives)"
     )
+
+
+def _share_metrics(settings: Settings) -> None:
+    """With several workers and /metrics on, each worker writes its request counts to files in
+    data_dir/metrics, and a scrape of any of them reads them all (web/metrics.py). Emptied at
+    each start: the counts of a previous run's processes would be added in forever."""
+    if settings.metrics == "off" or settings.workers < 2:
+        return
+    folder = settings.data_dir / METRICS_DIRECTORY
+    if folder.exists():
+        shutil.rmtree(folder)
+    private_dir(folder)
+    os.environ[MULTIPROC_ENV] = str(folder.resolve())  # the workers, spawned after, inherit it
 
 
 def _start_background(engine: Engine, settings: Settings, stop: threading.Event) -> list[threading.Thread]:
@@ -144,11 +164,13 @@ def _config(settings: Settings) -> uvicorn.Config:
         port=settings.port,
         workers=settings.workers,
         log_level="warning",
+        # JSON lines: uvicorn's loggers go through the root's JSON handler (paperboy/logs.py).
+        log_config=None if settings.log_format == "json" else uvicorn.config.LOGGING_CONFIG,
         # The client address decides per-IP rate limits: believe X-Forwarded-For only from the
         # proxies the operator names (uvicorn would otherwise trust 127.0.0.1 by default).
         proxy_headers=bool(settings.trusted_proxies),
         forwarded_allow_ips=settings.trusted_proxies or None,
-        # Slow and idle clients (docs/deploying.md): headers within header_timeout (uvicorn has
+        # Slow and idle clients (docs/deploy.md): headers within header_timeout (uvicorn has
         # no such timeout of its own), idle keep-alive connections closed, a bound on what one
         # worker holds at once (past it: an immediate 503, not a queue).
         http=PROTOCOL,

@@ -165,6 +165,36 @@ SETTINGS: tuple[Setting, ...] = (
         "data_dir/keywords; off: the database's full-text index ranks alone (slower on long "
         "queries, and on PostgreSQL less accurate; docs/search.md).",
     ),
+    # --- operations: metrics and logs (docs/operations.md) ----------------------------------
+    Setting(
+        "metrics",
+        str,
+        "off",
+        "Who may read /metrics (Prometheus text format): off (404 for everyone), local (clients "
+        "on 127.0.0.1 or ::1 that did not come through a proxy) or token (a request with "
+        "`Authorization: Bearer` and metrics_token).",
+    ),
+    Setting(
+        "metrics_token",
+        str,
+        "",
+        "The bearer token /metrics asks for when metrics is token (at least 16 characters).",
+    ),
+    Setting(
+        "log_format",
+        str,
+        "text",
+        "text (messages as they are) or json (one JSON object a line on stderr, each with the "
+        "request id of the request it belongs to, and one line per request answered).",
+    ),
+    Setting(
+        "trust_request_id",
+        bool,
+        False,
+        "Take each request's id from its X-Request-ID header (letters, digits, '.', '_' and '-', "
+        "at most 128) instead of making one: only behind a proxy that sets that header on every "
+        "request, replacing any a client sent (docs/deploy.md).",
+    ),
     # --- the community ---------------------------------------------------------------------
     Setting(
         "base_url",
@@ -397,6 +427,10 @@ class Settings:
     embed_on_sync: bool
     search_warm_up: bool
     keyword_index: bool
+    metrics: str
+    metrics_token: str
+    log_format: str
+    trust_request_id: bool
     base_url: str
     trusted_proxies: str
     secret_key: str
@@ -482,7 +516,14 @@ def load_settings(
     for name, raw in overrides.items():
         if raw is not None:
             values[name] = _coerce(name, raw)
+    _check_metrics_token(values)
     return Settings(**values)
+
+
+def _check_metrics_token(values: Mapping[str, Any]) -> None:
+    """A guessable token would open /metrics to anyone: token mode needs a long one."""
+    if values["metrics"] == "token" and len(values["metrics_token"]) < 16:
+        raise SettingsError("metrics_token: metrics = token needs a token of at least 16 characters")
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -584,6 +625,8 @@ _CHECKS: dict[str, Callable[[str, Any], None]] = {
     "rate_limit_ip_factor": lambda name, value: None,
     "smtp_security": _check_choice("starttls", "tls", "none"),
     "embedder": _check_choice("auto", "minilm", "hashing"),
+    "metrics": _check_choice("off", "local", "token"),
+    "log_format": _check_choice("text", "json"),
     "base_url": _check_base_url,
 }
 
@@ -616,7 +659,7 @@ def describe(settings: Settings) -> list[tuple[str, str, str]]:
     for setting in SETTINGS:
         value = getattr(settings, setting.name)
         shown = " ".join(value) if isinstance(value, list) else str(value)
-        if setting.name in ("smtp_password", "secret_key") and shown:
+        if setting.name in ("smtp_password", "secret_key", "metrics_token") and shown:
             shown = "***"
         if setting.name == "database_url":
             shown = _redact(shown) or f"(default) {settings.effective_database_url}"

@@ -35,6 +35,7 @@ from paperboy.storage.sync_state import (
     RUNNING_GOES_STALE,
     SYNC_MESSAGE_KEY,
     SYNC_STATE_KEY,
+    SYNC_SUCCEEDED_KEY,
     claim_running,
     get_state,
     get_state_age,
@@ -235,6 +236,8 @@ def _set(engine: Engine, state: str, message: str) -> None:
     with write_transaction(engine) as conn:
         set_state(conn, SYNC_STATE_KEY, state)
         set_state(conn, SYNC_MESSAGE_KEY, message[:2000])
+        if state == "done":
+            set_state(conn, SYNC_SUCCEEDED_KEY, "done")  # its updated_at: /metrics' sync lag
 
 
 def claim_sync(engine: Engine) -> None:

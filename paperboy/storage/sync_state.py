@@ -13,6 +13,8 @@ from paperboy.storage.schema import sync_state
 
 SYNC_STATE_KEY = "sync:state"  # "running" | "failed" | "done", written by services/sync.py
 SYNC_MESSAGE_KEY = "sync:message"  # what the last sync did, or why it failed
+# Written when a sync ends without a failure; its updated_at is /metrics' sync lag.
+SYNC_SUCCEEDED_KEY = "sync:succeeded"
 # A running sync rewrites its state at every step (a heartbeat); one silent for this long was
 # left behind by a process that stopped or crashed mid-sync.
 RUNNING_GOES_STALE = timedelta(minutes=10)

@@ -15,7 +15,7 @@ This protocol closes a connection whose request headers are not complete `header
 seconds after it opened, or after the first byte of a following request arrived (between
 requests, uvicorn's keep-alive timeout applies), and answers 431 to headers over MAX_HEAD_BYTES.
 Bodies are not timed here: a slow body is read by the request's own task, which awaits it
-without holding a thread. docs/deploying.md says what the reverse proxy adds.
+without holding a thread. docs/deploy.md says what the reverse proxy adds.
 """
 
 from __future__ import annotations

@@ -23,6 +23,9 @@ FRONT_PAGE = "/"
 _FIRST_PAPER = re.compile(rb'<h2 class="card-title"><a href="(/papers/[^"]+)">')
 
 
+WARMING = "paperboy.warming"  # a key of the scope of warm_pages' own requests
+
+
 async def warm_pages(app: ASGIApp, context: AppContext) -> list[str]:
     """Compile the templates and render the front page and its first paper's page once; the paths
     that answered 200, in order."""
@@ -58,6 +61,7 @@ async def _get(app: ASGIApp, path: str) -> tuple[int, bytes]:
         "client": ("127.0.0.1", 0),
         "server": ("localhost", 80),
         "state": {},  # as servers pass it: where the page says it may be kept (web/page_cache.py)
+        WARMING: True,  # not a reader's request: neither counted in /metrics nor logged as one
     }
     status, chunks = 0, []
 

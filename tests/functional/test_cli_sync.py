@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from paperboy.cli import main
 from paperboy.integrations.embedder import model_id_for
 from paperboy.storage.schema import hf_papers, listings, paper_embeddings, papers
+from paperboy.storage.site_state import sync_succeeded_at
 from paperboy.storage.sync_state import get_state
 
 RSS = ("fixtures", "arxiv_rss", "laya-reader", "arxiv_rss.xml")
@@ -85,6 +86,7 @@ def test_sync_stores_listings_metadata_and_hf_signals(sync_env, engine, monkeypa
         assert len(hf) == 30
         assert ("2606.00467", _hf_upvotes("2606.00467")) in hf
         assert get_state(conn, "sync:state") == "done"
+        assert sync_succeeded_at(conn) is not None  # /metrics' sync lag counts from here
     first = _counts(engine)
     # Every paper was embedded for search by meaning at the end of the sync, once.
     assert _embedded(engine) == first[0]
@@ -124,6 +126,8 @@ def test_failing_source_keeps_everything_and_fails_with_one_line(sync_env, engin
         sync_env(base)
         assert main(["sync"]) == 0
     before = _counts(engine)
+    with engine.connect() as conn:
+        succeeded = sync_succeeded_at(conn)
     capsys.readouterr()
     with fixture_server(_upstream(broken=("rss", "oai", "hf"))) as (base, _):
         sync_env(base)
@@ -135,6 +139,8 @@ def test_failing_source_keeps_everything_and_fails_with_one_line(sync_env, engin
     with engine.connect() as conn:
         assert get_state(conn, "sync:state") == "failed"
         assert "HTTP 500" in get_state(conn, "sync:message")
+        assert succeeded is not None
+        assert sync_succeeded_at(conn) == succeeded  # a failed sync is no success
 
 
 def test_no_network_is_a_clear_failure(sync_env, engine, capsys):

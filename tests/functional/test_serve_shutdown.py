@@ -1,4 +1,4 @@
-"""`paperboy serve` stopping on SIGTERM (paperboy/cli_serve.py; docs/deploying.md), one process
+"""`paperboy serve` stopping on SIGTERM (paperboy/cli_serve.py; docs/deploy.md), one process
 and a supervisor of two workers, each signalled as systemd does (the whole process group), with
 the product's defaults (the model and the indexes still loading right after start): a request in
 flight when the signal lands is answered, and the command ends with status 0.
