@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Sequence
+from collections import ChainMap
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -51,7 +52,7 @@ class TermMatrix:
     (l2-normalised tf-idf) in `weights`; column c is term `terms[c]` (an integer over
     `word_ids`, see PAIR_BASE) weighing `idf[c]` (0 for the terms too common to count)."""
 
-    word_ids: dict[str, int]
+    word_ids: Mapping[str, int]
     terms: Ints  # ascending
     idf: Floats
     indptr: Ints
@@ -115,13 +116,55 @@ def _term_ids(word_ids: Sequence[int], *, known_only: bool = True) -> Ints:
     return np.concatenate([words, pairs])
 
 
-def term_matrix(texts: Sequence[str]) -> TermMatrix:
-    """The tf-idf matrix of `texts` over their own vocabulary (smoothed idf, sublinear tf, rows
-    of norm 1; terms in more than MAX_DF_SHARE of the texts, when there are 20 or more, weigh 0)."""
+@dataclass(frozen=True, slots=True)
+class DocumentFrequencies:
+    """How many of a reference set of documents (a random sample of the catalogue) hold each
+    term: `terms` (ascending, over `word_ids`, see PAIR_BASE) in `counts` of `documents`."""
+
+    word_ids: dict[str, int]
+    terms: Ints
+    counts: Ints
+    documents: int
+
+    def of(self, terms: Ints) -> Ints:
+        """The reference's count of each term (0 where it has none)."""
+        if not len(self.terms):
+            return np.zeros(len(terms), dtype=np.int64)
+        at = np.minimum(np.searchsorted(self.terms, terms), len(self.terms) - 1)
+        return np.where(self.terms[at] == terms, self.counts[at], 0).astype(np.int64)
+
+
+NO_REFERENCE = DocumentFrequencies({}, np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), 0)
+
+
+def document_frequencies(texts: Sequence[str]) -> DocumentFrequencies:
+    """The terms' document frequencies over `texts` (the reference `term_matrix` adds)."""
     word_ids: dict[str, int] = {}
-    term_lists = [_term_ids([word_ids.setdefault(w, len(word_ids)) for w in words_of(t)]) for t in texts]
-    if len(word_ids) >= PAIR_BASE or len(texts) >= (1 << 63) // TERM_SPAN:
-        raise ValueError(f"{len(word_ids):,} distinct words in {len(texts):,} texts: more than term ids hold")
+    lists = [
+        np.unique(_term_ids([word_ids.setdefault(w, len(word_ids)) for w in words_of(t)])) for t in texts
+    ]
+    every = np.concatenate(lists) if lists else np.zeros(0, dtype=np.int64)
+    terms, counts = np.unique(every, return_counts=True)
+    return DocumentFrequencies(word_ids, terms.astype(np.int64), counts.astype(np.int64), len(texts))
+
+
+def term_matrix(texts: Sequence[str], reference: DocumentFrequencies = NO_REFERENCE) -> TermMatrix:
+    """The tf-idf matrix of `texts` over their own vocabulary (smoothed idf, sublinear tf, rows
+    of norm 1; terms in more than MAX_DF_SHARE of the documents, when there are 20 or more,
+    weigh 0). The idf counts the `reference` documents too: a period's few hundred papers alone
+    cannot tell a rare term from one merely absent that day (bench/README.md)."""
+    # The reference's words keep their ids (shared, not copied); new words are numbered after them.
+    extra: dict[str, int] = {}
+    word_ids = ChainMap(extra, reference.word_ids)
+    known, first = reference.word_ids, len(reference.word_ids)
+    term_lists = [
+        _term_ids([known[w] if w in known else extra.setdefault(w, first + len(extra)) for w in words_of(t)])
+        for t in texts
+    ]
+    if first + len(extra) >= PAIR_BASE or len(texts) >= (1 << 63) // TERM_SPAN:
+        raise ValueError(
+            f"{first + len(extra):,} distinct words in {len(texts):,} texts: more than term ids hold"
+        )
     documents = len(texts)
     lengths = np.array([len(ids) for ids in term_lists], dtype=np.int64)
     doc_of = np.repeat(np.arange(documents, dtype=np.int64), lengths)
@@ -131,9 +174,11 @@ def term_matrix(texts: Sequence[str]) -> TermMatrix:
     docs = keys // TERM_SPAN
     term_of_key = keys - docs * TERM_SPAN
     terms, columns, df = np.unique(term_of_key, return_inverse=True, return_counts=True)
-    idf = (np.log((1.0 + documents) / (1.0 + df)) + 1.0).astype(np.float32)
-    if documents >= MIN_DOCUMENTS_FOR_MAX_DF:
-        idf[df > MAX_DF_SHARE * documents] = 0.0
+    df = df + reference.of(terms)
+    counted = documents + reference.documents
+    idf = (np.log((1.0 + counted) / (1.0 + df)) + 1.0).astype(np.float32)
+    if counted >= MIN_DOCUMENTS_FOR_MAX_DF:
+        idf[df > MAX_DF_SHARE * counted] = 0.0
     weights = ((1.0 + np.log(counts.astype(np.float32))) * idf[columns]).astype(np.float32)
     norms = np.sqrt(np.bincount(docs, weights=weights.astype(np.float64) ** 2, minlength=documents))
     weights /= np.maximum(norms[docs], 1e-12).astype(np.float32)
