@@ -331,8 +331,9 @@ def _author_counts(candidates: Candidates, reader: Reader) -> Floats:
         seen.update({normalise_name(name) for name in known.authors})
     if not seen:
         return _zeros(candidates)
+    names = seen.keys()
     return np.array(
-        [sum(seen[key] for key in keys if key in seen) for keys in candidates.author_keys], dtype=np.float32
+        [sum(map(seen.__getitem__, keys & names)) for keys in candidates.author_keys], dtype=np.float32
     )
 
 

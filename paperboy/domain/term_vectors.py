@@ -14,9 +14,8 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections import ChainMap
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
@@ -52,12 +51,14 @@ class TermMatrix:
     (l2-normalised tf-idf) in `weights`; column c is term `terms[c]` (an integer over
     `word_ids`, see PAIR_BASE) weighing `idf[c]` (0 for the terms too common to count)."""
 
-    word_ids: Mapping[str, int]
+    word_ids: dict[str, int]
     terms: Ints  # ascending
     idf: Floats
     indptr: Ints
     indices: Ints
     weights: Floats
+    # The reference's word ids (words the texts lack keep theirs: see `_word_ids`).
+    reference_words: Mapping[str, int] = field(default_factory=dict)
 
     @property
     def rows(self) -> int:
@@ -84,12 +85,16 @@ class TermMatrix:
         return mean
 
     def _word_ids(self, words: list[str]) -> list[int]:
-        """Ids of the words; each word the vocabulary lacks gets its own id below -1."""
+        """Ids of the words (the texts', else the reference's: a pair of two such words is one
+        term, unknown but counted as one); each word neither has gets its own id below -1."""
         unknown: dict[str, int] = {}
-        return [
-            self.word_ids[word] if word in self.word_ids else unknown.setdefault(word, -2 - len(unknown))
-            for word in words
-        ]
+        ids = []
+        for word in words:
+            found = self.word_ids.get(word)
+            if found is None:
+                found = self.reference_words.get(word)
+            ids.append(unknown.setdefault(word, -2 - len(unknown)) if found is None else found)
+        return ids
 
     def scores(self, profile: Floats) -> Floats:
         """Each row's dot product with `profile` (cosine with a centroid of unit rows, unscaled)."""
@@ -148,23 +153,35 @@ def document_frequencies(texts: Sequence[str]) -> DocumentFrequencies:
     return DocumentFrequencies(word_ids, terms.astype(np.int64), counts.astype(np.int64), len(texts))
 
 
+def _numbered(texts: Sequence[str], known: Mapping[str, int]) -> tuple[dict[str, int], list[Ints], int]:
+    """The texts' words as ids (a word `known` has keeps its id there; new ones are numbered
+    after them), each text's term ids, and the count of ids used. The ids of the texts' own
+    words alone are kept: a word they lack could not score anyway."""
+    word_ids: dict[str, int] = {}
+    fresh = len(known)
+    term_lists = []
+    for text in texts:
+        ids = []
+        for word in words_of(text):
+            found = word_ids.get(word)
+            if found is None:
+                found = known.get(word)
+                if found is None:
+                    found, fresh = fresh, fresh + 1
+                word_ids[word] = found
+            ids.append(found)
+        term_lists.append(_term_ids(ids))
+    return word_ids, term_lists, fresh
+
+
 def term_matrix(texts: Sequence[str], reference: DocumentFrequencies = NO_REFERENCE) -> TermMatrix:
     """The tf-idf matrix of `texts` over their own vocabulary (smoothed idf, sublinear tf, rows
     of norm 1; terms in more than MAX_DF_SHARE of the documents, when there are 20 or more,
     weigh 0). The idf counts the `reference` documents too: a period's few hundred papers alone
     cannot tell a rare term from one merely absent that day (bench/README.md)."""
-    # The reference's words keep their ids (shared, not copied); new words are numbered after them.
-    extra: dict[str, int] = {}
-    word_ids = ChainMap(extra, reference.word_ids)
-    known, first = reference.word_ids, len(reference.word_ids)
-    term_lists = [
-        _term_ids([known[w] if w in known else extra.setdefault(w, first + len(extra)) for w in words_of(t)])
-        for t in texts
-    ]
-    if first + len(extra) >= PAIR_BASE or len(texts) >= (1 << 63) // TERM_SPAN:
-        raise ValueError(
-            f"{first + len(extra):,} distinct words in {len(texts):,} texts: more than term ids hold"
-        )
+    word_ids, term_lists, words = _numbered(texts, reference.word_ids)
+    if words >= PAIR_BASE or len(texts) >= (1 << 63) // TERM_SPAN:
+        raise ValueError(f"{words:,} distinct words in {len(texts):,} texts: more than term ids hold")
     documents = len(texts)
     lengths = np.array([len(ids) for ids in term_lists], dtype=np.int64)
     doc_of = np.repeat(np.arange(documents, dtype=np.int64), lengths)
@@ -184,4 +201,6 @@ def term_matrix(texts: Sequence[str], reference: DocumentFrequencies = NO_REFERE
     weights /= np.maximum(norms[docs], 1e-12).astype(np.float32)
     indptr = np.zeros(documents + 1, dtype=np.int64)
     indptr[1:] = np.cumsum(np.bincount(docs, minlength=documents))
-    return TermMatrix(word_ids, terms.astype(np.int64), idf, indptr, columns.astype(np.int64), weights)
+    return TermMatrix(
+        word_ids, terms.astype(np.int64), idf, indptr, columns.astype(np.int64), weights, reference.word_ids
+    )
