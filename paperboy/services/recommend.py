@@ -341,7 +341,8 @@ _idf_references: dict[tuple[int, int, bool], DocumentFrequencies] = {}
 def _idf_reference(conn: Connection, index: VectorIndex | None, names: bool) -> DocumentFrequencies:
     """The words' document frequencies over the classifier's background papers (the same
     seeded sample of the catalogue), which every period's idf counts beside its own papers;
-    made once per vectors generation (5,000 papers read and split into words: about a second)."""
+    made once per vectors generation (5,000 papers read and split into words: about 3 s on
+    the shared machine at a load of ~20)."""
     if index is None:
         return NO_REFERENCE
     key = (id(index), index.generation(), names)
