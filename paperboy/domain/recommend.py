@@ -11,14 +11,17 @@ figures behind the weights):
   is one matrix-vector product; it ranked as well as logistic regression in the benchmark's
   tuning cases (MRR 0.323 against 0.316) at 0.5 ms instead of 86 ms (docs/for-you.md);
 - `words`: cosine of the candidate's tf-idf words (title, abstract and authors' names) to the
-  centroid of the positives' words;
+  centroid of the positives' words, the idf over the period's papers and a sample of the
+  catalogue's (domain/term_vectors.py, `DocumentFrequencies`);
 - `nearest`: cosine to the nearest positive's vector ("close to X in your library");
 - `centroid`: cosine to the mean of the positives' vectors;
 - `not_interested`: minus the cosine to the nearest "not interested" paper's vector, pushing
   papers like the ones the reader hid down;
-- `authors`: how many of the candidate's authors the reader follows or has in their positives,
-  added raw (times `AUTHOR_WEIGHT`): a shared author outweighs every content feature, as the
-  benchmark's shared-author count does;
+- `authors`: for each of the candidate's authors, how many of the reader's positives are theirs,
+  plus one when the reader follows them, summed; added raw (times `AUTHOR_WEIGHT`): a shared
+  author outweighs every content feature, as the benchmark's shared-author count does, and an
+  author met often outweighs one met once (MRR 0.997 against 0.960 on the benchmark's tuning
+  half, bench/README.md);
 - `searches`: how many of the reader's saved searches the candidate matches (their words and
   phrases in its title and abstract, none of their exclusions, their `author:` and `cat:`;
   dates and `has:code` are not checked here), added raw (times `SEARCH_WEIGHT`);
@@ -32,6 +35,7 @@ The personal score's z-score is blended with the period's trending z-score by th
 from __future__ import annotations
 
 import functools
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -336,12 +340,18 @@ def _matches(query: SearchQuery, candidates: Candidates, row: int) -> bool:
 
 
 def _author_counts(candidates: Candidates, reader: Reader) -> Floats:
-    names = {normalise_name(name) for name in reader.followed_authors}
+    """Per candidate, the sum over its authors of how often the reader met that author: once
+    per positive paper of theirs, once more when followed (an author in five of the library's
+    papers counts five times one in a single paper's author list)."""
+    seen: Counter[str] = Counter({normalise_name(name) for name in reader.followed_authors})
     for known in reader.positives:
-        names.update(normalise_name(name) for name in known.authors)
-    if not names:
+        seen.update({normalise_name(name) for name in known.authors})
+    if not seen:
         return _zeros(candidates)
-    return np.array([len(keys & names) for keys in candidates.author_keys], dtype=np.float32)
+    names = seen.keys()
+    return np.array(
+        [sum(map(seen.__getitem__, keys & names)) for keys in candidates.author_keys], dtype=np.float32
+    )
 
 
 def _category_shares(candidates: Candidates, followed: Sequence[str]) -> Floats:

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
@@ -58,6 +58,8 @@ class TermMatrix:
     indptr: Ints
     indices: Ints
     weights: Floats
+    # The reference's word ids (words the texts lack keep theirs: see `_word_ids`).
+    reference_words: Mapping[str, int] = field(default_factory=dict)
 
     @property
     def rows(self) -> int:
@@ -84,12 +86,16 @@ class TermMatrix:
         return mean
 
     def _word_ids(self, words: list[str]) -> list[int]:
-        """Ids of the words; each word the vocabulary lacks gets its own id below -1."""
+        """Ids of the words (the texts', else the reference's: a pair of two such words is one
+        term, unknown but counted as one); each word neither has gets its own id below -1."""
         unknown: dict[str, int] = {}
-        return [
-            self.word_ids[word] if word in self.word_ids else unknown.setdefault(word, -2 - len(unknown))
-            for word in words
-        ]
+        ids = []
+        for word in words:
+            found = self.word_ids.get(word)
+            if found is None:
+                found = self.reference_words.get(word)
+            ids.append(unknown.setdefault(word, -2 - len(unknown)) if found is None else found)
+        return ids
 
     def scores(self, profile: Floats) -> Floats:
         """Each row's dot product with `profile` (cosine with a centroid of unit rows, unscaled)."""
@@ -177,13 +183,67 @@ def _term_ids(word_ids: Sequence[int], *, known_only: bool = True) -> Ints:
     return np.concatenate([words, pairs])
 
 
-def term_matrix(texts: Sequence[str]) -> TermMatrix:
-    """The tf-idf matrix of `texts` over their own vocabulary (smoothed idf, sublinear tf, rows
-    of norm 1; terms in more than MAX_DF_SHARE of the texts, when there are 20 or more, weigh 0)."""
+@dataclass(frozen=True, slots=True)
+class DocumentFrequencies:
+    """How many of a reference set of documents (a random sample of the catalogue) hold each
+    term: `terms` (ascending, over `word_ids`, see PAIR_BASE) in `counts` of `documents`."""
+
+    word_ids: dict[str, int]
+    terms: Ints
+    counts: Ints
+    documents: int
+
+    def of(self, terms: Ints) -> Ints:
+        """The reference's count of each term (0 where it has none)."""
+        if not len(self.terms):
+            return np.zeros(len(terms), dtype=np.int64)
+        at = np.minimum(np.searchsorted(self.terms, terms), len(self.terms) - 1)
+        return np.where(self.terms[at] == terms, self.counts[at], 0).astype(np.int64)
+
+
+NO_REFERENCE = DocumentFrequencies({}, np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), 0)
+
+
+def document_frequencies(texts: Sequence[str]) -> DocumentFrequencies:
+    """The terms' document frequencies over `texts` (the reference `term_matrix` adds)."""
     word_ids: dict[str, int] = {}
-    term_lists = [_term_ids([word_ids.setdefault(w, len(word_ids)) for w in words_of(t)]) for t in texts]
-    if len(word_ids) >= PAIR_BASE or len(texts) >= (1 << 63) // TERM_SPAN:
-        raise ValueError(f"{len(word_ids):,} distinct words in {len(texts):,} texts: more than term ids hold")
+    lists = [
+        np.unique(_term_ids([word_ids.setdefault(w, len(word_ids)) for w in words_of(t)])) for t in texts
+    ]
+    every = np.concatenate(lists) if lists else np.zeros(0, dtype=np.int64)
+    terms, counts = np.unique(every, return_counts=True)
+    return DocumentFrequencies(word_ids, terms.astype(np.int64), counts.astype(np.int64), len(texts))
+
+
+def _numbered(texts: Sequence[str], known: Mapping[str, int]) -> tuple[dict[str, int], list[Ints], int]:
+    """The texts' words as ids (a word `known` has keeps its id there; new ones are numbered
+    after them), each text's term ids, and the count of ids used. The ids of the texts' own
+    words alone are kept: a word they lack could not score anyway."""
+    word_ids: dict[str, int] = {}
+    fresh = len(known)
+    term_lists = []
+    for text in texts:
+        ids = []
+        for word in words_of(text):
+            found = word_ids.get(word)
+            if found is None:
+                found = known.get(word)
+                if found is None:
+                    found, fresh = fresh, fresh + 1
+                word_ids[word] = found
+            ids.append(found)
+        term_lists.append(_term_ids(ids))
+    return word_ids, term_lists, fresh
+
+
+def term_matrix(texts: Sequence[str], reference: DocumentFrequencies = NO_REFERENCE) -> TermMatrix:
+    """The tf-idf matrix of `texts` over their own vocabulary (smoothed idf, sublinear tf, rows
+    of norm 1; terms in more than MAX_DF_SHARE of the documents, when there are 20 or more,
+    weigh 0). The idf counts the `reference` documents too: a period's few hundred papers alone
+    cannot tell a rare term from one merely absent that day (bench/README.md)."""
+    word_ids, term_lists, words = _numbered(texts, reference.word_ids)
+    if words >= PAIR_BASE or len(texts) >= (1 << 63) // TERM_SPAN:
+        raise ValueError(f"{words:,} distinct words in {len(texts):,} texts: more than term ids hold")
     documents = len(texts)
     lengths = np.array([len(ids) for ids in term_lists], dtype=np.int64)
     doc_of = np.repeat(np.arange(documents, dtype=np.int64), lengths)
@@ -193,12 +253,16 @@ def term_matrix(texts: Sequence[str]) -> TermMatrix:
     docs = keys // TERM_SPAN
     term_of_key = keys - docs * TERM_SPAN
     terms, columns, df = np.unique(term_of_key, return_inverse=True, return_counts=True)
-    idf = (np.log((1.0 + documents) / (1.0 + df)) + 1.0).astype(np.float32)
-    if documents >= MIN_DOCUMENTS_FOR_MAX_DF:
-        idf[df > MAX_DF_SHARE * documents] = 0.0
+    df = df + reference.of(terms)
+    counted = documents + reference.documents
+    idf = (np.log((1.0 + counted) / (1.0 + df)) + 1.0).astype(np.float32)
+    if counted >= MIN_DOCUMENTS_FOR_MAX_DF:
+        idf[df > MAX_DF_SHARE * counted] = 0.0
     weights = ((1.0 + np.log(counts.astype(np.float32))) * idf[columns]).astype(np.float32)
     norms = np.sqrt(np.bincount(docs, weights=weights.astype(np.float64) ** 2, minlength=documents))
     weights /= np.maximum(norms[docs], 1e-12).astype(np.float32)
     indptr = np.zeros(documents + 1, dtype=np.int64)
     indptr[1:] = np.cumsum(np.bincount(docs, minlength=documents))
-    return TermMatrix(word_ids, terms.astype(np.int64), idf, indptr, columns.astype(np.int64), weights)
+    return TermMatrix(
+        word_ids, terms.astype(np.int64), idf, indptr, columns.astype(np.int64), weights, reference.word_ids
+    )

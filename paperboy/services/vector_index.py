@@ -142,12 +142,19 @@ class VectorIndex:
 
     def sample_vectors(self, count: int, seed: int) -> npt.NDArray[np.float32]:
         """Up to `count` stored vectors drawn at random (by `seed`) from every paper's."""
+        picked = self.sample_ids(count, seed)
+        if len(picked) == 0:
+            return np.zeros((0, 0), dtype=np.float32)
+        return self._current().vectors_of(as_ids(picked))[1]
+
+    def sample_ids(self, count: int, seed: int) -> npt.NDArray[np.int64]:
+        """The paper ids `sample_vectors(count, seed)` draws, in their drawn order."""
         snapshot = self._current()
         every = np.concatenate([snapshot.base.ids, snapshot.delta.ids])
         if len(every) == 0:
-            return np.zeros((0, 0), dtype=np.float32)
+            return np.zeros(0, dtype=np.int64)
         picked = np.random.default_rng(seed).choice(every, size=min(count, len(every)), replace=False)
-        return snapshot.vectors_of(as_ids(picked))[1]
+        return np.asarray(picked, dtype=np.int64)
 
     def generation(self) -> int:
         """The vectors' generation in memory now (-1 before the first load): what a result

@@ -41,7 +41,7 @@ FEATURE_LABELS = {
     "nearest": "Closeness to the nearest paper in your library",
     "centroid": "Closeness to your library as a whole",
     "not_interested": "Unlike the papers you marked not interested",
-    "authors": "Authors you follow or keep",
+    "authors": "Authors you follow or keep (once per paper of theirs you keep, once more if followed)",
     "searches": "Saved searches it matches",
     "categories": "Categories you follow",
 }

@@ -22,7 +22,7 @@ from paperboy.domain.recommend import (
     search_matches,
 )
 from paperboy.domain.recommend_reasons import reason_for
-from paperboy.domain.term_vectors import MAX_DF_SHARE, term_matrix, terms_of, words_of
+from paperboy.domain.term_vectors import MAX_DF_SHARE, document_frequencies, term_matrix, terms_of, words_of
 
 TEXTS = [
     "Graph neural networks for molecules: message passing on molecular graphs.",
@@ -32,13 +32,14 @@ TEXTS = [
 ]
 
 
-def _dense_tfidf(texts):
-    """tf-idf as the module documents it, written plainly: smoothed idf over the texts,
-    1 + log tf, rows of norm 1 (fewer than 20 texts: no max_df cut)."""
+def _dense_tfidf(texts, reference=()):
+    """tf-idf as the module documents it, written plainly: smoothed idf over the texts and the
+    reference texts, 1 + log tf, rows of norm 1 (fewer than 20 texts: no max_df cut)."""
     counted = [Counter(terms_of(text)) for text in texts]
+    everyone = counted + [Counter(terms_of(text)) for text in reference]
     vocabulary = sorted({term for counts in counted for term in counts})
-    df = {term: sum(term in counts for counts in counted) for term in vocabulary}
-    idf = {term: math.log((1 + len(texts)) / (1 + df[term])) + 1 for term in vocabulary}
+    df = {term: sum(term in counts for counts in everyone) for term in vocabulary}
+    idf = {term: math.log((1 + len(everyone)) / (1 + df[term])) + 1 for term in vocabulary}
     rows = []
     for counts in counted:
         row = np.array([(1 + math.log(counts[t])) * idf[t] if t in counts else 0.0 for t in vocabulary])
@@ -57,10 +58,19 @@ def test_words_drop_stop_words_and_single_letters_and_pairs_follow():
     ]
 
 
-def test_tfidf_scores_match_a_plain_dense_computation():
-    matrix = term_matrix(TEXTS)
-    vocabulary, idf, dense = _dense_tfidf(TEXTS)
-    library = ["Message passing networks for molecular graphs", "unseenword graph"]
+REFERENCE = [
+    "Graph neural networks on citation graphs.",
+    "Graph theory: colouring planar graphs.",
+    "Quantum codes beyond the surface code.",
+    "Sparse reference text about proteins and folding.",
+]
+
+
+@pytest.mark.parametrize("reference", [(), REFERENCE], ids=["period alone", "with a reference"])
+def test_tfidf_scores_match_a_plain_dense_computation(reference):
+    matrix = term_matrix(TEXTS, document_frequencies(reference)) if reference else term_matrix(TEXTS)
+    vocabulary, idf, dense = _dense_tfidf(TEXTS, reference)
+    library = ["Message passing networks for molecular graphs", "unseenword graph proteins folding"]
     profile = matrix.profile(library)
     # The library's rows over the same idf (unseen terms weigh the largest idf in the norm).
     top_idf = max(idf.values())
@@ -74,6 +84,19 @@ def test_tfidf_scores_match_a_plain_dense_computation():
     wanted /= len(library)
     np.testing.assert_allclose(matrix.scores(profile), dense @ wanted, rtol=1e-5, atol=1e-6)
     assert np.argmax(matrix.scores(profile)) in (0, 3)
+
+
+def test_a_reference_lowers_the_idf_of_terms_common_in_the_catalogue():
+    alone = term_matrix(TEXTS)
+    referenced = term_matrix(TEXTS, document_frequencies(REFERENCE))
+
+    def idf(matrix, word):
+        return float(matrix.idf[np.searchsorted(matrix.terms, matrix.word_ids[word])])
+
+    # "graph" and "speech" are each in one or two of the period's papers; the reference has
+    # "graph" twice and "speech" never, so only there does "graph" weigh less.
+    assert idf(alone, "speech") > idf(alone, "graph")
+    assert idf(referenced, "speech") - idf(referenced, "graph") > idf(alone, "speech") - idf(alone, "graph")
 
 
 def test_terms_in_too_many_papers_weigh_nothing():
@@ -142,6 +165,25 @@ def test_a_shared_author_comes_first_whatever_the_content():
     assert list(scored.order) == [1, 0]
     assert reason_for(scored.personal, 1).text == "by Grace Hopper, an author in your library"
     assert reason_for(scored.personal, 0).text == "close to Kept in your library"
+
+
+def test_an_author_counts_once_per_positive_paper_and_once_more_followed():
+    vectors = [_unit(1, 0)] * 4
+    authors = [("Ada Lovelace",), ("Grace Hopper",), ("Ada Lovelace", "Grace Hopper"), ("Alan Turing",)]
+    candidates = _candidates(vectors, authors=authors)
+    positives = [
+        _known(90, _unit(1, 0), authors=("Ada Lovelace", "Grace Hopper")),
+        _known(91, _unit(1, 0), authors=("Ada  Lovelace",)),
+    ]
+    alone = personal_scores(candidates, Reader(positives=positives), NO_BACKGROUND)
+    assert alone.raw["authors"].tolist() == [2.0, 1.0, 3.0, 0.0]
+    followed = Reader(positives=positives, followed_authors=["Grace Hopper", "grace hopper", "Alan Turing"])
+    assert personal_scores(candidates, followed, NO_BACKGROUND).raw["authors"].tolist() == [
+        2.0,
+        2.0,
+        4.0,
+        1.0,
+    ]
 
 
 def test_a_cold_reader_gets_trending_and_categories_say_why():

@@ -100,6 +100,21 @@ def test_vectors_stored_after_the_first_query_are_found_after_a_refresh(engine, 
     assert index.refresh() is False  # nothing changed since
 
 
+def test_a_seeded_sample_is_distinct_stored_ids_and_their_vectors(engine, paper_ids, index):
+    assert len(index.sample_ids(5, seed=1)) == 0  # nothing stored yet
+    vectors = _unit(np.random.default_rng(4), len(paper_ids))
+    _store(engine, paper_ids[:30], vectors[:30])
+    index.refresh()
+    picked = index.sample_ids(10, seed=7)
+    assert len(set(picked.tolist())) == 10
+    assert set(picked.tolist()) <= set(paper_ids[:30])
+    assert index.sample_ids(10, seed=7).tolist() == picked.tolist()  # the same seed, the same papers
+    assert len(index.sample_ids(100, seed=7)) == 30  # never more than there are
+    wanted = {paper_id: vectors[n] for n, paper_id in enumerate(paper_ids[:30])}
+    sampled = index.sample_vectors(10, seed=7)
+    np.testing.assert_allclose(sampled, np.array([wanted[i] for i in sorted(picked.tolist())]), atol=1e-3)
+
+
 def test_a_new_version_replaces_the_papers_vector(engine, paper_ids, index):
     first, second = _unit(np.random.default_rng(6), 2)
     _store(engine, [paper_ids[0]], first.reshape(1, -1), version=1)
