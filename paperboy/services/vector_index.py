@@ -129,6 +129,17 @@ class VectorIndex:
             self._neighbours.put(snapshot, paper_id, k, found)
         return found
 
+    def compute_neighbours(self, paper_ids: Collection[int], k: int) -> dict[int, Neighbours]:
+        """What `neighbours_of` answers now for each of `paper_ids` that has a stored vector,
+        searched anew and kept nowhere (services/paper_neighbours.py stores them)."""
+        snapshot = self._current()
+        found: dict[int, Neighbours] = {}
+        for paper_id in paper_ids:
+            vector = snapshot.vector_of(paper_id)
+            if vector is not None:
+                found[paper_id] = _nearest_in(snapshot, vector, k, (paper_id,), None)
+        return found
+
     def vector_of(self, paper_id: int) -> npt.NDArray[np.float32] | None:
         """The paper's stored vector (unit length, float32; a copy), or None when it has none."""
         return self._current().vector_of(paper_id)
