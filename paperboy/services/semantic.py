@@ -262,11 +262,15 @@ class SemanticRanker:
         now when it has none yet); None when search by meaning cannot answer. Read on `conn`,
         when given, from the lists stored ahead (services/paper_neighbours.py) while they are
         current: one statement instead of a search."""
+        index = self.vector_index()
         if conn is not None:
+            kept = index.kept_neighbours(paper.id, limit)  # read again: no statement
+            if kept is not None:
+                return kept
             stored = stored_neighbours(conn, self._model_id, paper.id, limit)
             if stored is not None:
+                index.keep_neighbours(paper.id, limit, stored)
                 return stored
-        index = self.vector_index()
         if len(index) == 0:
             return None
         found = index.neighbours_of(paper.id, limit)
