@@ -29,6 +29,7 @@ from paperboy.integrations.embedder import Embedder, make_embedder, model_id_for
 from paperboy.services.paper_neighbours import update_paper_neighbours
 from paperboy.services.vector_index import ANN_DIRECTORY
 from paperboy.storage.lexical_index import clear_index, index_papers, indexed_count
+from paperboy.storage.neighbours import delete_neighbour_lists
 from paperboy.storage.queries import count_papers, paper_ids_after
 from paperboy.storage.sync_state import get_state, set_state
 from paperboy.storage.transactions import write_transaction
@@ -116,8 +117,10 @@ def count_papers_waiting(engine: Engine, settings: Settings) -> int:
 
 
 def clear_embeddings(engine: Engine, embedder: Embedder) -> int:
-    """Delete the embedder's vectors (other models' stay), so that every paper is embedded again."""
+    """Delete the embedder's vectors (other models' stay), so that every paper is embedded again,
+    and the neighbours stored from them."""
     with write_transaction(engine) as conn:
+        delete_neighbour_lists(conn, embedder.model_id)
         return delete_embeddings(conn, embedder.model_id)
 
 

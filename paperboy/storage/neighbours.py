@@ -148,3 +148,8 @@ def count_neighbour_lists(conn: Connection, model: str) -> int:
     statement = select(func.count()).select_from(paper_neighbours).where(_pn.model == model, _pn.rank == 0)
     count: int = conn.execute(statement).scalar_one()
     return count
+
+
+def delete_neighbour_lists(conn: Connection, model: str) -> int:
+    """Delete every list of `model` (its vectors are being computed anew); how many rows went."""
+    return conn.execute(delete(paper_neighbours).where(_pn.model == model)).rowcount
