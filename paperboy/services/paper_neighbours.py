@@ -36,7 +36,7 @@ from paperboy.storage.vectors import load_vector_versions, vectors_generation
 log = logging.getLogger(__name__)
 
 NEIGHBOURS_KEPT = 10  # a paper page shows ten (web/similar.py's SIMILAR_LIMIT)
-CHUNK = 20_000  # lists compared with the new vectors at a time (20k x 384 float32: 30 MB)
+BLOCK = 4096  # lists and new vectors compared at a time (a 4096 x 4096 float32 block: 64 MB)
 BATCH = 1000  # lists written per transaction
 
 Progress = Callable[[int, int], None]
@@ -116,17 +116,21 @@ def _compute(
 def _entered(engine: Engine, index: VectorIndex, model: str, done: set[int]) -> list[int]:
     """The other papers whose list a paper of `done` now belongs in: nearer to one of them than
     the list's last neighbour. Found exactly, every list against every paper of `done` (a paper
-    far down a new paper's own ranking can still be high in the other's), CHUNK lists at a time."""
+    far down a new paper's own ranking can still be high in the other's), BLOCK x BLOCK at a time."""
     with engine.connect() as conn:
         last = last_scores(conn, model)
     others = np.array(sorted(set(last) - done), dtype=np.int64)
     if not len(others):
         return []  # every list was just computed (the first build)
-    _, fresh = index.vectors_of(done)
+    fresh = np.array(sorted(done), dtype=np.int64)
     entered: list[int] = []
-    for start in range(0, len(others), CHUNK):
-        ids, rows = index.vectors_of(others[start : start + CHUNK])
-        nearest = (rows @ fresh.T).max(axis=1)
+    for start in range(0, len(others), BLOCK):
+        ids, rows = index.vectors_of(others[start : start + BLOCK])
+        nearest = np.full(len(ids), -np.inf, dtype=np.float32)
+        for at in range(0, len(fresh), BLOCK):
+            _, new = index.vectors_of(fresh[at : at + BLOCK])
+            if len(new):
+                nearest = np.maximum(nearest, (rows @ new.T).max(axis=1))
         bounds = np.array([last[int(i)] for i in ids], dtype=np.float32)
         entered.extend(int(i) for i in ids[nearest > bounds])
     return entered
