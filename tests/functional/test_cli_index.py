@@ -113,7 +113,7 @@ def test_an_interrupted_build_resumes_where_it_stopped(cli_env, engine, many_uni
 
 
 PROGRESS = re.compile(
-    r"(indexing|embedding): ([\d,]+)/([\d,]+) papers \((\d+)%\)(, [\d,.]+ papers/s)?"
+    r"(indexing|embedding|neighbours): ([\d,]+)/([\d,]+) papers \((\d+)%\)(, [\d,.]+ papers/s)?"
     r"(, about .+ left|, done in .+ s)?"
 )
 
@@ -128,7 +128,7 @@ def test_off_a_terminal_index_prints_progress_lines(cli_env, engine, many_uninde
     lines = err.splitlines()
     matches = [PROGRESS.fullmatch(line) for line in lines]
     assert all(matches), lines
-    for stage in ("indexing", "embedding"):
+    for stage in ("indexing", "embedding"):  # neighbours: a line a batch of 1,000
         said = [m for m in matches if m and m[1] == stage]
         done = [int(m[2].replace(",", "")) for m in said]
         assert 5 <= len(said) <= 12, lines  # about one a tenth, not one a batch
