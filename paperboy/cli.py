@@ -208,6 +208,7 @@ def _import(args: argparse.Namespace, settings: Settings) -> int:
 def _index(args: argparse.Namespace, settings: Settings) -> int:
     from paperboy.integrations.embedder import Embedder, EmbedderUnavailable, make_embedder
     from paperboy.services.keyword_ranker import KEYWORD_DIRECTORY, KeywordRanker
+    from paperboy.services.paper_neighbours import update_paper_neighbours
     from paperboy.services.search_index import (
         clear_embeddings,
         count_papers_to_embed,
@@ -243,6 +244,9 @@ def _index(args: argparse.Namespace, settings: Settings) -> int:
         directory = settings.data_dir / ANN_DIRECTORY
         threshold = settings.vector_ann_threshold
         print(update_ann_index(engine, embedder.model_id, directory, threshold, rebuild=args.rebuild))
+        with progress_report("neighbours") as progress:
+            neighbours = update_paper_neighbours(engine, embedder.model_id, directory, progress=progress)
+        print(neighbours.summary())
     return 0
 
 

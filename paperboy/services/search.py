@@ -392,12 +392,12 @@ class Searcher:
             raise SearchRequestError(f"sort must be one of {', '.join(SIMILAR_SORTS)}, not {sort!r}")
         if not 1 <= limit <= MAX_PAGE_SIZE:
             raise SearchRequestError(f"limit must be between 1 and {MAX_PAGE_SIZE}, not {limit}")
-        neighbours = self.meaning.neighbours(paper, limit)
-        if neighbours is None:
-            return []
-        ids, scores = neighbours
-        similarity = dict(zip(ids, scores, strict=True))
         with nullcontext(conn) if conn is not None else self.engine.connect() as reading:
+            neighbours = self.meaning.neighbours(paper, limit, reading)
+            if neighbours is None:
+                return []
+            ids, scores = neighbours
+            similarity = dict(zip(ids, scores, strict=True))
             if sort != "similarity":
                 ids = lexical.sorted_ids(reading, ids, sort)
             views = hydrate_papers(reading, ids, viewer_id)

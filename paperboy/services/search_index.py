@@ -15,6 +15,7 @@ behind that point is embedded by the next run (the next sync's, or `serve`'s nex
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -25,7 +26,10 @@ from sqlalchemy.exc import IntegrityError
 
 from paperboy.config import Settings
 from paperboy.integrations.embedder import Embedder, make_embedder, model_id_for, paper_text
+from paperboy.services.paper_neighbours import update_paper_neighbours
+from paperboy.services.vector_index import ANN_DIRECTORY
 from paperboy.storage.lexical_index import clear_index, index_papers, indexed_count
+from paperboy.storage.neighbours import delete_neighbour_lists
 from paperboy.storage.queries import count_papers, paper_ids_after
 from paperboy.storage.sync_state import get_state, set_state
 from paperboy.storage.transactions import write_transaction
@@ -36,6 +40,8 @@ from paperboy.storage.vectors import (
     papers_needing_embeddings,
     store_embeddings,
 )
+
+log = logging.getLogger(__name__)
 
 LEXICAL_PROGRESS_KEY = "index:lexical:last_paper_id"
 BATCH_SIZE = 2000
@@ -111,8 +117,10 @@ def count_papers_waiting(engine: Engine, settings: Settings) -> int:
 
 
 def clear_embeddings(engine: Engine, embedder: Embedder) -> int:
-    """Delete the embedder's vectors (other models' stay), so that every paper is embedded again."""
+    """Delete the embedder's vectors (other models' stay), so that every paper is embedded again,
+    and the neighbours stored from them."""
     with write_transaction(engine) as conn:
+        delete_neighbour_lists(conn, embedder.model_id)
         return delete_embeddings(conn, embedder.model_id)
 
 
@@ -181,9 +189,18 @@ def embed_new_papers(
     progress: Progress | None = None,
     stop: threading.Event | None = None,
 ) -> EmbedReport:
-    """Embed the papers added or changed since the last run (what a sync and `serve` do)."""
+    """Embed the papers added or changed since the last run (what a sync and `serve` do), then
+    store the nearest neighbours that are missing or out of date (services/paper_neighbours.py)."""
     embedder = settings_embedder(settings, threads=threads)
-    return embed_papers(engine, embedder, batch_size=settings.embed_batch_size, progress=progress, stop=stop)
+    report = embed_papers(
+        engine, embedder, batch_size=settings.embed_batch_size, progress=progress, stop=stop
+    )
+    if report.embedded and not (stop and stop.is_set()):
+        try:
+            update_paper_neighbours(engine, embedder.model_id, settings.data_dir / ANN_DIRECTORY)
+        except Exception:  # pages search the vectors meanwhile; the next run tries again
+            log.exception("storing the nearest neighbours of new papers failed")
+    return report
 
 
 def embed_waiting_papers(

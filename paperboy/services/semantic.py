@@ -39,6 +39,7 @@ from paperboy.services.search_index import count_papers_to_embed
 from paperboy.services.vector_index import VectorIndex
 from paperboy.storage import lexical
 from paperboy.storage.engine import now_utc
+from paperboy.storage.neighbours import stored_neighbours
 
 log = logging.getLogger(__name__)
 
@@ -256,10 +257,20 @@ class SemanticRanker:
             return index.nearest(vector, depth, within=lexical.all_constrained_ids(conn, query))
         return [i for i, _ in kept], [s for _, s in kept]
 
-    def neighbours(self, paper: Paper, limit: int) -> Ranking | None:
+    def neighbours(self, paper: Paper, limit: int, conn: Connection | None = None) -> Ranking | None:
         """The `limit` papers nearest to `paper` by meaning (its own vector, or its text embedded
-        now when it has none yet); None when search by meaning cannot answer."""
+        now when it has none yet); None when search by meaning cannot answer. Read on `conn`,
+        when given, from the lists stored ahead (services/paper_neighbours.py) while they are
+        current: one statement instead of a search."""
         index = self.vector_index()
+        if conn is not None:
+            kept = index.kept_neighbours(paper.id, limit)  # read again: no statement
+            if kept is not None:
+                return kept
+            stored = stored_neighbours(conn, self._model_id, paper.id, limit)
+            if stored is not None:
+                index.keep_neighbours(paper.id, limit, stored)
+                return stored
         if len(index) == 0:
             return None
         found = index.neighbours_of(paper.id, limit)

@@ -44,6 +44,7 @@ class Viewer:
     csrf_token: str | None = None
     refreshed: bool = False  # the session's expiry slid forward: send the cookie again
     scopes: frozenset[str] | None = None  # an API token's scopes; None: a session, which may do all
+    unseen_alerts: int | None = None  # a session's new alerts, read with it (None: not read)
 
 
 ANONYMOUS = Viewer(None)
@@ -84,9 +85,9 @@ def viewer_for_token(
         found = store.session_user(conn, session_id, moment)
     if found is None:
         return ANONYMOUS
-    user, csrf, last_seen = found
+    user, csrf, last_seen, unseen = found
     if moment - last_seen <= _TOUCH_EVERY:
-        return Viewer(user, session_id, csrf)
+        return Viewer(user, session_id, csrf, unseen_alerts=unseen)
     try:
         with write_transaction(engine) as conn:
             store.touch_session(conn, session_id, moment, moment + timedelta(days=settings.session_days))
@@ -94,8 +95,8 @@ def viewer_for_token(
                 store.purge_expired_sessions(conn, moment)
     except OperationalError:  # a long write holds the lock: the page matters more than the refresh
         log.warning("could not refresh a session's expiry; it is retried on a later request")
-        return Viewer(user, session_id, csrf)
-    return Viewer(user, session_id, csrf, refreshed=True)
+        return Viewer(user, session_id, csrf, unseen_alerts=unseen)
+    return Viewer(user, session_id, csrf, refreshed=True, unseen_alerts=unseen)
 
 
 def log_out(engine: Engine, viewer: Viewer) -> None:

@@ -129,6 +129,39 @@ class VectorIndex:
             self._neighbours.put(snapshot, paper_id, k, found)
         return found
 
+    def kept_neighbours(self, paper_id: int, k: int) -> Neighbours | None:
+        """`neighbours_of`'s answer when this process keeps one for the vectors in memory now;
+        never loads them."""
+        snapshot = self._snapshot
+        return None if snapshot is None else self._neighbours.get(snapshot, paper_id, k)
+
+    def keep_neighbours(self, paper_id: int, k: int, answer: Neighbours) -> None:
+        """Keep `answer` (a list stored ahead, found current) until the vectors in memory change."""
+        snapshot = self._snapshot
+        if snapshot is not None and snapshot.size:
+            self._neighbours.get(snapshot, paper_id, k)  # moves the cache to this snapshot
+            self._neighbours.put(snapshot, paper_id, k, answer)
+
+    def compute_neighbours(self, paper_ids: Collection[int], k: int) -> dict[int, Neighbours]:
+        """What `neighbours_of` answers now for each of `paper_ids` that has a stored vector,
+        searched anew and kept nowhere (services/paper_neighbours.py stores them)."""
+        snapshot = self._current()
+        if k <= 0 or snapshot.size == 0:
+            return {}
+        own, vectors = [], []
+        for paper_id in paper_ids:
+            vector = snapshot.vector_of(paper_id)
+            if vector is not None:
+                own.append(paper_id)
+                vectors.append(unit_query(vector, snapshot.dimensions))
+        if not own:
+            return {}
+        answers = snapshot.nearest_each(np.vstack(vectors), k, np.asarray(own, dtype=np.int64))
+        return {
+            paper_id: ([int(i) for i in ids], [float(s) for s in scores])
+            for paper_id, (ids, scores) in zip(own, answers, strict=True)
+        }
+
     def vector_of(self, paper_id: int) -> npt.NDArray[np.float32] | None:
         """The paper's stored vector (unit length, float32; a copy), or None when it has none."""
         return self._current().vector_of(paper_id)

@@ -97,6 +97,29 @@ class Snapshot:
         fresh = self.delta.top(query, k, drop, allowed)
         return _top(np.concatenate([base[1], fresh[1]]), np.concatenate([base[0], fresh[0]]), k)
 
+    def nearest_each(self, queries: Matrix, k: int, own: Ids) -> list[tuple[Ids, Matrix]]:
+        """`nearest(queries[i], k, own[i:i+1], None)` for each row: on an index on disk, the
+        graph searched for every row in one call (a search a row spent as long again in Python
+        and locking), each row then finished as `nearest` finishes it; a row whose search comes
+        short (hidden papers among its nearest) is searched again alone."""
+        if not isinstance(self.base, AnnFile) or not len(own):
+            return [self.nearest(query, k, own[i : i + 1], None) for i, query in enumerate(queries)]
+        count = k + min(len(self.hidden) + 1, k)
+        found = self.base.search_many(queries, min(count, len(self.base.ids)))
+        answers = []
+        for i, query in enumerate(queries):
+            drop = own[i : i + 1]
+            hidden = np.union1d(drop, self.hidden) if len(self.hidden) else drop
+            ids, scores = found[i]
+            keep = ~_member(hidden, ids)
+            if k + min(len(hidden), k) != count or not (keep.sum() >= k or len(ids) < count):
+                answers.append(self.nearest(query, k, drop, None))
+                continue
+            base = _top(scores[keep], ids[keep], k)
+            fresh = self.delta.top(query, k, drop, None)
+            answers.append(_top(np.concatenate([base[1], fresh[1]]), np.concatenate([base[0], fresh[0]]), k))
+        return answers
+
     def vectors_of(self, paper_ids: Ids) -> tuple[Ids, Matrix]:
         """The unit vectors of those of `paper_ids` (ascending, unique) that have one, in one
         gather per part (the "For you" model reads a period's papers at once)."""

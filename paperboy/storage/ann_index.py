@@ -84,6 +84,15 @@ class AnnFile:
         ids = np.asarray(matches.keys, dtype=np.int64)
         return ids, (1.0 - np.asarray(matches.distances, dtype=np.float32))
 
+    def search_many(self, queries: Matrix, count: int, threads: int = 0) -> list[tuple[Ids, Matrix]]:
+        """`search` for each row of `queries`, in one call on `threads` (0: all cores): what
+        precomputing every paper's neighbours runs (services/paper_neighbours.py)."""
+        with self.lock:
+            matches = self.index.search(queries, count, threads=threads)
+        keys = np.asarray(matches.keys, dtype=np.int64)
+        similarities = 1.0 - np.asarray(matches.distances, dtype=np.float32)
+        return [(keys[i, :n], similarities[i, :n]) for i, n in enumerate(np.asarray(matches.counts))]
+
     def vectors(self, ids: Ids) -> Matrix:
         """The stored vectors of `ids` (ascending, all in this file), as float32 rows."""
         positions = np.searchsorted(self.ids, ids)

@@ -9,6 +9,7 @@ from sqlalchemy import (
     Column,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -483,6 +484,26 @@ paper_embeddings = Table(
     Column("version", Integer, nullable=False),  # papers.latest_version embedded (0: unknown)
     Column("vector", LargeBinary, nullable=False),
 )
+
+# Each paper's nearest neighbours by one model's vectors, computed by `paperboy index` and after
+# new papers are embedded (services/paper_neighbours.py), so that every web process reads a
+# paper page's similar papers with one indexed statement instead of searching the vectors.
+# A list is used only while its paper's vector and each neighbour's are at the versions it was
+# computed from, and while it still has its `listed` rows (storage/neighbours.py).
+paper_neighbours = Table(
+    "paper_neighbours",
+    metadata,
+    Column("paper_id", IdType, ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True),
+    Column("model", Text, primary_key=True),
+    Column("rank", Integer, primary_key=True),  # 0: the nearest
+    Column("neighbour_id", IdType, ForeignKey("papers.id", ondelete="CASCADE"), nullable=False),
+    Column("score", Float, nullable=False),  # the cosine
+    Column("version", Integer, nullable=False),  # the paper's vector version the list was computed from
+    Column("neighbour_version", Integer, nullable=False),  # the neighbour's
+    Column("listed", Integer, nullable=False),  # rows in the list when computed
+    Column("generation", BigInteger, nullable=False),  # the vectors' generation then
+)
+Index("ix_paper_neighbours_neighbour", paper_neighbours.c.neighbour_id)
 
 
 # E-mail digests (docs/digests.md): subscriptions with their preferences, editions (one per

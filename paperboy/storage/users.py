@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from paperboy.domain.users import User
 from paperboy.storage.engine import utc
-from paperboy.storage.schema import api_tokens, password_resets, sessions, users
+from paperboy.storage.schema import api_tokens, notifications, password_resets, sessions, users
 
 _USER_COLUMNS = [c for c in users.c if c.name not in ("password_hash", "password_changed_at")]
 
@@ -171,18 +171,40 @@ def delete_user_session(conn: Connection, user_id: int, session_id: str) -> bool
     return conn.execute(query).rowcount > 0
 
 
-def session_user(conn: Connection, session_id: str, now: datetime) -> tuple[User, str, datetime] | None:
-    """(user, CSRF token, last seen) of a live session, in one query."""
+class SessionRow(NamedTuple):
+    user: User
+    csrf_token: str
+    last_seen: datetime
+    unseen_alerts: int  # the member's alerts no channel has shown yet (the header's count)
+
+
+def session_user(conn: Connection, session_id: str, now: datetime) -> SessionRow | None:
+    """The account of a live session, its CSRF token, when it was last seen and the count the
+    header shows, in one query."""
     row = conn.execute(_SESSION_USER, {"session_id": session_id, "now": now}).first()
     if row is None:
         return None
-    return user_from_row(row), row.csrf_token, utc(row.last_seen_at) or now
+    return SessionRow(
+        user_from_row(row), row.csrf_token, utc(row.last_seen_at) or now, int(row.unseen_alerts)
+    )
 
+
+# The header's count of new alerts, read with the session: every logged-in page shows it, and a
+# statement of its own cost a connection, a BEGIN and a ROLLBACK more (py-spy: 7% of a logged-in
+# day page's time, against 2% for the whole session look-up). ix_notifications_user_id_seen_at.
+_UNSEEN_ALERTS = (
+    select(func.count())
+    .select_from(notifications)
+    .where(notifications.c.user_id == sessions.c.user_id, notifications.c.seen_at.is_(None))
+    .scalar_subquery()
+)
 
 # Built once: every logged-in request runs it, and building it anew cost three times as much
 # CPU as running it (0.25 ms against 0.08 ms a look-up on SQLite, connection included).
 _SESSION_USER = (
-    select(*_USER_COLUMNS, sessions.c.csrf_token, sessions.c.last_seen_at)
+    select(
+        *_USER_COLUMNS, sessions.c.csrf_token, sessions.c.last_seen_at, _UNSEEN_ALERTS.label("unseen_alerts")
+    )
     .join_from(sessions, users, users.c.id == sessions.c.user_id)
     .where(
         sessions.c.id == bindparam("session_id"),

@@ -105,6 +105,7 @@ def notifications(request: Request, page: PageNumber = 1) -> Response:
         return RedirectResponse(f"/login?next={quote('/notifications')}", status_code=303)
     ctx = app_context(request)
     found = notifications_page(ctx.engine, user, page=page, page_size=50)
+    request.state.alerts_changed = True  # marked seen just now: the header counts them again
     context = {"alerts": found, "describe": describe}
     return ctx.templates.TemplateResponse(request, "notifications.html", context, headers=PRIVATE)
 

@@ -72,10 +72,15 @@ def _viewer_context(request: Request) -> dict[str, Any]:
 
 
 def _unseen_alerts(request: Request) -> int:
-    """The header's count of the reader's new alerts: one indexed COUNT, asked only when the
-    header renders for a logged-in reader (never part of a shared region or the page cache)."""
-    user = viewer_of(request).user
-    return 0 if user is None else unseen_count(app_context(request).engine, user)
+    """The header's count of the reader's new alerts, for a logged-in reader (never part of a
+    shared region or the page cache): read with the session (services/sessions.py), or one
+    indexed COUNT when it was not, or when the handler changed it since (`alerts_changed`)."""
+    viewer = viewer_of(request)
+    if viewer.user is None:
+        return 0
+    if viewer.unseen_alerts is not None and not getattr(request.state, "alerts_changed", False):
+        return viewer.unseen_alerts
+    return unseen_count(app_context(request).engine, viewer.user)
 
 
 def _follow_of(request: Request, kind: FollowKind, text: str) -> int | None:

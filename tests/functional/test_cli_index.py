@@ -113,7 +113,7 @@ def test_an_interrupted_build_resumes_where_it_stopped(cli_env, engine, many_uni
 
 
 PROGRESS = re.compile(
-    r"(indexing|embedding): ([\d,]+)/([\d,]+) papers \((\d+)%\)(, [\d,.]+ papers/s)?"
+    r"(indexing|embedding|neighbours): ([\d,]+)/([\d,]+) papers \((\d+)%\)(, [\d,.]+ papers/s)?"
     r"(, about .+ left|, done in .+ s)?"
 )
 
@@ -128,7 +128,7 @@ def test_off_a_terminal_index_prints_progress_lines(cli_env, engine, many_uninde
     lines = err.splitlines()
     matches = [PROGRESS.fullmatch(line) for line in lines]
     assert all(matches), lines
-    for stage in ("indexing", "embedding"):
+    for stage in ("indexing", "embedding"):  # neighbours: a line a batch of 1,000
         said = [m for m in matches if m and m[1] == stage]
         done = [int(m[2].replace(",", "")) for m in said]
         assert 5 <= len(said) <= 12, lines  # about one a tenth, not one a batch
@@ -168,12 +168,15 @@ def test_index_embeds_the_papers_after_the_lexical_index(cli_env, engine, uninde
     assert out[2].startswith("embeddings (hashing-v1): 10 papers embedded in ")
     assert out[2].endswith("; 10 stored")
     assert out[3] == "vector index: 10 vectors of hashing-v1, searched exactly (below 20000)"
+    assert out[4].startswith("neighbours (hashing-v1): 10 papers' nearest stored in ")
     assert _embedded(engine) == 10
 
     assert main(["index"]) == 0
-    assert "0 papers embedded" in capsys.readouterr().out.splitlines()[-2]
+    again = capsys.readouterr().out.splitlines()
+    assert "0 papers embedded" in again[-3]
+    assert again[-1].startswith("neighbours (hashing-v1): 0 papers' nearest")  # all current
     assert main(["index", "--rebuild"]) == 0
-    assert "10 papers embedded" in capsys.readouterr().out.splitlines()[-2]
+    assert "10 papers embedded" in capsys.readouterr().out.splitlines()[-3]
     assert _embedded(engine) == 10
 
 
@@ -237,11 +240,11 @@ def test_index_builds_the_approximate_vector_index_above_the_threshold(
 ):
     monkeypatch.setenv("PAPERBOY_VECTOR_ANN_THRESHOLD", "5")
     assert main(["index"]) == 0
-    last = capsys.readouterr().out.splitlines()[-1]
+    last = capsys.readouterr().out.splitlines()[-2]
     assert last.startswith("vector index: approximate index of 10 hashing-v1 vectors built in ")
     assert any((tmp_path / "data" / "vectors").iterdir())
     monkeypatch.setenv("PAPERBOY_VECTOR_ANN_THRESHOLD", "50")
     assert main(["index"]) == 0
-    assert capsys.readouterr().out.splitlines()[-1] == (
+    assert capsys.readouterr().out.splitlines()[-2] == (
         "vector index: 10 vectors of hashing-v1, searched exactly (below 50)"
     )

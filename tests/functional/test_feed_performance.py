@@ -51,13 +51,13 @@ MAX_STATEMENTS_AGAIN = {
     "top": 3,
     "about": 0,
 }
-# A logged-in reader costs the session look-up, the header's count of their unseen alerts (one
-# indexed COUNT) and, on lists and paper pages, one query for which of the page's papers they
-# upvoted (on paper pages, one more for the similar papers, one for their follow of the paper and
-# one for their collections, note and read mark: storage/collections.keeping; on a category's
-# listing, one for their follow of the category).
-MEMBER_EXTRA = 3
-MEMBER_EXTRA_PAPER = 6
+# A logged-in reader costs the session look-up (with the header's count of their unseen alerts in
+# the same statement: storage/users.session_user) and, on lists and paper pages, one query for
+# which of the page's papers they upvoted (on paper pages, one more for the similar papers, one
+# for their follow of the paper and one for their collections, note and read mark:
+# storage/collections.keeping; on a category's listing, one for their follow of the category).
+MEMBER_EXTRA = 2
+MEMBER_EXTRA_PAPER = 5
 WEEK_DAYS = [date(2025, 6, 9) + timedelta(days=n) for n in range(5)]  # Mon 9 - Fri 13 June 2025
 PAGES = {
     "/": "/",
