@@ -58,6 +58,13 @@ class _Choice:
 
 _Piece = bytes | _Value | _Choice
 _Pieces = tuple[_Piece, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class _Embed:
+    """Pieces made before (`PieceCache`), put in a region as they are."""
+
+    pieces: _Pieces
 _Span = tuple[int, int, int, int, _Pieces]  # see _Flat
 
 
@@ -65,9 +72,9 @@ class _Slots:
     """The reader's parts met while a region renders in slot mode, by marker number."""
 
     def __init__(self) -> None:
-        self.parts: list[_Value | tuple[str, Hashable, str, str]] = []
+        self.parts: list[_Value | _Embed | tuple[str, Hashable, str, str]] = []
 
-    def add(self, part: _Value | tuple[str, Hashable, str, str]) -> str:
+    def add(self, part: _Value | _Embed | tuple[str, Hashable, str, str]) -> str:
         self.parts.append(part)
         return f"\x00{_NONCE}:{len(self.parts) - 1}\x00"
 
@@ -181,6 +188,8 @@ def _split(html: str, slots: _Slots) -> _Pieces:
         part = slots.parts[int(text)]
         if isinstance(part, _Value):
             pieces.append(part)
+        elif isinstance(part, _Embed):
+            pieces += part.pieces
         else:
             kind, key, on, off = part
             pieces.append(_Choice(kind, key, _split(on, slots), _split(off, slots)))
