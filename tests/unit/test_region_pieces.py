@@ -16,7 +16,8 @@ TEMPLATE = """\
 {% macro card(paper) -%}
 {% call shared_pieces(paper, "k") -%}
 <{{ paper.title }}{{ calls.append(paper.id) or "" }}:
-{%- call(x) reader_choice("on", paper.id, paper.id in on) %}{{ "ON" if x else "off" }}/{{ reader_value("who", who) }}
+{%- call(x) reader_choice("on", paper.id, paper.id in on) %}{{ "ON" if x else "off" }}/
+{{- reader_value("who", who) }}
 {%- endcall %}>
 {%- endcall %}
 {%- endmacro -%}
