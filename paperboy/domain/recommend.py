@@ -31,6 +31,7 @@ The personal score's z-score is blended with the period's trending z-score by th
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -104,6 +105,7 @@ class Weights:
 DEFAULT_WEIGHTS = Weights()
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def normalise_name(name: str) -> str:
     """An author's name as follows match it (domain.follows.author_key: accents dropped, case
     folded, dots and hyphens as spaces); it cannot tell two people of one name apart."""
