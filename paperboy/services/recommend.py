@@ -5,8 +5,9 @@ the blend with trending and the reset. The pages, the API and the benchmark call
 Per request: the reader's signals and settings (one statement), the versions (one), the
 period's trending signals (one); the candidates and the reader's personal scores come from the
 process's caches (services/recommend_cache.py) unless the catalogue, the vectors or the
-reader's signals changed, when they are made again (three statements each, and the model's
-fit: docs/for-you.md has the timings).
+reader's signals changed, when they are made again: the candidates in three statements, the
+scores read from the database when another process fitted them (services/recommend_store.py),
+else fitted (three statements and the model's fit: docs/for-you.md has the timings) and stored.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ from paperboy.services.feed import DEFAULT_TRENDING
 from paperboy.services.hydrate import PerEngine
 from paperboy.services.recommend_cache import CANDIDATE_ROWS, PERSONAL_ROWS, RowBudgetCache
 from paperboy.services.recommend_signals import Follows, follows_for
+from paperboy.services.recommend_store import scope_of, shared_personal, version_of
 from paperboy.services.vector_index import VectorIndex
 from paperboy.storage import reader_preferences, sync_state, trending_queries
 from paperboy.storage.engine import now_utc
@@ -154,8 +156,17 @@ def recommend_papers(
             key, lambda: _make_candidates(conn, index, period, category, names=names)
         )
         personal_key = (user_id, signals, follows, key)
+        where = (scope_of(period, category), version_of(signals, follows, catalogue, generation, WEIGHTS))
         personal = _personal(engine).get_or_make(
-            personal_key, lambda: _make_personal(conn, index, candidates, signals, follows)
+            personal_key,
+            lambda: shared_personal(
+                engine,
+                conn,
+                user_id,
+                where,
+                candidates,
+                lambda: _make_personal(conn, index, candidates, signals, follows),
+            ),
         )
         reference = _reference(period, now or datetime.now(UTC))
         order_key = (user_id, key, community, signals.personal_share, reference, trending)
