@@ -43,7 +43,7 @@ from paperboy.domain.term_vectors import term_matrix, words_of
 from paperboy.domain.trending import TrendingParams, rank, reference_time
 from paperboy.services.feed import DEFAULT_TRENDING
 from paperboy.services.hydrate import PerEngine
-from paperboy.services.recommend_cache import CANDIDATE_ROWS, PERSONAL_ROWS, RowBudgetCache
+from paperboy.services.recommend_cache import CANDIDATE_ROWS, PERSONAL_ROWS, Kept, RowBudgetCache
 from paperboy.services.recommend_signals import Follows, follows_for
 from paperboy.services.recommend_store import scope_of, shared_personal, version_of
 from paperboy.services.vector_index import VectorIndex
@@ -58,6 +58,7 @@ BACKGROUND_PAPERS = 5_000  # the classifier's other class: random papers of the 
 BACKGROUND_SEED = 20261207
 MAX_KNOWN = 500  # the latest positives (and negatives) a model learns from
 ORDERS_KEPT = 2048  # readers' blended orders kept per process (~20 MB)
+TRENDING_KEPT = 64  # periods' trending scores (a few KB each)
 # The model's weights (bench/recommendations_product.py turns the author term off for its
 # content-only row; nothing else changes them).
 WEIGHTS: Weights = DEFAULT_WEIGHTS
@@ -172,7 +173,10 @@ def recommend_papers(
         order_key = (user_id, key, community, signals.personal_share, reference, trending)
         kept = _orders(engine).get(order_key, personal)
         if kept is None:
-            scores = _trending_scores(conn, candidates, period, category, trending, reference)
+            scores = _trending(engine).get_or_make(
+                (key, community, reference, trending),
+                lambda: _trending_scores(conn, candidates, period, category, trending, reference),
+            )
             kept = _order(personal, scores, signals)
             _orders(engine).put(order_key, personal, kept)
     scored, rows = kept
@@ -388,6 +392,9 @@ class _Orders:
 
 
 _orders = PerEngine(_Orders)
+# The period's trending scores, the same for every reader at a community version and minute:
+# a reader's first page in a process then runs no trending statement either (~1.5 ms, py-spy).
+_trending = PerEngine(lambda: Kept[np.ndarray](TRENDING_KEPT))
 
 
 def _trending_scores(

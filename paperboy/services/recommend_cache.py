@@ -25,6 +25,29 @@ CANDIDATE_ROWS = 24_000
 PERSONAL_ROWS = 500_000
 
 V = TypeVar("V", Candidates, Personal)
+T = TypeVar("T")
+
+
+class Kept(Generic[T]):
+    """Up to `capacity` values by key, least recently used out; `get_or_make` makes a missing
+    one outside the lock. Thread-safe."""
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self._lock = threading.Lock()
+        self._kept: OrderedDict[Hashable, T] = OrderedDict()
+
+    def get_or_make(self, key: Hashable, make: Callable[[], T]) -> T:
+        with self._lock:
+            if key in self._kept:
+                self._kept.move_to_end(key)
+                return self._kept[key]
+        found = make()
+        with self._lock:
+            self._kept[key] = found
+            while len(self._kept) > self.capacity:
+                self._kept.popitem(last=False)
+        return found
 
 
 class RowBudgetCache(Generic[V]):
