@@ -35,6 +35,7 @@ from bench import wrk
 from bench.common import child_env
 from bench.personal import DAY, FOR_YOU_PAGE, Member, _member_script, _session
 from bench.server import group_cpu_s, start_serve, stop_process_group
+from bench.workspace import PG_KEY
 from paperboy.storage.engine import make_engine
 from paperboy.storage.schema import sessions, users
 
@@ -53,6 +54,8 @@ def main() -> None:
     args = parser.parse_args()
     url = args.database_url or f"sqlite:///{args.data_dir / 'paperboy.sqlite3'}"
     env = child_env(PAPERBOY_DATA_DIR=str(args.data_dir), PAPERBOY_DATABASE_URL=url)
+    if url.startswith("postgresql"):
+        env["PAPERBOY_SECRET_KEY"] = PG_KEY  # every process of a PostgreSQL site needs it
     log_dir = Path(mkdtemp(prefix="paperboy-personal-cpu-"))
     print(f"CPU per request, ms (`serve --workers 1`, {args.members} members, day {DAY})")
     for name, path in PAGES:
