@@ -72,8 +72,14 @@ class PersonalDigests:
         and those who chose "For you" their main list in its order."""
         if subscription.user_id is None:
             return MemberMail(self.content.pick(subscription, mailed), [])
-        found = recommend_papers(
-            self.engine, self.index, subscription.user_id, self.period, trending=self.trending, now=self.now
+        found = recommend_papers(  # not stored: a run over every member would write a row each
+            self.engine,
+            self.index,
+            subscription.user_id,
+            self.period,
+            trending=self.trending,
+            now=self.now,
+            store=False,
         )
         ids, _ = found.ranking()
         order = ids if subscription.preferences.for_you else None

@@ -144,8 +144,10 @@ def recommend_papers(
     category: str | None = None,
     trending: TrendingParams = DEFAULT_TRENDING,
     now: datetime | None = None,
+    store: bool = True,
 ) -> Recommendations:
-    """The period's papers ranked for the member `user_id`."""
+    """The period's papers ranked for the member `user_id`. With `store` False (a digest's
+    run over every member) scores fitted here are not stored for other processes."""
     with engine.connect() as conn:
         signals = reader_signals(conn, user_id)
         follows = follows_for(conn, user_id)
@@ -167,6 +169,7 @@ def recommend_papers(
                 where,
                 candidates,
                 lambda: _make_personal(conn, index, candidates, signals, follows),
+                store=store,
             ),
         )
         reference = _reference(period, now or datetime.now(UTC))

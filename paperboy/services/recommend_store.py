@@ -41,15 +41,19 @@ def shared_personal(
     where: tuple[str, str],
     candidates: Candidates,
     fit: Callable[[], Personal],
+    *,
+    store: bool = True,
 ) -> Personal:
     """The member's scores over `candidates` stored at `where` (scope, version), else `fit()`'s,
-    then stored for the other processes."""
+    then stored for the other processes (unless `store` is False)."""
     scope, version = where
     blob = stored_scores(conn, user_id, scope, version)
     found = personal_from_bytes(blob, candidates) if blob is not None else None
     if found is not None:
         return found
     personal = fit()
+    if not store:
+        return personal
     with write_transaction(engine) as writer:
         store_scores(writer, user_id, scope, version, personal_bytes(personal), now_utc())
     return personal

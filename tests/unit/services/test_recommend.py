@@ -269,3 +269,16 @@ def test_stored_scores_of_other_candidates_are_never_used(engine, catalogue, ind
     assert personal_from_bytes(blob, candidates) is not None
     assert personal_from_bytes(blob, shuffled) is None
     assert personal_from_bytes(b"not an archive", candidates) is None
+
+
+def test_a_run_that_does_not_store_leaves_no_row(engine, catalogue, index):
+    ada = make_member(engine, "ada")
+    _save(engine, ada, catalogue[LIBRARY["quantum"]])
+    _ranked(engine, index, ada, store=False)  # a digest's run over every member
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(reader_scores)).scalar_one() == 0
+    _ranked(engine, index, ada)  # kept in the process: the page reads it, nothing fitted or stored
+    _save(engine, ada, catalogue[LIBRARY["graphs"]])
+    _ranked(engine, index, ada)
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(reader_scores)).scalar_one() == 1
