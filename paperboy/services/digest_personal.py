@@ -101,8 +101,14 @@ class PersonalDigests:
                 found = self._ready.pop(user_id)
         if found is not None:
             return found
-        alone = recommend_papers(
-            self.engine, self.index, user_id, self.period, trending=self.trending, now=self.now
+        alone = recommend_papers(  # not stored: a run over every member would write a row each
+            self.engine,
+            self.index,
+            user_id,
+            self.period,
+            trending=self.trending,
+            now=self.now,
+            store=False,
         )
         return alone, True
 

@@ -14,12 +14,11 @@ from sqlalchemy import Connection, Engine
 
 from paperboy.config import Settings
 from paperboy.domain.users import User
-from paperboy.services.hydrate import PaperView, hydrate_papers
 from paperboy.services.library import change_readers_own
 from paperboy.services.votes import PaperNotFound
 from paperboy.storage import feedback as store
 from paperboy.storage.engine import now_utc
-from paperboy.storage.feedback import NOT_INTERESTED, SIGNALS
+from paperboy.storage.feedback import NOT_INTERESTED, SIGNALS, MarkedPaper
 
 __all__ = ["NOT_INTERESTED", "SIGNALS", "FeedbackResult", "PaperNotFound", "give_feedback", "hidden_papers"]
 HIDDEN_SHOWN = 200  # papers the library page lists as hidden
@@ -48,8 +47,8 @@ def give_feedback(
     return FeedbackResult(change_readers_own(engine, settings, user, arxiv_id, ip, change), signal)
 
 
-def hidden_papers(engine: Engine, user: User, limit: int = HIDDEN_SHOWN) -> tuple[list[PaperView], int]:
-    """The papers the member marked not interested, the latest first (up to `limit`), and how many."""
+def hidden_papers(engine: Engine, user: User, limit: int = HIDDEN_SHOWN) -> tuple[list[MarkedPaper], int]:
+    """The papers the member marked not interested (arXiv id and title: what the library page
+    lists, with an undo), the latest first (up to `limit`), and how many."""
     with engine.connect() as conn:
-        ids, total = store.latest_with_signal(conn, user.id, NOT_INTERESTED, limit)
-        return hydrate_papers(conn, ids, user.id), total
+        return store.latest_with_signal(conn, user.id, NOT_INTERESTED, limit)

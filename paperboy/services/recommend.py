@@ -5,8 +5,9 @@ the blend with trending and the reset. The pages, the API and the benchmark call
 Per request: the reader's signals and settings (one statement), the versions (one), the
 period's trending signals (one); the candidates and the reader's personal scores come from the
 process's caches (services/recommend_cache.py) unless the catalogue, the vectors or the
-reader's signals changed, when they are made again (three statements each, and the model's
-fit: docs/for-you.md has the timings).
+reader's signals changed, when they are made again: the candidates in three statements, the
+scores read from the database when another process fitted them (services/recommend_store.py),
+else fitted (three statements and the model's fit: docs/for-you.md has the timings) and stored.
 """
 
 from __future__ import annotations
@@ -47,8 +48,9 @@ from paperboy.domain.term_vectors import (
 from paperboy.domain.trending import TrendingParams, rank, reference_time
 from paperboy.services.feed import DEFAULT_TRENDING
 from paperboy.services.hydrate import PerEngine
-from paperboy.services.recommend_cache import CANDIDATE_ROWS, PERSONAL_ROWS, OrderCache, RowBudgetCache
+from paperboy.services.recommend_cache import CANDIDATE_ROWS, PERSONAL_ROWS, Kept, OrderCache, RowBudgetCache
 from paperboy.services.recommend_signals import Follows, follows_for
+from paperboy.services.recommend_store import scope_of, shared_personal, version_of
 from paperboy.services.vector_index import VectorIndex
 from paperboy.storage import reader_preferences, sync_state, trending_queries
 from paperboy.storage.engine import now_utc
@@ -60,6 +62,7 @@ from paperboy.storage.transactions import write_transaction
 BACKGROUND_PAPERS = 5_000  # the classifier's other class: random papers of the catalogue
 BACKGROUND_SEED = 20261207
 MAX_KNOWN = 500  # the latest positives (and negatives) a model learns from
+TRENDING_KEPT = 64  # periods' trending scores (a few KB each)
 # The model's weights (bench/recommendations_product.py turns the author term off for its
 # content-only row; nothing else changes them).
 WEIGHTS: Weights = DEFAULT_WEIGHTS
@@ -145,22 +148,38 @@ def recommend_papers(
     category: str | None = None,
     trending: TrendingParams = DEFAULT_TRENDING,
     now: datetime | None = None,
+    store: bool = True,
 ) -> Recommendations:
-    """The period's papers ranked for the member `user_id`."""
+    """The period's papers ranked for the member `user_id`. With `store` False (a digest's
+    run over every member) scores fitted here are not stored for other processes."""
     with engine.connect() as conn:
         signals = reader_signals(conn, user_id)
         follows = follows_for(conn, user_id)
         catalogue, community = sync_state.page_versions(conn)
         candidates, key = candidates_of(engine, conn, index, period, catalogue, category)
+        generation = index.generation() if index is not None else -1
         personal_key = (user_id, signals, follows, key)
+        where = (scope_of(period, category), version_of(signals, follows, catalogue, generation, WEIGHTS))
         personal = _personal(engine).get_or_make(
-            personal_key, lambda: _make_personal(conn, index, candidates, signals, follows)
+            personal_key,
+            lambda: shared_personal(
+                engine,
+                conn,
+                user_id,
+                where,
+                candidates,
+                lambda: _make_personal(conn, index, candidates, signals, follows),
+                store=store,
+            ),
         )
         reference = period_reference(period, now or datetime.now(UTC))
         order_key = (user_id, key, community, signals.personal_share, reference, trending)
         kept = _orders(engine).get(order_key, personal)
         if kept is None:
-            scores = trending_scores(conn, candidates, period, category, trending, reference)
+            scores = _trending(engine).get_or_make(
+                (key, community, reference, trending),
+                lambda: trending_scores(conn, candidates, period, category, trending, reference),
+            )
             kept = order_for(personal, scores, signals)
             _orders(engine).put(order_key, personal, kept)
     scored, rows = kept
@@ -409,6 +428,11 @@ def order_for(
 
 
 _orders = PerEngine(OrderCache)
+
+
+# The period's trending scores, the same for every reader at a community version and minute:
+# a reader's first page in a process then runs no trending statement either (~1.5 ms, py-spy).
+_trending = PerEngine(lambda: Kept[np.ndarray](TRENDING_KEPT))
 
 
 def trending_scores(

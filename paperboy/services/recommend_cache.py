@@ -30,6 +30,29 @@ PERSONAL_ROWS = 500_000
 ORDERS_KEPT = 2048  # readers' blended orders kept per process (~20 MB)
 
 V = TypeVar("V", Candidates, Personal)
+T = TypeVar("T")
+
+
+class Kept(Generic[T]):
+    """Up to `capacity` values by key, least recently used out; `get_or_make` makes a missing
+    one outside the lock. Thread-safe."""
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self._lock = threading.Lock()
+        self._kept: OrderedDict[Hashable, T] = OrderedDict()
+
+    def get_or_make(self, key: Hashable, make: Callable[[], T]) -> T:
+        with self._lock:
+            if key in self._kept:
+                self._kept.move_to_end(key)
+                return self._kept[key]
+        found = make()
+        with self._lock:
+            self._kept[key] = found
+            while len(self._kept) > self.capacity:
+                self._kept.popitem(last=False)
+        return found
 
 
 class RowBudgetCache(Generic[V]):

@@ -3,12 +3,13 @@ signal ("not_interested")."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, delete, func, select
+from sqlalchemy import Connection, bindparam, delete, func, select
 
 from paperboy.storage.dialect import insert_into
-from paperboy.storage.schema import paper_feedback
+from paperboy.storage.schema import paper_feedback, papers
 
 NOT_INTERESTED = "not_interested"
 SIGNALS = (NOT_INTERESTED,)
@@ -35,14 +36,25 @@ def clear_signal(conn: Connection, user_id: int, paper_id: int) -> bool:
     return conn.execute(statement).rowcount > 0
 
 
-def latest_with_signal(conn: Connection, user_id: int, signal: str, limit: int) -> tuple[list[int], int]:
-    """The account's papers with `signal`, the latest first (up to `limit`), and how many in all."""
-    where = (paper_feedback.c.user_id == user_id, paper_feedback.c.signal == signal)
-    ids = conn.execute(
-        select(paper_feedback.c.paper_id)
-        .where(*where)
-        .order_by(paper_feedback.c.created_at.desc(), paper_feedback.c.paper_id.desc())
-        .limit(limit)
-    ).scalars()
-    total = conn.execute(select(func.count()).select_from(paper_feedback).where(*where)).scalar_one()
-    return list(ids), int(total)
+@dataclass(frozen=True, slots=True)
+class MarkedPaper:
+    arxiv_id: str
+    title: str
+
+
+def latest_with_signal(
+    conn: Connection, user_id: int, signal: str, limit: int
+) -> tuple[list[MarkedPaper], int]:
+    """The account's papers with `signal`, the latest first (up to `limit`), and how many in all:
+    one statement (the count a window over the same rows), made once."""
+    found = conn.execute(_LATEST, {"user_id": user_id, "signal": signal, "limit": limit}).all()
+    return [MarkedPaper(row.arxiv_id, row.title) for row in found], int(found[0].total) if found else 0
+
+
+_LATEST = (
+    select(papers.c.arxiv_id, papers.c.title, func.count().over().label("total"))
+    .select_from(paper_feedback.join(papers, papers.c.id == paper_feedback.c.paper_id))
+    .where(paper_feedback.c.user_id == bindparam("user_id"), paper_feedback.c.signal == bindparam("signal"))
+    .order_by(paper_feedback.c.created_at.desc(), paper_feedback.c.paper_id.desc())
+    .limit(bindparam("limit"))
+)

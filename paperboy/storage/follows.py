@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, delete, func, select
+from sqlalchemy import Connection, Row, bindparam, delete, func, select
 
 from paperboy.domain.follows import Follow, FollowKind, follow_kind
 from paperboy.storage.dialect import insert_into
@@ -62,9 +62,9 @@ def count_follows(conn: Connection, user_id: int) -> int:
 
 def follows_of(conn: Connection, user_id: int, kinds: Sequence[FollowKind] | None = None) -> list[Follow]:
     """The member's follows, the latest first (each with its kind and normalised value)."""
-    query = select(follows).where(follows.c.user_id == user_id)
-    if kinds is not None:
-        query = query.where(follows.c.kind.in_(list(kinds)))
+    if kinds is None:  # "For you" asks on every page: the statement made once
+        return [_follow(row) for row in conn.execute(_ALL_FOLLOWS, {"user_id": user_id})]
+    query = select(follows).where(follows.c.user_id == user_id, follows.c.kind.in_(list(kinds)))
     query = query.order_by(follows.c.created_at.desc(), follows.c.id.desc())
     return [_follow(row) for row in conn.execute(query)]
 
@@ -79,6 +79,13 @@ def follows_of_members(conn: Connection, user_ids: Sequence[int]) -> dict[int, l
     for row in conn.execute(query):
         found.setdefault(int(row.user_id), []).append(_follow(row))
     return found
+
+
+_ALL_FOLLOWS = (
+    select(follows)
+    .where(follows.c.user_id == bindparam("user_id"))
+    .order_by(follows.c.created_at.desc(), follows.c.id.desc())
+)
 
 
 def followed_values(

@@ -9,7 +9,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, CompoundSelect, Connection, literal, not_, or_, select, union_all
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    CompoundSelect,
+    Connection,
+    bindparam,
+    literal,
+    not_,
+    or_,
+    select,
+    union_all,
+)
 
 from paperboy.storage.feedback import NOT_INTERESTED
 from paperboy.storage.queries import id_in
@@ -41,7 +52,23 @@ class ReaderSignals:
 
 def reader_signals(conn: Connection, user_id: int) -> ReaderSignals:
     """The member's signals (those given after their last reset) and settings, one statement."""
-    return readers_signals(conn, [user_id])[user_id]
+    found: dict[str, list[int]] = {SAVED: [], UPVOTED: [], HIDDEN: [], HIDDEN_BEFORE: []}
+    share, reset = DEFAULT_PERSONAL_SHARE, False
+    for kind, value in conn.execute(_STATEMENT, {"user_id": user_id}):
+        if kind == SETTINGS:
+            share = int(value)
+        elif kind == SETTINGS + ":reset":
+            reset = True
+        else:
+            found[kind].append(int(value))
+    return ReaderSignals(
+        saved=tuple(sorted(found[SAVED])),
+        upvoted=tuple(sorted(found[UPVOTED])),
+        not_interested=tuple(sorted(found[HIDDEN])),
+        hidden_before_reset=tuple(sorted(found[HIDDEN_BEFORE])),
+        personal_share=share,
+        reset=reset,
+    )
 
 
 def readers_signals(conn: Connection, user_ids: Sequence[int]) -> dict[int, ReaderSignals]:
@@ -99,3 +126,42 @@ def _statement(user_ids: Sequence[int]) -> CompoundSelect[int, str, int]:
             of(prefs.c.user_id), prefs.c.reset_at.is_not(None)
         ),
     )
+
+
+def _build() -> CompoundSelect[str, int]:
+    """The statement, made once (its construction cost more than its run: py-spy)."""
+    reader: BindParameter[int] = bindparam("user_id")
+    reset_at = (
+        select(reader_preferences.c.reset_at).where(reader_preferences.c.user_id == reader).scalar_subquery()
+    )
+
+    def since_reset(column: ColumnElement[datetime]) -> ColumnElement[bool]:
+        return or_(reset_at.is_(None), column > reset_at)
+
+    return union_all(
+        select(literal(SAVED).label("kind"), library_items.c.paper_id.label("value")).where(
+            library_items.c.user_id == reader, since_reset(library_items.c.saved_at)
+        ),
+        select(literal(UPVOTED), votes.c.paper_id).where(
+            votes.c.user_id == reader, since_reset(votes.c.created_at)
+        ),
+        select(literal(HIDDEN), paper_feedback.c.paper_id).where(
+            paper_feedback.c.user_id == reader,
+            paper_feedback.c.signal == NOT_INTERESTED,
+            since_reset(paper_feedback.c.created_at),
+        ),
+        select(literal(HIDDEN_BEFORE), paper_feedback.c.paper_id).where(
+            paper_feedback.c.user_id == reader,
+            paper_feedback.c.signal == NOT_INTERESTED,
+            not_(since_reset(paper_feedback.c.created_at)),
+        ),
+        select(literal(SETTINGS), reader_preferences.c.personal_share).where(
+            reader_preferences.c.user_id == reader
+        ),
+        select(literal(SETTINGS + ":reset"), literal(1)).where(
+            reader_preferences.c.user_id == reader, reader_preferences.c.reset_at.is_not(None)
+        ),
+    )
+
+
+_STATEMENT = _build()

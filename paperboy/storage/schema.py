@@ -311,6 +311,20 @@ reader_preferences = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
 
+# A member's "For you" scores of one period (and category), fitted by whichever process first
+# needed them and read by every other (services/recommend_store.py); `version` is a digest of
+# everything they were fitted from (signals, follows, catalogue version, vectors generation,
+# weights): one row per member and scope, replaced when that changes.
+reader_scores = Table(
+    "reader_scores",
+    metadata,
+    Column("user_id", IdType, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("scope", String(64), primary_key=True),
+    Column("version", String(64), nullable=False),
+    Column("scores", LargeBinary, nullable=False),
+    Column("made_at", DateTime(timezone=True), nullable=False),
+)
+
 # What a member follows (services/follows.py): an author (value: domain.follows.author_key), a
 # category (its code), a saved search (the query text) or a paper (its arXiv id). Private to them.
 follows = Table(

@@ -58,6 +58,15 @@ class _Choice:
 
 _Piece = bytes | _Value | _Choice
 _Pieces = tuple[_Piece, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class _Embed:
+    """Pieces made before (`PieceCache`), put in a region as they are."""
+
+    pieces: _Pieces
+
+
 _Span = tuple[int, int, int, int, _Pieces]  # see _Flat
 
 
@@ -65,9 +74,9 @@ class _Slots:
     """The reader's parts met while a region renders in slot mode, by marker number."""
 
     def __init__(self) -> None:
-        self.parts: list[_Value | tuple[str, Hashable, str, str]] = []
+        self.parts: list[_Value | _Embed | tuple[str, Hashable, str, str]] = []
 
-    def add(self, part: _Value | tuple[str, Hashable, str, str]) -> str:
+    def add(self, part: _Value | _Embed | tuple[str, Hashable, str, str]) -> str:
         self.parts.append(part)
         return f"\x00{_NONCE}:{len(self.parts) - 1}\x00"
 
@@ -153,7 +162,10 @@ class RegionCache:
             html = str(escape(caller()))
         finally:
             _building.reset(token)
-        return _flatten(_split(html, slots)), len(html)
+        flat = _flatten(_split(html, slots))
+        # What the region holds of its own: its text (pieces embedded from a PieceCache are
+        # that cache's, counted there, and appear in `html` as markers) and a reference a part.
+        return flat, len(html) + 8 * len(flat.parts)
 
     def _keep(self, key: tuple[int, Hashable], basis: object, flat: _Flat, size: int) -> None:
         if size > self.max_bytes // 8:
@@ -181,6 +193,8 @@ def _split(html: str, slots: _Slots) -> _Pieces:
         part = slots.parts[int(text)]
         if isinstance(part, _Value):
             pieces.append(part)
+        elif isinstance(part, _Embed):
+            pieces += part.pieces
         else:
             kind, key, on, off = part
             pieces.append(_Choice(kind, key, _split(on, slots), _split(off, slots)))
@@ -201,16 +215,18 @@ class _Flat:
 
 
 def _flatten(pieces: _Pieces) -> _Flat:
+    # Text is never joined here: a region's cards are pieces shared with other regions
+    # (web/region_pieces.py), and a copy per region would hold a reader's whole page (~400 KB
+    # of For you) where references take 8 bytes a piece; the fill's one join copies anyway.
     parts: list[bytes] = []
-    pending: list[bytes] = []  # text not yet made a part: parts are cut only where needed
+    pending: list[bytes] = []  # text not yet made parts
     spans: dict[tuple[str, Hashable], list[_Span]] = {}
     slots: dict[str, list[int]] = {}
     number = 0
 
     def cut() -> int:
-        if pending:
-            parts.append(b"".join(pending))
-            pending.clear()
+        parts.extend(pending)
+        pending.clear()
         return len(parts)
 
     def walk(run: _Pieces) -> None:

@@ -21,6 +21,7 @@ from paperboy.web.auth import csrf_token_for, viewer_of
 from paperboy.web.context import app_context
 from paperboy.web.filters import FILTERS, SORT_LABELS, TESTS
 from paperboy.web.fragments import FragmentCache
+from paperboy.web.region_pieces import PieceCache
 from paperboy.web.regions import RegionCache, reader_choice, reader_value
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
@@ -52,6 +53,7 @@ def make_templates(settings: Settings) -> Jinja2Templates:
         static_url=lambda name: f"/static/{name}?v={__version__}",
         cached_fragment=FragmentCache(),
         shared_region=RegionCache(),
+        shared_pieces=PieceCache(),
         reader_choice=reader_choice,
         reader_value=reader_value,
         vote_mode=vote_mode,

@@ -158,8 +158,8 @@ def test_the_for_you_page_runs_a_fixed_number_of_statements(settings, engine, ca
         with counted_statements(client) as statements:
             assert client.get("/for-you/date/2025-06-12").status_code == 200
         # session, the header's unseen alerts, signals, follows, versions, trending, the papers'
-        # version, their counts with the reader's marks, listing days, facet
-        assert len(statements) <= 11, statements
+        # version, their counts, the reader's marks (the listing days and facet are kept)
+        assert len(statements) <= 9, statements
 
 
 def test_the_api_ranks_for_the_token_account_only(settings, engine, catalogue):

@@ -6,16 +6,18 @@ the very next answer (the kept scores are keyed by the signals)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime
 
 import numpy as np
 import pytest
 from community import make_member
 from conftest import make_record
-from sqlalchemy import select
+from sqlalchemy import event, func, select
 
 from paperboy.domain.calendar import day_period
 from paperboy.domain.models import Listing
+from paperboy.domain.personal_bytes import personal_bytes, personal_from_bytes
 from paperboy.services.recommend import (
     explain_recommendation,
     recommend_papers,
@@ -23,11 +25,11 @@ from paperboy.services.recommend import (
     set_personal_share,
 )
 from paperboy.services.vector_index import VectorIndex
-from paperboy.storage.engine import now_utc
+from paperboy.storage.engine import make_engine, now_utc
 from paperboy.storage.feedback import NOT_INTERESTED, clear_signal, set_signal
 from paperboy.storage.follows import insert_follow
 from paperboy.storage.library import delete_saved, insert_saved
-from paperboy.storage.schema import papers
+from paperboy.storage.schema import papers, reader_scores
 from paperboy.storage.transactions import write_transaction
 from paperboy.storage.vectors import store_embeddings
 
@@ -221,3 +223,62 @@ def test_a_saved_search_lifts_what_it_matches_and_says_so(engine, catalogue, ind
     found, order = _ranked(engine, index, ada)
     assert set(order[:2]) == {"2506.10003", "2506.10004"}
     assert found.page(0, 1)[0].reason.text == 'matches your saved search "speech recognition" -grasping'
+
+
+def _another_process(engine):
+    """An engine of its own on the same database: what another worker or host has (every kept
+    thing is per engine), with the statements it runs."""
+    other = make_engine(engine.url.render_as_string(hide_password=False))
+    statements: list[str] = []
+    event.listen(other, "before_cursor_execute", lambda *args: statements.append(args[2]))
+    return other, statements
+
+
+def test_a_readers_scores_fitted_once_serve_every_other_process(engine, catalogue, index):
+    ada = make_member(engine, "ada")
+    _save(engine, ada, catalogue[LIBRARY["quantum"]])
+    found, order = _ranked(engine, index, ada)
+    other, statements = _another_process(engine)
+    other_index = VectorIndex(other, MODEL, refresh_seconds=3600.0)
+    try:
+        again, again_order = _ranked(other, other_index, ada)
+        assert again_order == order
+        assert [i.reason for i in again.page(0, 100)] == [i.reason for i in found.page(0, 100)]
+        assert any("FROM reader_scores" in s for s in statements)
+        assert not any("INSERT INTO reader_scores" in s for s in statements)  # read, not fitted
+        # an action changes what the scores are made from: the other process fits and stores anew
+        _save(other, ada, catalogue[LIBRARY["graphs"]])
+        statements.clear()
+        moved, _ = _ranked(other, other_index, ada)
+        assert any("INSERT INTO reader_scores" in s for s in statements)
+        assert moved.signals != found.signals
+        with engine.connect() as conn:
+            assert conn.execute(select(func.count()).select_from(reader_scores)).scalar_one() == 1
+    finally:
+        other_index.close()
+        other.dispose()
+
+
+def test_stored_scores_of_other_candidates_are_never_used(engine, catalogue, index):
+    ada = make_member(engine, "ada")
+    _save(engine, ada, catalogue[LIBRARY["quantum"]])
+    found, _ = _ranked(engine, index, ada)
+    blob = personal_bytes(found.scored.personal)
+    candidates = found.scored.candidates
+    shuffled = replace(candidates, ids=candidates.ids[::-1].copy())
+    assert personal_from_bytes(blob, candidates) is not None
+    assert personal_from_bytes(blob, shuffled) is None
+    assert personal_from_bytes(b"not an archive", candidates) is None
+
+
+def test_a_run_that_does_not_store_leaves_no_row(engine, catalogue, index):
+    ada = make_member(engine, "ada")
+    _save(engine, ada, catalogue[LIBRARY["quantum"]])
+    _ranked(engine, index, ada, store=False)  # a digest's run over every member
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(reader_scores)).scalar_one() == 0
+    _ranked(engine, index, ada)  # kept in the process: the page reads it, nothing fitted or stored
+    _save(engine, ada, catalogue[LIBRARY["graphs"]])
+    _ranked(engine, index, ada)
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(reader_scores)).scalar_one() == 1

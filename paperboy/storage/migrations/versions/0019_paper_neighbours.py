@@ -1,7 +1,7 @@
 """each paper's nearest neighbours, precomputed
 
 Revision ID: 0019
-Revises: 0016
+Revises: 0018
 Create Date: 2026-12-07 15:00:00
 
 - paper_neighbours: a paper's nearest papers by one model's vectors, with the vector versions
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0019"
-down_revision = "0016"
+down_revision = "0018"
 branch_labels = None
 depends_on = None
 
