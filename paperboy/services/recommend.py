@@ -385,26 +385,30 @@ def model_background(index: VectorIndex | None) -> Background:
     return found
 
 
-_idf_references: dict[tuple[int, int, bool], DocumentFrequencies] = {}
+_idf_references: dict[tuple[int, bool], tuple[int, DocumentFrequencies]] = {}
+IDF_REFRESH = 0.05  # the sample is drawn again once the catalogue's vectors grew or shrank by 5%
 
 
 def _idf_reference(conn: Connection, index: VectorIndex | None, names: bool) -> DocumentFrequencies:
     """The words' document frequencies over the classifier's background papers (the same
-    seeded sample of the catalogue), which every period's idf counts beside its own papers;
-    made once per vectors generation (5,000 papers read and split into words: about 3 s on
-    the shared machine at a load of ~20)."""
+    seeded sample of the catalogue), which every period's idf counts beside its own papers.
+    Made once per process (5,000 papers read and split into words: ~0.8 s of a core) and kept
+    while the catalogue's size moves by less than IDF_REFRESH: a sync's few hundred papers
+    do not change a 5,000-paper estimate of the words' rarity, and a new vectors generation
+    then costs the next "For you" page no second of words."""
     if index is None:
         return NO_REFERENCE
-    key = (id(index), index.generation(), names)
+    key, size = (id(index), names), len(index)
     with _background_lock:
-        found = _idf_references.get(key)
-    if found is None:
-        sample = index.sample_ids(BACKGROUND_PAPERS, BACKGROUND_SEED).tolist()
-        found = document_frequencies([_text(t, names=names) for t in texts_of(conn, sample)])
-        with _background_lock:
-            for old in [k for k in _idf_references if k[:2] != key[:2]]:
-                del _idf_references[old]  # one generation kept: the newest
-            _idf_references[key] = found
+        kept = _idf_references.get(key)
+    if kept is not None and abs(size - kept[0]) <= IDF_REFRESH * kept[0]:
+        return kept[1]
+    sample = index.sample_ids(BACKGROUND_PAPERS, BACKGROUND_SEED).tolist()
+    found = document_frequencies([_text(t, names=names) for t in texts_of(conn, sample)])
+    with _background_lock:
+        for old in [k for k in _idf_references if k[0] != key[0]]:
+            del _idf_references[old]  # one index kept: the newest
+        _idf_references[key] = (size, found)
     return found
 
 
