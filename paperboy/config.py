@@ -338,6 +338,15 @@ SETTINGS: tuple[Setting, ...] = (
         "index in data_dir/vectors, memory-mapped by every web worker; below it, semantic search "
         "is exact (docs/search.md).",
     ),
+    Setting(
+        "vector_search",
+        str,
+        "auto",
+        "Where search by meaning, similar papers and For you find nearest vectors: auto (in the "
+        "database, through pgvector's HNSW index, when PostgreSQL has the extension; else per host) "
+        "or per-host (every process holds the vectors, or the HNSW file `paperboy index` built on "
+        "its host; docs/search.md).",
+    ),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}
@@ -420,6 +429,7 @@ class Settings:
     rate_limit_api_ip: str
     rate_limit_search: str
     vector_ann_threshold: int
+    vector_search: str
 
     @property
     def effective_database_url(self) -> str:
@@ -557,6 +567,7 @@ _CHECKS: dict[str, Callable[[str, Any], None]] = {
     "rate_limit_ip_factor": lambda name, value: None,
     "smtp_security": _check_choice("starttls", "tls", "none"),
     "embedder": _check_choice("auto", "minilm", "hashing"),
+    "vector_search": _check_choice("auto", "per-host"),
     "base_url": _check_base_url,
 }
 

@@ -44,7 +44,7 @@ from paperboy.services.feed import DEFAULT_TRENDING
 from paperboy.services.hydrate import PerEngine
 from paperboy.services.recommend_cache import CANDIDATE_ROWS, PERSONAL_ROWS, RowBudgetCache
 from paperboy.services.recommend_signals import Follows, follows_for
-from paperboy.services.vector_index import VectorIndex
+from paperboy.services.vector_search import Vectors
 from paperboy.storage import reader_preferences, sync_state, trending_queries
 from paperboy.storage.engine import now_utc
 from paperboy.storage.queries import paper_by_arxiv_id
@@ -134,7 +134,7 @@ _personal = PerEngine(lambda: RowBudgetCache[Personal](PERSONAL_ROWS))
 
 def recommend_papers(
     engine: Engine,
-    index: VectorIndex | None,
+    index: Vectors | None,
     user_id: int,
     period: Period,
     *,
@@ -170,7 +170,7 @@ def recommend_papers(
 
 def explain_recommendation(
     engine: Engine,
-    index: VectorIndex | None,
+    index: Vectors | None,
     user_id: int,
     arxiv_id: str,
     *,
@@ -228,7 +228,7 @@ def reset_recommendations(engine: Engine, user_id: int) -> None:
 
 
 def _make_candidates(
-    conn: Connection, index: VectorIndex | None, period: Period, category: str | None, *, names: bool
+    conn: Connection, index: Vectors | None, period: Period, category: str | None, *, names: bool
 ) -> Candidates:
     texts = period_texts(conn, period.start, period.end, category)
     ids = np.array([t.paper_id for t in texts], dtype=np.int64)
@@ -244,7 +244,7 @@ def _make_candidates(
     )
 
 
-def _vectors_in_order(index: VectorIndex | None, ids: np.ndarray) -> np.ndarray:
+def _vectors_in_order(index: Vectors | None, ids: np.ndarray) -> np.ndarray:
     """Unit vectors of `ids` in their order (zeros where a paper has none); (n, 0) with none."""
     if index is None or len(ids) == 0:
         return np.zeros((len(ids), 0), dtype=np.float32)
@@ -260,7 +260,7 @@ def _vectors_in_order(index: VectorIndex | None, ids: np.ndarray) -> np.ndarray:
 
 def _make_personal(
     conn: Connection,
-    index: VectorIndex | None,
+    index: Vectors | None,
     candidates: Candidates,
     signals: ReaderSignals,
     follows: Follows,
@@ -279,7 +279,7 @@ def _make_personal(
     return personal_scores(candidates, reader, _background(index), WEIGHTS)
 
 
-def _vectors_by_id(index: VectorIndex | None, ids: list[int]) -> dict[int, np.ndarray]:
+def _vectors_by_id(index: Vectors | None, ids: list[int]) -> dict[int, np.ndarray]:
     if index is None or not ids:
         return {}
     found, rows = index.vectors_of(ids)
@@ -313,7 +313,7 @@ _backgrounds: dict[tuple[int, int], Background] = {}
 _background_lock = threading.Lock()
 
 
-def _background(index: VectorIndex | None) -> Background:
+def _background(index: Vectors | None) -> Background:
     """The catalogue's model for the classifier, from a fixed random sample of its vectors, per
     vectors generation (about 50 ms to make, once)."""
     if index is None:

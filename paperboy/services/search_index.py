@@ -25,6 +25,7 @@ from sqlalchemy.exc import IntegrityError
 
 from paperboy.config import Settings
 from paperboy.integrations.embedder import Embedder, make_embedder, model_id_for, paper_text
+from paperboy.services.vector_search import ensure_database_index
 from paperboy.storage.lexical_index import clear_index, index_papers, indexed_count
 from paperboy.storage.queries import count_papers, paper_ids_after
 from paperboy.storage.sync_state import get_state, set_state
@@ -183,7 +184,12 @@ def embed_new_papers(
 ) -> EmbedReport:
     """Embed the papers added or changed since the last run (what a sync and `serve` do)."""
     embedder = settings_embedder(settings, threads=threads)
-    return embed_papers(engine, embedder, batch_size=settings.embed_batch_size, progress=progress, stop=stop)
+    report = embed_papers(
+        engine, embedder, batch_size=settings.embed_batch_size, progress=progress, stop=stop
+    )
+    if report.embedded and settings.vector_search == "auto":  # a new site's first vectors: its index
+        ensure_database_index(engine, embedder.model_id)
+    return report
 
 
 def embed_waiting_papers(
