@@ -48,12 +48,19 @@ def shared_path(*parts: str) -> Path:
 def empty_postgresql_database(prefix: str) -> Iterator[str]:
     """A new, empty database on the PostgreSQL server of PAPERBOY_TEST_DATABASE_URL, dropped after
     the block; yields its URL."""
+    with empty_database_on(PG_ADMIN_URL, prefix) as url:
+        yield url
+
+
+@contextmanager
+def empty_database_on(admin_url: str, prefix: str) -> Iterator[str]:
+    """A new, empty database on the PostgreSQL server of `admin_url`, dropped after the block."""
     name = f"{prefix}_{uuid.uuid4().hex[:10]}"
-    admin = make_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    admin = make_engine(admin_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     try:
-        yield make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+        yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
     finally:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
