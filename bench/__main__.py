@@ -23,6 +23,7 @@ from bench import (
     rate_limit,
     recommendations,
     render_path,
+    scale,
     search_quality,
     search_speed,
     shutdown,
@@ -70,6 +71,9 @@ BENCHMARKS: dict[str, Benchmark] = {
     "alerts": lambda ws, corpus, args: alerts.run(corpus),
     # Issue 16: library, hide-seen and For you pages with 10,000 members' saves and marks (bench/personal.py).
     "personal": lambda ws, corpus, args: personal.run(ws, corpus, _load(args)),
+    # Issue 17: vector search in PostgreSQL (pgvector HNSW) vs the per-host index, 74,728 papers or
+    # --scale-papers synthetic ones: recall@10, p50/p99, build time, sizes, RSS (bench/scale.py).
+    "scale": lambda ws, corpus, args: scale.run(corpus, args),
 }
 
 
@@ -150,6 +154,7 @@ def _parser() -> argparse.ArgumentParser:
     embedding_speed.add_arguments(parser)
     soak.add_arguments(parser)
     render_path.add_arguments(parser)
+    scale.add_arguments(parser)
     return parser
 
 

@@ -14,7 +14,13 @@ import numpy.typing as npt
 from sqlalchemy import Engine
 
 from paperboy.services.vector_snapshot import as_ids, unit_query
-from paperboy.storage.pgvector import embedding_ids, model_dimensions, search_nearest, search_within
+from paperboy.storage.pgvector import (
+    embedding_ids,
+    model_dimensions,
+    search_nearest,
+    search_neighbours,
+    search_within,
+)
 from paperboy.storage.vectors import count_embeddings, load_vectors_of, vectors_generation
 
 Ranking = tuple[list[int], list[float]]
@@ -54,15 +60,16 @@ class PgVectorIndex:
                 found = search_nearest(conn, self.model, unit, k, skip)
             else:
                 found = search_within(conn, self.model, unit, k, [int(i) for i in as_ids(within)], skip)
-        found.sort(key=lambda pair: (-pair[1], pair[0]))
-        return [paper for paper, _ in found], [score for _, score in found]
+        return _ranking(found)
 
     def neighbours_of(self, paper_id: int, k: int) -> Ranking | None:
         """The `k` papers nearest to the paper's stored vector, never itself; None when it has none."""
-        vector = self.vector_of(paper_id)
-        if vector is None:
-            return None
-        return self.nearest(vector, k, exclude=(paper_id,))
+        dimensions = self._dimensions_of()
+        if dimensions is None or k <= 0:
+            return None if dimensions is None else ([], [])
+        with self.engine.begin() as conn:
+            found = search_neighbours(conn, self.model, paper_id, dimensions, k)
+        return None if found is None else _ranking(found)
 
     def vector_of(self, paper_id: int) -> npt.NDArray[np.float32] | None:
         ids, rows = self.vectors_of([paper_id])
@@ -119,3 +126,9 @@ class PgVectorIndex:
             with self.engine.connect() as conn:
                 self._dimensions = model_dimensions(conn, self.model)
         return self._dimensions
+
+
+def _ranking(found: list[tuple[int, float]]) -> Ranking:
+    """Best first; ties to the smaller id (domain.vectors.nearest's rule)."""
+    found.sort(key=lambda pair: (-pair[1], pair[0]))
+    return [paper for paper, _ in found], [score for _, score in found]

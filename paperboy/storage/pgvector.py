@@ -24,7 +24,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Engine, event, text
 from sqlalchemy.exc import DBAPIError
 
 log = logging.getLogger(__name__)
@@ -34,6 +34,7 @@ COLUMN = "embedding"
 # explores EF_SEARCH candidates (bench/scale.py); a query asking for more rows explores as many.
 EF_SEARCH = 100
 EF_SEARCH_MAX = 1000  # pgvector's limit
+BUILD_MEMORY = "1GB"
 _known: weakref.WeakKeyDictionary[Engine, bool] = weakref.WeakKeyDictionary()
 _known_lock = threading.Lock()
 
@@ -160,12 +161,16 @@ def hnsw_index_exists(conn: Connection, model: str) -> bool:
 def create_hnsw_index(conn: Connection, model: str, dimensions: int) -> None:
     """`model`'s HNSW index (cosine), if missing. Run with autocommit: CONCURRENTLY lets writers
     go on while it builds."""
+    # pgvector builds fast while the graph fits in maintenance_work_mem (64 MB by default; the
+    # corpus's graph takes ~150 MB): this build's session only.
+    conn.execute(text(f"SET maintenance_work_mem = '{BUILD_MEMORY}'"))
     conn.execute(
         text(
             f"CREATE INDEX CONCURRENTLY IF NOT EXISTS {index_name(model)} ON paper_embeddings "
             f"USING hnsw ({_cast(dimensions)} halfvec_cosine_ops) WHERE model = {_literal(model)}"
         )
     )
+    conn.execute(text("RESET maintenance_work_mem"))
 
 
 def drop_hnsw_index(conn: Connection, model: str) -> None:
@@ -180,12 +185,9 @@ def search_nearest(
     exclude: Sequence[int] = (),
 ) -> list[tuple[int, float]]:
     """The `limit` nearest of `model`'s papers to `query` by cosine through the HNSW index,
-    skipping `exclude`: (paper id, cosine) nearest first. Sets the transaction's `ef_search`,
-    so `conn` must be in a transaction of its own (engine.begin())."""
-    ef = min(max(EF_SEARCH, limit + len(exclude)), EF_SEARCH_MAX)
-    conn.execute(text("SELECT set_config('hnsw.ef_search', :ef, true)"), {"ef": str(ef)})
-    # Filtered results keep the index walking until `limit` rows pass (pgvector 0.8).
-    conn.execute(text("SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true)"))
+    skipping `exclude`: (paper id, cosine) nearest first. Call inside `engine.begin()`: the
+    search settings it may set on the connection last only once committed."""
+    _tune(conn, limit + len(exclude))
     distance = f"{_cast(len(query))} <=> CAST(:q AS halfvec({len(query)}))"
     skip = "AND paper_id <> ALL(:exclude)" if exclude else ""
     rows = conn.execute(
@@ -196,6 +198,49 @@ def search_nearest(
         {"q": as_halfvec(query), "limit": limit, "exclude": list(exclude)},
     ).all()
     return [(int(row[0]), 1.0 - float(row[1])) for row in rows]
+
+
+def search_neighbours(
+    conn: Connection, model: str, paper_id: int, dimensions: int, limit: int
+) -> list[tuple[int, float]] | None:
+    """The `limit` papers nearest to the paper's own stored vector, never itself, in one
+    statement (the vector read by a subquery pgvector's index takes as its query); None when the
+    paper has no vector. Call inside `engine.begin()`, as `search_nearest`."""
+    _tune(conn, limit + 1)
+    cast = _cast(dimensions)
+    rows = conn.execute(
+        text(
+            f"SELECT paper_id, {cast} <=> (SELECT {cast} FROM paper_embeddings "
+            f"WHERE paper_id = :paper AND model = {_literal(model)}) AS d FROM paper_embeddings "
+            f"WHERE model = {_literal(model)} AND {COLUMN} IS NOT NULL AND paper_id <> :paper "
+            "ORDER BY d LIMIT :limit"
+        ),
+        {"paper": paper_id, "limit": limit},
+    ).all()
+    if not rows or rows[0][1] is None:  # no vector (or no other paper: the same answer)
+        return None
+    return [(int(row[0]), 1.0 - float(row[1])) for row in rows]
+
+
+def _tune(conn: Connection, wanted: int) -> None:
+    """The connection's ef_search at least `wanted` (in steps of EF_SEARCH, up to pgvector's
+    limit), and iterative scans on, so that filtered results keep the index walking until
+    enough rows pass (pgvector 0.8). Set for the session and remembered on the pooled
+    connection: a search costs no statement for them once its connection has them."""
+    ef = min(EF_SEARCH * -(-max(wanted, 1) // EF_SEARCH), EF_SEARCH_MAX)
+    info = conn.connection.info
+    if info.get("hnsw.ef_search") == ef:
+        return
+    conn.execute(
+        text(
+            "SELECT set_config('hnsw.ef_search', :ef, false), "
+            "set_config('hnsw.iterative_scan', 'relaxed_order', false)"
+        ),
+        {"ef": str(ef)},
+    )
+    info["hnsw.ef_search"] = ef
+    # Kept only if the transaction commits: forget it otherwise, so the next search sets it again.
+    event.listen(conn, "rollback", lambda _conn: info.pop("hnsw.ef_search", None), once=True)
 
 
 def search_within(
