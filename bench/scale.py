@@ -58,6 +58,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--scale-queries", type=int, default=500, help="scale: queries of each kind")
     parser.add_argument("--scale-keep", action="store_true", help="scale: keep the database after")
+    parser.add_argument(
+        "--scale-backends",
+        default="",
+        help="scale: comma-separated, of pgvector, per-host, exact (default: all that fit)",
+    )
 
 
 def run(corpus: Corpus, args: argparse.Namespace) -> dict[str, Any]:
@@ -76,6 +81,8 @@ def run(corpus: Corpus, args: argparse.Namespace) -> dict[str, Any]:
         with tempfile.TemporaryDirectory(prefix="paperboy-scale-") as work:
             truth = _truth(url, Path(work), args.scale_queries)
             backends = ["pgvector", "per-host"] + (["exact"] if count <= EXACT_UP_TO else [])
+            if args.scale_backends:
+                backends = [b for b in args.scale_backends.split(",") if b]
             results = {b: _child(b, url, Path(work), truth) for b in backends}
         sizes = _sizes(url)
     finally:

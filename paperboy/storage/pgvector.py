@@ -34,7 +34,11 @@ COLUMN = "embedding"
 # explores EF_SEARCH candidates (bench/scale.py); a query asking for more rows explores as many.
 EF_SEARCH = 100
 EF_SEARCH_MAX = 1000  # pgvector's limit
-BUILD_MEMORY = "1GB"
+# The build's maintenance_work_mem: pgvector builds fast while the graph fits in it (64 MB by
+# default; a 384-dimension halfvec graph takes ~1.3 KB a vector, ~100 MB at 74,728 papers, ~1.3 GB
+# at a million), and much slower once it spills. Sized to the vectors, within these bounds.
+BUILD_MEMORY_MIN_MB = 256
+BUILD_MEMORY_MAX_MB = 4096
 _known: weakref.WeakKeyDictionary[Engine, bool] = weakref.WeakKeyDictionary()
 _known_lock = threading.Lock()
 
@@ -161,9 +165,12 @@ def hnsw_index_exists(conn: Connection, model: str) -> bool:
 def create_hnsw_index(conn: Connection, model: str, dimensions: int) -> None:
     """`model`'s HNSW index (cosine), if missing. Run with autocommit: CONCURRENTLY lets writers
     go on while it builds."""
-    # pgvector builds fast while the graph fits in maintenance_work_mem (64 MB by default; the
-    # corpus's graph takes ~150 MB): this build's session only.
-    conn.execute(text(f"SET maintenance_work_mem = '{BUILD_MEMORY}'"))
+    count = conn.execute(
+        text("SELECT count(*) FROM paper_embeddings WHERE model = :m"), {"m": model}
+    ).scalar()
+    wanted = int(count or 0) * (2 * dimensions + 600) * 5 // 4 // 2**20
+    memory = min(max(wanted, BUILD_MEMORY_MIN_MB), BUILD_MEMORY_MAX_MB)
+    conn.execute(text(f"SET maintenance_work_mem = '{memory}MB'"))
     conn.execute(
         text(
             f"CREATE INDEX CONCURRENTLY IF NOT EXISTS {index_name(model)} ON paper_embeddings "
