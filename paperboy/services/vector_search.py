@@ -79,7 +79,7 @@ def open_vectors(
     """The database's index when `search` is auto and the database has pgvector, else the
     per-host one (in memory, or the HNSW file under `directory`)."""
     if search == "auto" and in_database(engine):
-        return PgVectorIndex(engine, model, refresh_seconds=refresh_seconds)
+        return PgVectorIndex(engine, model)  # nothing to refresh: the database answers
     return VectorIndex(engine, model, refresh_seconds=refresh_seconds, directory=directory)
 
 

@@ -156,4 +156,3 @@ def test_paperboy_index_sets_up_a_server_that_got_pgvector_after_migrating(pg_en
     index = PgVectorIndex(pg_engine, MODEL)
     assert index.neighbours_of(ids[0], 5) is not None
     assert len(index) == 30
-
