@@ -28,13 +28,22 @@ run: $(STAMP)
 	$(BIN)/paperboy serve
 
 ## The whole suite on SQLite, then again on PostgreSQL when PAPERBOY_TEST_DATABASE_URL is set
-## (.ci/run starts a server and sets it; scripts/pg-test-server does the same locally).
+## (.ci/run starts a server and sets it; scripts/pg-test-server does the same locally), then the
+## modules that search vectors on PostgreSQL with pgvector when PAPERBOY_TEST_PGVECTOR_URL is set
+## (`scripts/pg-test-server start pgvector`), where the database's HNSW index answers them.
+PGVECTOR_TESTS := tests/functional/test_search_api.py tests/functional/test_search_pages.py \
+	tests/functional/test_paper_page.py tests/functional/test_for_you.py \
+	tests/functional/test_digest_for_you.py tests/unit/services/test_recommend.py
 test: $(STAMP)
 	env -u PAPERBOY_TEST_DATABASE_URL $(BIN)/pytest -n 2 -q
 	@if [ -n "$$PAPERBOY_TEST_DATABASE_URL" ]; then \
 		echo "--- again on PostgreSQL"; \
 		PAPERBOY_TEST_DATABASE_URL=$$PAPERBOY_TEST_DATABASE_URL $(BIN)/pytest -n 2 -q; \
 	else echo "(PAPERBOY_TEST_DATABASE_URL unset: PostgreSQL pass skipped; see README)"; fi
+	@if [ -n "$$PAPERBOY_TEST_PGVECTOR_URL" ]; then \
+		echo "--- the tests that search vectors, on PostgreSQL with pgvector"; \
+		PAPERBOY_TEST_DATABASE_URL=$$PAPERBOY_TEST_PGVECTOR_URL $(BIN)/pytest -n 2 -q $(PGVECTOR_TESTS); \
+	else echo "(PAPERBOY_TEST_PGVECTOR_URL unset: the pgvector pass skipped; see README)"; fi
 
 ## ruff, mypy (strict), and the layer contracts of pyproject.toml's [tool.importlinter].
 lint: $(STAMP)

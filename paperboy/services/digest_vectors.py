@@ -17,13 +17,14 @@ from sqlalchemy import Engine
 
 from paperboy.config import Settings
 from paperboy.integrations.embedder import model_id_for
-from paperboy.services.vector_index import ANN_DIRECTORY, VectorIndex
+from paperboy.services.vector_index import ANN_DIRECTORY
+from paperboy.services.vector_search import Vectors, open_vectors
 
-_shared: list[Callable[[], VectorIndex]] = []
+_shared: list[Callable[[], Vectors]] = []
 _lock = threading.Lock()
 
 
-def share_vector_index(provider: Callable[[], VectorIndex]) -> None:
+def share_vector_index(provider: Callable[[], Vectors]) -> None:
     """The process's own index (the app's search), for its digest runs to use."""
     with _lock:
         _shared[:] = [provider]
@@ -39,15 +40,16 @@ class ProcessVectors:
 
     def __init__(self, engine: Engine, settings: Settings) -> None:
         self.engine, self.settings = engine, settings
-        self._own: VectorIndex | None = None
+        self._own: Vectors | None = None
 
-    def __call__(self) -> VectorIndex | None:
+    def __call__(self) -> Vectors | None:
         with _lock:
             shared = _shared[0] if _shared else None
             if shared is None and self._own is None:
-                self._own = VectorIndex(
+                self._own = open_vectors(
                     self.engine,
                     model_id_for(self.settings.embedder),
+                    search=self.settings.vector_search,
                     directory=self.settings.data_dir / ANN_DIRECTORY,
                 )
         return shared() if shared is not None else self._own

@@ -51,7 +51,7 @@ from paperboy.services.digest_vectors import ProcessVectors
 from paperboy.services.hydrate import hydrate_papers
 from paperboy.services.recommend import recommend_papers
 from paperboy.services.subscriptions import DigestLinks
-from paperboy.services.vector_index import VectorIndex
+from paperboy.services.vector_search import Vectors
 from paperboy.storage import digests as store
 from paperboy.storage import queries, trending_queries
 from paperboy.storage.engine import now_utc
@@ -204,7 +204,7 @@ def preview_digest(
     *,
     today: date | None = None,
     now: datetime | None = None,
-    index: VectorIndex | None = None,
+    index: Vectors | None = None,
 ) -> Preview:
     """The subscriber's next digest as it would be mailed now (papers already mailed left out),
     a member's "For you" ranked with `index`'s vectors."""
@@ -229,7 +229,7 @@ def personal_papers(
     preferences: Preferences,
     *,
     user_id: int | None = None,
-    index: VectorIndex | None = None,
+    index: Vectors | None = None,
     now: datetime | None = None,
 ) -> tuple[Edition, list[DigestPaper]] | None:
     """The latest listing day's papers a reader's digest preferences select (categories, keywords,

@@ -51,7 +51,7 @@ from paperboy.services.hydrate import PerEngine
 from paperboy.services.recommend_cache import CANDIDATE_ROWS, PERSONAL_ROWS, Kept, OrderCache, RowBudgetCache
 from paperboy.services.recommend_signals import Follows, follows_for
 from paperboy.services.recommend_store import scope_of, shared_personal, version_of
-from paperboy.services.vector_index import VectorIndex
+from paperboy.services.vector_search import Vectors
 from paperboy.storage import reader_preferences, sync_state, trending_queries
 from paperboy.storage.engine import now_utc
 from paperboy.storage.queries import paper_by_arxiv_id
@@ -141,7 +141,7 @@ _personal = PerEngine(lambda: RowBudgetCache[Personal](PERSONAL_ROWS))
 
 def recommend_papers(
     engine: Engine,
-    index: VectorIndex | None,
+    index: Vectors | None,
     user_id: int,
     period: Period,
     *,
@@ -189,7 +189,7 @@ def recommend_papers(
 def candidates_of(
     engine: Engine,
     conn: Connection,
-    index: VectorIndex | None,
+    index: Vectors | None,
     period: Period,
     catalogue: str,
     category: str | None = None,
@@ -213,7 +213,7 @@ def kept_personal(
 
 def explain_recommendation(
     engine: Engine,
-    index: VectorIndex | None,
+    index: Vectors | None,
     user_id: int,
     arxiv_id: str,
     *,
@@ -271,7 +271,7 @@ def reset_recommendations(engine: Engine, user_id: int) -> None:
 
 
 def _make_candidates(
-    conn: Connection, index: VectorIndex | None, period: Period, category: str | None, *, names: bool
+    conn: Connection, index: Vectors | None, period: Period, category: str | None, *, names: bool
 ) -> Candidates:
     texts = period_texts(conn, period.start, period.end, category)
     ids = np.array([t.paper_id for t in texts], dtype=np.int64)
@@ -287,7 +287,7 @@ def _make_candidates(
     )
 
 
-def _vectors_in_order(index: VectorIndex | None, ids: np.ndarray) -> np.ndarray:
+def _vectors_in_order(index: Vectors | None, ids: np.ndarray) -> np.ndarray:
     """Unit vectors of `ids` in their order (zeros where a paper has none); (n, 0) with none."""
     if index is None or len(ids) == 0:
         return np.zeros((len(ids), 0), dtype=np.float32)
@@ -303,7 +303,7 @@ def _vectors_in_order(index: VectorIndex | None, ids: np.ndarray) -> np.ndarray:
 
 def _make_personal(
     conn: Connection,
-    index: VectorIndex | None,
+    index: Vectors | None,
     candidates: Candidates,
     signals: ReaderSignals,
     follows: Follows,
@@ -335,7 +335,7 @@ def reader_of(
     )
 
 
-def vectors_by_id(index: VectorIndex | None, ids: list[int]) -> dict[int, np.ndarray]:
+def vectors_by_id(index: Vectors | None, ids: list[int]) -> dict[int, np.ndarray]:
     if index is None or not ids:
         return {}
     found, rows = index.vectors_of(ids)
@@ -369,7 +369,7 @@ _backgrounds: dict[tuple[int, int], Background] = {}
 _background_lock = threading.Lock()
 
 
-def model_background(index: VectorIndex | None) -> Background:
+def model_background(index: Vectors | None) -> Background:
     """The catalogue's model for the classifier, from a fixed random sample of its vectors, per
     vectors generation (about 50 ms to make, once)."""
     if index is None:
@@ -389,7 +389,7 @@ _idf_references: dict[tuple[int, bool], tuple[int, DocumentFrequencies]] = {}
 IDF_REFRESH = 0.05  # the sample is drawn again once the catalogue's vectors grew or shrank by 5%
 
 
-def _idf_reference(conn: Connection, index: VectorIndex | None, names: bool) -> DocumentFrequencies:
+def _idf_reference(conn: Connection, index: Vectors | None, names: bool) -> DocumentFrequencies:
     """The words' document frequencies over the classifier's background papers (the same
     seeded sample of the catalogue), which every period's idf counts beside its own papers.
     Made once per process (5,000 papers read and split into words: ~0.8 s of a core) and kept

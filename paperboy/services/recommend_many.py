@@ -37,7 +37,7 @@ from paperboy.services.recommend import (
     vectors_by_id,
 )
 from paperboy.services.recommend_signals import Follows, follows_for_members
-from paperboy.services.vector_index import VectorIndex
+from paperboy.services.vector_search import Vectors
 from paperboy.storage import sync_state
 from paperboy.storage.reader_signals import ReaderSignals, readers_signals
 from paperboy.storage.recommend_papers import texts_of
@@ -45,7 +45,7 @@ from paperboy.storage.recommend_papers import texts_of
 
 def recommend_papers_many(
     engine: Engine,
-    index: VectorIndex | None,
+    index: Vectors | None,
     user_ids: Sequence[int],
     period: Period,
     *,
@@ -75,7 +75,7 @@ def recommend_papers_many(
 
 def _make_many(
     conn: Connection,
-    index: VectorIndex | None,
+    index: Vectors | None,
     candidates: Candidates,
     user_ids: list[int],
     known: tuple[dict[int, ReaderSignals], dict[int, Follows]],

@@ -19,7 +19,7 @@ from paperboy.domain.trending import TrendingParams
 from paperboy.services.feed import DEFAULT_TRENDING, FeedItem, FeedPage, check_page
 from paperboy.services.hydrate import PerEngine, hydrate_papers
 from paperboy.services.recommend import Recommendations, recommend_papers
-from paperboy.services.vector_index import VectorIndex
+from paperboy.services.vector_search import Vectors
 from paperboy.storage import queries
 
 FOR_YOU = "for-you"  # the sort's name in feed URLs and controls
@@ -102,7 +102,7 @@ class ForYouPage:
 
 def for_you_page(
     engine: Engine,
-    index: VectorIndex | None,
+    index: Vectors | None,
     user_id: int,
     period: Period,
     *,

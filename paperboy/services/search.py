@@ -135,12 +135,14 @@ class Searcher:
         embedder: Embedder | None = None,
         refresh_seconds: float = 2.0,
         ann_directory: Path | None = None,
+        vector_search: str = "auto",
         keywords: KeywordRanker | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         """`embedder_name` is the setting (auto, minilm, hashing); `embedder` an already loaded
         one, which wins. The vectors are checked for changes every `refresh_seconds`; an
-        approximate index `paperboy index` built in `ann_directory` is used when there is one.
+        approximate index `paperboy index` built in `ann_directory` is used when there is one;
+        `vector_search` (the setting) may ask the database's pgvector index instead.
         An embedder that failed to load is tried again `EMBEDDER_RETRY_S` later, by `clock`.
         `keywords`: the keyword index that ranks words (None: the database's full-text index)."""
         self.engine = engine
@@ -152,6 +154,7 @@ class Searcher:
             embedder=embedder,
             refresh_seconds=refresh_seconds,
             ann_directory=ann_directory,
+            vector_search=vector_search,
             clock=clock,
         )
 

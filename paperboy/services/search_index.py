@@ -28,6 +28,7 @@ from paperboy.config import Settings
 from paperboy.integrations.embedder import Embedder, make_embedder, model_id_for, paper_text
 from paperboy.services.paper_neighbours import update_paper_neighbours
 from paperboy.services.vector_index import ANN_DIRECTORY
+from paperboy.services.vector_search import ensure_database_index
 from paperboy.storage.lexical_index import clear_index, index_papers, indexed_count
 from paperboy.storage.neighbours import delete_neighbour_lists
 from paperboy.storage.queries import count_papers, paper_ids_after
@@ -195,6 +196,8 @@ def embed_new_papers(
     report = embed_papers(
         engine, embedder, batch_size=settings.embed_batch_size, progress=progress, stop=stop
     )
+    if report.embedded and settings.vector_search == "auto":  # a new site's first vectors: its index
+        ensure_database_index(engine, embedder.model_id)
     if report.embedded and not (stop and stop.is_set()):
         try:
             update_paper_neighbours(engine, embedder.model_id, settings.data_dir / ANN_DIRECTORY)

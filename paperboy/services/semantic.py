@@ -36,7 +36,7 @@ from paperboy.integrations.embedder import (
 )
 from paperboy.services.loading import loading
 from paperboy.services.search_index import count_papers_to_embed
-from paperboy.services.vector_index import VectorIndex
+from paperboy.services.vector_search import Vectors, open_vectors
 from paperboy.storage import lexical
 from paperboy.storage.engine import now_utc
 from paperboy.storage.neighbours import stored_neighbours
@@ -80,6 +80,7 @@ class SemanticRanker:
         embedder: Embedder | None = None,
         refresh_seconds: float = 2.0,
         ann_directory: Path | None = None,
+        vector_search: str = "auto",
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         """An embedder that failed to load is tried again `EMBEDDER_RETRY_S` later, by `clock`."""
@@ -89,6 +90,7 @@ class SemanticRanker:
         self._model_id = embedder.model_id if embedder else model_id_for(embedder_name)
         self._refresh_seconds = refresh_seconds
         self._ann_directory = ann_directory
+        self._vector_search = vector_search
         self._embedder_error: str | None = None
         self._embedder_failed_at = 0.0
         self._last_failure: tuple[str, datetime] | None = None  # what monitors are shown
@@ -96,7 +98,7 @@ class SemanticRanker:
         self._closed = False  # the process is stopping
         self._waiting: tuple[float, int] | None = None  # (when counted, papers waiting)
         self._clock = clock
-        self._index: VectorIndex | None = None
+        self._index: Vectors | None = None
         self._lock = threading.Lock()  # the index and the query cache
         self._loading = threading.Lock()  # one thread loads the model; the others do not wait
         self._query_vectors: OrderedDict[str, npt.NDArray[np.float32]] = OrderedDict()
@@ -140,14 +142,15 @@ class SemanticRanker:
     def embedder_error(self) -> str | None:
         return self._embedder_error
 
-    def vector_index(self) -> VectorIndex:
+    def vector_index(self) -> Vectors:
         """The vector index of the embedder's model. Its stored vectors need no model: similar
         papers work while the model loads, and while it cannot be loaded."""
         with self._lock:
             if self._index is None:
-                self._index = VectorIndex(
+                self._index = open_vectors(
                     self.engine,
                     self._model_id,
+                    search=self._vector_search,
                     refresh_seconds=self._refresh_seconds,
                     directory=self._ann_directory,
                 )

@@ -13,9 +13,10 @@ from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import Connection, Join, and_, delete, func, insert, or_, select
+from sqlalchemy import Connection, Join, and_, delete, func, insert, or_, select, text
 from sqlalchemy.sql.elements import ColumnElement
 
+from paperboy.storage.pgvector import as_halfvec, has_pgvector
 from paperboy.storage.schema import paper_embeddings, papers
 from paperboy.storage.sync_state import bump_counter, get_counter
 
@@ -50,14 +51,23 @@ def store_embeddings(
         )
     )
     blobs = np.ascontiguousarray(vectors, dtype=STORED_DTYPE)
-    conn.execute(
-        insert(paper_embeddings),
-        [
-            {"paper_id": paper_id, "model": model, "version": version, "vector": blobs[row].tobytes()}
-            for row, (paper_id, version) in enumerate(papers_embedded)
-        ],
-    )
+    rows = [
+        {"paper_id": paper_id, "model": model, "version": version, "vector": blobs[row].tobytes()}
+        for row, (paper_id, version) in enumerate(papers_embedded)
+    ]
+    if has_pgvector(conn):  # the same float16 numbers in the searchable column too
+        for row, values in enumerate(rows):
+            values["embedding"] = as_halfvec(blobs[row])
+        conn.execute(text(INSERT_WITH_COLUMN), rows)
+    else:
+        conn.execute(insert(paper_embeddings), rows)
     _bump_generation(conn)
+
+
+INSERT_WITH_COLUMN = (
+    "INSERT INTO paper_embeddings (paper_id, model, version, vector, embedding) "
+    "VALUES (:paper_id, :model, :version, :vector, CAST(:embedding AS halfvec))"
+)
 
 
 def store_embedding(

@@ -23,7 +23,7 @@ from paperboy.domain.users import User
 from paperboy.services.feed import FeedPageNotFound, latest_period
 from paperboy.services.recommend import explain_recommendation, reset_recommendations, set_personal_share
 from paperboy.services.recommend_page import for_you_page
-from paperboy.services.vector_index import VectorIndex
+from paperboy.services.vector_search import Vectors
 from paperboy.web.auth import LOGGED_IN, CheckedViewer, local_path, require_user, viewer_of
 from paperboy.web.context import app_context
 from paperboy.web.errors import PageError
@@ -196,7 +196,7 @@ def _options(facet: list[tuple[str, int]], category: str | None) -> list[tuple[s
     return options
 
 
-def _index(request: Request) -> VectorIndex:
+def _index(request: Request) -> Vectors:
     return app_context(request).searcher.meaning.vector_index()
 
 

@@ -25,6 +25,7 @@ from paperboy.services.recommend import (
     set_personal_share,
 )
 from paperboy.services.vector_index import VectorIndex
+from paperboy.services.vector_search import open_vectors
 from paperboy.storage.engine import make_engine, now_utc
 from paperboy.storage.feedback import NOT_INTERESTED, clear_signal, set_signal
 from paperboy.storage.follows import insert_follow
@@ -102,7 +103,8 @@ def catalogue(engine, add_papers):
 
 @pytest.fixture
 def index(engine):
-    index = VectorIndex(engine, MODEL, refresh_seconds=3600.0)
+    # The per-host index, or on PostgreSQL with pgvector (make test's third pass) the database's.
+    index = open_vectors(engine, MODEL, refresh_seconds=3600.0)
     yield index
     index.close()
 

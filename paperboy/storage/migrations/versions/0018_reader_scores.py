@@ -1,7 +1,7 @@
 """a member's "For you" scores, shared by every process
 
 Revision ID: 0018
-Revises: 0016
+Revises: 0017
 Create Date: 2026-12-07 15:10:00
 
 - reader_scores: a member's fitted "For you" scores of one period and category, stored by the
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0018"
-down_revision = "0016"
+down_revision = "0017"
 branch_labels = None
 depends_on = None
 
