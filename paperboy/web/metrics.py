@@ -135,6 +135,7 @@ def _queue_metrics(state: SiteState) -> Iterator[Metric]:
     )
     for queue in state.queues:
         depth.add_metric([queue.queue, "queued"], queue.queued)
+        depth.add_metric([queue.queue, "waiting"], queue.waiting)
         depth.add_metric([queue.queue, "running"], queue.running)
         age.add_metric([queue.queue], queue.oldest_queued_s)
     yield depth

@@ -3,29 +3,38 @@
 writes going through nginx, one instance killed (SIGKILL, its whole process group) loses no
 write that was answered 2xx; every answer carries the id nginx gave the request, and the
 instance's JSON log line of it too; /metrics of the two-worker instance adds up both workers.
+With `jobs_in_workers` on both instances, a paper synced by one `paperboy worker` is found by
+meaning on both, and the worker stops on SIGTERM with status 0.
 
 Runs on both databases (the PostgreSQL pass is the deployment docs/deploy.md describes); skips
-only without nginx."""
+only without nginx, and the worker's test on SQLite (workers are a PostgreSQL deployment)."""
 
 from __future__ import annotations
 
 import json
 import os
 import signal
+import subprocess
+import sys
 import threading
 import time
-from contextlib import ExitStack
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import httpx
+import pytest
 from community import make_member
-from conftest import make_record
+from conftest import PG_ADMIN_URL, REPO_ROOT, make_record, shared_key_env, shared_path
+from fixture_server import fixture_server
 from live_server import serve_process, site_env
 from nginx_proxy import nginx_in_front, require_nginx
 from sqlalchemy import select
 
+from paperboy.domain.jobs import NewJob
+from paperboy.services.jobs import add_jobs
 from paperboy.services.sessions import open_session
-from paperboy.storage.schema import papers, votes
+from paperboy.storage.schema import jobs, papers, votes
 
 PAPERS = [f"2506.{n:05d}" for n in range(1, 13)]
 MEMBERS = 24
@@ -185,3 +194,104 @@ def killing_an_instance_under_load_loses_no_accepted_write(site, engine):
     assert missing == []
     assert len(accepted) - killed_at[0] >= len(pairs) // 3  # the site kept taking writes after it
     assert len(accepted) + len(refused) == len(pairs)
+
+
+RSS = ("fixtures", "arxiv_rss", "laya-reader", "arxiv_rss.xml")
+OAI = ("fixtures", "arxiv_oai", "paperhive_nock", "bodies")
+OAI_PAGE = "oaipmh-listrecords---should-list-identifiers-from-arxiv.1.status200.xml"
+SYNCED = "2609.26820"  # Signal2Symbol, in the recorded RSS: anomalies in ECG and EEG, explained
+BY_MEANING = "explaining irregular heart rhythms found in medical recordings"  # no word of its title
+WORKER_WITHIN_S = 240  # the worker loads the model to embed what it synced: a minute on a busy host
+
+
+def _recorded_arxiv(path: str, query: dict[str, list[str]]) -> tuple[int, dict[str, str], bytes]:
+    """arXiv's RSS and OAI-PMH as recorded; Hugging Face has no papers for the days asked."""
+    if path.startswith("/rss/"):
+        return 200, {}, shared_path(*RSS).read_bytes()
+    if path == "/oai":
+        return 200, {}, shared_path(*OAI, OAI_PAGE).read_bytes()
+    return 200, {"Content-Type": "application/json"}, b"[]"
+
+
+@pytest.mark.skipif(not PG_ADMIN_URL, reason="workers share PostgreSQL; on SQLite the jobs run in serve")
+def test_a_paper_synced_by_a_worker_is_found_by_meaning_on_both_instances(database_url, tmp_path, engine):
+    require_nginx()
+    with ExitStack() as stack:
+        upstream, _ = stack.enter_context(fixture_server(_recorded_arxiv))
+        worker = stack.enter_context(_worker_process(database_url, tmp_path, upstream))
+        bases = [
+            stack.enter_context(
+                serve_process(_queueing_env(database_url, tmp_path / n), tmp_path / f"{n}.log")
+            )[1]
+            for n in ("a", "b")
+        ]
+        proxy = stack.enter_context(
+            nginx_in_front([b.removeprefix("http://") for b in bases], tmp_path / "nginx")
+        )
+        add_jobs(engine, [NewJob("sync")])
+        _wait_for_the_sync(engine, worker, tmp_path / "worker.log")
+        for base in [*bases, proxy]:
+            found = _search_by_meaning(base)
+            assert found[0]["arxiv_id"] == SYNCED, (base, found)
+            assert found[0]["matched_by"] == ["semantic"]
+        worker.send_signal(signal.SIGTERM)  # as systemd stops it: the job in hand, then exit 0
+        assert worker.wait(timeout=30) == 0, (tmp_path / "worker.log").read_text()
+    assert "worker stopped: " in (tmp_path / "worker.log").read_text()
+
+
+def _queueing_env(database_url: str, folder: Path) -> dict[str, str]:
+    """An app host of docs/deploy.md: its background jobs go to the queue, for the workers."""
+    return {**site_env(database_url, folder), "PAPERBOY_JOBS_IN_WORKERS": "1"}
+
+
+@contextmanager
+def _worker_process(database_url: str, tmp_path: Path, upstream: str) -> Iterator[subprocess.Popen[bytes]]:
+    """`paperboy worker` as docs/deploy.md runs it, its arXiv and Hugging Face at `upstream`."""
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("PAPERBOY_")},
+        **site_env(database_url, tmp_path / "worker"),
+        **shared_key_env(database_url),
+        "PYTHONPATH": str(REPO_ROOT),
+        "PAPERBOY_ARXIV_RSS_URL": f"{upstream}/rss",
+        "PAPERBOY_ARXIV_OAI_URL": f"{upstream}/oai",
+        "PAPERBOY_HF_API_URL": f"{upstream}/api",
+        "PAPERBOY_ARXIV_DELAY": "0",  # arXiv's politeness delay, for a server on 127.0.0.1
+        "PAPERBOY_SYNC_INTERVAL_HOURS": "0",  # the test queues the one sync itself
+        "PAPERBOY_SYNC_ON_EMPTY": "0",
+    }
+    with (tmp_path / "worker.log").open("wb") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "paperboy", "worker"], env=env, stdout=log, stderr=subprocess.STDOUT
+        )
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def _wait_for_the_sync(engine, worker: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + WORKER_WITHIN_S
+    while True:
+        with engine.connect() as conn:
+            state = conn.execute(select(jobs.c.state).where(jobs.c.kind == "sync")).scalar_one()
+        if state == "done":
+            return
+        assert state != "failed", log.read_text()
+        assert worker.poll() is None, log.read_text()
+        assert time.monotonic() < deadline, f"the sync job is {state}:\n{log.read_text()}"
+        time.sleep(0.2)
+
+
+def _search_by_meaning(base: str) -> list[dict[str, object]]:
+    """The results of the query by meaning, once the instance has read the new vectors (it
+    looks for them every 2 s; docs/search.md) or 30 s have passed."""
+    deadline = time.monotonic() + 30
+    while True:
+        body = httpx.get(
+            f"{base}/api/v1/search", params={"q": BY_MEANING, "mode": "semantic"}, timeout=30
+        ).json()
+        if (body["results"] and body["results"][0]["arxiv_id"] == SYNCED) or time.monotonic() > deadline:
+            return list(body["results"])
+        time.sleep(0.2)

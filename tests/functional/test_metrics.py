@@ -16,7 +16,10 @@ from app_client import open_client
 from community import make_member
 from conftest import make_record
 
+from paperboy.domain.jobs import NewJob
 from paperboy.logs import ACCESS_LOGGER, JsonLines
+from paperboy.services.jobs import add_jobs
+from paperboy.storage import jobs as job_store
 from paperboy.storage.schema import sync_state
 from paperboy.storage.sync_state import SYNC_SUCCEEDED_KEY, set_state
 from paperboy.storage.transactions import write_transaction
@@ -109,6 +112,37 @@ def test_the_sites_numbers_come_from_the_database(settings, engine, add_papers):
     assert 7200 <= lag < 7300
 
 
+def test_the_job_queue_depth_and_oldest_age_per_kind(settings, engine):
+    """The job table of `paperboy worker`: each kind's due, waiting (a retry after its back-off)
+    and running jobs, and the age of its oldest due one; every kind listed, at zero when idle."""
+    now = datetime.now(UTC)
+    add_jobs(engine, [NewJob("sync")] * 3, now - timedelta(seconds=120))
+    add_jobs(engine, [NewJob("embed")], now - timedelta(seconds=30))
+    with write_transaction(engine) as conn:  # a worker holds the oldest sync; another's failed
+        job_store.claim_job(conn, "host:1", now, timedelta(minutes=5), alone=False)
+        failed = job_store.claim_job(conn, "host:2", now, timedelta(minutes=5), alone=False)
+        assert failed is not None
+        job_store.fail_job(conn, failed, now, "RuntimeError: upstream", now + timedelta(minutes=10))
+    with open_client(settings.replace(metrics="local"), client=LOCAL) as client:
+        text = client.get("/metrics").text
+
+    def depth(kind: str, state: str) -> float | None:
+        return _sample(text, "paperboy_job_queue_depth", queue=f"job:{kind}", state=state)
+
+    assert [depth("sync", state) for state in ("queued", "waiting", "running")] == [1, 1, 1]
+    assert [depth("embed", state) for state in ("queued", "waiting", "running")] == [1, 0, 0]
+    assert [depth("digests", state) for state in ("queued", "waiting", "running")] == [0, 0, 0]
+    sync_age = _sample(text, "paperboy_job_queue_oldest_seconds", queue="job:sync")
+    embed_age = _sample(text, "paperboy_job_queue_oldest_seconds", queue="job:embed")
+    assert sync_age is not None
+    assert embed_age is not None
+    assert 120 <= sync_age < 180
+    assert 30 <= embed_age < 90
+    assert _sample(text, "paperboy_job_queue_oldest_seconds", queue="job:digests") == 0
+    # The members' imports keep their own queue beside the job table's.
+    assert _sample(text, "paperboy_job_queue_depth", queue="library_imports", state="queued") == 0
+
+
 def test_every_answer_carries_a_request_id(settings):
     with open_client(settings) as client:
         first, second = client.get("/healthz"), client.get("/no/such/page")
@@ -170,7 +204,7 @@ def test_digest_progress_and_the_import_queue_are_read_from_their_tables(engine)
     assert state.digest is not None
     assert (state.digest.edition, state.digest.sent, state.digest.total) == (edition.key, 2, 5)
     assert not state.digest.finished
-    [queue] = state.queues
+    [queue] = [queue for queue in state.queues if queue.queue == "library_imports"]
     assert (queue.queue, queue.queued, queue.running) == ("library_imports", 2, 1)
     assert 90 <= queue.oldest_queued_s < 150
 
