@@ -154,10 +154,13 @@ class TermMatrix:
     def _word_ids_in(self, words: list[str], unknown: dict[str, int]) -> list[int]:
         """As `_word_ids`, the unknown ids shared by the texts of one call (each text's terms
         are counted apart)."""
-        return [
-            self.word_ids[word] if word in self.word_ids else unknown.setdefault(word, -2 - len(unknown))
-            for word in words
-        ]
+        ids = []
+        for word in words:
+            found = self.word_ids.get(word)
+            if found is None:
+                found = self.reference_words.get(word)
+            ids.append(unknown.setdefault(word, -2 - len(unknown)) if found is None else found)
+        return ids
 
 
 def _postings(matrix: TermMatrix) -> tuple[Ints, Ints, Floats]:

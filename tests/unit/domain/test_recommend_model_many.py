@@ -19,7 +19,7 @@ from paperboy.domain.recommend import (
 )
 from paperboy.domain.recommend_many import WordRows, personal_scores_many
 from paperboy.domain.recommend_reasons import reason_for
-from paperboy.domain.term_vectors import term_matrix
+from paperboy.domain.term_vectors import document_frequencies, term_matrix
 
 TOPICS = [
     "graph neural networks message passing molecular graphs",
@@ -123,6 +123,20 @@ def test_text_scores_are_each_texts_own_profile_scored(world):
     assert scores[-1].argmax() == 3  # a candidate's own text scores it highest
     assert not scores[5].any()
     assert term_matrix([]).text_scores(["anything"]).shape == (1, 0)
+
+
+def test_text_scores_match_the_profile_with_a_catalogue_reference():
+    # Words the candidates lack but the reference sample has (magnets, theory) make pairs that
+    # count as one repeated term in both ways of scoring, not one unknown term each time.
+    reference = document_frequencies(
+        ["theory of magnets and spin glass", "magnets at low temperature", "a theory of glasses"]
+    )
+    terms = term_matrix(
+        ["spin glass dynamics", "protein folding kinetics", "glass transition of spin models"], reference
+    )
+    texts = ["theory of magnets, theory of magnets, theory of magnets: spin glass", "magnets theory magnets theory"]
+    expected = np.vstack([terms.scores(terms.profile([text])) for text in texts])
+    np.testing.assert_allclose(terms.text_scores(texts), expected, rtol=1e-5, atol=1e-6)
 
 
 def test_word_rows_are_kept_across_batches_within_their_budget(world):
