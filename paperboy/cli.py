@@ -208,7 +208,7 @@ def _import(args: argparse.Namespace, settings: Settings) -> int:
 def _index(args: argparse.Namespace, settings: Settings) -> int:
     from paperboy.integrations.embedder import Embedder, EmbedderUnavailable, make_embedder
     from paperboy.services.keyword_ranker import KEYWORD_DIRECTORY, KeywordRanker
-    from paperboy.services.paper_neighbours import update_paper_neighbours
+    from paperboy.services.paper_neighbours import stores_neighbours, update_paper_neighbours
     from paperboy.services.search_index import (
         clear_embeddings,
         count_papers_to_embed,
@@ -250,6 +250,9 @@ def _index(args: argparse.Namespace, settings: Settings) -> int:
                 engine, embedder.model_id, directory, threshold, search=search, rebuild=args.rebuild
             )
         )
+        if not stores_neighbours(engine, search):
+            print("neighbours: none stored (pgvector finds a paper's nearest in one statement)")
+            return 0
         with progress_report("neighbours") as progress:
             neighbours = update_paper_neighbours(engine, embedder.model_id, directory, progress=progress)
         print(neighbours.summary())

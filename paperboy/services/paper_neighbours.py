@@ -24,6 +24,7 @@ import numpy as np
 from sqlalchemy import Engine
 
 from paperboy.services.vector_index import VectorIndex
+from paperboy.services.vector_search import in_database
 from paperboy.storage.neighbours import (
     NeighbourList,
     last_scores,
@@ -50,6 +51,13 @@ class NeighboursReport:
 
     def summary(self) -> str:
         return f"neighbours ({self.model}): {self.computed} papers' nearest stored in {self.seconds:.1f} s"
+
+
+def stores_neighbours(engine: Engine, vector_search: str) -> bool:
+    """Whether this site stores lists ahead: not where PostgreSQL searches the vectors itself
+    (pgvector, `vector_search` auto), whose neighbours of a paper are one statement already and
+    whose app processes hold no vectors (computing every list would load them all)."""
+    return not (vector_search == "auto" and in_database(engine))
 
 
 def update_paper_neighbours(

@@ -26,7 +26,7 @@ from sqlalchemy.exc import IntegrityError
 
 from paperboy.config import Settings
 from paperboy.integrations.embedder import Embedder, make_embedder, model_id_for, paper_text
-from paperboy.services.paper_neighbours import update_paper_neighbours
+from paperboy.services.paper_neighbours import stores_neighbours, update_paper_neighbours
 from paperboy.services.vector_index import ANN_DIRECTORY
 from paperboy.services.vector_search import ensure_database_index
 from paperboy.storage.lexical_index import clear_index, index_papers, indexed_count
@@ -196,13 +196,15 @@ def embed_new_papers(
     report = embed_papers(
         engine, embedder, batch_size=settings.embed_batch_size, progress=progress, stop=stop
     )
-    if report.embedded and settings.vector_search == "auto":  # a new site's first vectors: its index
-        ensure_database_index(engine, embedder.model_id)
-    if report.embedded and not (stop and stop.is_set()):
-        try:
+    if not report.embedded or (stop and stop.is_set()):
+        return report
+    try:  # the papers are embedded either way: pages search the vectors meanwhile, the next run tries again
+        if settings.vector_search == "auto":  # a new site's first vectors: its index
+            ensure_database_index(engine, embedder.model_id)
+        if stores_neighbours(engine, settings.vector_search):
             update_paper_neighbours(engine, embedder.model_id, settings.data_dir / ANN_DIRECTORY)
-        except Exception:  # pages search the vectors meanwhile; the next run tries again
-            log.exception("storing the nearest neighbours of new papers failed")
+    except Exception:
+        log.exception("the vector index or the nearest neighbours of new papers failed")
     return report
 
 

@@ -17,6 +17,7 @@ from conftest import make_record, pgvector_database, shared_path
 from sqlalchemy import Engine, select
 
 from paperboy.domain.vectors import nearest
+from paperboy.services.paper_neighbours import stores_neighbours
 from paperboy.services.pgvector_index import PgVectorIndex
 from paperboy.services.vector_index import VectorIndex
 from paperboy.services.vector_search import ensure_database_index, in_database, open_vectors
@@ -62,6 +63,9 @@ def test_the_migration_sets_pgvector_up_where_the_server_has_it(pg_engine):
     assert in_database(pg_engine)
     assert isinstance(open_vectors(pg_engine, MODEL), PgVectorIndex)
     assert isinstance(open_vectors(pg_engine, MODEL, search="per-host"), VectorIndex)
+    # No neighbour lists stored ahead there: computing them would load every vector per host.
+    assert not stores_neighbours(pg_engine, "auto")
+    assert stores_neighbours(pg_engine, "per-host")
 
 
 def test_without_pgvector_the_per_host_index_stays(engine):
@@ -69,6 +73,7 @@ def test_without_pgvector_the_per_host_index_stays(engine):
     assert not in_database(engine)
     assert isinstance(open_vectors(engine, MODEL), VectorIndex)
     assert not ensure_database_index(engine, MODEL)
+    assert stores_neighbours(engine, "auto")
 
 
 def test_the_hnsw_index_answers_as_exact_search_on_the_real_corpus(pg_engine):
