@@ -157,7 +157,7 @@ def recommend_papers(
         follows = follows_for(conn, user_id)
         catalogue, community = sync_state.page_versions(conn)
         candidates, key = candidates_of(engine, conn, index, period, catalogue, category)
-        generation = index.generation() if index is not None else -1
+        generation = key[3]  # the candidates' own: asked once, so scores never outlive them
         personal_key = (user_id, signals, follows, key)
         where = (scope_of(period, category), version_of(signals, follows, catalogue, generation, WEIGHTS))
         personal = _personal(engine).get_or_make(
@@ -365,28 +365,31 @@ def _padded(text: str) -> str:
     return f" {' '.join(words_of(text))} "
 
 
-_backgrounds: dict[tuple[int, int], Background] = {}
+IDF_REFRESH = 0.05  # the samples are drawn again once the catalogue's vectors grew or shrank by 5%
+_backgrounds: dict[int, tuple[int, Background]] = {}
 _background_lock = threading.Lock()
 
 
 def model_background(index: Vectors | None) -> Background:
-    """The catalogue's model for the classifier, from a fixed random sample of its vectors, per
-    vectors generation (about 50 ms to make, once)."""
+    """The catalogue's model for the classifier, from a fixed random sample of its vectors
+    (about 50 ms to make), kept while the catalogue's size moves by less than IDF_REFRESH, as
+    the idf's sample is: a sync's papers do not change a 5,000-paper background, and a new
+    vectors generation then reads no sample again (on pgvector: every id of the catalogue)."""
     if index is None:
         return NO_BACKGROUND
-    key = (id(index), index.generation())
+    size = len(index)
     with _background_lock:
-        found = _backgrounds.get(key)
-    if found is None:
-        found = background_model(index.sample_vectors(BACKGROUND_PAPERS, BACKGROUND_SEED))
-        with _background_lock:
-            _backgrounds.clear()  # one generation kept: the newest
-            _backgrounds[key] = found
+        kept = _backgrounds.get(id(index))
+    if kept is not None and abs(size - kept[0]) <= IDF_REFRESH * kept[0]:
+        return kept[1]
+    found = background_model(index.sample_vectors(BACKGROUND_PAPERS, BACKGROUND_SEED))
+    with _background_lock:
+        _backgrounds.clear()  # one index kept: the newest
+        _backgrounds[id(index)] = (size, found)
     return found
 
 
 _idf_references: dict[tuple[int, bool], tuple[int, DocumentFrequencies]] = {}
-IDF_REFRESH = 0.05  # the sample is drawn again once the catalogue's vectors grew or shrank by 5%
 
 
 def _idf_reference(conn: Connection, index: Vectors | None, names: bool) -> DocumentFrequencies:

@@ -183,7 +183,10 @@ class VectorIndex:
     def sample_ids(self, count: int, seed: int) -> npt.NDArray[np.int64]:
         """The paper ids `sample_vectors(count, seed)` draws, in their drawn order."""
         snapshot = self._current()
-        every = np.concatenate([snapshot.base.ids, snapshot.delta.ids])
+        # Every stored paper once, ascending (as pgvector's index draws): the same sample in
+        # every process whatever its split between the file on disk and the newer vectors.
+        base = np.setdiff1d(snapshot.base.ids, snapshot.hidden) if len(snapshot.hidden) else snapshot.base.ids
+        every = np.union1d(base, snapshot.delta.ids)
         if len(every) == 0:
             return np.zeros(0, dtype=np.int64)
         picked = np.random.default_rng(seed).choice(every, size=min(count, len(every)), replace=False)
