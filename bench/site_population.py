@@ -57,6 +57,7 @@ def populate_site(engine: Engine, members: int = 2000) -> Population:
         token = _access(conn, users, paper_ids, now)
         subscriber = _digests(conn, users, paper_ids, now)
         _upstream(conn, paper_ids, now)
+        _machinery(conn, users, paper_ids, now)
     return Population(len(users), votes, comments, token, subscriber)
 
 
@@ -519,3 +520,82 @@ def _upstream(conn: Connection, paper_ids: list[int], now: datetime) -> None:
         for pid in paper_ids[:500]
     ]
     _add(conn, s.paper_versions, versions)
+
+
+def _machinery(conn: Connection, users: list[int], paper_ids: list[int], now: datetime) -> None:
+    """The rows the site's own machinery writes: jobs of every state, stored neighbour lists
+    and members' stored "For you" scores (bytes: a move copies them as they are)."""
+    job = {"args": "{}", "max_attempts": 5, "worker": None, "lease_until": None, "started_at": None}
+    _add(
+        conn,
+        s.jobs,
+        [
+            job
+            | {
+                "kind": "sync",
+                "unique_key": "sync@2025-06-16T09:00:00+00:00",
+                "state": "done",
+                "attempts": 1,
+                "run_after": now,
+                "created_at": now,
+                "started_at": now,
+                "finished_at": now,
+                "worker": "host-a:101",
+                "last_error": None,
+            },
+            job
+            | {
+                "kind": "embed",
+                "unique_key": None,
+                "state": "failed",
+                "attempts": 5,
+                "run_after": now,
+                "created_at": now,
+                "finished_at": now,
+                "last_error": "RuntimeError: the model could not load",
+            },
+            job
+            | {
+                "kind": "alerts",
+                "unique_key": None,
+                "state": "queued",
+                "attempts": 0,
+                "run_after": now + timedelta(minutes=5),
+                "created_at": now,
+                "finished_at": None,
+                "last_error": None,
+            },
+        ],
+    )
+    lists = []
+    for n, pid in enumerate(paper_ids[:50]):
+        near = [other for other in paper_ids[n + 1 : n + 12] if other != pid][:10]
+        lists += [
+            {
+                "paper_id": pid,
+                "model": "all-MiniLM-L6-v2",
+                "rank": rank,
+                "neighbour_id": other,
+                "score": 0.9 - rank / 100,
+                "version": 1,
+                "neighbour_version": 1,
+                "listed": len(near),
+                "generation": 7,
+            }
+            for rank, other in enumerate(near)
+        ]
+    _add(conn, s.paper_neighbours, lists)
+    _add(
+        conn,
+        s.reader_scores,
+        [
+            {
+                "user_id": uid,
+                "scope": "day:2025-06-12",
+                "version": f"{uid:064x}",
+                "scores": bytes(range(uid % 200, uid % 200 + 48)),
+                "made_at": now,
+            }
+            for uid in users[:20]
+        ],
+    )
