@@ -134,7 +134,10 @@ def test_text_scores_match_the_profile_with_a_catalogue_reference():
     terms = term_matrix(
         ["spin glass dynamics", "protein folding kinetics", "glass transition of spin models"], reference
     )
-    texts = ["theory of magnets, theory of magnets, theory of magnets: spin glass", "magnets theory magnets theory"]
+    texts = [
+        "theory of magnets, theory of magnets, theory of magnets: spin glass",
+        "magnets theory magnets theory",
+    ]
     expected = np.vstack([terms.scores(terms.profile([text])) for text in texts])
     np.testing.assert_allclose(terms.text_scores(texts), expected, rtol=1e-5, atol=1e-6)
 
