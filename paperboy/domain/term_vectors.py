@@ -88,14 +88,7 @@ class TermMatrix:
     def _word_ids(self, words: list[str]) -> list[int]:
         """Ids of the words (the texts', else the reference's: a pair of two such words is one
         term, unknown but counted as one); each word neither has gets its own id below -1."""
-        unknown: dict[str, int] = {}
-        ids = []
-        for word in words:
-            found = self.word_ids.get(word)
-            if found is None:
-                found = self.reference_words.get(word)
-            ids.append(unknown.setdefault(word, -2 - len(unknown)) if found is None else found)
-        return ids
+        return self._word_ids_in(words, {})
 
     def scores(self, profile: Floats) -> Floats:
         """Each row's dot product with `profile` (cosine with a centroid of unit rows, unscaled)."""
