@@ -17,32 +17,22 @@ Thread-safe.
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from collections.abc import Callable, Hashable
 
 from markupsafe import Markup, escape
 
 from paperboy.domain.models import Paper
-from paperboy.web.regions import _building, _Embed, _Pieces, _Slots, _split
+from paperboy.web.regions import KeptByBytes, _building, _Embed, _Pieces, _Slots, _split
 
 # A card's pieces are 2-5 KB (its buttons in both states): about 8,000 cards.
 PIECE_CACHE_BYTES = 32 * 2**20
 
 
-class PieceCache:
+class PieceCache(KeptByBytes[_Pieces]):
     """Region pieces by (paper, key), each tied to the paper object it shows."""
 
     def __init__(self, max_bytes: int = PIECE_CACHE_BYTES) -> None:
-        self.max_bytes = max_bytes
-        self._lock = threading.Lock()
-        self._entries: OrderedDict[Hashable, tuple[Paper, _Pieces, int]] = OrderedDict()
-        self._bytes = 0
-        self.hits = 0
-        self.misses = 0
-
-    def __len__(self) -> int:
-        return len(self._entries)
+        super().__init__(max_bytes)
 
     def __call__(self, paper: Paper, key: Hashable, caller: Callable[[], str]) -> Markup:
         """The body's pieces as a marker of the region being rendered, or the body itself when
@@ -51,29 +41,11 @@ class PieceCache:
         if slots is None:
             return escape(caller())
         full_key = (paper.id, key)
-        with self._lock:
-            entry = self._entries.get(full_key)
-            if entry is not None and entry[0] is paper:
-                self._entries.move_to_end(full_key)
-                self.hits += 1
-                return Markup(slots.add(_Embed(entry[1])))  # noqa: S704 - a marker: NUL, hex digits and a number
-            self.misses += 1
-        pieces, size = _render(caller)
-        self._keep(full_key, paper, pieces, size)
+        pieces = self.get(full_key, paper)
+        if pieces is None:
+            pieces, size = _render(caller)
+            self.keep(full_key, paper, pieces, size)
         return Markup(slots.add(_Embed(pieces)))  # noqa: S704 - a marker: NUL, hex digits and a number
-
-    def _keep(self, key: Hashable, paper: Paper, pieces: _Pieces, size: int) -> None:
-        if size > self.max_bytes // 8:
-            return
-        with self._lock:
-            old = self._entries.pop(key, None)
-            if old is not None:
-                self._bytes -= old[2]
-            self._entries[key] = (paper, pieces, size)
-            self._bytes += size
-            while self._bytes > self.max_bytes and self._entries:
-                _, (_, _, dropped) = self._entries.popitem(last=False)
-                self._bytes -= dropped
 
 
 def _render(caller: Callable[[], str]) -> tuple[_Pieces, int]:

@@ -35,12 +35,14 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import partial
 from operator import itemgetter
+from typing import Generic, TypeVar
 
 from markupsafe import Markup, escape
 from starlette.responses import Response
 
 # Regions kept per process: a feed page's cards are 100-350 KB, so a hundred pages or so.
 REGION_CACHE_BYTES = 32 * 2**20
+V = TypeVar("V")
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,19 +109,51 @@ def reader_choice(kind: str, key: Hashable, current: bool, caller: Callable[[boo
     return Markup(slots.add((kind, key, on, off)))  # noqa: S704 - a marker: NUL, hex digits and a number
 
 
-class RegionCache:
-    """Shared regions by (basis object, key), each kept as pieces to join per reader."""
+class KeptByBytes(Generic[V]):
+    """Values by key, each tied to the basis object it was made from (found only while that very
+    object is asked with it), least recently used out past `max_bytes`; a value over an eighth of
+    it is not kept (one must not crowd out the rest). Counts hits and misses. Thread-safe."""
 
-    def __init__(self, max_bytes: int = REGION_CACHE_BYTES) -> None:
+    def __init__(self, max_bytes: int) -> None:
         self.max_bytes = max_bytes
         self._lock = threading.Lock()
-        self._entries: OrderedDict[tuple[int, Hashable], tuple[object, _Flat, int]] = OrderedDict()
+        self._entries: OrderedDict[Hashable, tuple[object, V, int]] = OrderedDict()
         self._bytes = 0
         self.hits = 0
         self.misses = 0
 
     def __len__(self) -> int:
         return len(self._entries)
+
+    def get(self, key: Hashable, basis: object) -> V | None:
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None or entry[0] is not basis:
+                self.misses += 1
+                return None
+            self._entries.move_to_end(key)
+            self.hits += 1
+            return entry[1]
+
+    def keep(self, key: Hashable, basis: object, value: V, size: int) -> None:
+        if size > self.max_bytes // 8:
+            return
+        with self._lock:
+            old = self._entries.pop(key, None)
+            if old is not None:
+                self._bytes -= old[2]
+            self._entries[key] = (basis, value, size)
+            self._bytes += size
+            while self._bytes > self.max_bytes and self._entries:
+                _, (_, _, dropped) = self._entries.popitem(last=False)
+                self._bytes -= dropped
+
+
+class RegionCache(KeptByBytes["_Flat"]):
+    """Shared regions by (basis object, key), each kept as pieces to join per reader."""
+
+    def __init__(self, max_bytes: int = REGION_CACHE_BYTES) -> None:
+        super().__init__(max_bytes)
 
     def __call__(
         self,
@@ -136,18 +170,10 @@ class RegionCache:
         if basis is None or _building.get() is not None:
             return escape(caller())
         full_key = (id(basis), key)
-        with self._lock:
-            entry = self._entries.get(full_key)
-            if entry is not None and entry[0] is basis:
-                self._entries.move_to_end(full_key)
-                self.hits += 1
-                flat = entry[1]
-            else:
-                entry = None
-                self.misses += 1
-        if entry is None:
+        flat = self.get(full_key, basis)
+        if flat is None:
             flat, size = self._render(caller)
-            self._keep(full_key, basis, flat, size)
+            self.keep(full_key, basis, flat, size)
         filled = _fill_flat(flat, values or {}, choices or {})
         spliced = _splicing.get()
         if spliced is None:
@@ -166,19 +192,6 @@ class RegionCache:
         # What the region holds of its own: its text (pieces embedded from a PieceCache are
         # that cache's, counted there, and appear in `html` as markers) and a reference a part.
         return flat, len(html) + 8 * len(flat.parts)
-
-    def _keep(self, key: tuple[int, Hashable], basis: object, flat: _Flat, size: int) -> None:
-        if size > self.max_bytes // 8:
-            return  # shown, not kept: one region must not crowd out the rest
-        with self._lock:
-            old = self._entries.pop(key, None)
-            if old is not None:
-                self._bytes -= old[2]
-            self._entries[key] = (basis, flat, size)
-            self._bytes += size
-            while self._bytes > self.max_bytes and self._entries:
-                _, (_, _, dropped) = self._entries.popitem(last=False)
-                self._bytes -= dropped
 
 
 def _split(html: str, slots: _Slots) -> _Pieces:
