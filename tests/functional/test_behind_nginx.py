@@ -114,7 +114,8 @@ def answers_through_nginx_carry_its_request_id_into_the_instances_log(site, tmp_
     answer = httpx.get(f"{site['proxy']}/papers/{PAPERS[1]}", timeout=30)
     assert answer.status_code == 200
     request_id = answer.headers["x-request-id"]
-    assert request_id in (tmp_path / "nginx" / "access.log").read_text()  # nginx's $request_id
+    # nginx's $request_id, in its access line (written once the answer is out, like ours)
+    assert _text_once_in(request_id, tmp_path / "nginx" / "access.log")
     lines = _log_lines_of(request_id, [tmp_path / "a.log", tmp_path / "b.log"])
     [access] = lines
     assert (access["route"], access["status"], access["client"]) == (
@@ -123,6 +124,16 @@ def answers_through_nginx_carry_its_request_id_into_the_instances_log(site, tmp_
         "127.0.0.1",
     )
     assert httpx.get(f"{site['proxy']}/metrics", timeout=10).status_code == 404  # kept inside
+
+
+def _text_once_in(text: str, log: Path) -> bool:
+    """Whether `text` appears in `log` within 10 s."""
+    deadline = time.monotonic() + 10
+    while text not in log.read_text():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
 
 
 def _log_lines_of(request_id: str, logs: list[Path]) -> list[dict[str, object]]:
