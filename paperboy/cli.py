@@ -82,7 +82,11 @@ def _add_serve(commands: argparse._SubParsersAction) -> None:  # type: ignore[ty
     sub = _add(commands, "serve", "Serve the web site (migrates the database first).", _serve)
     sub.add_argument("--host", help="address to listen on (default: PAPERBOY_HOST or 127.0.0.1)")
     sub.add_argument("--port", type=int, help="port (default: PAPERBOY_PORT or 8000)")
-    sub.add_argument("--workers", type=int, help="worker processes (default: PAPERBOY_WORKERS or 1)")
+    sub.add_argument(
+        "--workers",
+        type=int,
+        help="web worker processes (default: PAPERBOY_WORKERS, or 0: one per usable core as memory allows)",
+    )
 
 
 def _add_import(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

@@ -22,6 +22,7 @@ import shutil
 import sys
 import threading
 import time
+from dataclasses import replace
 from socket import socket
 from typing import NoReturn
 
@@ -42,6 +43,7 @@ from paperboy.services.background import (
 from paperboy.services.database import migrate_database, open_database
 from paperboy.services.signing_key import check_shared_key
 from paperboy.services.sync import catalogue_is_empty
+from paperboy.services.web_workers import choose_workers
 from paperboy.web.metrics import MULTIPROC_ENV
 from paperboy.web.slow_clients import PROTOCOL
 
@@ -52,6 +54,8 @@ STOP_WAIT_S = 0.5  # for all of the background jobs together, once the web serve
 def serve(settings: Settings) -> int:
     """Serve until a signal stops it, then end the process (status 0) rather than return."""
     configure_logging(settings.log_format)
+    choice = choose_workers(settings.workers)
+    settings = replace(settings, workers=choice.workers)
     _share_metrics(settings)
     engine = open_database(settings)
     migrate_database(engine)  # once here, before workers start; the background jobs keep using the engine
@@ -61,7 +65,8 @@ def serve(settings: Settings) -> int:
         print(note, file=sys.stderr)
     stop = threading.Event()
     jobs = _start_background(engine, settings, stop)
-    print(f"paperboy: serving on http://{settings.host}:{settings.port}", file=sys.stderr)
+    workers = f"{choice.workers} web worker{'s' if choice.workers > 1 else ''} ({choice.reason})"
+    print(f"paperboy: serving on http://{settings.host}:{settings.port} with {workers}", file=sys.stderr)
     try:
         _run_uvicorn(_config(settings))
     finally:

@@ -47,7 +47,14 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("host", str, "127.0.0.1", "Address `paperboy serve` listens on."),
     Setting("port", int, 8000, "Port `paperboy serve` listens on."),
-    Setting("workers", int, 1, "Web worker processes for `paperboy serve`."),
+    Setting(
+        "workers",
+        int,
+        0,
+        "Web worker processes for `paperboy serve`. 0: one per CPU core the process may use "
+        "(its affinity and a container's CPU quota), as many as available memory allows at about "
+        "1 GiB each, at most 8 (docs/deploy.md, Workers).",
+    ),
     Setting(
         "header_timeout",
         float,
@@ -577,7 +584,7 @@ def _coerce(name: str, raw: Any) -> Any:
 
 
 # Settings where zero makes no sense (a zero batch size, a zero-second timeout).
-_MINIMUMS = {"port": 1, "workers": 1, "page_size": 1, "import_batch_size": 1, "http_timeout": 0.1}
+_MINIMUMS = {"port": 1, "page_size": 1, "import_batch_size": 1, "http_timeout": 0.1}
 _MINIMUMS.update(
     {
         "keep_alive_timeout": 1,

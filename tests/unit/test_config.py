@@ -30,7 +30,7 @@ def test_environment_overrides_toml(tmp_path):
     [
         ({"PAPERBOY_PORT": "eighty"}, "port: 'eighty' is not a valid int"),
         ({"PAPERBOY_SYNC_HF": "maybe"}, "sync_hf"),
-        ({"PAPERBOY_WORKERS": "-2"}, "workers: must be at least 1"),
+        ({"PAPERBOY_WORKERS": "-2"}, "workers: must be at least 0"),
         ({"PAPERBOY_IMPORT_BATCH_SIZE": "0"}, "import_batch_size: must be at least 1"),
         ({"PAPERBOY_CATEGORIES": ""}, "name at least one arXiv category"),
         ({"PAPERBOY_CATEGORIES": "cs.LG, 68T07"}, "68T07 are not arXiv categories"),
