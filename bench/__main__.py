@@ -97,7 +97,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     print_header(facts)
     results: dict[str, Any] = {"facts": facts}
     failed = False
-    with Workspace(pg_admin, pg_note) as ws:
+    if args.databases == "postgresql" and not pg_admin:
+        parser.error(f"--databases postgresql needs {postgres.ENV_VAR}")
+    with Workspace(pg_admin, pg_note, only=None if args.databases == "both" else args.databases) as ws:
         for name in selected:
             results[name], ok = _run_one(name, ws, corpus, args)
             failed |= not ok
@@ -140,6 +142,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--repeats", type=_positive, default=1, help="full imports per database (median when > 1)"
+    )
+    parser.add_argument(
+        "--databases",
+        choices=("both", "sqlite", "postgresql"),
+        default="both",
+        help="which databases the benchmarks that measure both run on (both: PostgreSQL when "
+        f"{postgres.ENV_VAR} is set)",
     )
     parser.add_argument("--duration", type=_positive, default=10, help="seconds of wrk load per page")
     parser.add_argument("--threads", type=_positive, default=2, help="wrk threads")

@@ -40,6 +40,7 @@ class Target:
 class Workspace:
     pg_admin: str | None
     pg_note: str = ""
+    only: str | None = None  # "sqlite" or "postgresql": `--databases`, the one kind measured
     root: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="paperboy-bench-")))
     imported: dict[str, Target] = field(default_factory=dict)  # label -> a fully imported database
     import_failures: dict[str, str] = field(default_factory=dict)  # label -> why its import failed
@@ -47,7 +48,8 @@ class Workspace:
     _counter: itertools.count[int] = field(default_factory=itertools.count)
 
     def labels(self) -> list[str]:
-        return [SQLITE, POSTGRES] if self.pg_admin else [SQLITE]
+        both = [SQLITE, POSTGRES] if self.pg_admin else [SQLITE]
+        return [label for label in both if self.only is None or label.lower() == self.only]
 
     def fresh(self, label: str) -> Target:
         """A new, empty database of kind `label`."""
