@@ -79,6 +79,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("site_name", str, "paperboy", "Name shown in page titles and the header."),
     Setting("page_size", int, 100, "Papers per page on day, week and month views."),
     Setting(
+        "for_you_page_size",
+        int,
+        30,
+        'Papers per page of a reader\'s "For you" (the rest on the next pages): each is ranked and '
+        "rendered for that reader alone.",
+    ),
+    Setting(
         "page_cache_mb",
         int,
         64,
@@ -422,6 +429,7 @@ class Settings:
     limit_concurrency: int
     site_name: str
     page_size: int
+    for_you_page_size: int
     page_cache_mb: int
     page_cache_seconds: float
     categories: list[str]
@@ -584,7 +592,13 @@ def _coerce(name: str, raw: Any) -> Any:
 
 
 # Settings where zero makes no sense (a zero batch size, a zero-second timeout).
-_MINIMUMS = {"port": 1, "page_size": 1, "import_batch_size": 1, "http_timeout": 0.1}
+_MINIMUMS = {
+    "port": 1,
+    "page_size": 1,
+    "for_you_page_size": 1,
+    "import_batch_size": 1,
+    "http_timeout": 0.1,
+}
 _MINIMUMS.update(
     {
         "keep_alive_timeout": 1,
@@ -605,6 +619,7 @@ _MAXIMUMS = {
     "port": 65535,
     "smtp_port": 65535,
     "page_size": 1000,
+    "for_you_page_size": 1000,
     "sync_interval_hours": 24 * 366,
     "embed_batch_size": 1024,
     "digest_send_hour": 23,

@@ -32,7 +32,7 @@ from paperboy.storage.sync_state import catalogue_version
 # Papers kept per process and database: a week of listings, or a few hundred searches' worth.
 # A paper with its authors and links takes about 6 KB of memory (tracemalloc over 4,000 real
 # papers), so about 30 MB a process.
-CACHED_PAPERS = 5_000
+CACHED_PAPERS = 20_000
 CACHED_PAGE_PAPERS = 2_000  # papers as their own pages show them (more listings and versions)
 T = TypeVar("T")
 

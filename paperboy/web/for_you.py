@@ -162,7 +162,7 @@ def _render(request: Request, user: User, period: Period, query: FeedQuery) -> R
             period,
             category=query.category,
             page=query.page,
-            page_size=ctx.settings.page_size,
+            page_size=ctx.settings.for_you_page_size,
             trending=trending_params(ctx.settings),
         )
     except FeedPageNotFound as exc:

@@ -24,7 +24,7 @@ from markupsafe import Markup, escape
 from paperboy.domain.models import Paper
 
 # Fragments kept per process: a card's body is 1.5-3 KB, so about 10,000 cards.
-FRAGMENT_CACHE_BYTES = 24 * 2**20
+FRAGMENT_CACHE_BYTES = 64 * 2**20
 
 
 class FragmentCache:

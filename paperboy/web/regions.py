@@ -69,7 +69,7 @@ class _Embed:
     pieces: _Pieces
 
 
-_Span = tuple[int, int, int, int, _Pieces]  # see _Flat
+_Span = tuple[int, int, int, int, int]  # see _Flat
 
 
 class _Slots:
@@ -216,15 +216,22 @@ def _split(html: str, slots: _Slots) -> _Pieces:
 
 @dataclass(frozen=True, slots=True)
 class _Flat:
-    """A region as one list of byte strings: every choice off, an empty part where each value
+    """A region as one tuple of byte strings: every choice off, an empty part where each value
     goes (`slots`: their indices by name), and where each choice's off parts lie, with the part
-    to put there when the choice is on. A span is (number, last, start, end, on part): choices
-    are numbered in document order (an enclosing one before those inside it), `last` is the
-    last number inside it, and start and end index the parts."""
+    to put there when the choice is on. A span is (number, last, start, end, on): choices are
+    numbered in document order (an enclosing one before those inside it), `last` is the last
+    number inside it, start and end index the parts, and `on` indexes `ons`, the pieces to put
+    there when the choice is on.
+
+    Only tuples of ints and strings and the one tuple `ons` (references to pieces shared with
+    other regions): the collector untracks those, so a thousand readers' kept regions add a
+    few thousand objects to a full collection's walk, not hundreds of thousands (a list per
+    choice and card made its pauses 50-70 ms of held GIL with 150 readers' For you pages)."""
 
     parts: tuple[bytes, ...]
-    spans: dict[tuple[str, Hashable], list[_Span]]
-    slots: dict[str, list[int]]
+    spans: dict[tuple[str, Hashable], tuple[_Span, ...]]
+    slots: dict[str, tuple[int, ...]]
+    ons: tuple[_Pieces, ...]
 
 
 def _flatten(pieces: _Pieces) -> _Flat:
@@ -235,6 +242,7 @@ def _flatten(pieces: _Pieces) -> _Flat:
     pending: list[bytes] = []  # text not yet made parts
     spans: dict[tuple[str, Hashable], list[_Span]] = {}
     slots: dict[str, list[int]] = {}
+    ons: list[_Pieces] = []
     number = 0
 
     def cut() -> int:
@@ -254,12 +262,18 @@ def _flatten(pieces: _Pieces) -> _Flat:
                 start, mine = cut(), number
                 number += 1
                 walk(piece.off)
-                span = (mine, number - 1, start, cut(), piece.on)
+                ons.append(piece.on)
+                span = (mine, number - 1, start, cut(), len(ons) - 1)
                 spans.setdefault((piece.kind, piece.key), []).append(span)
 
     walk(pieces)
     cut()
-    return _Flat(tuple(parts), spans, slots)
+    return _Flat(
+        tuple(parts),
+        {choice: tuple(found) for choice, found in spans.items()},
+        {name: tuple(found) for name, found in slots.items()},
+        tuple(ons),
+    )
 
 
 def _fill_flat(
@@ -287,7 +301,7 @@ def _fill_flat(
         if number <= inside:  # within a choice already on (a hidden card's vote button)
             continue
         out += parts[done:start]
-        out.append(_fill(on, values, choices))
+        out.append(_fill(flat.ons[on], values, choices))
         done, inside = end, last
     return b"".join(out + parts[done:] if found else parts)
 

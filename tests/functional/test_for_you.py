@@ -6,6 +6,7 @@ another account's signals are never used). The model itself: tests/unit/services
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import date
 
 import pytest
@@ -120,6 +121,33 @@ def test_not_interested_takes_a_paper_out_at_once(settings, engine, catalogue):
         hide = {"csrf_token": csrf, "action": "hide"}
         assert client.post("/papers/2506.00001/not-interested", data=hide).status_code == 303
         assert "2506.00001" not in listed_ids(client.get("/for-you/date/2025-06-12").text)
+
+
+def test_a_page_holds_for_you_page_size_papers_and_the_next_pages_the_rest(settings, engine, catalogue):
+    """A short first page (each is ranked and rendered for one reader), the rest behind "Next";
+    kept cards never carry one reader's marks to another, and a hide shows on the next answer."""
+    settings = replace(settings, for_you_page_size=2)  # 5 papers: 3 pages
+    with open_client(settings) as client:
+        ada = log_in_as(client, make_member(engine, "ada"))
+        _save(client, ada, SAVED)
+        pages = [listed_ids(client.get(f"/for-you/date/2025-06-12?page={n}").text) for n in (1, 2, 3)]
+        assert [len(ids) for ids in pages] == [2, 2, 1]
+        assert sorted(id_ for ids in pages for id_ in ids) == sorted(TOPICS)
+        first = client.get("/for-you/date/2025-06-12").text
+        assert 'rel="next" href="/for-you/date/2025-06-12?page=2"' in first
+        assert "Page 1 of 3" in first
+        hide = {"csrf_token": ada, "action": "hide"}
+        assert client.post(f"/papers/{pages[0][0]}/not-interested", data=hide).status_code == 303
+        assert pages[0][0] not in listed_ids(client.get("/for-you/date/2025-06-12").text)
+        _save(client, ada, pages[1][0])  # saved: seen, out of her For you
+        left = [listed_ids(client.get(f"/for-you/date/2025-06-12?page={n}").text) for n in (1, 2)]
+        assert sorted(id_ for ids in left for id_ in ids) == sorted(set(TOPICS) - {pages[0][0], pages[1][0]})
+        client.cookies.clear()
+        bob = log_in_as(client, make_member(engine, "bob"))
+        shown = [client.get(f"/for-you/date/2025-06-12?page={n}").text for n in (1, 2, 3)]
+        assert sorted(id_ for text in shown for id_ in listed_ids(text)) == sorted(TOPICS)  # hers alone
+        assert all(ada not in text and bob in text for text in shown)  # each reader's CSRF token
+        assert not any('class="save-button saved"' in text for text in shown)
 
 
 def test_the_blend_and_the_reset_forms(settings, engine, catalogue):

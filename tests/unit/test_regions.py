@@ -117,3 +117,24 @@ def test_spliced_regions_reach_the_body_as_bytes(render):
     assert "bob" not in page
     assert response.body == "<p>[a:off/bob][é✕:ON/bob]</p>".encode()
     assert response.headers["content-length"] == str(len(response.body))
+
+
+def test_a_kept_region_leaves_the_garbage_collector_little_to_walk(render):
+    """A kept region is tuples of ints, strings and bytes the collector stops tracking, and one
+    tuple of references (`ons`): a full collection's walk (a pause with the GIL held) does not
+    grow with every reader's kept page, as a list per card and choice made it."""
+    import gc
+
+    from paperboy.web.regions import _Flat
+
+    render(object(), [f"paper-{n}" for n in range(100)], "ada", {"paper-3"})
+    (_, flat, _), *_ = render.regions._entries.values()
+    assert isinstance(flat, _Flat)
+    assert len(flat.spans) == 100
+    for _ in range(3):  # a tuple is untracked once what it holds is, a collection after it
+        gc.collect()
+    inside = [flat.parts, flat.spans, flat.slots, *flat.spans.values(), *flat.slots.values()]
+    inside += [span for spans in flat.spans.values() for span in spans]
+    assert [part for part in inside if gc.is_tracked(part)] == []
+    assert gc.is_tracked(flat.ons)
+    assert len(flat.ons) == 100

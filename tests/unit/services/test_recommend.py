@@ -6,6 +6,7 @@ the very next answer (the kept scores are keyed by the signals)."""
 
 from __future__ import annotations
 
+import io
 from dataclasses import replace
 from datetime import UTC, date, datetime
 
@@ -271,6 +272,28 @@ def test_stored_scores_of_other_candidates_are_never_used(engine, catalogue, ind
     assert personal_from_bytes(blob, candidates) is not None
     assert personal_from_bytes(blob, shuffled) is None
     assert personal_from_bytes(b"not an archive", candidates) is None
+    assert personal_from_bytes(blob[: len(blob) - 8], candidates) is None  # cut short
+    old = io.BytesIO()
+    np.savez(old, ids=candidates.ids)  # the .npz rows stored before: fitted again, never misread
+    assert personal_from_bytes(old.getvalue(), candidates) is None
+
+
+def test_stored_scores_read_back_as_they_were_fitted(engine, catalogue, index):
+    ada = make_member(engine, "ada")
+    _save(engine, ada, catalogue[LIBRARY["quantum"]])
+    with engine.begin() as conn:
+        insert_follow(conn, ada.id, "author", "tara grasp", "Tara Grasp", now_utc())
+    fitted = _ranked(engine, index, ada)[0].scored.personal
+    read = personal_from_bytes(personal_bytes(fitted), fitted.candidates)
+    assert read is not None
+    assert read.reader.positives[0].title == fitted.reader.positives[0].title
+    assert read.reader.followed_authors == fitted.reader.followed_authors
+    for name in ("personal", "nearest_positive", "searches_matched"):
+        assert np.array_equal(getattr(read, name), getattr(fitted, name)), name
+        assert getattr(read, name).dtype == getattr(fitted, name).dtype, name
+    assert read.raw.keys() == fitted.raw.keys()
+    assert all(np.array_equal(read.points[k], fitted.points[k]) for k in fitted.points)
+    read.personal[0] = 0.5  # copies of the stored bytes, which are read-only
 
 
 def test_a_run_that_does_not_store_leaves_no_row(engine, catalogue, index):
