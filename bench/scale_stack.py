@@ -311,6 +311,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="scale: the whole stack (import, index, two serve instances under wrk) instead of vectors alone",
     )
     parser.add_argument(
+        "--scale-stack-reuse",
+        default="",
+        help="scale-stack: the work folder a run left (killed, or --scale-keep): serve phases only",
+    )
+    parser.add_argument(
         "--scale-searches",
         default="auto,per-host",
         help="scale-stack: vector_search values to serve with, in turn (default: auto,per-host)",
@@ -321,6 +326,8 @@ def run(corpus: Corpus, args: argparse.Namespace, admin: str, count: int) -> dic
     from bench.postgres import create_database, drop_database
 
     name = f"paperboy_stack_{count}"
+    if args.scale_stack_reuse:
+        return run_reused(args, admin, count, corpus)
     url = create_database(admin, name)
     result: dict[str, Any] = {"papers": count}
     try:
@@ -347,11 +354,31 @@ def run(corpus: Corpus, args: argparse.Namespace, admin: str, count: int) -> dic
     return result
 
 
-def _serve_phase(corpus: Corpus, url: str, work: Path, search: str) -> dict[str, Any]:
+def run_reused(args: argparse.Namespace, admin: str, count: int, corpus: Corpus) -> dict[str, Any]:
+    """The serve phases only, on the database and work folder a run left (killed, or with
+    --scale-keep), its indexes as they are: `paperboy index` is not run again."""
+    from sqlalchemy.engine import make_url
+
+    from bench.postgres import drop_database
+
+    name = f"paperboy_stack_{count}"
+    url = make_url(admin).set(database=name).render_as_string(hide_password=False)
+    work = Path(args.scale_stack_reuse)
+    result: dict[str, Any] = {"papers": count, "reused": str(work)}
+    try:
+        for search in [s for s in args.scale_searches.split(",") if s]:
+            result[search] = _serve_phase(corpus, url, work, search, index=False)
+    finally:
+        if not args.scale_keep:
+            drop_database(admin, name)
+    return result
+
+
+def _serve_phase(corpus: Corpus, url: str, work: Path, search: str, index: bool = True) -> dict[str, Any]:
     env = serve_env(url, work / "data", search)
-    phase: dict[str, Any] = {
-        "index": timed_command(["index"], env, work / f"index-{search}", f"index ({search})")
-    }
+    phase: dict[str, Any] = {}
+    if index:
+        phase["index"] = timed_command(["index"], env, work / f"index-{search}", f"index ({search})")
     started = time.perf_counter()
     with two_instances(env, work / search) as instances:
         phase["ready_s"] = time.perf_counter() - started
@@ -361,6 +388,7 @@ def _serve_phase(corpus: Corpus, url: str, work: Path, search: str) -> dict[str,
         phase["day"] = [measure_load(instances, url, days, c, work) for c in CONNECTIONS]
         phase["rss"] = peak_rss(instances, url)
     print(f"scale-stack: {search} measured", flush=True)
+    print_phase(search, phase)
     return phase
 
 
@@ -373,29 +401,33 @@ def print_stack(result: dict[str, Any]) -> None:
         f"peak RSS {imported['peak_rss_mib']:.0f} MiB (load {imported['load']}); reference vectors "
         f"stored in {result['vectors_s']:.0f} s (load {result['vectors_load']})"
     )
-    phases = [k for k in result if isinstance(result[k], dict) and "search" in result[k]]
-    for search in phases:
-        phase = result[search]
-        index, rss = phase["index"], phase["rss"]
-        print(
-            f"\n**vector_search={search}**: `paperboy index` {index['wall_s']:.0f} s (load {index['load']}), "
-            f"both instances ready {phase['ready_s']:.0f} s after start; peak RSS of the serve "
-            f"processes {' / '.join(f'{m:.0f}' for m in rss['serve_mib'])} MiB, of the "
-            f"{rss['backends']} PostgreSQL backends max {rss['backend_max_mib']:.0f} MiB each "
-            f"(sum {rss['backend_sum_mib']:.0f}, shared buffers counted in each)\n"
-        )
-        print(
-            "| page | conns | p50 ms (a / b) | p99 ms (a / b) | req/s | errors "
-            "| serve CPU ms/req | db CPU ms/req | load |"
-        )
-        print("|---|---:|---|---|---:|---:|---:|---:|---|")
-        for kind in ("search", "day"):
-            for row in phase[kind]:
-                print(
-                    f"| {kind} | {row['connections']} | {_pair(row['p50_ms'])} | {_pair(row['p99_ms'])} "
-                    f"| {row['requests_per_s']:.1f} | {row['errors']} | {row['serve_cpu_ms']:.1f} "
-                    f"| {row['db_cpu_ms']:.1f} | {row['load']} |"
-                )
+    for search in [k for k in result if isinstance(result[k], dict) and "search" in result[k]]:
+        print_phase(search, result[search])
+
+
+def print_phase(search: str, phase: dict[str, Any]) -> None:
+    rss = phase["rss"]
+    if "index" in phase:
+        index = phase["index"]
+        print(f"\n`paperboy index` ({search}): {index['wall_s']:.0f} s (load {index['load']})")
+    print(
+        f"\n**vector_search={search}**: both instances ready {phase['ready_s']:.0f} s after start; "
+        f"peak RSS of the serve processes {' / '.join(f'{m:.0f}' for m in rss['serve_mib'])} MiB, of "
+        f"the {rss['backends']} PostgreSQL backends max {rss['backend_max_mib']:.0f} MiB each "
+        f"(sum {rss['backend_sum_mib']:.0f}, shared buffers counted in each)\n"
+    )
+    print(
+        "| page | conns | p50 ms (a / b) | p99 ms (a / b) | req/s | errors "
+        "| serve CPU ms/req | db CPU ms/req | load |"
+    )
+    print("|---|---:|---|---|---:|---:|---:|---:|---|")
+    for kind in ("search", "day"):
+        for row in phase[kind]:
+            print(
+                f"| {kind} | {row['connections']} | {_pair(row['p50_ms'])} | {_pair(row['p99_ms'])} "
+                f"| {row['requests_per_s']:.1f} | {row['errors']} | {row['serve_cpu_ms']:.1f} "
+                f"| {row['db_cpu_ms']:.1f} | {row['load']} |"
+            )
 
 
 def _pair(values: list[float]) -> str:
