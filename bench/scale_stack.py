@@ -26,27 +26,24 @@ import argparse
 import datetime as dt
 import gzip
 import json
-import os
 import tempfile
 import time
 import urllib.parse
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from bench import wrk
 from bench.common import REPO_ROOT, BenchError, Corpus, child_env, paperboy_command, run_measured, tail
 from bench.reference_vectors import MODEL, REFERENCE
-from bench.server import get_status, group_cpu_s, start_serve, stop_process_group
+from bench.scale_stack_load import load_average, measure_load, peak_rss
+from bench.server import get_status, start_serve, stop_process_group
 
 PER_MONTH = 50_000  # synthetic ids: 50000-99999 in each month from 1501, clear of real numbers
 SHIFT_DAYS = 364  # 52 weeks: a variant's listing days keep their weekday
 SECRET = "bench-scale-stack-secret-key-0123456789abcdef"
-DURATION_S = 20
 CONNECTIONS = (8, 64)
 QUESTIONS = REPO_ROOT / "bench" / "questions"
 
@@ -122,10 +119,6 @@ def store_vectors(url: str, arxiv_ids: list[str], batch: int = 5000) -> float:
     return time.perf_counter() - started
 
 
-def load_average() -> str:
-    return "/".join(f"{x:.1f}" for x in os.getloadavg())
-
-
 def timed_command(args: list[str], env: dict[str, str], log: Path, what: str) -> dict[str, Any]:
     load = load_average()
     measured = run_measured(paperboy_command(*args), env, log)
@@ -177,110 +170,6 @@ def _keywords_current(base: str) -> bool:
 
     with urllib.request.urlopen(f"{base}/healthz", timeout=5) as response:
         return bool(json.loads(response.read()).get("keyword_index") in ("current", None))
-
-
-def measure_load(
-    instances: list[tuple[str, int]], url: str, paths: list[str], connections: int, work: Path
-) -> dict[str, Any]:
-    """wrk on both instances at once, `connections` split between them."""
-    script = wrk.cycling_script(paths, work / f"paths-{len(paths)}.lua")
-    groups = [group for _, group in instances]
-    cpu_before = sum(group_cpu_s(g) for g in groups), _pids_cpu_s(_backend_pids(url))
-    load = load_average()
-    half = max(1, connections // 2)
-    with ThreadPoolExecutor(max_workers=len(instances)) as pool:
-        futures = [
-            pool.submit(
-                wrk.run_wrk,
-                base + "/",
-                threads=min(2, half),
-                connections=half,
-                duration_s=DURATION_S,
-                script=script,
-            )
-            for base, _ in instances
-        ]
-        results = [f.result()[0] for f in futures]
-    serve_cpu = sum(group_cpu_s(g) for g in groups) - cpu_before[0]
-    db_cpu = _cpu_delta(cpu_before[1], _pids_cpu_s(_backend_pids(url)))
-    requests = sum(r.requests for r in results)
-    return {
-        "connections": connections,
-        "load": f"{load} → {load_average()}",
-        "p50_ms": [r.p50_ms for r in results],
-        "p99_ms": [r.p99_ms for r in results],
-        "requests_per_s": sum(r.requests_per_s for r in results),
-        "requests": requests,
-        "errors": sum(r.non_2xx + r.socket_errors for r in results),
-        "serve_cpu_ms": serve_cpu / requests * 1000 if requests else float("nan"),
-        "db_cpu_ms": db_cpu / requests * 1000 if requests else float("nan"),
-    }
-
-
-def peak_rss(instances: list[tuple[str, int]], url: str) -> dict[str, Any]:
-    serve = {base: sum(_hwm_mib(pid) for pid in _group_pids(group)) for base, group in instances}
-    backends = [_hwm_mib(pid) for pid in _backend_pids(url)]
-    return {
-        "serve_mib": list(serve.values()),
-        "backends": len(backends),
-        "backend_max_mib": max(backends, default=0.0),
-        "backend_sum_mib": sum(backends),
-    }
-
-
-def _group_pids(group: int) -> list[int]:
-    pids = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[2]) == group:
-            pids.append(int(stat.parent.name))
-    return pids
-
-
-def _hwm_mib(pid: int) -> float:
-    try:
-        status = Path(f"/proc/{pid}/status").read_text()
-    except OSError:
-        return 0.0
-    fields = {line.split(":")[0]: line.split()[1] for line in status.splitlines() if line.startswith("Vm")}
-    return int(fields.get("VmHWM", 0)) / 1024
-
-
-def _backend_pids(url: str) -> list[int]:
-    """The PostgreSQL backends connected to the bench database (but this query's)."""
-    from sqlalchemy import text
-
-    from paperboy.storage.engine import make_engine
-
-    engine = make_engine(url)
-    try:
-        with engine.connect() as conn:
-            sql = (
-                "SELECT pid FROM pg_stat_activity"
-                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
-            )
-            return [int(row[0]) for row in conn.execute(text(sql))]
-    finally:
-        engine.dispose()
-
-
-def _pids_cpu_s(pids: list[int]) -> dict[int, float]:
-    ticks = os.sysconf("SC_CLK_TCK")
-    found = {}
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        found[pid] = (int(fields[11]) + int(fields[12])) / ticks
-    return found
-
-
-def _cpu_delta(before: dict[int, float], after: dict[int, float]) -> float:
-    return sum(cpu - before.get(pid, 0.0) for pid, cpu in after.items())
 
 
 def day_paths(corpus: Corpus, days: int = 20) -> list[str]:
