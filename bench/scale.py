@@ -16,6 +16,9 @@ per-host index, side by side on one PostgreSQL database that holds both.
   same for every backend and left out), the process's RSS after the queries (peak too; the model
   is not loaded), the database's and the index's sizes.
 
+`--scale-stack` measures the whole stack instead (import, index, two `serve` under wrk):
+bench/scale_stack.py.
+
 Needs a PostgreSQL with pgvector: PAPERBOY_BENCH_PGVECTOR_URL (an admin URL; `scripts/pg-test-server
 start pgvector` starts one).
 """
@@ -35,6 +38,7 @@ from typing import Any
 
 import numpy as np
 
+from bench import scale_stack
 from bench.common import REPO_ROOT, BenchError, Corpus
 from bench.postgres import create_database, drop_database
 from bench.reference_vectors import MODEL, REFERENCE
@@ -63,6 +67,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default="",
         help="scale: comma-separated, of pgvector, per-host, exact (default: all that fit)",
     )
+    scale_stack.add_arguments(parser)
 
 
 def run(corpus: Corpus, args: argparse.Namespace) -> dict[str, Any]:
@@ -73,6 +78,8 @@ def run(corpus: Corpus, args: argparse.Namespace) -> dict[str, Any]:
         )
     titles, arxiv_ids = _corpus_titles(corpus.papers)
     count = args.scale_papers or len(titles)
+    if args.scale_stack:
+        return scale_stack.run(corpus, args, admin, count)
     name = f"paperboy_scale_{count}"
     url = create_database(admin, name)
     try:

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Collection
+from contextlib import nullcontext
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from paperboy.services.vector_snapshot import as_ids, unit_query
 from paperboy.storage.pgvector import (
@@ -46,9 +47,13 @@ class PgVectorIndex:
         *,
         exclude: Collection[int] = (),
         within: Collection[int] | None = None,
+        conn: Connection | None = None,
     ) -> Ranking:
         """As `VectorIndex.nearest`: the `k` nearest by cosine, only among `within` when given,
-        never `exclude`; ties to the smaller id."""
+        never `exclude`; ties to the smaller id. Asked on `conn` when given: a request that holds
+        a connection must not wait for a second one from the same pool (with as many requests
+        in flight as the pool has connections, each would wait for the others': bench/README.md,
+        `scale --scale-stack`)."""
         if k <= 0 or (within is not None and len(within) == 0):
             return [], []
         dimensions = self._dimensions_of()
@@ -56,11 +61,12 @@ class PgVectorIndex:
             return [], []
         unit = unit_query(query, dimensions)
         skip = [int(i) for i in as_ids(exclude)]
-        with self.engine.begin() as conn:  # search_nearest sets the transaction's ef_search
+        # search_nearest sets ef_search, kept on the connection once its transaction commits
+        with nullcontext(conn) if conn is not None else self.engine.begin() as asking:
             if within is None:
-                found = search_nearest(conn, self.model, unit, k, skip)
+                found = search_nearest(asking, self.model, unit, k, skip)
             else:
-                found = search_within(conn, self.model, unit, k, [int(i) for i in as_ids(within)], skip)
+                found = search_within(asking, self.model, unit, k, [int(i) for i in as_ids(within)], skip)
         return _ranking(found)
 
     def neighbours_of(self, paper_id: int, k: int) -> Ranking | None:
@@ -115,8 +121,12 @@ class PgVectorIndex:
     def __len__(self) -> int:
         now = time.monotonic()
         counted = self._count
-        if counted is not None and counted[1] > 0 and now - counted[0] < COUNT_KEPT_S:
-            return counted[1]
+        if counted is not None and counted[1] > 0:
+            if now - counted[0] < COUNT_KEPT_S:
+                return counted[1]
+            # One caller counts again; the others keep the last count meanwhile, rather than each
+            # asking the pool for a second connection while its request holds one.
+            self._count = (now, counted[1])
         with self.engine.connect() as conn:
             count = count_embeddings(conn, self.model)
         self._count = (now, count)

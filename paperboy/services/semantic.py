@@ -250,14 +250,15 @@ class SemanticRanker:
             return None  # empty, the model unavailable or still loading (unavailable)
         vector = self._embed_query(query.semantic_text())
         if not lexical.has_constraints(query):
-            return index.nearest(vector, depth)
+            return index.nearest(vector, depth, conn=conn)
         # Over-fetch, then keep those meeting the requirements; when the filters are too narrow
         # for that, search among the papers that meet them.
-        ids, scores = index.nearest(vector, depth * 4)
+        ids, scores = index.nearest(vector, depth * 4, conn=conn)
         allowed = lexical.constrained_ids(conn, query, ids)
         kept = [(i, s) for i, s in zip(ids, scores, strict=True) if i in allowed][:depth]
         if len(kept) < depth and len(ids) == depth * 4:
-            return index.nearest(vector, depth, within=lexical.all_constrained_ids(conn, query))
+            within = lexical.all_constrained_ids(conn, query)
+            return index.nearest(vector, depth, within=within, conn=conn)
         return [i for i, _ in kept], [s for _, s in kept]
 
     def neighbours(self, paper: Paper, limit: int, conn: Connection | None = None) -> Ranking | None:

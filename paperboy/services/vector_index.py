@@ -106,11 +106,12 @@ class VectorIndex:
         *,
         exclude: Collection[int] = (),
         within: Collection[int] | None = None,
+        conn: Connection | None = None,
     ) -> tuple[list[int], list[float]]:
         """The `k` papers whose vectors have the largest cosine with `query`, best first, with
         those cosines; only papers in `within` when given, never those in `exclude`. Ties go to
         the smaller id. The first call loads the vectors; calls from other threads during that
-        load find none (len 0) rather than wait."""
+        load find none (len 0) rather than wait. `conn` is not needed (the vectors are here)."""
         return _nearest_in(self._current(), query, k, exclude, within)
 
     def neighbours_of(self, paper_id: int, k: int) -> Neighbours | None:

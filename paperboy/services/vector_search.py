@@ -13,7 +13,7 @@ from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from paperboy.services.pgvector_index import PgVectorIndex
 from paperboy.services.vector_index import VectorIndex, update_ann_index
@@ -42,6 +42,7 @@ class Vectors(Protocol):
         *,
         exclude: Collection[int] = (),
         within: Collection[int] | None = None,
+        conn: Connection | None = None,  # the caller's, when it holds one: asked on it
     ) -> tuple[list[int], list[float]]: ...
 
     def neighbours_of(self, paper_id: int, k: int) -> tuple[list[int], list[float]] | None: ...

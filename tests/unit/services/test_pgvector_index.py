@@ -142,6 +142,28 @@ def test_exclusions_filters_and_deletions_are_kept(pg_engine):
     assert len(PgVectorIndex(pg_engine, "hashing-v1")) == 5
 
 
+def test_a_search_asked_on_the_callers_connection_needs_no_second_one(pg_engine):
+    """A request holds a connection while it asks for nearest vectors: had the index taken a
+    second one from the same pool, as many requests in flight as the pool has connections would
+    each wait for another's (bench/README.md, `scale --scale-stack`). A pool of one shows it."""
+    ids = _add_papers(pg_engine, 30)
+    vectors = np.random.default_rng(3).normal(size=(30, 384))
+    _store(pg_engine, ids, vectors)
+    ensure_database_index(pg_engine, MODEL)
+    one = make_engine(pg_engine.url, pool_size=1, max_overflow=0, pool_timeout=2)
+    try:
+        index = PgVectorIndex(one, MODEL)
+        assert len(index) == 30  # counted and the dimensions read before the request below
+        assert index.nearest(vectors[0], 1)[0] == [ids[0]]
+        with one.connect() as conn:
+            assert index.nearest(vectors[1], 1, conn=conn)[0] == [ids[1]]
+            within = set(ids[10:13])
+            assert set(index.nearest(vectors[0], 5, within=within, conn=conn)[0]) == within
+            assert len(index) == 30
+    finally:
+        one.dispose()
+
+
 def test_paperboy_index_sets_up_a_server_that_got_pgvector_after_migrating(pg_engine, tmp_path):
     """Vectors stored before the column existed are copied into it, and the index is built."""
     from sqlalchemy import text
