@@ -631,17 +631,15 @@ def report(
         with_a = [score(f) for f in feats]
         mrr, rec = mean_measures(test, with_a)
         per_case[(method, "authors")] = per_case_rr(test, with_a)
-        if free_key is None:
-            free_mrr = free_rec = float("nan")
-        else:
-            if method.startswith("fusion"):
-                without = [fused(f, chosen["fusion"], 0.0) for f in feats]
-            else:
-                without = [f[free_key] for f in feats]
+        free_mrr = free_rec = tune_free = float("nan")
+        if free_key is not None:
+            without = [_content_score(method, free_key, chosen, f) for f in feats]
             free_mrr, free_rec = mean_measures(test, without)
             per_case[(method, "content")] = per_case_rr(test, without)
+            tune_without = [_content_score(method, free_key, chosen, f) for f in tune_feats]
+            tune_free = mean_measures(tuning, tune_without)[0]
         tune_mrr = float(np.mean(per_case_rr(tuning, [score(f) for f in tune_feats])))
-        rows.append([method, kind, mrr, rec, free_mrr, free_rec, tune_mrr])
+        rows.append([method, kind, mrr, rec, free_mrr, free_rec, tune_mrr, tune_free])
         results.append(
             {
                 "method": method,
@@ -651,6 +649,7 @@ def report(
                 "mrr_content_only": free_mrr,
                 f"recall@{K}_content_only": free_rec,
                 "tuning_mrr": tune_mrr,
+                "tuning_mrr_content_only": tune_free,
             }
         )
     product_row = _product_row(test, product, per_case)
@@ -658,7 +657,16 @@ def report(
     print(f"\ntest half: {len(test):,} cases (MRR, recall@{K}; ties broken at random, expected value)")
     print(
         format_table(
-            ["method", "kind", "MRR", f"R@{K}", "MRR no authors", f"R@{K} no authors", "MRR tuning"],
+            [
+                "method",
+                "kind",
+                "MRR",
+                f"R@{K}",
+                "MRR no authors",
+                f"R@{K} no authors",
+                "MRR tuning",
+                "MRR tuning no authors",
+            ],
             [[_fmt(v) for v in row] for row in rows],
         )
     )
@@ -705,13 +713,18 @@ def report(
     }
 
 
+def _content_score(method: str, free_key: str, chosen: dict[str, Any], feats: dict[str, np.ndarray]) -> Any:
+    """A method's author-free twin's scores for one case (the content fusion for the fusions)."""
+    return fused(feats, chosen["fusion"], 0.0) if method.startswith("fusion") else feats[free_key]
+
+
 def _product_row(
     test: Sequence[Case], product: Any, per_case: dict[tuple[str, str], np.ndarray]
 ) -> dict[str, Any]:
     """The product's row of the table (bench/recommendations_product.py), or "not run"."""
     label = "product end to end (/api/v1/me/recommendations)"
     if product is None:
-        return {"row": [label, "product", "not run", "", "", "", ""], "result": "not run (--no-product)"}
+        return {"row": [label, "product", "not run", "", "", "", "", ""], "result": "not run (--no-product)"}
     mrr, rec = mean_measures(test, product.with_authors)
     free_mrr, free_rec = mean_measures(test, product.content_only)
     content_rr = per_case_rr(test, product.content_only)
@@ -724,7 +737,7 @@ def _product_row(
         "api_s": product.api_seconds,
     }
     return {
-        "row": [label, "product", mrr, rec, free_mrr, free_rec, ""],
+        "row": [label, "product", mrr, rec, free_mrr, free_rec, "", ""],
         "result": result,
         "content_rr": content_rr,
     }

@@ -8,8 +8,9 @@ No database: each case's period is its day's whole listing (as services/recommen
 its tf-idf words and MiniLM rows made as the product makes them (domain/term_vectors.py, the
 reference vectors), the reader's positives the library and, with authors, a follow of the
 case's author; the background is 5,000 seeded random catalogue rows, as services/recommend.py
-samples them. Trending is flat (the benchmark's corpus has no votes), so the blend at the default
-75% orders by the personal score. Each variant is scored with and without author signals.
+samples them (the words' idf to the power each variant says). Trending is flat (the benchmark's
+corpus has no votes), so the blend at the default 75% orders by the personal score. Each variant
+is scored with and without author signals.
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ from paperboy.domain.recommend import (
     blend,
     personal_scores,
 )
-from paperboy.domain.term_vectors import NO_REFERENCE, document_frequencies, term_matrix
+from paperboy.domain.term_vectors import IDF_POWER, NO_REFERENCE, document_frequencies, term_matrix
 
 BACKGROUND_PAPERS, BACKGROUND_SEED = 5_000, 20261207  # as services/recommend.py
 
@@ -57,12 +58,14 @@ class Variant:
     name: str
     weights: Weights
     reference: bool = True  # the idf counts the background sample's papers too
+    idf_power: float = IDF_POWER
 
 
 def variants() -> list[Variant]:
     return [
-        Variant("idf: the period only", DEFAULT_WEIGHTS, reference=False),
-        Variant("idf: the period + the 5,000-paper sample", DEFAULT_WEIGHTS),
+        Variant("idf: the period only, plain", DEFAULT_WEIGHTS, reference=False, idf_power=1.0),
+        Variant("idf: the period + the 5,000-paper sample, plain", DEFAULT_WEIGHTS, idf_power=1.0),
+        Variant("as shipped: that idf squared", DEFAULT_WEIGHTS),
     ]
 
 
@@ -88,7 +91,7 @@ def run(half: str, count: int, chosen: Sequence[Variant]) -> dict[str, Any]:
     print(f"{half} half: {len(cases)} cases ({time.perf_counter() - start:.0f} s)", flush=True)
 
     @lru_cache(maxsize=8)
-    def period(day: str, names: bool, reference: bool) -> Candidates:
+    def period(day: str, names: bool, reference: bool, idf_power: float) -> Candidates:
         rows = np.array(data.listing[day], dtype=np.int64)
         return Candidates(
             rows,
@@ -97,7 +100,9 @@ def run(half: str, count: int, chosen: Sequence[Variant]) -> dict[str, Any]:
             [tuple(sorted(data.authors[n])) for n in rows],
             [data.categories[n] for n in rows],
             term_matrix(
-                [_text(data, n, names) for n in rows], references[names] if reference else NO_REFERENCE
+                [_text(data, n, names) for n in rows],
+                references[names] if reference else NO_REFERENCE,
+                idf_power,
             ),
             vectors[rows],
         )
@@ -111,7 +116,7 @@ def run(half: str, count: int, chosen: Sequence[Variant]) -> dict[str, Any]:
                     if with_authors
                     else replace(variant.weights, authors=0.0, author_words=False)
                 )
-                cands = period(case.day, weights.author_words, variant.reference)
+                cands = period(case.day, weights.author_words, variant.reference, variant.idf_power)
                 scores.setdefault((variant.name, with_authors), []).append(
                     case_scores(data, vectors, case, cands, background, weights, with_authors)
                 )

@@ -39,6 +39,7 @@ from paperboy.domain.recommend import (
 )
 from paperboy.domain.recommend_reasons import Reason, reason_for
 from paperboy.domain.term_vectors import (
+    IDF_POWER,
     NO_REFERENCE,
     DocumentFrequencies,
     document_frequencies,
@@ -159,7 +160,9 @@ def recommend_papers(
         candidates, key = candidates_of(engine, conn, index, period, catalogue, category)
         generation = key[3]  # the candidates' own: asked once, so scores never outlive them
         personal_key = (user_id, signals, follows, key)
-        where = (scope_of(period, category), version_of(signals, follows, catalogue, generation, WEIGHTS))
+        # The idf's power is part of the model: scores stored under another are not read.
+        made_from = version_of(signals, follows, catalogue, generation, WEIGHTS, IDF_POWER)
+        where = (scope_of(period, category), made_from)
         personal = _personal(engine).get_or_make(
             personal_key,
             lambda: shared_personal(

@@ -22,7 +22,14 @@ from paperboy.domain.recommend import (
     search_matches,
 )
 from paperboy.domain.recommend_reasons import reason_for
-from paperboy.domain.term_vectors import MAX_DF_SHARE, document_frequencies, term_matrix, terms_of, words_of
+from paperboy.domain.term_vectors import (
+    IDF_POWER,
+    MAX_DF_SHARE,
+    document_frequencies,
+    term_matrix,
+    terms_of,
+    words_of,
+)
 
 TEXTS = [
     "Graph neural networks for molecules: message passing on molecular graphs.",
@@ -32,14 +39,14 @@ TEXTS = [
 ]
 
 
-def _dense_tfidf(texts, reference=()):
+def _dense_tfidf(texts, reference=(), power=2):
     """tf-idf as the module documents it, written plainly: smoothed idf over the texts and the
-    reference texts, 1 + log tf, rows of norm 1 (fewer than 20 texts: no max_df cut)."""
+    reference texts, squared, 1 + log tf, rows of norm 1 (fewer than 20 texts: no max_df cut)."""
     counted = [Counter(terms_of(text)) for text in texts]
     everyone = counted + [Counter(terms_of(text)) for text in reference]
     vocabulary = sorted({term for counts in counted for term in counts})
     df = {term: sum(term in counts for counts in everyone) for term in vocabulary}
-    idf = {term: math.log((1 + len(everyone)) / (1 + df[term])) + 1 for term in vocabulary}
+    idf = {term: (math.log((1 + len(everyone)) / (1 + df[term])) + 1) ** power for term in vocabulary}
     rows = []
     for counts in counted:
         row = np.array([(1 + math.log(counts[t])) * idf[t] if t in counts else 0.0 for t in vocabulary])
@@ -84,6 +91,27 @@ def test_tfidf_scores_match_a_plain_dense_computation(reference):
     wanted /= len(library)
     np.testing.assert_allclose(matrix.scores(profile), dense @ wanted, rtol=1e-5, atol=1e-6)
     assert np.argmax(matrix.scores(profile)) in (0, 3)
+
+
+def test_a_rare_shared_term_outweighs_several_common_ones():
+    """The idf is squared (bench/README.md, tuning half): one rare term in common with the
+    library ranks a paper above one sharing three everyday words; plain idf reverses them."""
+    texts = [
+        "zeolite catalyst synthesis",
+        "learning model data training",
+        *[f"learning model data filler{n}" for n in range(6)],
+        *[f"other{n} topic{n}" for n in range(8)],
+    ]
+    library = ["zeolite learning model data"]
+
+    def scores(**power):
+        matrix = term_matrix(texts, **power)
+        return matrix.scores(matrix.profile(library))
+
+    assert IDF_POWER == 2.0
+    squared, plain = scores(), scores(idf_power=1.0)
+    assert squared[0] > squared[1]
+    assert plain[0] < plain[1]
 
 
 def test_a_reference_lowers_the_idf_of_terms_common_in_the_catalogue():
