@@ -50,6 +50,7 @@ STARTUP_S = 30  # "any page in the first 30 s after `serve` answers"
 STEADY_ANSWERS = 8  # each worker answers one of 8 fresh connections but with p = 2^-7
 STEADY_TIMEOUT_S = 120
 PAPER_ONLY = "paper"  # --render-only's row: the paper page with the cache off
+PAPER_SCRIPT = "paper_pages.lua"  # the wrk script bench/pages.py writes to cycle through them
 PAPER_IDS = 200  # paper pages cycled through (pages.py's sample; fewer, to keep the run short)
 # Default settings but for what measuring needs: no sync (it would reach arXiv) and /api/'s per-IP
 # budgets out of the way, since every wrk request comes from 127.0.0.1 (as in bench/api.py).
@@ -370,7 +371,26 @@ def _feed_cells(ctx: Context, name: str, url: str, *headers: str, version: str) 
 def _paper_cells(ctx: Context, base: str, w: str) -> Cells:
     load = Load(connections=8, duration_s=ctx.plan.seconds, workers=2)
     papers = _measure_papers(base, ctx.plan.paper_ids, load, ctx.ws.root)
-    return _cells(ctx, {(f"paper page cache off, 8 conns, {w}: p99", 25.0): papers})
+    cells = _cells(ctx, {(f"paper page cache off, 8 conns, {w}: p99", 25.0): papers})
+    if papers.result is None:
+        return cells
+    # What a page costs the server, whatever else the machine does: its CPU over one more
+    # 1-connection run through the same papers, divided by the requests.
+    group = ctx.groups[base]
+    cpu_before = group_cpu_s(group)
+    single, _ = wrk.run_wrk(
+        base + "/",
+        threads=1,
+        connections=1,
+        duration_s=SINGLE_S,
+        script=ctx.ws.root / PAPER_SCRIPT,
+        headers=Load().headers,
+    )
+    cpu_ms = (group_cpu_s(group) - cpu_before) * 1000 / single.requests if single.requests else float("nan")
+    return cells | {
+        f"paper page cache off, 1 conn, {w}: p50": (single.p50_ms, None),
+        f"paper page cache off, {w}: server CPU ms per request (1 conn)": (cpu_ms, None),
+    }
 
 
 def _paper_and_api_cells(ctx: Context, base: str, w: str) -> Cells:
