@@ -18,6 +18,7 @@ from bench import (
     jobs,
     lexical_engines,
     math_rendering,
+    neighbour_lists,
     pages,
     personal,
     postgres,
@@ -77,6 +78,8 @@ BENCHMARKS: dict[str, Benchmark] = {
     # Issue 17: vector search in PostgreSQL (pgvector HNSW) vs the per-host index, 74,728 papers or
     # --scale-papers synthetic ones: recall@10, p50/p99, build time, sizes, RSS (bench/scale.py).
     "scale": lambda ws, corpus, args: scale.run(corpus, args),
+    # Issue 15: every paper's ten nearest, exact blocked product vs the graph (bench/neighbour_lists.py).
+    "neighbours": lambda ws, corpus, args: neighbour_lists.run(ws, corpus, args),
 }
 
 
@@ -167,6 +170,7 @@ def _parser() -> argparse.ArgumentParser:
     soak.add_arguments(parser)
     render_path.add_arguments(parser)
     scale.add_arguments(parser)
+    neighbour_lists.add_arguments(parser)
     return parser
 
 

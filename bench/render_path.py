@@ -49,6 +49,8 @@ WORKERS = (1, 2)
 STARTUP_S = 30  # "any page in the first 30 s after `serve` answers"
 STEADY_ANSWERS = 8  # each worker answers one of 8 fresh connections but with p = 2^-7
 STEADY_TIMEOUT_S = 120
+PAPER_ONLY = "paper"  # --render-only's row: the paper page with the cache off
+PAPER_SCRIPT = "paper_pages.lua"  # the wrk script bench/pages.py writes to cycle through them
 PAPER_IDS = 200  # paper pages cycled through (pages.py's sample; fewer, to keep the run short)
 # Default settings but for what measuring needs: no sync (it would reach arXiv) and /api/'s per-IP
 # budgets out of the way, since every wrk request comes from 127.0.0.1 (as in bench/api.py).
@@ -83,6 +85,7 @@ class Plan:
     seconds: int  # of wrk load per cell
     paper_ids: list[str]
     api_paths: dict[str, str]
+    only: str | None = None  # --render-only
 
 
 @dataclass(slots=True)
@@ -105,6 +108,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--render-seconds", type=int, default=5, help="render_path: seconds of wrk load per cell"
     )
+    parser.add_argument(
+        "--render-only",
+        choices=[PAPER_ONLY],
+        help="render_path: measure only this row (paper: the paper page with the cache off, "
+        "--workers 2, 8 conns)",
+    )
 
 
 def run(ws: Workspace, corpus: Corpus, args: argparse.Namespace) -> dict[str, Any]:
@@ -118,12 +127,13 @@ def run(ws: Workspace, corpus: Corpus, args: argparse.Namespace) -> dict[str, An
     with checkouts() as versions:
         for v in versions:
             print(f"  {v.version}: {v.revision} at {v.root} (each server checked to import paperboy from it)")
-        plan = Plan(versions, repeats, seconds, paper_ids, api_paths)
+        plan = Plan(versions, repeats, seconds, paper_ids, api_paths, args.render_only)
         results, errors = each_database(ws.labels(), lambda label: _measure_database(ws, corpus, label, plan))
     return {
         "before": BEFORE_COMMIT,
         "repeats": repeats,
         "seconds": seconds,
+        "only": args.render_only,
         "databases": results,
         "errors": errors,
     }
@@ -155,12 +165,14 @@ def _git(*args: str) -> str:
 def _measure_database(ws: Workspace, corpus: Corpus, label: str, plan: Plan) -> dict[str, Any]:
     target = imported_database(ws, corpus, label)
     print(f"  {label}: {embed_beforehand(target, corpus)}", flush=True)
+    if any(_stores_lists(checkout.root) for checkout in plan.versions):
+        print(f"  {label}: {_neighbour_lists(target)}", flush=True)
     ctx = Context(ws, plan, target, _reader_cookie(target))
     for checkout in plan.versions:
         ctx.targets[checkout.version] = _database_for(ws, target, checkout)
     runs: dict[str, list[Cells]] = {v.version: [] for v in plan.versions}
     for n in range(plan.repeats):
-        for workers in WORKERS:
+        for workers in WORKERS if plan.only is None else (2,):
             for checkout in plan.versions:  # before and after in turn, so that drift hits both alike
                 print(
                     f"  {label} run {n + 1}/{plan.repeats}, --workers {workers}, {checkout.version}",
@@ -176,6 +188,33 @@ def _measure_database(ws: Workspace, corpus: Corpus, label: str, plan: Plan) -> 
         "runs": runs,
         "notes": ctx.notes,
     }
+
+
+def _stores_lists(root: Path) -> bool:
+    """Whether the checkout at `root` stores each paper's nearest ahead (services/paper_neighbours.py)."""
+    return (root / "paperboy" / "services" / "paper_neighbours.py").exists()
+
+
+def _neighbour_lists(target: Target) -> str:
+    """Every paper's nearest stored as `paperboy index` stores them after the vector index (with
+    this checkout's code, before the copies for older code are made: a copy migrated below the
+    lists' migration drops them), where the product stores lists at all; the line to print."""
+    from paperboy.config import load_settings
+    from paperboy.integrations.embedder import model_id_for
+    from paperboy.services.paper_neighbours import stores_neighbours, update_paper_neighbours
+    from paperboy.services.vector_index import ANN_DIRECTORY
+    from paperboy.storage.engine import make_engine
+
+    settings = load_settings(child_env(**target.env))
+    engine = make_engine(target.url)
+    try:
+        if not stores_neighbours(engine, settings.vector_search):
+            return "neighbour lists: not stored on this database (searched in the database)"
+        model = model_id_for(settings.embedder)
+        report = update_paper_neighbours(engine, model, settings.data_dir / ANN_DIRECTORY)
+    finally:
+        engine.dispose()
+    return report.summary()
 
 
 def _reader_cookie(target: Target) -> str:
@@ -277,6 +316,10 @@ def _check_logged_in(base: str, cookie: str) -> None:
 
 def _measure_version(ctx: Context, checkout: Checkout, workers: int) -> Cells:
     w = f"--workers {workers}"
+    if ctx.plan.only == PAPER_ONLY:
+        with _serve(ctx, checkout, workers, **CACHE_OFF) as base:
+            ctx.notes += _wait_steady(base, f"{checkout.version} {w} cache off")
+            return _paper_cells(ctx, base, w)
     with _serve(ctx, checkout, workers) as base:  # the product's defaults: the page cache on
         cells = _default_server_cells(ctx, base, checkout.version, w)
     with _serve(ctx, checkout, workers, **CACHE_OFF) as base:
@@ -325,13 +368,37 @@ def _feed_cells(ctx: Context, name: str, url: str, *headers: str, version: str) 
     }
 
 
-def _paper_and_api_cells(ctx: Context, base: str, w: str) -> Cells:
+def _paper_cells(ctx: Context, base: str, w: str) -> Cells:
     load = Load(connections=8, duration_s=ctx.plan.seconds, workers=2)
     papers = _measure_papers(base, ctx.plan.paper_ids, load, ctx.ws.root)
+    cells = _cells(ctx, {(f"paper page cache off, 8 conns, {w}: p99", 25.0): papers})
+    if papers.result is None:
+        return cells
+    # What a page costs the server, whatever else the machine does: its CPU over one more
+    # 1-connection run through the same papers, divided by the requests.
+    group = ctx.groups[base]
+    cpu_before = group_cpu_s(group)
+    single, _ = wrk.run_wrk(
+        base + "/",
+        threads=1,
+        connections=1,
+        duration_s=SINGLE_S,
+        script=ctx.ws.root / PAPER_SCRIPT,
+        headers=Load().headers,
+    )
+    cpu_ms = (group_cpu_s(group) - cpu_before) * 1000 / single.requests if single.requests else float("nan")
+    return cells | {
+        f"paper page cache off, 1 conn, {w}: p50": (single.p50_ms, None),
+        f"paper page cache off, {w}: server CPU ms per request (1 conn)": (cpu_ms, None),
+    }
+
+
+def _paper_and_api_cells(ctx: Context, base: str, w: str) -> Cells:
+    cells = _paper_cells(ctx, base, w)  # first, as before
+    load = Load(connections=8, duration_s=ctx.plan.seconds, workers=2)
     daily, feed = ctx.plan.api_paths["daily_papers"], ctx.plan.api_paths["feed"]
     script = ctx.ws.root / "render-revalidate.lua"
     measured = {
-        (f"paper page cache off, 8 conns, {w}: p99", 25.0): papers,
         (f"/api/daily_papers cold, 8 conns, {w}: p99", 40.0): api._measure(
             base, daily, api.COLD, load, script
         ),
@@ -347,6 +414,11 @@ def _paper_and_api_cells(ctx: Context, base: str, w: str) -> Cells:
             base, feed, api.BUILD, load, ctx.ws.root / "render-build.lua"
         ),
     }
+    return cells | _cells(ctx, measured)
+
+
+def _cells(ctx: Context, measured: dict[tuple[str, float | None], Any]) -> Cells:
+    """Each page's p99 under its row's name; its notes kept."""
     cells: Cells = {}
     for (name, target), page in measured.items():
         ctx.notes += [f"{name}: {note}" for note in page.notes]

@@ -31,6 +31,10 @@ GATHER_BELOW = 0.125
 EXACT_WITHIN = 5_000
 MAX_FETCH = 8192
 EXACT_CHUNK = 50_000  # rows read back and scored at a time (77 MB of float32)
+# `nearest_each` on vectors in memory scores a block of queries against every row in one matrix
+# product (float32 GEMM: a scan a query was memory-bound), this many scores at a time (64 MB;
+# the partition that picks each row's best copies them once more).
+SCORES_PER_BLOCK = 1 << 24
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +64,25 @@ class Exact:
         if len(drop):
             scores[_positions(ids, drop)] = -np.inf
         return _top(scores, ids, k)
+
+    def top_each(self, queries: Matrix, k: int, own: Ids, drop: Ids) -> list[tuple[Ids, Matrix]]:
+        """`top(queries[i], k, drop + own[i], None)` for each row, a block of rows per matrix
+        product, at most SCORES_PER_BLOCK scores in memory at a time."""
+        if len(self.ids) == 0:
+            return [(NO_IDS, np.zeros(0, dtype=np.float32)) for _ in range(len(queries))]
+        rows = max(1, SCORES_PER_BLOCK // len(self.ids))
+        dropped = _positions(self.ids, drop)
+        answers: list[tuple[Ids, Matrix]] = []
+        for start in range(0, len(queries), rows):
+            scores = queries[start : start + rows] @ self.matrix.T
+            scores[:, dropped] = -np.inf
+            block = own[start : start + rows]
+            at = np.searchsorted(self.ids, block)
+            inside = np.flatnonzero(at < len(self.ids))
+            inside = inside[self.ids[at[inside]] == block[inside]]
+            scores[inside, at[inside]] = -np.inf
+            answers += _top_rows(scores, self.ids, k)
+        return answers
 
 
 EMPTY = Exact(NO_IDS, np.zeros((0, 0), dtype=np.float32))
@@ -102,7 +125,9 @@ class Snapshot:
         graph searched for every row in one call (a search a row spent as long again in Python
         and locking), each row then finished as `nearest` finishes it; a row whose search comes
         short (hidden papers among its nearest) is searched again alone."""
-        if not isinstance(self.base, AnnFile) or not len(own):
+        if not isinstance(self.base, AnnFile):
+            return self._exact_each(queries, k, own)
+        if not len(own):
             return [self.nearest(query, k, own[i : i + 1], None) for i, query in enumerate(queries)]
         count = k + min(len(self.hidden) + 1, k)
         found = self.base.search_many(queries, min(count, len(self.base.ids)))
@@ -119,6 +144,18 @@ class Snapshot:
             fresh = self.delta.top(query, k, drop, None)
             answers.append(_top(np.concatenate([base[1], fresh[1]]), np.concatenate([base[0], fresh[0]]), k))
         return answers
+
+    def _exact_each(self, queries: Matrix, k: int, own: Ids) -> list[tuple[Ids, Matrix]]:
+        """`nearest_each` on vectors in memory: the base and the delta scored by blocks of rows."""
+        assert isinstance(self.base, Exact)
+        base = self.base.top_each(queries, k, own, self.hidden)
+        if not len(self.delta.ids):
+            return base
+        fresh = self.delta.top_each(queries, k, own, NO_IDS)
+        return [
+            _top(np.concatenate([b[1], f[1]]), np.concatenate([b[0], f[0]]), k)
+            for b, f in zip(base, fresh, strict=True)
+        ]
 
     def vectors_of(self, paper_ids: Ids) -> tuple[Ids, Matrix]:
         """The unit vectors of those of `paper_ids` (ascending, unique) that have one, in one
@@ -256,3 +293,25 @@ def _top(scores: Matrix, ids: Ids, k: int) -> tuple[Ids, Matrix]:
     top = top[np.lexsort((ids[top], -scores[top]))]
     top = top[np.isfinite(scores[top])][:k]
     return ids[top], scores[top]
+
+
+def _top_rows(scores: Matrix, ids: Ids, k: int) -> list[tuple[Ids, Matrix]]:
+    """`_top(scores[r], ids, k)` for each row r of a block, the threshold of every row found in
+    one partition and the ties sorted in one pass (the same rule: best first, smaller id first)."""
+    count = scores.shape[1]
+    wanted = min(k, count)
+    if wanted <= 0:
+        return [(NO_IDS, np.zeros(0, dtype=np.float32)) for _ in range(len(scores))]
+    threshold = np.partition(scores, count - wanted, axis=1)[:, count - wanted]
+    rows, columns = np.nonzero(scores >= threshold[:, None])
+    found = scores[rows, columns]
+    order = np.lexsort((ids[columns], -found, rows))
+    rows, columns, found = rows[order], columns[order], found[order]
+    ends = np.cumsum(np.bincount(rows, minlength=len(scores)))
+    answers = []
+    for row, end in enumerate(ends):
+        begin = 0 if row == 0 else int(ends[row - 1])
+        best = slice(begin, min(int(end), begin + wanted))
+        finite = np.isfinite(found[best])
+        answers.append((ids[columns[best]][finite], found[best][finite]))
+    return answers

@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+from markupsafe import Markup
+
 from paperboy.domain.search_query import parse_search_query
-from paperboy.web.filters import author_line, is_web_url, marked, oneline, paragraphs, preview
+from paperboy.web.filters import author_line, author_links, is_web_url, marked, oneline, paragraphs, preview
 
 
 def test_author_line_keeps_short_lists_whole():
@@ -12,6 +14,25 @@ def test_author_line_keeps_short_lists_whole():
 def test_author_line_cuts_long_lists_with_a_count():
     names = [f"Author {n}" for n in range(1, 31)]
     assert author_line(names) == "Author 1, Author 2, Author 3 et al. (30 authors)"
+
+
+def test_author_links_escape_each_name_and_its_link():
+    hostile = ['Ada <script>alert("x")</script>', "O'Brien & Sons"]
+    links = author_links(hostile)
+    assert isinstance(links, Markup)
+    assert links == (
+        '<a href="/authors/Ada%20%3Cscript%3Ealert%28%22x%22%29%3C%2Fscript%3E">'
+        "Ada &lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;</a>, "
+        '<a href="/authors/O%27Brien%20%26%20Sons">O&#39;Brien &amp; Sons</a>'
+    )
+    assert author_links([]) == ""
+
+
+def test_author_links_cut_long_lists_with_a_count_unless_asked_for_all():
+    names = [f"A{n}" for n in range(1, 8)]
+    cut = '<a href="/authors/A1">A1</a>, <a href="/authors/A2">A2</a>, <a href="/authors/A3">A3</a>'
+    assert author_links(names) == cut + " et al. (7 authors)"
+    assert str(author_links(names, limit=100000)).count("<a href=") == 7
 
 
 def test_paragraphs_follow_arxiv_wrapping():
