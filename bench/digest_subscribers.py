@@ -85,21 +85,3 @@ def member_rows(count: int, now: datetime) -> list[dict[str, Any]]:
         }
         for n in range(1, count + 1)
     ]
-
-
-def save_rows(
-    members: Sequence[int],
-    papers_by_category: dict[str, list[int]],
-    seed: int,
-    now: datetime,
-    per_member: int = 20,
-) -> list[dict[str, Any]]:
-    """`per_member` saves for each member, drawn from one or two categories (their interests)."""
-    rng = random.Random(seed)
-    names = sorted(papers_by_category)
-    rows = []
-    for user_id in members:
-        pool = [pid for name in rng.sample(names, rng.choice((1, 2))) for pid in papers_by_category[name]]
-        for paper_id in rng.sample(pool, min(per_member, len(set(pool)))):
-            rows.append({"user_id": user_id, "paper_id": paper_id, "saved_at": now})
-    return list({(r["user_id"], r["paper_id"]): r for r in rows}.values())

@@ -85,6 +85,7 @@ def _summary(report: object) -> str:
     if report.deferred:
         parts.append(f"{report.deferred} deferred (the server refused them for now: run again later)")
     rate = f", {report.per_second:.0f} mails/s" if report.sent else ""
+    rate += f" from {report.processes} processes" if report.processes > 1 else ""
     before = f"; {report.already} done before" if report.already else ""
     return f"{key}: {', '.join(parts)} in {report.seconds:.1f} s{rate}{before}"
 

@@ -268,6 +268,13 @@ SETTINGS: tuple[Setting, ...] = (
         "another waits for the server).",
     ),
     Setting(
+        "digest_processes",
+        int,
+        0,
+        "Processes a digest run sends from, each a share of the subscribers with its own "
+        "connections (0: one per core, at most 4; 500 subscribers a process at least).",
+    ),
+    Setting(
         "digest_rate", float, 0.0, "Digest mails per second at most (0: as fast as the server takes them)."
     ),
     Setting(
@@ -468,6 +475,7 @@ class Settings:
     digest_schedule: bool
     digest_send_hour: int
     digest_connections: int
+    digest_processes: int
     digest_rate: float
     digest_retries: int
     digest_retry_seconds: float
@@ -612,6 +620,7 @@ _MINIMUMS.update(
         "digest_retries": 1,
         "digest_confirm_hours": 1,
         "digest_connections": 1,
+        "digest_processes": 0,
         "jobs_lease_seconds": 1,
     }
 )
@@ -625,6 +634,7 @@ _MAXIMUMS = {
     "digest_send_hour": 23,
     "digest_retries": 20,
     "digest_connections": 32,
+    "digest_processes": 64,
     "jobs_lease_seconds": 3600,
     "jobs_retry_seconds": 3600,
 }

@@ -435,6 +435,7 @@ class SendReport:
     deferred: int = 0  # still refused for now after every attempt: the next run tries again
     retries: int = 0  # attempts after a temporary refusal
     already: int = 0  # recorded by an earlier run
+    processes: int = 1  # that sent it (services/digest_processes.py)
     seconds: float = 0.0
     finished: bool = False
 

@@ -65,6 +65,9 @@ class TermMatrix:
     weights: Floats
     # The reference's word ids (words the texts lack keep theirs: see `_word_ids`).
     reference_words: Mapping[str, int] = field(default_factory=dict)
+    # Both, the texts' first: one look-up a word (made on first use; a digest run reads the
+    # words of tens of thousands of library texts against one matrix).
+    _either: dict[str, int] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def rows(self) -> int:
@@ -152,13 +155,17 @@ class TermMatrix:
     def _word_ids_in(self, words: list[str], unknown: dict[str, int]) -> list[int]:
         """As `_word_ids`, the unknown ids shared by the texts of one call (each text's terms
         are counted apart)."""
-        ids = []
-        for word in words:
-            found = self.word_ids.get(word)
-            if found is None:
-                found = self.reference_words.get(word)
-            ids.append(unknown.setdefault(word, -2 - len(unknown)) if found is None else found)
-        return ids
+        if not self._either and (self.word_ids or self.reference_words):
+            self._either.update(
+                {**self.reference_words, **self.word_ids}
+            )  # one step: threads see all or none
+        either = self._either.get
+        ids: list[int | None] = [either(word) for word in words]
+        if None in ids:  # words neither knows, numbered in the order they come
+            for n, found in enumerate(ids):
+                if found is None:
+                    ids[n] = unknown.setdefault(words[n], -2 - len(unknown))
+        return ids  # type: ignore[return-value]  # no None is left
 
 
 def _postings(matrix: TermMatrix) -> tuple[Ints, Ints, Floats]:

@@ -46,6 +46,7 @@ from paperboy.domain.trending import rank, reference_time, trending_params
 from paperboy.integrations.mail import Delivery
 from paperboy.services.digest_mail import DigestRenderer
 from paperboy.services.digest_personal import PersonalDigests, VectorSource, ready_index
+from paperboy.services.digest_processes import process_count, send_in_processes
 from paperboy.services.digest_sender import SendingRun, hold_edition
 from paperboy.services.digest_vectors import ProcessVectors
 from paperboy.services.hydrate import hydrate_papers
@@ -114,7 +115,10 @@ def send_edition(
     if not waiting and report.already == 0:
         return report  # nobody subscribes to it: no edition row, nothing to claim
     with hold_edition(engine, edition, now) as lease:
-        if waiting:
+        count = process_count(settings, len(waiting))
+        if count > 1 and now is now_utc and deliveries is None:  # a clock or mailer given: this process
+            send_in_processes(engine, settings, report, lease.sender, now(), waiting, count)
+        elif waiting:
             moment = now()
             content = edition_content(engine, settings, edition, moment)
             members = any(subscription.user_id is not None for subscription in waiting)

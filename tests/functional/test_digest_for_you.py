@@ -29,6 +29,7 @@ from sqlalchemy import select
 
 from paperboy.domain.digest import InvalidPreferences, Preferences, check_preferences, daily_edition
 from paperboy.domain.models import Listing
+from paperboy.services import digest_processes
 from paperboy.services.api_tokens import create_token
 from paperboy.services.digests import send_edition
 from paperboy.services.library import save_paper
@@ -170,8 +171,15 @@ def test_a_member_with_saves_gets_a_section_of_related_papers_never_repeated(
     assert not set(section_again) & (set(main) | set(section))  # the section never does
 
 
-def test_members_of_one_run_each_get_a_section_from_their_own_library(settings, engine, catalogue, smtp):
-    """A run ranks its members together (services/recommend_many.py): each still gets their own."""
+@pytest.mark.parametrize("processes", [1, 2])
+def test_members_of_one_run_each_get_a_section_from_their_own_library(
+    settings, engine, catalogue, smtp, processes, monkeypatch
+):
+    """A run ranks its members together (services/recommend_many.py): each still gets their own,
+    also when the run is dealt into shares sent from processes of their own (the edition is small:
+    one subscriber a process is allowed, so that the shares are made here)."""
+    monkeypatch.setattr(digest_processes, "SUBSCRIBERS_PER_PROCESS", 1)
+    settings = settings.replace(digest_processes=processes)
     saves = {"ada": "2505.10005", "bob": "2505.10011", "cy": "2505.10005"}  # protein, galaxy, protein
     for name, arxiv_id in saves.items():
         member = make_member(engine, name)
@@ -179,8 +187,10 @@ def test_members_of_one_run_each_get_a_section_from_their_own_library(settings, 
         save_paper(engine, settings, member, arxiv_id, IP, save=True)
     add_subscribers(engine, 2, make=lambda rng: Preferences(top_n=2))  # anonymous, between them
     titles = _titles(engine)
-    assert send_edition(engine, smtp.settings_for(settings), daily_edition(DAY)).sent == 5
+    report = send_edition(engine, smtp.settings_for(settings), daily_edition(DAY))
+    assert (report.sent, report.processes) == (5, processes)
     mails = {m["To"]: m for m in smtp.messages}
+    assert len(mails) == len(smtp.messages) == 5
     topic = {"ada": "Protein", "bob": "Galaxy", "cy": "Protein"}
     for name in saves:
         _, section = _split(mails[f"{name}@example.org"], 2)

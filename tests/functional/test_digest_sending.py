@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import replace
@@ -44,6 +45,7 @@ from paperboy.storage.engine import now_utc
 from paperboy.storage.schema import digest_sends, digest_subscriptions
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+DIGEST_CONNECTIONS = 4  # the default: at most one mail a connection accepted as a sender is killed
 
 
 @pytest.fixture
@@ -81,12 +83,13 @@ def test_a_thousand_subscribers_each_get_exactly_the_papers_they_chose(
     expected = {email: expected_papers(order, preferences[email]) for email in subscribers}
     assert len({tuple(papers) for papers in expected.values()}) > 100  # the preferences really vary
 
-    report = send_edition(engine, _settings(settings, smtp), daily_edition(DAY))
+    # Two processes, whatever the host's cores: each sends its share of the thousand.
+    report = send_edition(engine, _settings(settings, smtp, digest_processes=2), daily_edition(DAY))
 
     mails = _by_recipient(smtp)
     wanted = {email for email, papers in expected.items() if papers}
     assert set(mails) == wanted
-    assert report.sent == len(wanted)
+    assert (report.sent, report.processes) == (len(wanted), 2)
     assert report.skipped == 1000 - len(wanted)
     for email, received in mails.items():
         assert len(received) == 1, email
@@ -274,6 +277,38 @@ def test_a_sender_killed_mid_run_and_run_again_sends_each_subscriber_one_digest(
     assert sent_again + done_before == count
     assert killed_at - 4 <= done_before <= killed_at  # every recorded mail had arrived
     assert sum(copies.values()) == killed_at + sent_again
+
+
+def test_a_run_killed_while_its_shares_send_stops_them_all_and_the_next_sends_the_rest(
+    catalogue: None, engine: Engine, database_url: str, tmp_path: Path
+) -> None:
+    """The share processes die with the run's process: nothing is mailed after the kill, so a
+    run started then (the lease is free at once) is the only one sending."""
+    count = 1200
+    add_subscribers(engine, count, make=lambda rng: Preferences(top_n=rng.randint(1, 10)))
+    with running_smtp_sink() as sink:
+        env = _cli_env(database_url, tmp_path, sink, PAPERBOY_DIGEST_RATE="40", PAPERBOY_DIGEST_PROCESSES="2")
+        command = [sys.executable, "-m", "paperboy", "digest", "send", "--edition", f"daily:{DAY}"]
+        first = subprocess.Popen(
+            command, env=env, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        sink.wait_for(40, timeout=120)
+        first.send_signal(signal.SIGKILL)
+        first.wait(timeout=30)
+        killed_at = len(sink.messages)
+        time.sleep(2)  # at 20 mails/s a share, a live one would have mailed dozens by now
+        assert len(sink.messages) - killed_at <= 2 * DIGEST_CONNECTIONS
+        assert len(sink.messages) < count
+        env = _cli_env(database_url, tmp_path, sink, PAPERBOY_DIGEST_PROCESSES="2")
+        rerun = subprocess.run(command, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+        assert rerun.returncode == 0, rerun.stderr
+        assert "from 2 processes" in rerun.stdout
+        recipients = [r for (r,) in sink.recipients]
+    assert set(recipients) == {f"reader{n}@example.org" for n in range(count)}
+    # A copy sent twice only where the server accepted it as the kill landed: one a connection.
+    assert len(recipients) - count <= 2 * DIGEST_CONNECTIONS
+    with engine.connect() as conn:
+        assert store.edition_counts(conn, daily_edition(DAY).key) == {"sent": count}
 
 
 def _figures(summary: str) -> tuple[int, int]:

@@ -63,13 +63,3 @@ def test_members_own_every_nth_subscription_and_a_fifth_choose_for_you():
     assert all(not row["for_you"] for row in rows if row["user_id"] is None)
     many = digest_subscribers.subscriber_rows(5000, 3, CATEGORIES, NOW, list(range(1, 1001)))
     assert 0.12 < sum(row["for_you"] for row in many) / 1000 < 0.28
-
-
-def test_each_member_saves_papers_of_their_categories_once_each():
-    by_category = {"cs.CV": list(range(100)), "cs.CL": list(range(100, 130))}
-    rows = digest_subscribers.save_rows([1, 2, 3], by_category, 5, NOW, per_member=20)
-    assert len({(row["user_id"], row["paper_id"]) for row in rows}) == len(rows)
-    for user_id in (1, 2, 3):
-        saved = [row["paper_id"] for row in rows if row["user_id"] == user_id]
-        assert 1 <= len(saved) <= 20
-    assert rows == digest_subscribers.save_rows([1, 2, 3], by_category, 5, NOW, per_member=20)
