@@ -29,6 +29,7 @@ from sqlalchemy import Engine
 
 from paperboy.config import Settings
 from paperboy.domain.digest import Edition, SendReport, Subscription
+from paperboy.services.web_workers import usable_cores
 from paperboy.storage import digests as store
 from paperboy.storage.engine import now_utc
 from paperboy.storage.transactions import write_transaction
@@ -41,10 +42,11 @@ BEAT_EVERY_S = 10.0  # the holder keeps the lease while the shares start (their 
 
 def process_count(settings: Settings, waiting: int) -> int:
     """How many processes send `waiting` subscribers: `digest_processes` (0: one per core, at
-    most MOST_PROCESSES), fewer when the shares would be small; 1 off Linux."""
+    most MOST_PROCESSES; cores as `serve`'s workers count them, a container's quota included),
+    fewer when the shares would be small; 1 off Linux."""
     if not sys.platform.startswith("linux"):
         return 1
-    wanted = settings.digest_processes or min(len(os.sched_getaffinity(0)), MOST_PROCESSES)
+    wanted = settings.digest_processes or min(usable_cores(), MOST_PROCESSES)
     return max(1, min(wanted, waiting // SUBSCRIBERS_PER_PROCESS))
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import pickle
 from datetime import date
 
@@ -16,6 +15,7 @@ from paperboy.services.digest_processes import (
     process_count,
     shares,
 )
+from paperboy.services.web_workers import usable_cores
 
 
 def _settings(tmp_path, **overrides):  # type: ignore[no-untyped-def]
@@ -55,7 +55,7 @@ def test_the_setting_is_the_count_until_shares_would_be_small(tmp_path) -> None:
 
 
 def test_by_default_one_process_a_core_and_at_most_four(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    cores = len(os.sched_getaffinity(0))
+    cores = usable_cores()
     assert process_count(_settings(tmp_path), 10**6) == min(cores, MOST_PROCESSES)
 
 
