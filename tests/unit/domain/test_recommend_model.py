@@ -39,9 +39,9 @@ TEXTS = [
 ]
 
 
-def _dense_tfidf(texts, reference=(), power=2):
+def _dense_tfidf(texts, reference=(), power=IDF_POWER):
     """tf-idf as the module documents it, written plainly: smoothed idf over the texts and the
-    reference texts, squared, 1 + log tf, rows of norm 1 (fewer than 20 texts: no max_df cut)."""
+    reference texts, to IDF_POWER, 1 + log tf, rows of norm 1 (fewer than 20 texts: no max_df cut)."""
     counted = [Counter(terms_of(text)) for text in texts]
     everyone = counted + [Counter(terms_of(text)) for text in reference]
     vocabulary = sorted({term for counts in counted for term in counts})
@@ -94,8 +94,8 @@ def test_tfidf_scores_match_a_plain_dense_computation(reference):
 
 
 def test_a_rare_shared_term_outweighs_several_common_ones():
-    """The idf is squared (bench/README.md, tuning half): one rare term in common with the
-    library ranks a paper above one sharing three everyday words; plain idf reverses them."""
+    """term_matrix's idf_power: squared, one rare term in common with the library ranks a paper
+    above one sharing three everyday words; plain idf reverses them (bench/README.md)."""
     texts = [
         "zeolite catalyst synthesis",
         "learning model data training",
@@ -108,8 +108,7 @@ def test_a_rare_shared_term_outweighs_several_common_ones():
         matrix = term_matrix(texts, **power)
         return matrix.scores(matrix.profile(library))
 
-    assert IDF_POWER == 2.0
-    squared, plain = scores(), scores(idf_power=1.0)
+    squared, plain = scores(idf_power=2.0), scores(idf_power=1.0)
     assert squared[0] > squared[1]
     assert plain[0] < plain[1]
 
