@@ -74,7 +74,17 @@ def _index_process(*args: str, pythonpath: Path | None = None) -> subprocess.Pop
     if pythonpath is not None:
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(pythonpath), env.get("PYTHONPATH")]))
     command = [sys.executable, "-m", "paperboy", "index", *args]
-    return subprocess.Popen(command, env=env, cwd=REPO_ROOT, stdout=PIPE, stderr=PIPE, text=True)
+    return subprocess.Popen(
+        command, env=env, cwd=REPO_ROOT, stdout=PIPE, stderr=PIPE, text=True, preexec_fn=_as_from_a_shell
+    )
+
+
+def _as_from_a_shell() -> None:
+    """In the child before exec: Ctrl-C's signal neither ignored nor blocked, as a shell starts a
+    command. A test process that has run many others (pytest-xdist's worker) can pass on either
+    (the signal landed and the build went on to the end, in two full runs, never alone)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
 
 
 def _interrupt_mid_build(engine, signal_number: int) -> tuple[int, str, int]:
