@@ -1,9 +1,10 @@
 """Building the search indexes from the catalogue: what `paperboy index` runs.
 
 New and changed papers are indexed as they are written (storage/papers.py); a build is needed
-once, for papers stored before the index existed, or to start over. It runs in batches, each
-its own transaction that also records the last paper done in sync_state, so a build stopped
-half-way continues where it stopped, and searches keep working meanwhile.
+once, for papers stored before the index existed, or to start over. It indexes only the papers
+the index does not hold (so after an import, which indexes as it writes, it has nothing to do),
+in batches, each its own transaction, so a build stopped half-way continues where it stopped,
+and searches keep working meanwhile.
 
 Embeddings (`embed_papers`) need no stored bookmark: the vector store knows which papers an
 embedder has not embedded at their latest version, and each batch is read, embedded with no
@@ -29,10 +30,14 @@ from paperboy.integrations.embedder import Embedder, make_embedder, model_id_for
 from paperboy.services.paper_neighbours import stores_neighbours, update_paper_neighbours
 from paperboy.services.vector_index import ANN_DIRECTORY
 from paperboy.services.vector_search import ensure_database_index
-from paperboy.storage.lexical_index import clear_index, index_papers, indexed_count
+from paperboy.storage.lexical_index import (
+    clear_index,
+    count_unindexed_papers,
+    index_papers,
+    indexed_count,
+    unindexed_paper_ids,
+)
 from paperboy.storage.neighbours import delete_neighbour_lists
-from paperboy.storage.queries import count_papers, paper_ids_after
-from paperboy.storage.sync_state import get_state, set_state
 from paperboy.storage.transactions import write_transaction
 from paperboy.storage.vectors import (
     count_embeddings,
@@ -44,7 +49,6 @@ from paperboy.storage.vectors import (
 
 log = logging.getLogger(__name__)
 
-LEXICAL_PROGRESS_KEY = "index:lexical:last_paper_id"
 BATCH_SIZE = 2000
 
 Progress = Callable[[int, int], None]  # (papers just indexed, papers this run indexes in all)
@@ -53,41 +57,40 @@ Progress = Callable[[int, int], None]  # (papers just indexed, papers this run i
 @dataclass(frozen=True, slots=True)
 class IndexReport:
     indexed: int  # papers indexed by this run
-    resumed_after: int  # the last paper id a previous run had done (0: from the start)
+    already: int  # papers the index held when this run started (a previous run's, or written since)
     in_index: int  # papers in the index at the end
 
     def summary(self) -> str:
-        resumed = f", resuming after paper id {self.resumed_after}" if self.resumed_after else ""
-        return f"lexical index: {self.indexed} papers indexed{resumed}; {self.in_index} in the index"
+        already = f" ({self.already} were indexed already)" if self.already else ""
+        return f"lexical index: {self.indexed} papers indexed{already}; {self.in_index} in the index"
 
 
 def rebuild_lexical_index(
     engine: Engine, *, progress: Progress | None = None, rebuild: bool = False, batch_size: int = BATCH_SIZE
 ) -> IndexReport:
-    """Index every paper after the last one a previous run finished (all of them the first
-    time, or with `rebuild`, which empties the index first)."""
+    """Index every paper the index does not hold (all of them with `rebuild`, which empties the
+    index first). Re-indexing what it holds would change nothing but the keyword index's
+    generation, which then re-reads every paper (an import indexes as it writes)."""
     with write_transaction(engine) as conn:
         if rebuild:
             clear_index(conn)
-            set_state(conn, LEXICAL_PROGRESS_KEY, "0")
-        start = int(get_state(conn, LEXICAL_PROGRESS_KEY) or 0)
-        total = count_papers(conn, after=start)
-    last, done = start, 0
+        total = count_unindexed_papers(conn)
+        already = indexed_count(conn)
+    last, done = 0, 0
     while batch := _index_batch(engine, last, batch_size):
         last, done = batch[-1], done + len(batch)
         if progress:
             progress(len(batch), total)
     with engine.connect() as conn:
-        return IndexReport(indexed=done, resumed_after=start, in_index=indexed_count(conn))
+        return IndexReport(indexed=done, already=already, in_index=indexed_count(conn))
 
 
 def _index_batch(engine: Engine, after: int, size: int) -> list[int]:
-    """Index the next `size` papers after id `after`, and record the last one as done."""
+    """Index the next `size` papers after id `after` that the index does not hold."""
     with write_transaction(engine) as conn:
-        ids = paper_ids_after(conn, after, size)
+        ids = unindexed_paper_ids(conn, after, size)
         if ids:
             index_papers(conn, ids)
-            set_state(conn, LEXICAL_PROGRESS_KEY, str(ids[-1]))
     return ids
 
 

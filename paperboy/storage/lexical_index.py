@@ -132,6 +132,27 @@ def clear_index(conn: Connection) -> None:
         conn.execute(text("INSERT INTO paper_fts(paper_fts) VALUES ('delete-all')"))
 
 
+_UNINDEXED = {
+    "sqlite": "NOT EXISTS (SELECT 1 FROM paper_fts_docsize d WHERE d.id = p.id)",
+    "postgresql": "NOT EXISTS (SELECT 1 FROM paper_search s WHERE s.paper_id = p.id)",
+}
+
+
+def unindexed_paper_ids(conn: Connection, after: int, limit: int) -> list[int]:
+    """Up to `limit` papers with an id greater than `after` that the index does not hold, in id
+    order: what a build still has to do (papers written since the index existed are in it)."""
+    statement = text(
+        f"SELECT p.id FROM papers p WHERE p.id > :after AND {_UNINDEXED[conn.dialect.name]} "
+        "ORDER BY p.id LIMIT :limit"
+    )
+    return list(conn.execute(statement, {"after": after, "limit": limit}).scalars())
+
+
+def count_unindexed_papers(conn: Connection) -> int:
+    statement = text(f"SELECT count(*) FROM papers p WHERE {_UNINDEXED[conn.dialect.name]}")
+    return int(conn.execute(statement).scalar_one())
+
+
 def indexed_count(conn: Connection) -> int:
     source = "paper_search" if conn.dialect.name == "postgresql" else "paper_fts_docsize"
     return int(conn.execute(text(f"SELECT count(*) FROM {source}")).scalar_one())

@@ -15,11 +15,13 @@ from subprocess import PIPE
 
 import pytest
 from conftest import REPO_ROOT, make_record
+from sqlalchemy import select
 
 from paperboy.cli import main
 from paperboy.domain.search_query import parse_search_query
 from paperboy.storage.lexical import search_lexical
-from paperboy.storage.lexical_index import clear_index, indexed_count
+from paperboy.storage.lexical_index import clear_index, indexed_count, lexical_generation, remove_papers
+from paperboy.storage.schema import papers
 from paperboy.storage.transactions import write_transaction
 from paperboy.storage.vectors import count_embeddings
 
@@ -116,7 +118,7 @@ def test_an_interrupted_build_resumes_where_it_stopped(cli_env, engine, many_uni
     rerun = _index_process("--no-embeddings", "--batch-size", "100")
     out, err = rerun.communicate(timeout=120)
     assert rerun.returncode == 0, err
-    assert f"{MANY - interrupted_at} papers indexed, resuming after paper id" in out
+    assert f"{MANY - interrupted_at} papers indexed ({interrupted_at} were indexed already)" in out
     assert f"{MANY} in the index" in out
     assert _in_index(engine) == MANY
     assert len(_found(engine, f"topic{MANY - 1}")) == 1
@@ -157,6 +159,34 @@ def test_a_finished_build_has_nothing_left_and_rebuild_starts_over(cli_env, engi
     assert main(["index", "--rebuild", "--batch-size", "3"]) == 0
     assert "10 papers indexed; 10 in the index" in capsys.readouterr().out
     assert len(_found(engine, "topic3")) == 1
+
+
+def test_papers_written_since_the_index_existed_are_not_indexed_again(cli_env, engine, add_papers, capsys):
+    """An import indexes as it writes: the build after it has nothing to do, and leaves the
+    lexical generation alone (a bump would make the keyword index read every paper again)."""
+    add_papers(*(make_record(f"2501.{i:05d}", title=f"Paper about topic{i}") for i in range(10)))
+    with engine.connect() as conn:
+        generation = lexical_generation(conn)
+    assert main(["index", "--no-embeddings"]) == 0
+    assert (
+        "lexical index: 0 papers indexed (10 were indexed already); 10 in the index"
+        in capsys.readouterr().out
+    )
+    with engine.connect() as conn:
+        assert lexical_generation(conn) == generation
+
+
+def test_a_paper_missing_from_the_index_is_indexed(cli_env, engine, add_papers, capsys):
+    add_papers(*(make_record(f"2501.{i:05d}", title=f"Paper about topic{i}") for i in range(10)))
+    with write_transaction(engine) as conn:
+        missing = conn.execute(select(papers.c.id).where(papers.c.arxiv_id == "2501.00004")).scalar_one()
+        remove_papers(conn, [missing])
+    assert _found(engine, "topic4") == []
+    assert main(["index", "--no-embeddings"]) == 0
+    assert (
+        "lexical index: 1 papers indexed (9 were indexed already); 10 in the index" in capsys.readouterr().out
+    )
+    assert len(_found(engine, "topic4")) == 1
 
 
 def test_a_bad_batch_size_is_one_line(cli_env, capsys):
