@@ -3,7 +3,12 @@ each is there. No I/O: services/recommend.py reads the signals and the papers, a
 
 Features of each candidate (every paper of the period), each turned into a z-score over the
 period's candidates as bench/recommendations.py's fusion does (docs/for-you.md has the measured
-figures behind the weights):
+figures behind the weights). The mean and spread of every z-score are taken over the candidates
+the reader's model did not learn from (`offered`): a saved or hidden paper of the period is
+trivially close to itself (the nearest positive at cosine 1, its own words in the profile), and
+counted in, it raised the "average" that every other paper is measured against, so in a small
+period a paper plainly like the library scored below it (a day of 8 papers, 3 of them saved:
+tests/browser/test_reader_flow.py).
 
 - `classifier`: a linear discriminant on MiniLM vectors (Fisher's, with a shrunk covariance):
   the reader's positives (saves, upvotes, followed papers) against a fixed sample of the
@@ -55,6 +60,10 @@ AUTHOR_WEIGHT = 16.0
 SEARCH_WEIGHT = 4.0
 CATEGORY_WEIGHT = 1.0
 SHRINKAGE = 0.01  # added to the covariance's diagonal (chosen on the benchmark's tuning half)
+# Raised whenever the same signals and settings give other scores, so that scores stored by
+# an earlier release are not read (services/recommend.py's version of a reader's scores).
+# 2: the z-scores' mean and spread over the `offered` candidates.
+SCORING = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,7 +253,8 @@ def personal_from(
     matched = search_matches(candidates, reader.followed_searches)
     raw["searches"] = matched.sum(axis=0).astype(np.float32)
     raw["categories"] = _category_shares(candidates, reader.followed_categories)
-    points = {name: _points(name, values, weights) for name, values in raw.items()}
+    among = offered(candidates, reader)
+    points = {name: _points(name, values, weights, among) for name, values in raw.items()}
     personal = np.sum(list(points.values()), axis=0).astype(np.float32)
     return Personal(candidates, reader, personal, raw, points, nearest, matched)
 
@@ -252,31 +262,43 @@ def personal_from(
 def blend(personal: Personal, trending: Floats, personal_share: float) -> Scored:
     """final = share * z(personal) + (1 - share) * z(trending), plus share * the shared-author
     points (a followed author stays near the top whatever the blend); ties by trending, then
-    candidate order. A reader with no signal at all gets trending alone."""
+    candidate order. A reader with no signal at all gets trending alone. Both z-scores are over
+    the `offered` candidates, as the features' are."""
     share = 0.0 if personal.reader.cold else min(1.0, max(0.0, personal_share))
-    final = (share * _z(personal.personal) + (1.0 - share) * _z(trending)).astype(np.float32)
+    among = offered(personal.candidates, personal.reader)
+    final = (share * _z(personal.personal, among) + (1.0 - share) * _z(trending, among)).astype(np.float32)
     if share > 0:
         final += np.float32(share) * personal.points["authors"]
     order = np.lexsort((np.arange(len(final)), -trending, -final))
     return Scored(personal, trending, final, order, share)
 
 
-def _points(name: str, values: Floats, weights: Weights) -> Floats:
+def offered(candidates: Candidates, reader: Reader) -> npt.NDArray[np.bool_]:
+    """The candidates whose mean and spread every z-score takes: those the reader's model did
+    not learn from (not a positive, not a "not interested"); all of them when that leaves none."""
+    known = [k.paper_id for k in (*reader.positives, *reader.negatives)]
+    among: npt.NDArray[np.bool_] = ~np.isin(candidates.ids, known)
+    return among if among.any() else np.ones(len(candidates), dtype=bool)
+
+
+def _points(name: str, values: Floats, weights: Weights, among: npt.NDArray[np.bool_]) -> Floats:
     if name in RAW_FEATURES:
         return (weights.of(name) * values).astype(np.float32)
-    return (weights.of(name) * _z(values)).astype(np.float32)
+    return (weights.of(name) * _z(values, among)).astype(np.float32)
 
 
 def _zeros(candidates: Candidates) -> Floats:
     return np.zeros(len(candidates), dtype=np.float32)
 
 
-def _z(values: Floats) -> Floats:
-    """Per-period z-score; all equal gives zeros."""
-    spread = float(values.std()) if len(values) else 0.0
+def _z(values: Floats, among: npt.NDArray[np.bool_] | None = None) -> Floats:
+    """Per-period z-score, the mean and spread those of `values[among]` (all: None); all of
+    those equal gives zeros."""
+    pool = values if among is None else values[among]
+    spread = float(pool.std()) if len(pool) else 0.0
     if spread <= 1e-12:
         return np.zeros(len(values), dtype=np.float32)
-    scaled: Floats = ((values - values.mean()) / spread).astype(np.float32)
+    scaled: Floats = ((values - pool.mean()) / spread).astype(np.float32)
     return scaled
 
 

@@ -26,12 +26,10 @@ from paperboy.domain.stop_words import STOP_WORDS
 _WORD = re.compile(r"[a-z][a-z0-9]+")
 MAX_DF_SHARE = 0.1  # terms in more of the period's papers than this say little (arxiv-sanity's max_df)
 MIN_DOCUMENTS_FOR_MAX_DF = 20
-# The idf's power. 2 (a rare shared term weighing more) measured better on the benchmark's
-# tuning half (content only, 0.411 against 0.397) and met the content-only target on the test
-# half by a hair, but in a real browser run it stopped explaining a language-model paper to a
-# reader of language-model papers as close to their library: not shipped until that is
-# understood (docs/for-you.md). term_matrix takes another power for the benchmark.
-IDF_POWER = 1.0
+# The idf's power: squared, a rare shared term weighs more; chosen on the benchmark's tuning
+# half (content only, 0.411 against 0.397 plain; bench/README.md). term_matrix takes another
+# power for the benchmark.
+IDF_POWER = 2.0
 TEXTS_AT_ONCE = 256  # text_scores' batch: its postings expanded stay in tens of MB
 Floats = npt.NDArray[np.float32]
 Ints = npt.NDArray[np.int64]

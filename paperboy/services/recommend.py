@@ -25,6 +25,7 @@ from paperboy.domain.calendar import Period, day_period
 from paperboy.domain.recommend import (
     DEFAULT_WEIGHTS,
     NO_BACKGROUND,
+    SCORING,
     Background,
     Candidates,
     Contribution,
@@ -160,8 +161,9 @@ def recommend_papers(
         candidates, key = candidates_of(engine, conn, index, period, catalogue, category)
         generation = key[3]  # the candidates' own: asked once, so scores never outlive them
         personal_key = (user_id, signals, follows, key)
-        # The idf's power is part of the model: scores stored under another are not read.
-        made_from = version_of(signals, follows, catalogue, generation, WEIGHTS, IDF_POWER)
+        # The idf's power and the scoring's version are part of the model: scores stored
+        # under others are not read.
+        made_from = version_of(signals, follows, catalogue, generation, WEIGHTS, IDF_POWER, SCORING)
         where = (scope_of(period, category), made_from)
         personal = _personal(engine).get_or_make(
             personal_key,

@@ -138,10 +138,10 @@ def test_terms_in_too_many_papers_weigh_nothing():
     assert len(empty.scores(empty.profile(["anything"]))) == 0
 
 
-def _candidates(vectors, authors=None, categories=None):
+def _candidates(vectors, authors=None, categories=None, ids=None):
     n = len(vectors)
     return Candidates(
-        ids=np.arange(1, n + 1, dtype=np.int64),
+        ids=np.arange(1, n + 1, dtype=np.int64) if ids is None else np.asarray(ids, dtype=np.int64),
         arxiv_ids=[f"2506.{k:05d}" for k in range(1, n + 1)],
         titles=[f"Paper {k}" for k in range(1, n + 1)],
         authors=authors or [("Someone",)] * n,
@@ -224,6 +224,30 @@ def test_a_cold_reader_gets_trending_and_categories_say_why():
     scored = score_candidates(candidates, follower, trending, NO_BACKGROUND, personal_share=1.0)
     assert list(scored.order) == [0, 2, 1]  # primary category first, then a cross-list
     assert reason_for(scored.personal, 0).text == "popular in cs.CL, a category you follow"
+
+
+def test_the_readers_own_papers_in_the_period_do_not_move_the_others_scores():
+    """Every z-score's mean and spread are the papers' the model did not learn from: a saved
+    paper of the period (cosine 1 to itself) raised the average, and one plainly like the library
+    scored below it, so it was not said to be close to the library (tests/browser/
+    test_reader_flow.py: a day of 8 papers, 3 of them saved, 1 hidden)."""
+    library = [_unit(1, 0.1, 0), _unit(1, 0, 0.1), _unit(1, 0.1, 0.1)]
+    hidden = _unit(0, 0.1, 1)
+    others = [_unit(0.8, 0.6, 0), _unit(0, 1, 0), _unit(0, 0, 1), _unit(0.1, 1, 0.5)]
+    reader = Reader(
+        positives=[_known(n, vector) for n, vector in enumerate(library, start=1)],
+        negatives=[_known(4, hidden)],
+        followed_categories=["cs.LG"],
+    )
+    trending = np.array([3.0, 0.0, 1.0, 2.0], dtype=np.float32)
+    alone = score_candidates(_candidates(others, ids=[5, 6, 7, 8]), reader, trending, NO_BACKGROUND)
+    period = _candidates([*library, hidden, *others], ids=range(1, 9))
+    every = np.concatenate([np.array([9.0, 9.0, 9.0, 0.0], dtype=np.float32), trending])
+    scored = score_candidates(period, reader, every, NO_BACKGROUND)
+    for name, points in scored.personal.points.items():
+        np.testing.assert_allclose(points[4:], alone.personal.points[name], atol=1e-5, err_msg=name)
+    np.testing.assert_allclose(scored.final[4:], alone.final, atol=1e-5)
+    assert reason_for(scored.personal, 4).text == "close to Kept in your library"
 
 
 @pytest.mark.parametrize(("share", "first"), [(0.0, 1), (1.0, 0)])
