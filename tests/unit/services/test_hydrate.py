@@ -1,7 +1,8 @@
 """services/hydrate.py on the real database: papers come from the process's cache while the
 catalogue version is the one they were loaded at, and from the database again after any write
 that pages show (a new version of a paper, Hugging Face's signals, a deletion by a rolled-back
-writer never kept); community counts and the reader's votes are always read live."""
+writer never kept); community counts are read live, or kept under the catalogue and community
+versions a page read first (`hydrate_papers_at`), and the reader's votes always read live."""
 
 from __future__ import annotations
 
