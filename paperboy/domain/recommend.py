@@ -193,6 +193,11 @@ class Personal:
     points: dict[str, Floats]
     nearest_positive: npt.NDArray[np.intp]  # per candidate, the index in reader.positives (-1: none)
     searches_matched: npt.NDArray[np.bool_]  # saved searches x candidates
+    # Each row's reason once asked (domain/recommend_reasons.py), as a tuple of strings that the
+    # garbage collector stops tracking: a kept model's page shown again explains nothing anew.
+    reasons: dict[int, tuple[str, str, str, str, str | None]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     def contributions(self, row: int) -> list[Contribution]:
         """What made the candidate's personal score, largest part first."""

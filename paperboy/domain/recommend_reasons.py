@@ -35,7 +35,15 @@ class Reason:
 def reason_for(scored: Personal, row: int) -> Reason:
     """The reason of candidate `row`: an author the reader follows or keeps, then a saved search
     it matches, then the library paper it is closest to, then a followed category, else the
-    community's trending."""
+    community's trending. Kept in `scored.reasons` once made (the same for every page of it)."""
+    kept = scored.reasons.get(row)
+    if kept is None:
+        made = _reason_for(scored, row)
+        kept = scored.reasons[row] = (made.kind, made.before, made.subject, made.after, made.arxiv_id)
+    return Reason(*kept)
+
+
+def _reason_for(scored: Personal, row: int) -> Reason:
     reader, candidates = scored.reader, scored.candidates
     if scored.raw["authors"][row] > 0:
         return _author_reason(scored, row)

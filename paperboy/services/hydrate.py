@@ -7,8 +7,9 @@ Papers come from a per-process cache (`PaperCache`) while the catalogue version
 transaction) is the one they were loaded at: a search or a page then costs two small queries
 (the version, the community counts) instead of six. A paper's own page keeps its paper (with
 versions and every listing) in a second such cache, by arXiv id: two queries instead of eight.
-Community counts and the reader's votes are never cached: they change without the catalogue
-version.
+Community counts change without the catalogue version: they are kept only by a page that read
+the community version too (`hydrate_papers_at`, "For you"), under both versions; the reader's
+own votes, saves and marks are never kept.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from paperboy.storage.sync_state import catalogue_version
 # papers), so about 30 MB a process.
 CACHED_PAPERS = 20_000
 CACHED_PAGE_PAPERS = 2_000  # papers as their own pages show them (more listings and versions)
+CACHED_COMMUNITIES = 20_000  # papers' counts (~200 bytes each) at the latest versions
 T = TypeVar("T")
 
 
@@ -114,6 +116,44 @@ class PerEngine(Generic[T]):
             return found
 
 
+class CommunityCache:
+    """Papers' community counts and submitters by row id, for one pair of catalogue and
+    community versions (every vote, comment and submission changes one): other versions empty
+    it. The least recently used go first past `capacity`. Thread-safe."""
+
+    def __init__(self, capacity: int = CACHED_COMMUNITIES) -> None:
+        self.capacity = capacity
+        self._lock = threading.Lock()
+        self._versions: tuple[str, str] | None = None
+        self._kept: OrderedDict[int, Community] = OrderedDict()
+
+    def get_many(self, versions: tuple[str, str], ids: Sequence[int]) -> dict[int, Community]:
+        """Those of `ids` kept at `versions` (a new dict)."""
+        with self._lock:
+            if versions != self._versions:
+                self._kept.clear()
+                self._versions = versions
+                return {}
+            found = {}
+            for paper_id in ids:
+                community = self._kept.get(paper_id)
+                if community is not None:
+                    self._kept.move_to_end(paper_id)
+                    found[paper_id] = community
+            return found
+
+    def put_many(self, versions: tuple[str, str], found: dict[int, Community]) -> None:
+        """Keep `found`, read after the versions were `versions`, unless the cache moved on."""
+        with self._lock:
+            if versions != self._versions:
+                return
+            self._kept.update(found)
+            for paper_id in found:
+                self._kept.move_to_end(paper_id)
+            while len(self._kept) > self.capacity:
+                self._kept.popitem(last=False)
+
+
 def _arxiv_id(paper: Paper) -> Hashable:
     return paper.arxiv_id
 
@@ -121,6 +161,7 @@ def _arxiv_id(paper: Paper) -> Hashable:
 paper_cache = PerEngine(PaperCache)  # this process's paper cache for an engine's database
 # Papers as their own pages show them (with versions and every listing), by arXiv id.
 page_paper_cache = PerEngine(lambda: PaperCache(CACHED_PAGE_PAPERS, key=_arxiv_id))
+community_cache = PerEngine(CommunityCache)
 
 
 def hydrate_papers(conn: Connection, ids: Sequence[int], viewer_id: int | None = None) -> list[PaperView]:
@@ -128,6 +169,25 @@ def hydrate_papers(conn: Connection, ids: Sequence[int], viewer_id: int | None =
     whether the reader (`viewer_id`) voted for each."""
     papers = _papers(conn, ids)
     community = _community_of(conn, [paper.id for paper in papers], viewer_id)
+    return [PaperView(paper, community.get(paper.id, NO_COMMUNITY)) for paper in papers]
+
+
+def hydrate_papers_at(
+    conn: Connection, ids: Sequence[int], viewer_id: int, versions: tuple[str, str]
+) -> list[PaperView]:
+    """`hydrate_papers` for a page that read the catalogue and community versions (before
+    this, so that nothing read here is older than them): the papers' counts and submitters
+    are kept under both too, so a page shown again reads only the reader's own marks."""
+    papers = _papers(conn, ids, versions[0])
+    paper_ids = [paper.id for paper in papers]
+    kept = community_cache(conn.engine)
+    found = kept.get_many(versions, paper_ids)
+    missing = [paper_id for paper_id in paper_ids if paper_id not in found]
+    if missing:
+        loaded = queries.community_of(conn, missing)
+        kept.put_many(versions, loaded)
+        found.update(loaded)
+    community = with_reader_state(conn, found, viewer_id, paper_ids)
     return [PaperView(paper, community.get(paper.id, NO_COMMUNITY)) for paper in papers]
 
 
@@ -157,17 +217,18 @@ def _page_paper(conn: Connection, arxiv_id: str) -> Paper | None:
     return found
 
 
-def _papers(conn: Connection, ids: Sequence[int]) -> list[Paper]:
+def _papers(conn: Connection, ids: Sequence[int], version: str | None = None) -> list[Paper]:
     """The papers of `ids` with all their links, in that order: cached ones from the cache, the
-    rest from the database (then cached). The version is read first, so that what is cached
-    under it is never older than it. A writer's connection may see its own uncommitted papers
-    (the version changes only at commit): it reads the database and keeps nothing."""
+    rest from the database (then cached). The version is read first (or given, read before),
+    so that what is cached under it is never older than it. A writer's connection may see its
+    own uncommitted papers (the version changes only at commit): it reads the database and
+    keeps nothing."""
     if not ids:
         return []
     if conn.get_execution_options().get(WRITER):
         return [with_all_links(paper) for paper in queries.papers_by_ids(conn, ids)]
     cache = paper_cache(conn.engine)
-    version = catalogue_version(conn)
+    version = catalogue_version(conn) if version is None else version
     found = cache.get_many(version, ids)
     missing = [paper_id for paper_id in dict.fromkeys(ids) if paper_id not in found]
     if missing:

@@ -17,7 +17,7 @@ from paperboy.domain.models import Listing
 from paperboy.domain.recommend_reasons import Reason
 from paperboy.domain.trending import TrendingParams
 from paperboy.services.feed import DEFAULT_TRENDING, FeedItem, FeedPage, check_page
-from paperboy.services.hydrate import PerEngine, hydrate_papers
+from paperboy.services.hydrate import PerEngine, hydrate_papers_at
 from paperboy.services.recommend import Recommendations, recommend_papers
 from paperboy.services.vector_search import Vectors
 from paperboy.storage import queries
@@ -118,7 +118,7 @@ def for_you_page(
     chosen = found.page((page - 1) * page_size, page_size)
     ids = [c.paper_id for c in chosen]
     with engine.connect() as conn:
-        views = {v.paper.id: v for v in hydrate_papers(conn, ids, user_id)}
+        views = {v.paper.id: v for v in hydrate_papers_at(conn, ids, user_id, found.versions)}
         days, facet = _navigation(engine)((period, found.versions[0]), lambda: _read_navigation(conn, period))
     items = [
         FeedItem(view.paper, _listing(view.paper.first_listed, period), view.community)

@@ -4,6 +4,7 @@ computation, the features, z-scores and blend (domain/recommend.py), and the rea
 
 from __future__ import annotations
 
+import gc
 import math
 from collections import Counter
 
@@ -192,6 +193,20 @@ def test_a_shared_author_comes_first_whatever_the_content():
     assert list(scored.order) == [1, 0]
     assert reason_for(scored.personal, 1).text == "by Grace Hopper, an author in your library"
     assert reason_for(scored.personal, 0).text == "close to Kept in your library"
+
+
+def test_a_reason_is_made_once_per_model_and_kept_where_the_collector_does_not_look():
+    vectors = [_unit(1, 0), _unit(0, 1)]
+    candidates = _candidates(vectors, authors=[("A B",), ("Grace Hopper",)])
+    reader = Reader(positives=[_known(90, _unit(1, 0), authors=("Grace Hopper",))])
+    personal = score_candidates(candidates, reader, np.zeros(2, np.float32), NO_BACKGROUND).personal
+    first = reason_for(personal, 1)
+    assert list(personal.reasons) == [1]
+    personal.reasons[1] = ("trending", "", "kept", "", None)  # what is kept is what is answered
+    assert reason_for(personal, 1).text == "kept"
+    assert first.kind == "library_author"
+    gc.collect()
+    assert not gc.is_tracked(personal.reasons[1])  # a kept page's reasons cost no collection time
 
 
 def test_an_author_counts_once_per_positive_paper_and_once_more_followed():

@@ -1,7 +1,8 @@
 """services/hydrate.py on the real database: papers come from the process's cache while the
 catalogue version is the one they were loaded at, and from the database again after any write
 that pages show (a new version of a paper, Hugging Face's signals, a deletion by a rolled-back
-writer never kept); community counts and the reader's votes are always read live."""
+writer never kept); community counts are read live, or kept under the catalogue and community
+versions a page read first (`hydrate_papers_at`), and the reader's votes always read live."""
 
 from __future__ import annotations
 
@@ -14,10 +15,11 @@ from sqlalchemy import event
 
 from paperboy.domain.models import HfSignal, Paper
 from paperboy.services import votes
-from paperboy.services.hydrate import PaperCache, hydrate_papers
+from paperboy.services.hydrate import CommunityCache, PaperCache, hydrate_papers, hydrate_papers_at
 from paperboy.storage.hf import upsert_hf_signals
 from paperboy.storage.papers import upsert_papers, write_papers
 from paperboy.storage.queries import paper_ids_by_arxiv_ids
+from paperboy.storage.sync_state import page_versions
 from paperboy.storage.transactions import write_transaction
 
 IDS = ("2506.00001", "2506.00002", "2506.00003")
@@ -100,6 +102,39 @@ def test_community_counts_and_votes_are_live(engine, settings, paper_ids):
     after = _hydrate(engine, paper_ids, ada.id)[2]
     assert (after.community.upvotes, after.community.voted) == (1, True)
     assert _hydrate(engine, paper_ids)[2].community.voted is False  # another reader
+
+
+def _hydrate_at(engine, ids, viewer_id):
+    with engine.connect() as conn:
+        versions = page_versions(conn)  # read first, as "For you" does
+    with engine.connect() as conn:
+        return hydrate_papers_at(conn, ids, viewer_id, versions)
+
+
+def test_counts_kept_under_the_versions_are_read_once_and_a_vote_shows_at_once(
+    engine, settings, paper_ids, statements
+):
+    ada, bob = make_member(engine, "ada"), make_member(engine, "bob")
+    first = _hydrate_at(engine, paper_ids, ada.id)
+    assert [view.paper.arxiv_id for view in first] == list(IDS)
+    assert len(statements.reading("papers LEFT OUTER JOIN paper_stats")) == 1
+    again = _hydrate_at(engine, paper_ids, bob.id)  # another reader, the same versions
+    assert [view.community for view in again] == [view.community for view in first]
+    assert len(statements.reading("papers LEFT OUTER JOIN paper_stats")) == 1  # counts kept
+    votes.upvote_paper(engine, settings, ada, IDS[2], "192.0.2.7")  # a new community version
+    mine, theirs = _hydrate_at(engine, paper_ids, ada.id)[2], _hydrate_at(engine, paper_ids, bob.id)[2]
+    assert (mine.community.upvotes, mine.community.voted) == (1, True)
+    assert (theirs.community.upvotes, theirs.community.voted) == (1, False)  # marks never kept
+
+
+def test_the_community_cache_refuses_counts_of_other_versions():
+    cache = CommunityCache(capacity=2)
+    assert cache.get_many(("c1", "1"), [1]) == {}
+    cache.put_many(("c1", "1"), {1: "one", 2: "two", 3: "three"})  # type: ignore[dict-item]
+    assert cache.get_many(("c1", "1"), [1, 2, 3]) == {2: "two", 3: "three"}  # the oldest out
+    cache.put_many(("c1", "0"), {4: "older"})  # type: ignore[dict-item]
+    assert cache.get_many(("c1", "1"), [4]) == {}
+    assert cache.get_many(("c1", "2"), [2]) == {}  # a newer version empties it
 
 
 def test_a_writer_sees_its_own_changes_and_a_rollback_leaves_nothing_cached(engine, paper_ids):
