@@ -14,11 +14,10 @@ from paperboy.domain.comments import CommentNode
 from paperboy.domain.models import Community, Paper
 from paperboy.domain.users import User
 from paperboy.services.comments import thread_in
-from paperboy.services.hydrate import hydrate_paper
-from paperboy.services.search import SearchHit
+from paperboy.services.hydrate import PaperView, hydrate_paper
 
 # A paper's similar papers, and when there are none, why (web/similar.py's similar_section).
-Similar = tuple[list[SearchHit], str | None]
+Similar = tuple[list[PaperView], str | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,7 +25,7 @@ class PaperPage:
     paper: Paper
     community: Community
     thread: list[CommentNode]
-    similar: list[SearchHit]
+    similar: list[PaperView]
     similar_unavailable: str | None
 
 

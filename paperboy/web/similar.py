@@ -7,6 +7,7 @@ import logging
 from sqlalchemy import Connection
 
 from paperboy.domain.models import Paper
+from paperboy.services.hydrate import PaperView
 from paperboy.services.search import SIMILAR_SORTS, Searcher, SearchHit, SearchRequestError
 
 log = logging.getLogger(__name__)
@@ -31,11 +32,14 @@ def similar_papers(
 
 def similar_section(
     searcher: Searcher, paper: Paper, sort: str, viewer_id: int | None, conn: Connection | None = None
-) -> tuple[list[SearchHit], str | None]:
-    """similar_papers for a paper page, which must show even when they fail: the error is
-    logged and the section says they could not be found just now."""
+) -> tuple[list[PaperView], str | None]:
+    """similar_papers for a paper page, without the hits' marked-up title and snippet (the page
+    shows neither), which must show even when they fail: the error is logged and the section
+    says they could not be found just now."""
     try:
-        return similar_papers(searcher, paper, sort, viewer_id, conn=conn)
+        found = searcher.similar_views(paper, sort=sort, limit=SIMILAR_LIMIT, viewer_id=viewer_id, conn=conn)
+        views = [view for view, _ in found]
+        return views, None if views else similar_unavailable(searcher)
     except SearchRequestError:
         raise
     except Exception:  # the model or the vectors: a paper page never fails for its neighbours

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from types import SimpleNamespace
 
 import pytest
 from app_client import open_client
@@ -356,7 +357,9 @@ def _render_macro(client, paper_id, user, viewer):
     ctx = client.app.state.paperboy
     thread = comments.comment_thread(ctx.engine, paper_id, user)
     template = ctx.templates.env.from_string(
-        '{% from "_comments.html" import discussion with context %}{{ discussion(paper, thread, 2) }}'
+        '{% from "_comments.html" import discussion %}{{ discussion(reader, paper, thread, 2) }}'
     )
     paper = type("Paper", (), {"arxiv_id": PAPER, "id": paper_id})()
-    return template.render(paper=paper, thread=thread, viewer=viewer, csrf_token=lambda: "tok")
+    # What the macro reads of the page's `reader` (web/templating.py's Reader, made from a request).
+    reader = SimpleNamespace(viewer=viewer, csrf_token=lambda: "tok")
+    return template.render(paper=paper, thread=thread, reader=reader)

@@ -132,6 +132,32 @@ def test_a_vote_a_comment_a_new_version_and_an_edited_title_show_on_the_next_ren
     assert "Sparse attention, part 0</h1>" not in edited
 
 
+def _similar_card(html: str, arxiv_id: str) -> str:
+    """The similar card of `arxiv_id` on a paper page."""
+    for card in re.findall(r'<article class="card similar-card">.*?</article>', html, re.DOTALL):
+        if f'href="/papers/{arxiv_id}"' in card:
+            return card
+    raise AssertionError(f"no similar card of {arxiv_id}")
+
+
+def test_a_similar_papers_comment_and_edited_title_show_on_the_next_render(settings, engine, catalogue):
+    # A similar card's title, authors and meta are kept per paper object and comment count
+    # (web/fragments.py): both must show the very next render.
+    bob = make_member(engine, "bob")
+    with open_client(settings) as client:
+        first = _similar_card(client.get(PAGE).text, PAPERS[1])
+        comments.post_comment(engine, settings, bob, PAPERS[1], "On the similar one", None, "192.0.2.2")
+        commented = _similar_card(client.get(PAGE).text, PAPERS[1])
+        write_papers(engine, [make_record(PAPERS[1], title="A retitled neighbour", abstract=_abstract(1))])
+        retitled = _similar_card(client.get(PAGE).text, PAPERS[1])
+    assert "Sparse attention, part 1" in first
+    assert 'class="comments"' not in first
+    assert f'<a class="comments" href="/papers/{PAPERS[1]}#comments">1 comment</a>' in commented
+    assert "A retitled neighbour" in retitled
+    assert "Sparse attention, part 1" not in retitled
+    assert "1 comment" in retitled
+
+
 def test_a_paper_embedded_later_joins_the_similar_papers_on_the_next_render(
     settings, engine, add_papers, catalogue
 ):

@@ -407,7 +407,7 @@ def test_a_paper_page_shows_even_when_its_similar_papers_fail(client, corpus, mo
     def broken(*args, **kwargs):
         raise RuntimeError("the model fell over")
 
-    monkeypatch.setattr(client.app.state.paperboy.searcher, "similar", broken)
+    monkeypatch.setattr(client.app.state.paperboy.searcher, "similar_views", broken)  # what the page asks
     response = client.get(f"/papers/{MOLECULES}")
     assert response.status_code == 200
     assert "Graph neural networks for molecules" in response.text
