@@ -13,7 +13,6 @@ import argparse
 import dataclasses
 import json
 import re
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -260,16 +259,14 @@ def _serve(ctx: Context, checkout: Checkout, workers: int, **extra: str) -> Iter
 def _database_for(ws: Workspace, target: Target, checkout: Checkout) -> Target:
     """The database `checkout`'s servers use: `target` itself, or, for a checkout whose
     migrations stop at an earlier revision (it would refuse a database it does not know), a copy
-    of it migrated down to that revision: the same papers, vectors, reader and session, without
-    the tables the older code does not have. SQLite only (a copy of its data directory)."""
+    of it migrated down to that revision by this checkout's Alembic: the same papers, vectors,
+    reader and session, without the tables the older code does not have. The copy is of the data
+    directory and, on PostgreSQL, of the database (`CREATE DATABASE … TEMPLATE`: made while no
+    server runs, dropped when the benchmark ends)."""
     last = _last_revision(checkout.root)
     if last == _last_revision(REPO_ROOT):
         return target
-    if target.sqlite_dir is None:
-        raise BenchError(f"{checkout.version} stops at migration {last}: a copy needs SQLite")
-    copy_dir = ws.root / f"sqlite-{checkout.version}"
-    shutil.copytree(target.sqlite_dir, copy_dir)
-    copy = Target(target.label, {**target.env, "PAPERBOY_DATA_DIR": str(copy_dir)}, sqlite_dir=copy_dir)
+    copy = ws.copy(target, checkout.version)
     from alembic import command
 
     from paperboy.storage.engine import make_engine
