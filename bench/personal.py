@@ -2,6 +2,7 @@
 interested" and 20,000 follows on the full corpus; `paperboy serve --workers 2`, wrk on 127.0.0.1.
 
     python -m bench personal                      # SQLite, and PostgreSQL with PAPERBOY_BENCH_POSTGRES_URL
+    python -m bench personal --gc-ab              # each page with the collector policy off, then on
 
 Members are written straight into the imported corpus. Each has a taste: one of the corpus's 40
 largest categories (drawn by size) whose papers make 70% of their ~20 saves, the rest drawn
@@ -39,7 +40,7 @@ from bench.common import BenchError, Corpus, each_database, format_table, sectio
 from bench.import_speed import imported_database
 from bench.pages import WARMUP_S, Load
 from bench.reference_vectors import embed_beforehand
-from bench.server import serving
+from bench.server import GC_AB, serving
 from bench.workspace import Target, Workspace
 from paperboy.domain.follows import author_key
 from paperboy.services.accounts import hash_password
@@ -86,24 +87,29 @@ class Row:
     notes: list[str] = field(default_factory=list)
 
 
-def run(ws: Workspace, corpus: Corpus, load: Load) -> dict[str, Any]:
+def run(ws: Workspace, corpus: Corpus, load: Load, gc_ab: bool = False) -> dict[str, Any]:
+    """`gc_ab`: every row twice, served with the collector policy off, then on (bench/server.py)."""
     section(
         f"Personal pages: {MEMBERS:,} members, {SAVES:,} saves, {NOT_INTERESTED:,} not interested,"
         f" {FOLLOWS:,} follows"
     )
     if not wrk.available():
         raise BenchError("wrk is not installed (apt-get install wrk)")
-    results, errors = each_database(ws.labels(), lambda label: _measure(ws, corpus, label, load))
+    modes = GC_AB if gc_ab else {"": {}}
+    results, errors = each_database(ws.labels(), lambda label: _measure(ws, corpus, label, load, modes))
     if results:
         _print(results)
     return {
         "load": asdict(load),
+        "gc_ab": gc_ab,
         "databases": {label: [_as_json(row) for row in rows] for label, rows in results.items()},
         "errors": errors,
     }
 
 
-def _measure(ws: Workspace, corpus: Corpus, label: str, load: Load) -> list[Row]:
+def _measure(
+    ws: Workspace, corpus: Corpus, label: str, load: Load, modes: dict[str, dict[str, str]]
+) -> list[Row]:
     target = imported_database(ws, corpus, label)
     print(f"  {label}: {embed_beforehand(target, corpus)}", flush=True)
     engine = make_engine(target.url)
@@ -111,20 +117,25 @@ def _measure(ws: Workspace, corpus: Corpus, label: str, load: Load) -> list[Row]
         started = time.perf_counter()
         members = populate(engine)
         print(f"  {label}: members written in {time.perf_counter() - started:.0f} s", flush=True)
-        return _load_pages(ws, target, label, load, members)
+        rows = []
+        for mode, env in modes.items():  # one server each, back to back
+            rows += _load_pages(ws, target, f"{label} {mode}".rstrip(), load, members, env)
+        return rows
     finally:
         engine.dispose()
 
 
-def _load_pages(ws: Workspace, target: Target, label: str, load: Load, members: list[Member]) -> list[Row]:
+def _load_pages(
+    ws: Workspace, target: Target, label: str, load: Load, members: list[Member], env: dict[str, str]
+) -> list[Row]:
     rows = []
     pages = [
         ("library page", "/library"),
         ("day page, hide seen", DAY_PAGE),
         ("For you day page", FOR_YOU_PAGE),
     ]
-    log_dir = ws.log_dir(f"personal-{label}")
-    with serving(target, log_dir, workers=load.workers) as base:
+    log_dir = ws.log_dir(f"personal-{label.replace(' ', '-')}")
+    with serving(target, log_dir, workers=load.workers, **env) as base:
         for name, path in pages:
             first = _first_visits(f"{label} {name}, each member's first visit", base, path, members)
             rows.append(first)
