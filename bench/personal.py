@@ -38,6 +38,7 @@ from sqlalchemy import Engine, func, insert, select, update
 from bench import wrk
 from bench.common import BenchError, Corpus, each_database, format_table, section
 from bench.import_speed import imported_database
+from bench.member_saves import draw_saves, save_rows
 from bench.pages import WARMUP_S, Load
 from bench.reference_vectors import embed_beforehand
 from bench.server import GC_AB, serving
@@ -65,7 +66,6 @@ SAVES = 200_000
 NOT_INTERESTED = 50_000
 FOLLOWS = 20_000
 WITH_SESSIONS = 1_000
-TASTE_SHARE = 0.7
 TOP_CATEGORIES = 40
 TARGET_P99_MS = 50.0
 TARGET_REFLECTED_S = 1.0
@@ -301,7 +301,6 @@ def populate(engine: Engine) -> list[Member]:
         if conn.execute(select(func.count()).select_from(users)).scalar_one():
             raise BenchError("the corpus database already has members: populate a fresh import")
         by_category = _papers_by_category(conn)
-    everything = sorted({pid for ids in by_category.values() for pid in ids})
     categories = sorted(by_category, key=lambda c: -len(by_category[c]))[:TOP_CATEGORIES]
     weights = [len(by_category[c]) for c in categories]
     now = datetime.now(UTC)
@@ -310,7 +309,7 @@ def populate(engine: Engine) -> list[Member]:
         conn.execute(insert(users), [_member_row(i, password, now) for i in range(MEMBERS)])
         user_ids = list(conn.execute(select(users.c.id).order_by(users.c.id)).scalars())
         tastes = {uid: rng.choices(categories, weights)[0] for uid in user_ids}
-        saves = _saves(rng, tastes, by_category, everything, now)
+        saves = _saves(rng, tastes, by_category, now)
         conn.execute(insert(library_items), saves)
         conn.execute(insert(seen_papers), list(_seen_rows(saves)))
         conn.execute(
@@ -340,25 +339,12 @@ def _papers_by_category(conn: Any) -> dict[str, list[int]]:
 
 
 def _saves(
-    rng: random.Random,
-    tastes: dict[int, str],
-    by_category: dict[str, list[int]],
-    everything: list[int],
-    now: datetime,
+    rng: random.Random, tastes: dict[int, str], by_category: dict[str, list[int]], now: datetime
 ) -> list[dict[str, Any]]:
-    per_member = SAVES // len(tastes)
-    rows = []
-    for uid, taste in tastes.items():
-        own = by_category[taste]
-        chosen: set[int] = set()
-        while len(chosen) < per_member:
-            pool = own if rng.random() < TASTE_SHARE else everything
-            chosen.add(rng.choice(pool))
-        rows += [
-            {"user_id": uid, "paper_id": pid, "saved_at": now - timedelta(minutes=n)}
-            for n, pid in enumerate(chosen)
-        ]
-    return rows
+    drawn = draw_saves(rng, tastes, by_category, SAVES // len(tastes))
+    # Each member's papers in a set's order, as this benchmark has always stored them (which one
+    # is saved last, and so whose author is followed, depends on it): the same data as before.
+    return save_rows({uid: list(set(papers)) for uid, papers in drawn.items()}, now)
 
 
 def _seen_rows(saves: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
