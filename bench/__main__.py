@@ -72,7 +72,7 @@ BENCHMARKS: dict[str, Benchmark] = {
     # Issue 16: alerts for a sync of 1,000 new papers, 10,000 members, 20,000 follows (bench/alerts.py).
     "alerts": lambda ws, corpus, args: alerts.run(corpus),
     # Issue 16: library, hide-seen and For you pages with 10,000 members' saves and marks (bench/personal.py).
-    "personal": lambda ws, corpus, args: personal.run(ws, corpus, _load(args)),
+    "personal": lambda ws, corpus, args: personal.run(ws, corpus, _load(args), args.gc_ab),
     # Issue 17: the job queue, noop jobs per second with 1 and 4 `paperboy worker`s (bench/jobs.py).
     "jobs": lambda ws, corpus, args: jobs.run(ws.pg_admin),
     # Issue 17: vector search in PostgreSQL (pgvector HNSW) vs the per-host index, 74,728 papers or
@@ -159,6 +159,12 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--workers", type=_positive, default=2, help="paperboy serve worker processes")
     parser.add_argument(
         "--no-gzip", action="store_true", help="load pages without Accept-Encoding: gzip (uncompressed)"
+    )
+    parser.add_argument(
+        "--gc-ab",
+        action="store_true",
+        help="personal, render_path: serve with the collector policy off, then on (the gc_freeze "
+        "setting), back to back; render_path then compares those instead of before and after",
     )
     parser.add_argument(
         "--import-before",

@@ -3,20 +3,23 @@ bench/personal.py draws its 10,000 members', so that each digest's "For you" sec
 from a real reader's signals (issue 16).
 
 Each member has a taste: one of the corpus's 40 largest primary categories (drawn by size), whose
-papers make 70% of their 20 saves, the rest drawn across the corpus; 5 "not interested" marks
-drawn from the same category, a quarter of the saved papers seen, and two follows: their
-category and an author of their first saved paper. Every paper is one listed before the
-edition's day, so nothing a member saved is in the edition they are mailed.
+papers make 70% of their 20 saves, the rest drawn across the corpus (bench/member_saves.py, the
+draw bench/personal.py makes too); 5 "not interested" marks drawn from the same category, a
+quarter of the saved papers seen, and two follows: their category and an author of their first
+saved paper. Every paper is one listed before the edition's day, so nothing a member saved is in
+the edition they are mailed.
 """
 
 from __future__ import annotations
 
 import random
 from collections.abc import Iterator, Sequence
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
+from bench import member_saves
 from bench.digest_subscribers import member_rows
+from bench.member_saves import draw_saves
 from paperboy.domain.follows import author_key
 
 if TYPE_CHECKING:
@@ -24,7 +27,6 @@ if TYPE_CHECKING:
 
 SAVES_PER_MEMBER = 20
 HIDDEN_PER_MEMBER = 5
-TASTE_SHARE = 0.7
 TOP_CATEGORIES = 40
 
 
@@ -88,18 +90,7 @@ def taste_of(rng: random.Random, ids: Sequence[int], by_category: dict[str, list
 def save_rows(
     rng: random.Random, tastes: dict[int, str], by_category: dict[str, list[int]], now: datetime
 ) -> list[dict[str, Any]]:
-    everything = sorted({pid for ids in by_category.values() for pid in ids})
-    rows = []
-    for uid, taste in tastes.items():
-        chosen: dict[int, None] = {}
-        while len(chosen) < SAVES_PER_MEMBER:
-            pool = by_category[taste] if rng.random() < TASTE_SHARE else everything
-            chosen[rng.choice(pool)] = None
-        rows += [
-            {"user_id": uid, "paper_id": pid, "saved_at": now - timedelta(minutes=n)}
-            for n, pid in enumerate(chosen)
-        ]
-    return rows
+    return member_saves.save_rows(draw_saves(rng, tastes, by_category, SAVES_PER_MEMBER), now)
 
 
 def seen_rows(saves: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:

@@ -2,6 +2,7 @@
 interested" and 20,000 follows on the full corpus; `paperboy serve --workers 2`, wrk on 127.0.0.1.
 
     python -m bench personal                      # SQLite, and PostgreSQL with PAPERBOY_BENCH_POSTGRES_URL
+    python -m bench personal --gc-ab              # each page with the collector policy off, then on
 
 Members are written straight into the imported corpus. Each has a taste: one of the corpus's 40
 largest categories (drawn by size) whose papers make 70% of their ~20 saves, the rest drawn
@@ -37,9 +38,10 @@ from sqlalchemy import Engine, func, insert, select, update
 from bench import wrk
 from bench.common import BenchError, Corpus, each_database, format_table, section
 from bench.import_speed import imported_database
+from bench.member_saves import draw_saves, save_rows
 from bench.pages import WARMUP_S, Load
 from bench.reference_vectors import embed_beforehand
-from bench.server import serving
+from bench.server import GC_AB, serving
 from bench.workspace import Target, Workspace
 from paperboy.domain.follows import author_key
 from paperboy.services.accounts import hash_password
@@ -64,7 +66,6 @@ SAVES = 200_000
 NOT_INTERESTED = 50_000
 FOLLOWS = 20_000
 WITH_SESSIONS = 1_000
-TASTE_SHARE = 0.7
 TOP_CATEGORIES = 40
 TARGET_P99_MS = 50.0
 TARGET_REFLECTED_S = 1.0
@@ -86,24 +87,29 @@ class Row:
     notes: list[str] = field(default_factory=list)
 
 
-def run(ws: Workspace, corpus: Corpus, load: Load) -> dict[str, Any]:
+def run(ws: Workspace, corpus: Corpus, load: Load, gc_ab: bool = False) -> dict[str, Any]:
+    """`gc_ab`: every row twice, served with the collector policy off, then on (bench/server.py)."""
     section(
         f"Personal pages: {MEMBERS:,} members, {SAVES:,} saves, {NOT_INTERESTED:,} not interested,"
         f" {FOLLOWS:,} follows"
     )
     if not wrk.available():
         raise BenchError("wrk is not installed (apt-get install wrk)")
-    results, errors = each_database(ws.labels(), lambda label: _measure(ws, corpus, label, load))
+    modes = GC_AB if gc_ab else {"": {}}
+    results, errors = each_database(ws.labels(), lambda label: _measure(ws, corpus, label, load, modes))
     if results:
         _print(results)
     return {
         "load": asdict(load),
+        "gc_ab": gc_ab,
         "databases": {label: [_as_json(row) for row in rows] for label, rows in results.items()},
         "errors": errors,
     }
 
 
-def _measure(ws: Workspace, corpus: Corpus, label: str, load: Load) -> list[Row]:
+def _measure(
+    ws: Workspace, corpus: Corpus, label: str, load: Load, modes: dict[str, dict[str, str]]
+) -> list[Row]:
     target = imported_database(ws, corpus, label)
     print(f"  {label}: {embed_beforehand(target, corpus)}", flush=True)
     engine = make_engine(target.url)
@@ -111,20 +117,25 @@ def _measure(ws: Workspace, corpus: Corpus, label: str, load: Load) -> list[Row]
         started = time.perf_counter()
         members = populate(engine)
         print(f"  {label}: members written in {time.perf_counter() - started:.0f} s", flush=True)
-        return _load_pages(ws, target, label, load, members)
+        rows = []
+        for mode, env in modes.items():  # one server each, back to back
+            rows += _load_pages(ws, target, f"{label} {mode}".rstrip(), load, members, env)
+        return rows
     finally:
         engine.dispose()
 
 
-def _load_pages(ws: Workspace, target: Target, label: str, load: Load, members: list[Member]) -> list[Row]:
+def _load_pages(
+    ws: Workspace, target: Target, label: str, load: Load, members: list[Member], env: dict[str, str]
+) -> list[Row]:
     rows = []
     pages = [
         ("library page", "/library"),
         ("day page, hide seen", DAY_PAGE),
         ("For you day page", FOR_YOU_PAGE),
     ]
-    log_dir = ws.log_dir(f"personal-{label}")
-    with serving(target, log_dir, workers=load.workers) as base:
+    log_dir = ws.log_dir(f"personal-{label.replace(' ', '-')}")
+    with serving(target, log_dir, workers=load.workers, **env) as base:
         for name, path in pages:
             first = _first_visits(f"{label} {name}, each member's first visit", base, path, members)
             rows.append(first)
@@ -290,7 +301,6 @@ def populate(engine: Engine) -> list[Member]:
         if conn.execute(select(func.count()).select_from(users)).scalar_one():
             raise BenchError("the corpus database already has members: populate a fresh import")
         by_category = _papers_by_category(conn)
-    everything = sorted({pid for ids in by_category.values() for pid in ids})
     categories = sorted(by_category, key=lambda c: -len(by_category[c]))[:TOP_CATEGORIES]
     weights = [len(by_category[c]) for c in categories]
     now = datetime.now(UTC)
@@ -299,7 +309,7 @@ def populate(engine: Engine) -> list[Member]:
         conn.execute(insert(users), [_member_row(i, password, now) for i in range(MEMBERS)])
         user_ids = list(conn.execute(select(users.c.id).order_by(users.c.id)).scalars())
         tastes = {uid: rng.choices(categories, weights)[0] for uid in user_ids}
-        saves = _saves(rng, tastes, by_category, everything, now)
+        saves = _saves(rng, tastes, by_category, now)
         conn.execute(insert(library_items), saves)
         conn.execute(insert(seen_papers), list(_seen_rows(saves)))
         conn.execute(
@@ -329,25 +339,12 @@ def _papers_by_category(conn: Any) -> dict[str, list[int]]:
 
 
 def _saves(
-    rng: random.Random,
-    tastes: dict[int, str],
-    by_category: dict[str, list[int]],
-    everything: list[int],
-    now: datetime,
+    rng: random.Random, tastes: dict[int, str], by_category: dict[str, list[int]], now: datetime
 ) -> list[dict[str, Any]]:
-    per_member = SAVES // len(tastes)
-    rows = []
-    for uid, taste in tastes.items():
-        own = by_category[taste]
-        chosen: set[int] = set()
-        while len(chosen) < per_member:
-            pool = own if rng.random() < TASTE_SHARE else everything
-            chosen.add(rng.choice(pool))
-        rows += [
-            {"user_id": uid, "paper_id": pid, "saved_at": now - timedelta(minutes=n)}
-            for n, pid in enumerate(chosen)
-        ]
-    return rows
+    drawn = draw_saves(rng, tastes, by_category, SAVES // len(tastes))
+    # Each member's papers in a set's order, as this benchmark has always stored them (which one
+    # is saved last, and so whose author is followed, depends on it): the same data as before.
+    return save_rows({uid: list(set(papers)) for uid, papers in drawn.items()}, now)
 
 
 def _seen_rows(saves: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:

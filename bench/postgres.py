@@ -43,6 +43,17 @@ def create_database(admin: str, name: str) -> str:
     return make_url(admin).set(database=name).render_as_string(hide_password=False)
 
 
+def copy_database(admin: str, template: str, name: str) -> str:
+    """Create database `name` as a copy of `template` (nobody may be connected to the template
+    meanwhile) and return its URL."""
+    _autocommit(
+        admin,
+        f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)',
+        f'CREATE DATABASE "{name}" TEMPLATE "{template}"',
+    )
+    return make_url(admin).set(database=name).render_as_string(hide_password=False)
+
+
 def drop_database(admin: str, name: str) -> None:
     _autocommit(admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 

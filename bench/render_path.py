@@ -5,6 +5,10 @@ out by the benchmark into a temporary git worktree) and this checkout, each serv
 Rows: feed pages logged in and with the page cache off (1-conn p50, p99 at 8 and 16 connections,
 `--workers 1` and `2`); the day page in the first 30 s after `serve` answers; cached anonymous pages
 at 16 connections; paper pages with the cache off; /api/daily_papers cold and revalidated; a day's RSS.
+
+`--gc-ab`: the same table with this checkout alone, served with the collector policy off, then on
+(the `gc_freeze` setting, web/gc_policy.py), in place of before and after; with
+`--render-only paper`, the paper page's A/B.
 """
 
 from __future__ import annotations
@@ -13,7 +17,6 @@ import argparse
 import dataclasses
 import json
 import re
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -40,7 +43,7 @@ from bench.common import (
 from bench.import_speed import imported_database
 from bench.pages import FEED_PAGES, SINGLE_S, WARMUP_S, Load, _measure_papers, sample_ids
 from bench.reference_vectors import embed_beforehand
-from bench.server import group_cpu_s, serving_group
+from bench.server import GC_AB, group_cpu_s, serving_group
 from bench.workspace import Target, Workspace
 
 BEFORE_COMMIT = "0320118"  # the code at the start of issue 15's work
@@ -74,6 +77,7 @@ class Checkout:
     version: str
     root: Path
     revision: str
+    env: dict[str, str] = field(default_factory=dict)  # what its servers get besides SERVER_ENV
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,19 +122,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(ws: Workspace, corpus: Corpus, args: argparse.Namespace) -> dict[str, Any]:
     repeats, seconds = args.render_repeats, args.render_seconds
-    section(f"Render path (issue 15): {BEFORE_COMMIT} against this checkout, median of {repeats}")
+    against = f"{BEFORE_COMMIT} against this checkout"
+    if args.gc_ab:
+        against = "this checkout, the collector policy off against on"
+    section(f"Render path (issue 15): {against}, median of {repeats}")
     if not wrk.available():
         raise BenchError("wrk is not installed (apt-get install wrk)")
     paper_ids = sample_ids(corpus.listings, PAPER_IDS)
     day = api.busiest_day(corpus.listings)
     api_paths = {name: template.format(day=day) for name, template in api.URLS.items()}
-    with checkouts() as versions:
+    with gc_versions() if args.gc_ab else checkouts() as versions:
         for v in versions:
             print(f"  {v.version}: {v.revision} at {v.root} (each server checked to import paperboy from it)")
         plan = Plan(versions, repeats, seconds, paper_ids, api_paths, args.render_only)
         results, errors = each_database(ws.labels(), lambda label: _measure_database(ws, corpus, label, plan))
     return {
-        "before": BEFORE_COMMIT,
+        "before": None if args.gc_ab else BEFORE_COMMIT,
+        "versions": [v.version for v in versions],  # the table's before and after columns
         "repeats": repeats,
         "seconds": seconds,
         "only": args.render_only,
@@ -153,6 +161,13 @@ def checkouts() -> Iterator[list[Checkout]]:
     finally:
         _git("worktree", "remove", "--force", str(before))
         scratch.rmdir()
+
+
+@contextmanager
+def gc_versions() -> Iterator[list[Checkout]]:
+    """This checkout twice: served with the collector policy off, then on (`--gc-ab`)."""
+    revision = _git("describe", "--always", "--dirty")
+    yield [Checkout(name.replace(" ", "="), REPO_ROOT, revision, env) for name, env in GC_AB.items()]
 
 
 def _git(*args: str) -> str:
@@ -181,7 +196,7 @@ def _measure_database(ws: Workspace, corpus: Corpus, label: str, plan: Plan) -> 
                 runs[checkout.version].append(_measure_version(ctx, checkout, workers))
     table = _table(runs)
     print(f"\n{label}:")
-    _print(table, ctx.notes)
+    _print(table, ctx.notes, [v.version for v in plan.versions])
     return {
         "revisions": {v.version: v.revision for v in plan.versions},
         "table": table,
@@ -249,7 +264,7 @@ def _reader_cookie(target: Target) -> str:
 def _serve(ctx: Context, checkout: Checkout, workers: int, **extra: str) -> Iterator[str]:
     """`paperboy serve` running `checkout`'s code (checked: the package it imports is that one)."""
     log_dir = ctx.ws.log_dir(f"render-{checkout.version}-w{workers}")
-    env = {**SERVER_ENV, **extra, "PYTHONPATH": str(checkout.root)}
+    env = {**SERVER_ENV, **checkout.env, **extra, "PYTHONPATH": str(checkout.root)}
     target = ctx.targets[checkout.version]
     _check_code(target, checkout, log_dir, env)
     with serving_group(target, log_dir, workers=workers, **env) as (base, group):
@@ -260,16 +275,14 @@ def _serve(ctx: Context, checkout: Checkout, workers: int, **extra: str) -> Iter
 def _database_for(ws: Workspace, target: Target, checkout: Checkout) -> Target:
     """The database `checkout`'s servers use: `target` itself, or, for a checkout whose
     migrations stop at an earlier revision (it would refuse a database it does not know), a copy
-    of it migrated down to that revision: the same papers, vectors, reader and session, without
-    the tables the older code does not have. SQLite only (a copy of its data directory)."""
+    of it migrated down to that revision by this checkout's Alembic: the same papers, vectors,
+    reader and session, without the tables the older code does not have. The copy is of the data
+    directory and, on PostgreSQL, of the database (`CREATE DATABASE … TEMPLATE`: made while no
+    server runs, dropped when the benchmark ends)."""
     last = _last_revision(checkout.root)
     if last == _last_revision(REPO_ROOT):
         return target
-    if target.sqlite_dir is None:
-        raise BenchError(f"{checkout.version} stops at migration {last}: a copy needs SQLite")
-    copy_dir = ws.root / f"sqlite-{checkout.version}"
-    shutil.copytree(target.sqlite_dir, copy_dir)
-    copy = Target(target.label, {**target.env, "PAPERBOY_DATA_DIR": str(copy_dir)}, sqlite_dir=copy_dir)
+    copy = ws.copy(target, checkout.version)
     from alembic import command
 
     from paperboy.storage.engine import make_engine
@@ -465,13 +478,15 @@ def _search_ready(base: str) -> bool:
 
 
 def _table(runs: dict[str, list[Cells]]) -> list[dict[str, Any]]:
-    """One row per cell: the median over the repeats of each version, the target, after ÷ target."""
-    names = list(dict.fromkeys(name for cells in runs["after"] for name in cells))
+    """One row per cell: the median over the repeats of each version (before, after: the first and
+    the second), the target, after ÷ target."""
+    first, second = runs
+    names = list(dict.fromkeys(name for cells in runs[second] for name in cells))
     rows = []
     for name in names:
-        before = median([c[name][0] for c in runs["before"] if name in c])
-        after = median([c[name][0] for c in runs["after"] if name in c])
-        target = next(c[name][1] for c in runs["after"] if name in c)
+        before = median([c[name][0] for c in runs[first] if name in c])
+        after = median([c[name][0] for c in runs[second] if name in c])
+        target = next(c[name][1] for c in runs[second] if name in c)
         ratio = after / target if target else None
         rows.append(
             {"row": name, "before_ms": before, "after_ms": after, "target_ms": target, "ratio": ratio}
@@ -479,8 +494,8 @@ def _table(runs: dict[str, list[Cells]]) -> list[dict[str, Any]]:
     return rows
 
 
-def _print(table: list[dict[str, Any]], notes: list[str]) -> None:
-    headers = ["row (ms)", "before", "after", "target", "after/target"]
+def _print(table: list[dict[str, Any]], notes: list[str], versions: list[str]) -> None:
+    headers = ["row (ms)", *versions, "target", f"{versions[1]}/target"]
     rows: list[list[object]] = [
         [r["row"], r["before_ms"], r["after_ms"], r["target_ms"], _ratio(r["ratio"])] for r in table
     ]

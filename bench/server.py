@@ -26,6 +26,14 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+# `--gc-ab`: the same server with the collector policy off, then on (the `gc_freeze` setting,
+# web/gc_policy.py), back to back; name -> the server's environment.
+GC_AB = {
+    "gc_freeze off": {"PAPERBOY_GC_FREEZE": "false"},
+    "gc_freeze on": {"PAPERBOY_GC_FREEZE": "true"},
+}
+
+
 @contextmanager
 def serving(target: Target, log_dir: Path, workers: int = 2, **extra_env: str) -> Iterator[str]:
     """Start the server on `target`'s database, yield its base URL once /healthz answers, stop it."""

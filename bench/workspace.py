@@ -70,6 +70,23 @@ class Workspace:
         env["PAPERBOY_SECRET_KEY"] = PG_KEY
         return Target(label, env, pg_url=url)
 
+    def copy(self, target: Target, suffix: str) -> Target:
+        """A copy of `target`: its data directory, and for PostgreSQL its database, made from it
+        as a template (nothing may be connected to it meanwhile); removed on exit like the rest."""
+        data_dir = self.root / f"{Path(target.env['PAPERBOY_DATA_DIR']).name}-{suffix}"
+        shutil.copytree(target.env["PAPERBOY_DATA_DIR"], data_dir)
+        env = {**target.env, "PAPERBOY_DATA_DIR": str(data_dir)}
+        if target.pg_url is None:
+            return Target(target.label, env, sqlite_dir=data_dir)
+        if not self.pg_admin:
+            raise ValueError("a PostgreSQL copy needs PAPERBOY_BENCH_POSTGRES_URL")
+        name = f"{make_url(target.pg_url).database}_{suffix}"
+        self._databases.append(name)
+        env["PAPERBOY_DATABASE_URL"] = url = postgres.copy_database(
+            self.pg_admin, make_url(target.pg_url).database or "", name
+        )
+        return Target(target.label, env, pg_url=url)
+
     def discard(self, target: Target) -> None:
         """Remove a database no later benchmark needs (repeats would fill the disk otherwise)."""
         if target.sqlite_dir:

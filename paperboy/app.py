@@ -90,8 +90,8 @@ def create_app(settings: Settings, *, serving: bool = False) -> FastAPI:
             # Objects alive after start-up live for the whole process: keep them out of the
             # collector's generations, which cut p99 latency roughly in half under load.
             gc.freeze()
-            if serving:  # and what survives each later full collection (web/gc_policy.py)
-                gc_policy.start()
+            if serving and settings.gc_freeze:  # and what survives each later full
+                gc_policy.start()  # collection (web/gc_policy.py)
             if settings.search_warm_up:  # the keyword index (and, in tests, the model and the
                 # vectors) in the background, on what requests leave; frozen too once loaded
                 _freeze_after(searcher.start_warm_up())

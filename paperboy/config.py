@@ -76,6 +76,16 @@ SETTINGS: tuple[Setting, ...] = (
         "Connections and requests in progress one `paperboy serve` worker holds; past it, new "
         "requests get 503 at once (idle connections count: header_timeout frees them). 0: no limit.",
     ),
+    Setting(
+        "gc_freeze",
+        bool,
+        True,
+        "In each web process of `paperboy serve`, freeze what survives each full garbage "
+        "collection (gc.freeze; everything unfrozen hourly so cycles are freed): the next full "
+        "collection walks only what came since, not every cached paper and page again (those walks "
+        "held the interpreter's lock 50-240 ms). Off: only what start-up loaded is frozen "
+        "(docs/deploy.md, Garbage collection).",
+    ),
     Setting("site_name", str, "paperboy", "Name shown in page titles and the header."),
     Setting("page_size", int, 100, "Papers per page on day, week and month views."),
     Setting(
@@ -434,6 +444,7 @@ class Settings:
     header_timeout: float
     keep_alive_timeout: int
     limit_concurrency: int
+    gc_freeze: bool
     site_name: str
     page_size: int
     for_you_page_size: int
