@@ -18,7 +18,7 @@ from conftest import make_record
 from paperboy.domain import collections as rules
 from paperboy.domain.models import Listing
 from paperboy.services import collections as service
-from paperboy.services.library import save_paper
+from paperboy.services.library import mark_read, save_paper, write_note
 
 PAPERS = ("2506.00001", "2506.00002", "2506.00003")
 IP = "192.0.2.9"
@@ -265,6 +265,43 @@ def test_the_library_page_costs_a_fixed_number_of_statements(settings, engine, a
 # collections holding them, the hidden papers' ids and count, and their recent imports: 16 with
 # the papers not yet in the process's cache (50 cards here: the count does not grow with them).
 MAX_LIBRARY_STATEMENTS = 16
+
+
+def test_a_readers_notes_marks_and_collections_never_reach_another_readers_library(
+    settings, engine, catalogue
+):
+    """Both libraries hold the same papers, so the second page is made of the card pieces the
+    first one kept (web/region_pieces.py): only the shared parts may come from there."""
+    ada, bob = make_member(engine, "ada"), make_member(engine, "bob")
+    for member in (ada, bob):
+        for arxiv_id in PAPERS:
+            save_paper(engine, settings, member, arxiv_id, IP, save=True)
+    shelf = service.create_collection(engine, settings, ada, IP, "Ada shelf of secrets")
+    service.add_to_collection(engine, settings, ada, IP, shelf.id, PAPERS[0])
+    write_note(engine, settings, ada, PAPERS[0], IP, "Ada's <private> thought")
+    mark_read(engine, settings, ada, PAPERS[1], IP, read=True)
+    write_note(engine, settings, bob, PAPERS[0], IP, "Bob's own remark")
+    with open_client(settings) as client:
+        ada_csrf = log_in_as(client, ada)
+        client.post(f"/papers/{PAPERS[0]}/vote", data={"csrf_token": ada_csrf, "action": "up"})
+        ada_page = client.get("/library").text
+        pieces = client.app.state.paperboy.templates.env.globals["shared_pieces"]
+        kept = pieces.hits + pieces.misses
+        bob_csrf = log_in_as(client, bob)
+        bob_page = client.get("/library").text
+        assert pieces.hits > 0 and pieces.hits + pieces.misses > kept  # Bob's cards reused Ada's pieces
+        again = client.get("/library").text
+    assert "Ada&#39;s &lt;private&gt; thought" in ada_page and "own remark" not in ada_page
+    assert "Ada shelf of secrets" in ada_page and ada_page.count('aria-pressed="true"') == 5  # 3 saved, read, voted
+    for page in (bob_page, again):
+        assert "Ada&#39;s" not in page and "private&gt;" not in page and "shelf of secrets" not in page
+        assert ada_csrf not in page and bob_csrf in page
+        assert page.count("Bob&#39;s own remark") == 2  # shown, and in the note's form
+        assert page.count('class="read-button is-read"') == 0
+        assert page.count('class="vote-button voted"') == 0
+        assert page.count('aria-pressed="true"') == 3  # his three saves only
+        assert 'name="collection" value=' not in page
+    assert listed_ids(bob_page) == listed_ids(ada_page)
 
 
 def test_library_cards_link_to_the_paper_page_past_twenty_collections(settings, engine, catalogue):
