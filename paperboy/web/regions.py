@@ -21,6 +21,10 @@ the kept pieces with their own values, escaped here as Jinja would. A region is 
 the very same `basis` object (services/feed.py hands out one `edition` per set of papers, order
 and counts), and `key` must carry whatever else the body depends on (how the reader may vote).
 Bounded by bytes, least recently used first out. Thread-safe.
+
+A region whose body holds what is one reader's alone (the library page: their notes and
+collections) is made with `keep=False`: rendered in slot mode for the request, so that the cards'
+shared pieces (web/region_pieces.py) are put in rather than rendered again, filled, and never kept.
 """
 
 from __future__ import annotations
