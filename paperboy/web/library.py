@@ -11,7 +11,6 @@ owner's alone: never in the shared page cache (a logged-in request) and sent `pr
 
 from __future__ import annotations
 
-from functools import partial
 from typing import Annotated
 from urllib.parse import quote, urlencode
 
@@ -121,14 +120,10 @@ def library(
 
 
 def _reader_state(items: list[LibraryItem]) -> dict[str, object]:
-    """The reader's marks on the cards, for the region's choices, and their notes as its values
-    (templates/_keep.html's card_keeping)."""
+    """The reader's votes and saves on the cards, for the region's choices."""
     return {
         "voted": {item.view.paper.arxiv_id for item in items if item.view.community.voted},
         "saved": {item.view.paper.arxiv_id for item in items if item.view.community.saved},
-        "read": {item.view.paper.arxiv_id for item in items if item.read_at is not None},
-        "notes_on": {item.view.paper.arxiv_id for item in items if item.note},
-        "notes": {f"note-{item.view.paper.arxiv_id}": partial(str, item.note) for item in items},
     }
 
 

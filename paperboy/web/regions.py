@@ -101,7 +101,19 @@ def reader_value(name: str, compute: Callable[[], object] | str) -> object:
     slots = _building.get()
     if slots is None:
         return compute if isinstance(compute, str) else compute()
-    return Markup(slots.add(_Value(name)))  # noqa: S704 - a marker: NUL, hex digits and a number
+    return Markup(slots.add(_value_named(name)))  # noqa: S704 - a marker: NUL, hex digits and a number
+
+
+_VALUES: dict[str, _Value] = {}
+
+
+def _value_named(name: str) -> _Value:
+    """One `_Value` per name for the process: kept pieces hold thousands of cards' value slots,
+    each another object for the collector to walk were it made anew (names are few)."""
+    found = _VALUES.get(name)
+    if found is None:
+        found = _VALUES.setdefault(name, _Value(name))
+    return found
 
 
 def reader_choice(kind: str, key: Hashable, current: bool, caller: Callable[[bool], str]) -> Markup:
