@@ -95,12 +95,11 @@ _splicing: ContextVar[list[bytes] | None] = ContextVar("paperboy_region_bytes", 
 _SPLICE = f"\x00{_NONCE}:region:"
 
 
-def reader_value(name: str, compute: Callable[[], object] | str) -> object:
-    """The reader's `name`: `compute()` (or `compute` itself, a string), or a marker while a
-    shared region renders."""
+def reader_value(name: str, compute: Callable[[], object]) -> object:
+    """The reader's `name`: `compute()`, or a marker while a shared region renders."""
     slots = _building.get()
     if slots is None:
-        return compute if isinstance(compute, str) else compute()
+        return compute()
     return Markup(slots.add(_value_named(name)))  # noqa: S704 - a marker: NUL, hex digits and a number
 
 
