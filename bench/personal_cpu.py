@@ -51,6 +51,9 @@ def main() -> None:
     parser.add_argument("--database-url", default="")
     parser.add_argument("--members", type=int, default=40)
     parser.add_argument("--skip", type=int, default=0, help="members to pass over (a fresh set per run)")
+    parser.add_argument(
+        "--pages", choices=("all", "library", "for-you"), default="all", help="which pages to measure"
+    )
     args = parser.parse_args()
     url = args.database_url or f"sqlite:///{args.data_dir / 'paperboy.sqlite3'}"
     env = child_env(PAPERBOY_DATA_DIR=str(args.data_dir), PAPERBOY_DATABASE_URL=url)
@@ -59,6 +62,8 @@ def main() -> None:
     log_dir = Path(mkdtemp(prefix="paperboy-personal-cpu-"))
     print(f"CPU per request, ms (`serve --workers 1`, {args.members} members, day {DAY})")
     for name, path in PAGES:
+        if args.pages != "all" and (args.pages == "library") != (path == "/library"):
+            continue
         members = _sessions(url, args.members, FIRST_MEMBER + args.skip)
         cells = _measure(env, log_dir, path, members)
         print(f"  {name}: " + ", ".join(f"{k} {v:.2f}" for k, v in cells.items()), flush=True)

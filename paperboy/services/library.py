@@ -47,6 +47,7 @@ __all__ = [
     "SaveResult",
     "change_counted",
     "library_page",
+    "library_page_in",
     "mark_read",
     "save_paper",
     "write_note",
@@ -203,19 +204,32 @@ def library_page(
     counts, their votes, notes and collections; `query` searches within it (the search page's
     language, ranked by keywords). A page past the last is empty (the total says how many there
     are). CollectionNotFound for a collection filter that is not the member's."""
+    with engine.connect() as conn:
+        return library_page_in(conn, user, page=page, page_size=page_size, chosen=chosen, query=query)
+
+
+def library_page_in(
+    conn: Connection,
+    user: User,
+    *,
+    page: int = 1,
+    page_size: int = 100,
+    chosen: LibraryFilter = EVERY_SAVED,
+    query: str = "",
+) -> LibraryPage:
+    """`library_page` on a connection the caller holds (services/library_overview.py reads the
+    rest of the library page in the same transaction)."""
     page, page_size, query = max(1, page), max(1, page_size), query.strip()
     offset = (page - 1) * page_size
-    with engine.connect() as conn:
-        owned = collections_store.collections_of(conn, user.id)
-        if chosen.collection_id is not None and all(c.id != chosen.collection_id for c in owned):
-            raise CollectionNotFound("You have no collection with this id.")
-        notice = None
-        if query:
-            total, saved, notice = _searched(conn, user, chosen, query, page_size, offset)
-        else:
-            total = store.count_saved(conn, user.id, chosen)
-            saved = store.saved_papers(conn, user.id, limit=page_size, offset=offset, chosen=chosen)
-        items = _items(conn, user, saved)
+    owned = collections_store.collections_of(conn, user.id)
+    if chosen.collection_id is not None and all(c.id != chosen.collection_id for c in owned):
+        raise CollectionNotFound("You have no collection with this id.")
+    notice = None
+    if query:
+        total, saved, notice = _searched(conn, user, chosen, query, page_size, offset)
+    else:
+        saved, total = store.saved_page(conn, user.id, limit=page_size, offset=offset, chosen=chosen)
+    items = _items(conn, user, saved, has_collections=bool(owned))
     return LibraryPage(items, total, page, page_size, chosen, query, notice, owned)
 
 
@@ -232,19 +246,16 @@ def _searched(
     return len(ids), [found[i] for i in shown if i in found], None
 
 
-def _items(conn: Connection, user: User, saved: list[store.Saved]) -> list[LibraryItem]:
+def _items(
+    conn: Connection, user: User, saved: list[store.Saved], *, has_collections: bool
+) -> list[LibraryItem]:
+    """The saved papers as cards' items: their notes came with them; which of the reader's
+    collections hold them is asked only of a reader who has any."""
     ids = [s.paper_id for s in saved]
     views = {view.paper.id: view for view in hydrate_papers(conn, ids, user.id)}
-    notes = store.notes_among(conn, user.id, ids)
-    held = collections_store.membership(conn, user.id, ids)
+    held = collections_store.membership(conn, user.id, ids) if has_collections else {}
     return [
-        LibraryItem(
-            views[s.paper_id],
-            s.saved_at,
-            s.read_at,
-            notes.get(s.paper_id, ""),
-            frozenset(held.get(s.paper_id, ())),
-        )
+        LibraryItem(views[s.paper_id], s.saved_at, s.read_at, s.note, frozenset(held.get(s.paper_id, ())))
         for s in saved
         if s.paper_id in views
     ]

@@ -53,6 +53,7 @@ __all__ = [
     "import_library",
     "import_progress",
     "imports_waiting",
+    "progress_of",
     "recent_imports",
     "run_library_imports",
 ]
@@ -135,12 +136,12 @@ def import_progress(engine: Engine, user: User, import_id: int) -> ImportProgres
     """The member's import; None for one that does not exist or is another member's."""
     with engine.connect() as conn:
         row = store.import_of(conn, import_id, user.id)
-    return None if row is None else _progress(row)
+    return None if row is None else progress_of(row)
 
 
 def recent_imports(engine: Engine, user: User, limit: int = 5) -> list[ImportProgress]:
     with engine.connect() as conn:
-        return [_progress(row) for row in store.recent_imports(conn, user.id, limit)]
+        return [progress_of(row) for row in store.recent_imports(conn, user.id, limit)]
 
 
 def _start(
@@ -161,7 +162,7 @@ def _start(
         raise ImportRefused(
             f"{MAX_UNFINISHED} of your imports are still running: wait for one to finish.", 60
         )
-    return _progress(row)
+    return progress_of(row)
 
 
 def _record(conn: Connection, user: User, upload: Upload, filename: str, collection: Choice) -> ImportRow:
@@ -237,7 +238,7 @@ def _match(conn: Connection, entries: list[ImportEntry]) -> dict[int, int]:
     return found
 
 
-def _progress(row: ImportRow) -> ImportProgress:
+def progress_of(row: ImportRow) -> ImportProgress:
     return ImportProgress(
         id=row.id,
         kind=row.kind,

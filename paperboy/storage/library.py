@@ -7,9 +7,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Select, delete, func, select, update
+from sqlalchemy import ColumnElement, Connection, Select, and_, bindparam, delete, func, select, update
 
 from paperboy.storage.dialect import insert_into
 from paperboy.storage.queries import id_in
@@ -21,6 +22,7 @@ class Saved:
     paper_id: int
     saved_at: datetime
     read_at: datetime | None = None
+    note: str = ""  # the member's private note on it ("": none)
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,20 +99,73 @@ def saved_papers(
     return [Saved(row.paper_id, row.saved_at, row.read_at) for row in conn.execute(query)]
 
 
+def saved_page(
+    conn: Connection, user_id: int, *, limit: int, offset: int = 0, chosen: LibraryFilter = EVERY_SAVED
+) -> tuple[list[Saved], int]:
+    """`saved_papers`' page with each paper's note, and how many the filter selects in all: one
+    statement (the count a window over the same rows, the notes a join), made once per kind of
+    filter. A page past the last counts apart (it has no row to carry the count)."""
+    statement = _page_statement(chosen.read, chosen.collection_id is not None)
+    parameters = {"user_id": user_id, "collection_id": chosen.collection_id, "limit": limit, "offset": offset}
+    rows = conn.execute(statement, parameters).all()
+    if not rows:
+        return [], count_saved(conn, user_id, chosen) if offset else 0
+    return [Saved(row.paper_id, row.saved_at, row.read_at, row.note or "") for row in rows], int(
+        rows[0].total
+    )
+
+
+@cache
+def _page_statement(read: bool | None, by_collection: bool) -> Select[Any]:
+    columns = library_items.c
+    conditions = [columns.user_id == bindparam("user_id")]
+    if read is not None:
+        conditions.append(columns.read_at.is_not(None) if read else columns.read_at.is_(None))
+    source: Any = library_items
+    order: tuple[Any, ...] = (columns.saved_at.desc(), columns.paper_id.desc())
+    if by_collection:
+        source = source.join(collection_items, collection_items.c.paper_id == columns.paper_id)
+        conditions.append(collection_items.c.collection_id == bindparam("collection_id"))
+        order = (collection_items.c.position, columns.paper_id)
+    return (
+        select(
+            columns.paper_id,
+            columns.saved_at,
+            columns.read_at,
+            library_notes.c.note,
+            func.count().over().label("total"),
+        )
+        .select_from(source.outerjoin(library_notes, _note_of(columns)))
+        .where(*conditions)
+        .order_by(*order)
+        .limit(bindparam("limit"))
+        .offset(bindparam("offset"))
+    )
+
+
+def _note_of(columns: Any) -> ColumnElement[bool]:
+    return and_(library_notes.c.user_id == columns.user_id, library_notes.c.paper_id == columns.paper_id)
+
+
 def saved_ids_query(user_id: int, chosen: LibraryFilter = EVERY_SAVED) -> Select[Any]:
     """A subquery of the ids of the saved papers the filter selects (for a search within them)."""
     return select(library_items.c.paper_id).select_from(_from(chosen)).where(*_conditions(user_id, chosen))
 
 
 def saved_among(conn: Connection, user_id: int, paper_ids: Sequence[int]) -> dict[int, Saved]:
-    """Which of these papers the account saved, with when (one query)."""
+    """Which of these papers the account saved, with when, and their notes (one query)."""
     if not paper_ids:
         return {}
     columns = library_items.c
-    query = select(columns.paper_id, columns.saved_at, columns.read_at).where(
-        columns.user_id == user_id, id_in(columns.paper_id, paper_ids)
+    query = (
+        select(columns.paper_id, columns.saved_at, columns.read_at, library_notes.c.note)
+        .select_from(library_items.outerjoin(library_notes, _note_of(columns)))
+        .where(columns.user_id == user_id, id_in(columns.paper_id, paper_ids))
     )
-    return {row.paper_id: Saved(row.paper_id, row.saved_at, row.read_at) for row in conn.execute(query)}
+    return {
+        row.paper_id: Saved(row.paper_id, row.saved_at, row.read_at, row.note or "")
+        for row in conn.execute(query)
+    }
 
 
 def set_read(conn: Connection, user_id: int, paper_id: int, read_at: datetime | None) -> bool:

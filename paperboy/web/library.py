@@ -19,13 +19,14 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from starlette.responses import Response
 
 from paperboy.domain.collections import CollectionNotFound
-from paperboy.services.feedback import NOT_INTERESTED, give_feedback, hidden_papers
-from paperboy.services.library import LibraryFilter, LibraryPage, PaperNotFound, library_page, save_paper
-from paperboy.services.library_imports import recent_imports
+from paperboy.services.feedback import NOT_INTERESTED, give_feedback
+from paperboy.services.library import LibraryFilter, LibraryItem, LibraryPage, PaperNotFound, save_paper
+from paperboy.services.library_overview import library_overview
 from paperboy.web.auth import LOGGED_IN, CheckedViewer, client_ip, require_user, viewer_of
 from paperboy.web.community import back_to
 from paperboy.web.context import app_context
 from paperboy.web.errors import PageError, wants_json
+from paperboy.web.regions import spliced_regions
 from paperboy.web.urls import collection_url
 
 router = APIRouter(default_response_class=HTMLResponse, include_in_schema=False)
@@ -86,30 +87,44 @@ def library(
     q: Annotated[str, Query(max_length=500)] = "",
 ) -> Response:
     """The reader's saved papers, the latest saved first, or one collection's in its order;
-    `read=read|unread`, and `q` searches within them. Anonymous readers are sent to log in."""
+    `read=read|unread`, and `q` searches within them. Anonymous readers are sent to log in.
+    The cards are made of the pieces every page showing the same paper shares
+    (web/region_pieces.py), the reader's own parts (their note, read mark, collections) put in
+    for this request alone (web/regions.py: a region rendered once and not kept)."""
     user = viewer_of(request).user
     if user is None:
         return RedirectResponse(f"/login?next={quote('/library')}", status_code=303)
     ctx = app_context(request)
     chosen = LibraryFilter(read=_read_filter(read), collection_id=_collection_filter(collection))
     try:
-        found = library_page(
+        found = library_overview(
             ctx.engine, user, page=page, page_size=ctx.settings.page_size, chosen=chosen, query=q
         )
     except CollectionNotFound as exc:
         raise PageError(404, "No such collection", str(exc)) from None
-    hidden, hidden_total = hidden_papers(ctx.engine, user)
     context = {
-        "imports": recent_imports(ctx.engine, user, limit=3),  # web/library_io.py's pages
-        "library": found,
-        "hidden": hidden,
-        "hidden_total": hidden_total,
+        "imports": found.imports,  # web/library_io.py's pages list them all
+        "library": found.library,
+        "hidden": found.hidden,
+        "hidden_total": found.hidden_total,
         "library_link": library_link,
         "collection_path": lambda c: collection_url(c.id, c.slug),
+        **_reader_state(found.library.items),
     }
-    return ctx.templates.TemplateResponse(
-        request, "library.html", context, headers={"Cache-Control": "private, no-store"}
-    )
+    with spliced_regions() as splice:
+        return splice(
+            ctx.templates.TemplateResponse(
+                request, "library.html", context, headers={"Cache-Control": "private, no-store"}
+            )
+        )
+
+
+def _reader_state(items: list[LibraryItem]) -> dict[str, object]:
+    """The reader's votes and saves on the cards, for the region's choices."""
+    return {
+        "voted": {item.view.paper.arxiv_id for item in items if item.view.community.voted},
+        "saved": {item.view.paper.arxiv_id for item in items if item.view.community.saved},
+    }
 
 
 def library_link(shown: LibraryPage, *, page: int = 1) -> str:

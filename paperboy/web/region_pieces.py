@@ -22,7 +22,7 @@ from collections.abc import Callable, Hashable
 from markupsafe import Markup, escape
 
 from paperboy.domain.models import Paper
-from paperboy.web.regions import KeptByBytes, _building, _Embed, _Pieces, _Slots, _split
+from paperboy.web.regions import KeptByBytes, _building, _Embed, _Pieces, _render_split
 
 # A card's pieces are 2-5 KB (its buttons in both states): about 8,000 cards.
 PIECE_CACHE_BYTES = 32 * 2**20
@@ -43,17 +43,6 @@ class PieceCache(KeptByBytes[_Pieces]):
         full_key = (paper.id, key)
         pieces = self.get(full_key, paper)
         if pieces is None:
-            pieces, size = _render(caller)
+            pieces, size = _render_split(caller)
             self.keep(full_key, paper, pieces, size)
         return Markup(slots.add(_Embed(pieces)))  # noqa: S704 - a marker: NUL, hex digits and a number
-
-
-def _render(caller: Callable[[], str]) -> tuple[_Pieces, int]:
-    """The body in slot mode with slots of its own, split at its markers."""
-    slots = _Slots()
-    token = _building.set(slots)
-    try:
-        html = str(escape(caller()))
-    finally:
-        _building.reset(token)
-    return _split(html, slots), len(html)

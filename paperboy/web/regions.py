@@ -21,6 +21,10 @@ the kept pieces with their own values, escaped here as Jinja would. A region is 
 the very same `basis` object (services/feed.py hands out one `edition` per set of papers, order
 and counts), and `key` must carry whatever else the body depends on (how the reader may vote).
 Bounded by bytes, least recently used first out. Thread-safe.
+
+A region whose body holds what is one reader's alone (the library page: their notes and
+collections) is made with `keep=False`: rendered in slot mode for the request, so that the cards'
+shared pieces (web/region_pieces.py) are put in rather than rendered again, filled, and never kept.
 """
 
 from __future__ import annotations
@@ -96,7 +100,19 @@ def reader_value(name: str, compute: Callable[[], object]) -> object:
     slots = _building.get()
     if slots is None:
         return compute()
-    return Markup(slots.add(_Value(name)))  # noqa: S704 - a marker: NUL, hex digits and a number
+    return Markup(slots.add(_value_named(name)))  # noqa: S704 - a marker: NUL, hex digits and a number
+
+
+_VALUES: dict[str, _Value] = {}
+
+
+def _value_named(name: str) -> _Value:
+    """One `_Value` per name for the process: kept pieces hold thousands of cards' value slots,
+    each another object for the collector to walk were it made anew (names are few)."""
+    found = _VALUES.get(name)
+    if found is None:
+        found = _VALUES.setdefault(name, _Value(name))
+    return found
 
 
 def reader_choice(kind: str, key: Hashable, current: bool, caller: Callable[[bool], str]) -> Markup:
@@ -163,35 +179,54 @@ class RegionCache(KeptByBytes["_Flat"]):
         *,
         values: Mapping[str, Callable[[], object]] | None = None,
         choices: Mapping[str, Collection[Hashable]] | None = None,
+        keep: bool = True,
     ) -> Markup:
         """The region for this reader: its `values` (name -> how to compute it) and `choices`
         (kind -> the keys that are on) filled into the kept pieces, rendered first if need be.
-        With no `basis` (a page made alone) the body renders as usual, for this reader only."""
+        With no `basis` (a page made alone) the body renders as usual, for this reader only.
+        `keep=False`: a region whose body holds what is this reader's alone (their notes on a
+        library page): rendered in slot mode for this request, so that the shared pieces in it
+        (web/region_pieces.py) are put in rather than rendered again, filled, and forgotten."""
         if basis is None or _building.get() is not None:
             return escape(caller())
-        full_key = (id(basis), key)
-        flat = self.get(full_key, basis)
-        if flat is None:
-            flat, size = self._render(caller)
-            self.keep(full_key, basis, flat, size)
-        filled = _fill_flat(flat, values or {}, choices or {})
+        if keep:
+            filled = self._kept(basis, key, caller, values or {}, choices or {})
+        else:
+            filled = _fill(_render_split(caller)[0], values or {}, choices or {})
         spliced = _splicing.get()
         if spliced is None:
             return Markup(filled.decode())  # noqa: S704 - escaped pieces and values
         spliced.append(filled)
         return Markup(f"{_SPLICE}{len(spliced) - 1}\x00")  # noqa: S704 - a marker: NUL, hex digits, a number
 
-    def _render(self, caller: Callable[[], str]) -> tuple[_Flat, int]:
-        slots = _Slots()
-        token = _building.set(slots)
-        try:
-            html = str(escape(caller()))
-        finally:
-            _building.reset(token)
-        flat = _flatten(_split(html, slots))
-        # What the region holds of its own: its text (pieces embedded from a PieceCache are
-        # that cache's, counted there, and appear in `html` as markers) and a reference a part.
-        return flat, len(html) + 8 * len(flat.parts)
+    def _kept(
+        self,
+        basis: object,
+        key: Hashable,
+        caller: Callable[[], str],
+        values: Mapping[str, Callable[[], object]],
+        choices: Mapping[str, Collection[Hashable]],
+    ) -> bytes:
+        full_key = (id(basis), key)
+        flat = self.get(full_key, basis)
+        if flat is None:
+            pieces, size = _render_split(caller)
+            flat = _flatten(pieces)
+            # What the region holds of its own: its text (pieces embedded from a PieceCache are
+            # that cache's, counted there, and appear in the text as markers) and a reference a part.
+            self.keep(full_key, basis, flat, size + 8 * len(flat.parts))
+        return _fill_flat(flat, values, choices)
+
+
+def _render_split(caller: Callable[[], str]) -> tuple[_Pieces, int]:
+    """The body rendered in slot mode with slots of its own, split at its markers; its length."""
+    slots = _Slots()
+    token = _building.set(slots)
+    try:
+        html = str(escape(caller()))
+    finally:
+        _building.reset(token)
+    return _split(html, slots), len(html)
 
 
 def _split(html: str, slots: _Slots) -> _Pieces:

@@ -18,7 +18,7 @@ from conftest import make_record
 from paperboy.domain import collections as rules
 from paperboy.domain.models import Listing
 from paperboy.services import collections as service
-from paperboy.services.library import save_paper
+from paperboy.services.library import mark_read, save_paper, write_note
 
 PAPERS = ("2506.00001", "2506.00002", "2506.00003")
 IP = "192.0.2.9"
@@ -259,12 +259,54 @@ def test_the_library_page_costs_a_fixed_number_of_statements(settings, engine, a
             assert len(statements) <= MAX_LIBRARY_STATEMENTS, (path, len(statements))
 
 
-# The session, the header's count of unseen alerts, the reader's collections, the count and the
-# page's saved papers (or the search), the catalogue version, five to load the papers and one for
-# their counts, the reader's marks, their notes, their collections holding them, the hidden
-# papers' ids and count, and their recent imports: 18 with the papers not yet in the process's
-# cache (50 cards here: the count does not grow with them).
-MAX_LIBRARY_STATEMENTS = 18
+# The session, the header's count of unseen alerts, the reader's collections, the page's saved
+# papers with their notes and the count (or the search and the found papers), the catalogue
+# version, five to load the papers and one for their counts, the reader's marks, their
+# collections holding them, the hidden papers' ids and count, and their recent imports: 16 with
+# the papers not yet in the process's cache (50 cards here: the count does not grow with them).
+MAX_LIBRARY_STATEMENTS = 16
+
+
+def test_a_readers_notes_marks_and_collections_never_reach_another_readers_library(
+    settings, engine, catalogue
+):
+    """Both libraries hold the same papers, so the second page is made of the card pieces the
+    first one kept (web/region_pieces.py): only the shared parts may come from there."""
+    ada, bob = make_member(engine, "ada"), make_member(engine, "bob")
+    for member in (ada, bob):
+        for arxiv_id in PAPERS:
+            save_paper(engine, settings, member, arxiv_id, IP, save=True)
+    shelf = service.create_collection(engine, settings, ada, IP, "Ada shelf of secrets")
+    service.add_to_collection(engine, settings, ada, IP, shelf.id, PAPERS[0])
+    write_note(engine, settings, ada, PAPERS[0], IP, "Ada's <private> thought")
+    mark_read(engine, settings, ada, PAPERS[1], IP, read=True)
+    write_note(engine, settings, bob, PAPERS[0], IP, "Bob's own remark")
+    with open_client(settings) as client:
+        ada_csrf = log_in_as(client, ada)
+        client.post(f"/papers/{PAPERS[0]}/vote", data={"csrf_token": ada_csrf, "action": "up"})
+        ada_page = client.get("/library").text
+        pieces = client.app.state.paperboy.templates.env.globals["shared_pieces"]
+        hits = pieces.hits
+        bob_csrf = log_in_as(client, bob)
+        bob_page = client.get("/library").text
+        assert pieces.hits >= hits + len(PAPERS)  # Bob's cards are Ada's pieces
+        again = client.get("/library").text
+    assert "Ada&#39;s &lt;private&gt; thought" in ada_page
+    assert "own remark" not in ada_page
+    assert "Ada shelf of secrets" in ada_page
+    assert ada_page.count('aria-pressed="true"') == 5  # three saved, one read, one upvoted
+    for page in (bob_page, again):
+        assert "Ada&#39;s" not in page
+        assert "private&gt;" not in page
+        assert "shelf of secrets" not in page
+        assert ada_csrf not in page
+        assert bob_csrf in page
+        assert page.count("Bob&#39;s own remark") == 2  # shown, and in the note's form
+        assert page.count('class="read-button is-read"') == 0
+        assert page.count('class="vote-button voted"') == 0
+        assert page.count('aria-pressed="true"') == 3  # his three saves only
+        assert 'name="collection" value=' not in page
+    assert listed_ids(bob_page) == listed_ids(ada_page)
 
 
 def test_library_cards_link_to_the_paper_page_past_twenty_collections(settings, engine, catalogue):

@@ -81,3 +81,33 @@ def test_outside_a_region_the_body_renders_for_this_reader():
     )
     assert template.render(p=FakePaper(1, "A"), on=True, who=lambda: "ada") == "True/ada"
     assert len(pieces) == 0
+
+
+UNKEPT = """\
+{% call shared_region(basis, "k", values={"who": who}, choices={"on": on}, keep=false) -%}
+{% for paper in papers %}{{ card(paper) }}{{ own[paper.id] }};{% endfor %}
+{%- endcall %}"""
+
+
+def test_a_region_not_kept_takes_the_shared_cards_and_keeps_none_of_the_readers_own():
+    # The library page: each reader's own text (their notes) is in the region's body itself, so
+    # the region is rendered per request; only the cards' pieces are shared.
+    regions, pieces = RegionCache(), PieceCache()
+    env = jinja2.Environment(autoescape=True)
+    env.globals.update(
+        shared_region=regions, shared_pieces=pieces, reader_choice=reader_choice, reader_value=reader_value
+    )
+    card = TEMPLATE.split("{%- endmacro -%}")[0] + "{%- endmacro -%}\n"
+    template = env.from_string(card + UNKEPT)
+    calls: list[int] = []
+    a, b = FakePaper(1, "A"), FakePaper(2, "B")
+    basis = object()
+
+    def render(who, on, own):
+        return template.render(basis=basis, papers=[a, b], who=lambda: who, on=set(on), own=own, calls=calls)
+
+    assert render("ada", {1}, {1: "ada's <note>", 2: ""}) == "<A:ON/ada>ada&#39;s &lt;note&gt;;<B:off/ada>;"
+    assert render("bob", {2}, {1: "", 2: "bob's"}) == "<A:off/bob>;<B:ON/bob>bob&#39;s;"  # the same basis
+    assert calls == [1, 2]  # the cards' bodies ran once, for Ada
+    assert (pieces.misses, pieces.hits) == (2, 2)
+    assert len(regions) == 0  # nothing of either reader's region kept
