@@ -85,7 +85,11 @@ class TermMatrix:
             found, counts = np.unique(ids, return_counts=True)
             tf = 1.0 + np.log(counts.astype(np.float32))
             columns = np.minimum(np.searchsorted(self.terms, found), max(len(self.terms) - 1, 0))
-            known = (found >= 0) & (self.terms[columns] == found) if len(self.terms) else found < -1
+            known = (
+                (found >= 0) & (self.terms[columns] == found)
+                if len(self.terms)
+                else np.zeros(len(found), dtype=bool)
+            )
             weight = tf * np.where(known, self.idf[columns] if len(self.terms) else 0.0, unseen_idf)
             norm = float(np.sqrt(np.sum(weight * weight)))
             if norm > 0 and known.any():

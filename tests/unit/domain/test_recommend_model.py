@@ -137,6 +137,9 @@ def test_terms_in_too_many_papers_weigh_nothing():
     empty = term_matrix([])
     assert empty.rows == 0
     assert len(empty.scores(empty.profile(["anything"]))) == 0
+    # No candidates, but the catalogue's sample knows some of the library's words (an IndexError before).
+    sampled = term_matrix([], document_frequencies(["attention for transformers"]))
+    assert len(sampled.scores(sampled.profile(["attention is all you need for zebras"]))) == 0
 
 
 def _candidates(vectors, authors=None, categories=None, ids=None):
