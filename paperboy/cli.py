@@ -35,19 +35,50 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = load_settings(**_overrides(args))
         result: int = args.run(args, settings)
         return result
-    except (CommandError, SettingsError) as exc:
-        print(f"paperboy: error: {exc}", file=sys.stderr)
-    except SQLAlchemyError as exc:
-        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
-        print(f"paperboy: error: database: {reason}", file=sys.stderr)
-    except OSError as exc:  # an unwritable data directory, a full disk
-        print(f"paperboy: error: {exc}", file=sys.stderr)
-    except ImportError as exc:  # a database URL whose driver is not installed
-        print(f"paperboy: error: missing Python package {exc.name!r} ({exc})", file=sys.stderr)
     except KeyboardInterrupt:
-        print("paperboy: interrupted; completed batches are saved, re-run to finish", file=sys.stderr)
-        return 130
+        return _interrupted()
+    except Exception as exc:
+        if _while_interrupted(exc):
+            return _interrupted()
+        line = _error_line(exc)
+        if line is None:
+            raise  # a bug: its traceback
+        print(line, file=sys.stderr)
     return 1
+
+
+def _error_line(exc: Exception) -> str | None:
+    """One line for the errors an operator can act on."""
+    if isinstance(exc, (CommandError, SettingsError)):
+        return f"paperboy: error: {exc}"
+    if isinstance(exc, SQLAlchemyError):
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        return f"paperboy: error: database: {reason}"
+    if isinstance(exc, OSError):  # an unwritable data directory, a full disk
+        return f"paperboy: error: {exc}"
+    if isinstance(exc, ImportError):  # a database URL whose driver is not installed
+        return f"paperboy: error: missing Python package {exc.name!r} ({exc})"
+    return None
+
+
+def _while_interrupted(exc: BaseException) -> bool:
+    """Whether `exc` was raised while a Ctrl-C unwound the command: cleaning up after it can fail
+    in its own right (a PostgreSQL connection interrupted between sending a statement and waiting
+    for its answer refuses the pool's reset: "can't change 'autocommit' now"), and that error then
+    hides the interrupt."""
+    seen: set[int] = set()
+    cause: BaseException | None = exc
+    while cause is not None and id(cause) not in seen:
+        if isinstance(cause, KeyboardInterrupt):
+            return True
+        seen.add(id(cause))
+        cause = cause.__context__
+    return False
+
+
+def _interrupted() -> int:
+    print("paperboy: interrupted; completed batches are saved, re-run to finish", file=sys.stderr)
+    return 130
 
 
 def _overrides(args: argparse.Namespace) -> dict[str, Any]:

@@ -109,7 +109,7 @@ def test_an_interrupted_build_resumes_where_it_stopped(cli_env, engine, many_uni
     *progress, last = err.splitlines() or [""]
     assert all(line.startswith("indexing: ") for line in progress)  # stderr is a pipe: lines
     if signal_number == signal.SIGINT:
-        assert status == 130
+        assert status == 130, err[-1500:]
         assert last == "paperboy: interrupted; completed batches are saved, re-run to finish"
     else:
         assert status == -signal.SIGKILL
