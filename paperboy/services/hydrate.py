@@ -17,7 +17,7 @@ from __future__ import annotations
 import threading
 import weakref
 from collections import OrderedDict
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Generic, TypeVar
 
@@ -37,6 +37,8 @@ CACHED_PAPERS = 20_000
 CACHED_PAGE_PAPERS = 2_000  # papers as their own pages show them (more listings and versions)
 CACHED_COMMUNITIES = 20_000  # papers' counts (~200 bytes each) at the latest versions
 T = TypeVar("T")
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
 
 
 def _row_id(paper: Paper) -> Hashable:
@@ -51,53 +53,72 @@ class PaperView:
     community: Community
 
 
-class PaperCache:
-    """Papers with all their links (shared, never modified once made) by row id (or by what
-    `key` gives), for one catalogue version: a new version empties it. The least recently used
-    go first past `capacity`. Thread-safe."""
+class VersionedCache(Generic[K, V]):
+    """Values by key for one version of what they were read from (the catalogue's, or the
+    catalogue's and the community's): another version empties it, and values read at an older
+    one are refused. The least recently used go first past `capacity`. Thread-safe."""
 
-    def __init__(self, capacity: int = CACHED_PAPERS, key: Callable[[Paper], Hashable] = _row_id) -> None:
+    def __init__(self, capacity: int) -> None:
         self.capacity = capacity
-        self._key = key
         self._lock = threading.Lock()
-        self._version: str | None = None
-        self._papers: OrderedDict[Hashable, Paper] = OrderedDict()
+        self._version: Hashable | None = None
+        self._kept: OrderedDict[K, V] = OrderedDict()
 
     def __len__(self) -> int:
-        return len(self._papers)
+        return len(self._kept)
 
     def clear(self) -> None:
-        """Forget every paper (the next reads load them again)."""
+        """Forget every value (the next reads load them again)."""
         with self._lock:
-            self._papers.clear()
+            self._kept.clear()
 
-    def get_many(self, version: str, ids: Sequence[Hashable]) -> dict[Hashable, Paper]:
-        """The cached papers of `ids` loaded at `version`; a newer version empties the cache."""
+    def get_many(self, version: Hashable, keys: Sequence[K]) -> dict[K, V]:
+        """The values of `keys` kept at `version` (a new dict); another version empties the cache."""
         with self._lock:
             if version != self._version:
-                self._papers.clear()
+                self._kept.clear()
                 self._version = version
                 return {}
             found = {}
-            for paper_id in ids:
-                paper = self._papers.get(paper_id)
-                if paper is not None:
-                    self._papers.move_to_end(paper_id)
-                    found[paper_id] = paper
+            for key in keys:
+                value = self._kept.get(key)
+                if value is not None:
+                    self._kept.move_to_end(key)
+                    found[key] = value
             return found
 
-    def put_many(self, version: str, papers: Sequence[Paper]) -> None:
-        """Keep `papers`, read after the catalogue version was `version`, unless the cache has
-        moved to another version meanwhile (they may be older than it)."""
+    def put_many(self, version: Hashable, items: Iterable[tuple[K, V]]) -> None:
+        """Keep `items`, read after the version was `version`, unless the cache has moved to
+        another version meanwhile (they may be older than it)."""
         with self._lock:
             if version != self._version or self.capacity <= 0:
                 return
-            for paper in papers:
-                key = self._key(paper)
-                self._papers[key] = paper
-                self._papers.move_to_end(key)
-            while len(self._papers) > self.capacity:
-                self._papers.popitem(last=False)
+            for key, value in items:
+                self._kept[key] = value
+                self._kept.move_to_end(key)
+            while len(self._kept) > self.capacity:
+                self._kept.popitem(last=False)
+
+
+class PaperCache(VersionedCache[Hashable, Paper]):
+    """Papers with all their links (shared, never modified once made) by row id (or by what
+    `key` gives), for one catalogue version."""
+
+    def __init__(self, capacity: int = CACHED_PAPERS, key: Callable[[Paper], Hashable] = _row_id) -> None:
+        super().__init__(capacity)
+        self._key = key
+
+    def put_papers(self, version: str, papers: Sequence[Paper]) -> None:
+        """Keep `papers`, read after the catalogue version was `version`."""
+        self.put_many(version, ((self._key(paper), paper) for paper in papers))
+
+
+class CommunityCache(VersionedCache[int, Community]):
+    """Papers' community counts and submitters by row id, for one pair of catalogue and
+    community versions (every vote, comment and submission changes one)."""
+
+    def __init__(self, capacity: int = CACHED_COMMUNITIES) -> None:
+        super().__init__(capacity)
 
 
 class PerEngine(Generic[T]):
@@ -114,44 +135,6 @@ class PerEngine(Generic[T]):
             if found is None:
                 found = self._objects[engine] = self._make()
             return found
-
-
-class CommunityCache:
-    """Papers' community counts and submitters by row id, for one pair of catalogue and
-    community versions (every vote, comment and submission changes one): other versions empty
-    it. The least recently used go first past `capacity`. Thread-safe."""
-
-    def __init__(self, capacity: int = CACHED_COMMUNITIES) -> None:
-        self.capacity = capacity
-        self._lock = threading.Lock()
-        self._versions: tuple[str, str] | None = None
-        self._kept: OrderedDict[int, Community] = OrderedDict()
-
-    def get_many(self, versions: tuple[str, str], ids: Sequence[int]) -> dict[int, Community]:
-        """Those of `ids` kept at `versions` (a new dict)."""
-        with self._lock:
-            if versions != self._versions:
-                self._kept.clear()
-                self._versions = versions
-                return {}
-            found = {}
-            for paper_id in ids:
-                community = self._kept.get(paper_id)
-                if community is not None:
-                    self._kept.move_to_end(paper_id)
-                    found[paper_id] = community
-            return found
-
-    def put_many(self, versions: tuple[str, str], found: dict[int, Community]) -> None:
-        """Keep `found`, read after the versions were `versions`, unless the cache moved on."""
-        with self._lock:
-            if versions != self._versions:
-                return
-            self._kept.update(found)
-            for paper_id in found:
-                self._kept.move_to_end(paper_id)
-            while len(self._kept) > self.capacity:
-                self._kept.popitem(last=False)
 
 
 def _arxiv_id(paper: Paper) -> Hashable:
@@ -185,7 +168,7 @@ def hydrate_papers_at(
     missing = [paper_id for paper_id in paper_ids if paper_id not in found]
     if missing:
         loaded = queries.community_of(conn, missing)
-        kept.put_many(versions, loaded)
+        kept.put_many(versions, loaded.items())
         found.update(loaded)
     community = with_reader_state(conn, found, viewer_id, paper_ids)
     return [PaperView(paper, community.get(paper.id, NO_COMMUNITY)) for paper in papers]
@@ -213,7 +196,7 @@ def _page_paper(conn: Connection, arxiv_id: str) -> Paper | None:
         if loaded is None:
             return None
         found = with_all_links(loaded)
-        cache.put_many(version, [found])
+        cache.put_papers(version, [found])
     return found
 
 
@@ -233,7 +216,7 @@ def _papers(conn: Connection, ids: Sequence[int], version: str | None = None) ->
     missing = [paper_id for paper_id in dict.fromkeys(ids) if paper_id not in found]
     if missing:
         loaded = [with_all_links(paper) for paper in queries.papers_by_ids(conn, missing)]
-        cache.put_many(version, loaded)
+        cache.put_papers(version, loaded)
         found.update((paper.id, paper) for paper in loaded)
     return [found[paper_id] for paper_id in ids if paper_id in found]
 

@@ -130,9 +130,9 @@ def test_counts_kept_under_the_versions_are_read_once_and_a_vote_shows_at_once(
 def test_the_community_cache_refuses_counts_of_other_versions():
     cache = CommunityCache(capacity=2)
     assert cache.get_many(("c1", "1"), [1]) == {}
-    cache.put_many(("c1", "1"), {1: "one", 2: "two", 3: "three"})  # type: ignore[dict-item]
+    cache.put_many(("c1", "1"), {1: "one", 2: "two", 3: "three"}.items())  # type: ignore[arg-type]
     assert cache.get_many(("c1", "1"), [1, 2, 3]) == {2: "two", 3: "three"}  # the oldest out
-    cache.put_many(("c1", "0"), {4: "older"})  # type: ignore[dict-item]
+    cache.put_many(("c1", "0"), {4: "older"}.items())  # type: ignore[arg-type]
     assert cache.get_many(("c1", "1"), [4]) == {}
     assert cache.get_many(("c1", "2"), [2]) == {}  # a newer version empties it
 
@@ -166,10 +166,10 @@ def _paper(paper_id: int) -> Paper:
 def test_the_cache_keeps_the_most_recently_used_and_refuses_papers_of_an_older_version():
     cache = PaperCache(capacity=2)
     assert cache.get_many("v1", [1]) == {}
-    cache.put_many("v1", [_paper(1), _paper(2)])
+    cache.put_papers("v1", [_paper(1), _paper(2)])
     assert set(cache.get_many("v1", [1])) == {1}  # 1 is now the most recent
-    cache.put_many("v1", [_paper(3)])
+    cache.put_papers("v1", [_paper(3)])
     assert set(cache.get_many("v1", [1, 2, 3])) == {1, 3}
     assert cache.get_many("v2", [1, 3]) == {}  # a new version empties it
-    cache.put_many("v1", [_paper(4)])  # read before the change: not kept
+    cache.put_papers("v1", [_paper(4)])  # read before the change: not kept
     assert len(cache) == 0
