@@ -113,6 +113,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--render-seconds", type=int, default=5, help="render_path: seconds of wrk load per cell"
     )
     parser.add_argument(
+        "--render-before",
+        default=BEFORE_COMMIT,
+        metavar="REVISION",
+        help=f"render_path: the git revision measured as before (default {BEFORE_COMMIT}: issue 15's start)",
+    )
+    parser.add_argument(
         "--render-only",
         choices=[PAPER_ONLY],
         help="render_path: measure only this row (paper: the paper page with the cache off, "
@@ -122,7 +128,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(ws: Workspace, corpus: Corpus, args: argparse.Namespace) -> dict[str, Any]:
     repeats, seconds = args.render_repeats, args.render_seconds
-    against = f"{BEFORE_COMMIT} against this checkout"
+    before = args.render_before
+    against = f"{before} against this checkout"
     if args.gc_ab:
         against = "this checkout, the collector policy off against on"
     section(f"Render path (issue 15): {against}, median of {repeats}")
@@ -131,13 +138,13 @@ def run(ws: Workspace, corpus: Corpus, args: argparse.Namespace) -> dict[str, An
     paper_ids = sample_ids(corpus.listings, PAPER_IDS)
     day = api.busiest_day(corpus.listings)
     api_paths = {name: template.format(day=day) for name, template in api.URLS.items()}
-    with gc_versions() if args.gc_ab else checkouts() as versions:
+    with gc_versions() if args.gc_ab else checkouts(before) as versions:
         for v in versions:
             print(f"  {v.version}: {v.revision} at {v.root} (each server checked to import paperboy from it)")
         plan = Plan(versions, repeats, seconds, paper_ids, api_paths, args.render_only)
         results, errors = each_database(ws.labels(), lambda label: _measure_database(ws, corpus, label, plan))
     return {
-        "before": None if args.gc_ab else BEFORE_COMMIT,
+        "before": None if args.gc_ab else before,
         "versions": [v.version for v in versions],  # the table's before and after columns
         "repeats": repeats,
         "seconds": seconds,
@@ -148,11 +155,11 @@ def run(ws: Workspace, corpus: Corpus, args: argparse.Namespace) -> dict[str, An
 
 
 @contextmanager
-def checkouts() -> Iterator[list[Checkout]]:
-    """BEFORE_COMMIT in a temporary git worktree, and this checkout; the worktree removed after."""
+def checkouts(revision: str = BEFORE_COMMIT) -> Iterator[list[Checkout]]:
+    """`revision` in a temporary git worktree, and this checkout; the worktree removed after."""
     scratch = Path(tempfile.mkdtemp(prefix="paperboy-before-"))
     before = scratch / "before"
-    _git("worktree", "add", "--detach", str(before), BEFORE_COMMIT)
+    _git("worktree", "add", "--detach", str(before), revision)
     try:
         yield [
             Checkout("before", before, _git("-C", str(before), "rev-parse", "--short", "HEAD")),

@@ -147,10 +147,13 @@ page_paper_cache = PerEngine(lambda: PaperCache(CACHED_PAGE_PAPERS, key=_arxiv_i
 community_cache = PerEngine(CommunityCache)
 
 
-def hydrate_papers(conn: Connection, ids: Sequence[int], viewer_id: int | None = None) -> list[PaperView]:
+def hydrate_papers(
+    conn: Connection, ids: Sequence[int], viewer_id: int | None = None, version: str | None = None
+) -> list[PaperView]:
     """The papers of `ids` in that order (ids deleted since they were ranked are skipped), with
-    whether the reader (`viewer_id`) voted for each."""
-    papers = _papers(conn, ids)
+    whether the reader (`viewer_id`) voted for each. `version`: the catalogue version, when the
+    caller read it on `conn` before this (a statement less)."""
+    papers = _papers(conn, ids, version)
     community = _community_of(conn, [paper.id for paper in papers], viewer_id)
     return [PaperView(paper, community.get(paper.id, NO_COMMUNITY)) for paper in papers]
 
@@ -174,22 +177,25 @@ def hydrate_papers_at(
     return [PaperView(paper, community.get(paper.id, NO_COMMUNITY)) for paper in papers]
 
 
-def hydrate_paper(conn: Connection, arxiv_id: str, viewer_id: int | None = None) -> PaperView | None:
+def hydrate_paper(
+    conn: Connection, arxiv_id: str, viewer_id: int | None = None, version: str | None = None
+) -> PaperView | None:
     """One paper by canonical arXiv id (no version), with versions and every listing; None if
-    unknown. Cached per catalogue version like `hydrate_papers`' (seven queries otherwise)."""
-    paper = _page_paper(conn, arxiv_id)
+    unknown. Cached per catalogue version like `hydrate_papers`' (seven queries otherwise);
+    `version` as there."""
+    paper = _page_paper(conn, arxiv_id, version)
     if paper is None:
         return None
     community = _community_of(conn, [paper.id], viewer_id).get(paper.id, NO_COMMUNITY)
     return PaperView(paper, community)
 
 
-def _page_paper(conn: Connection, arxiv_id: str) -> Paper | None:
+def _page_paper(conn: Connection, arxiv_id: str, version: str | None = None) -> Paper | None:
     if conn.get_execution_options().get(WRITER):
         paper = queries.paper_by_arxiv_id(conn, arxiv_id)
         return None if paper is None else with_all_links(paper)
     cache = page_paper_cache(conn.engine)
-    version = catalogue_version(conn)
+    version = catalogue_version(conn) if version is None else version
     found = cache.get_many(version, [arxiv_id]).get(arxiv_id)
     if found is None:
         loaded = queries.paper_by_arxiv_id(conn, arxiv_id)

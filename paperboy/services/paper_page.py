@@ -15,9 +15,13 @@ from paperboy.domain.models import Community, Paper
 from paperboy.domain.users import User
 from paperboy.services.comments import thread_in
 from paperboy.services.hydrate import PaperView, hydrate_paper
+from paperboy.storage.engine import read_connection
+from paperboy.storage.sync_state import catalogue_version
 
 # A paper's similar papers, and when there are none, why (web/similar.py's similar_section).
 Similar = tuple[list[PaperView], str | None]
+# How a page finds them: on its connection, for its paper, at the catalogue version it read.
+FindSimilar = Callable[[Connection, Paper, str], Similar]
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,14 +37,16 @@ def read_paper_page(
     engine: Engine,
     arxiv_id: str,
     viewer: User | None,
-    similar: Callable[[Connection, Paper], Similar],
+    similar: FindSimilar,
 ) -> PaperPage | None:
     """The page of `arxiv_id` (canonical, no version) as `viewer` sees it, or None when the
-    paper is not in the catalogue; `similar` finds its similar papers on the same connection."""
-    with engine.connect() as conn:
-        view = hydrate_paper(conn, arxiv_id, None if viewer is None else viewer.id)
+    paper is not in the catalogue; `similar` finds its similar papers on the same connection.
+    The catalogue version is read once, first, for the paper and its similar papers alike."""
+    with read_connection(engine) as conn:
+        version = catalogue_version(conn)
+        view = hydrate_paper(conn, arxiv_id, None if viewer is None else viewer.id, version)
         if view is None:
             return None
         thread = thread_in(conn, view.paper.id, viewer)
-        hits, unavailable = similar(conn, view.paper)
+        hits, unavailable = similar(conn, view.paper, version)
     return PaperPage(view.paper, view.community, thread, hits, unavailable)

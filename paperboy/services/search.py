@@ -414,9 +414,11 @@ class Searcher:
         limit: int = 10,
         viewer_id: int | None = None,
         conn: Connection | None = None,
+        version: str | None = None,
     ) -> list[tuple[PaperView, float]]:
         """`similar`'s papers with their similarity, nothing marked up: what a paper page shows
-        of them (the title and snippet of ten hits were ~0.3 ms of each page, never shown)."""
+        of them (the title and snippet of ten hits were ~0.3 ms of each page, never shown).
+        `version`: the catalogue version, when the caller read it on `conn`."""
         if sort not in SIMILAR_SORTS:
             raise SearchRequestError(f"sort must be one of {', '.join(SIMILAR_SORTS)}, not {sort!r}")
         if not 1 <= limit <= MAX_PAGE_SIZE:
@@ -429,5 +431,5 @@ class Searcher:
             similarity = dict(zip(ids, scores, strict=True))
             if sort != "similarity":
                 ids = lexical.sorted_ids(reading, ids, sort)
-            views = hydrate_papers(reading, ids, viewer_id)
+            views = hydrate_papers(reading, ids, viewer_id, version if conn is not None else None)
         return [(view, similarity.get(view.paper.id, 0.0)) for view in views]

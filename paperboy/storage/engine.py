@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, exc
 from sqlalchemy.engine import make_url
+from sqlalchemy.pool import ConnectionPoolEntry
 
 from paperboy.private_files import create_private_file, private_dir
 
 WRITER = "paperboy_writer"  # execution option: this connection's transactions will write
+# A pooled PostgreSQL connection idle for longer than this is tested (a round trip) before use;
+# one returned more recently is not: a busy web worker reuses its connections within
+# milliseconds, and the test was one of a paper page's nine round trips (bench/README.md).
+PING_AFTER_IDLE_S = 1.0
+_RETURNED = "paperboy_returned_at"  # in a pooled connection's `info`: when it was last returned
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -26,11 +33,52 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         event.listen(engine, "connect", _tune_sqlite)
         event.listen(engine, "begin", _begin_sqlite)
         return engine
-    kwargs.setdefault("pool_pre_ping", True)
+    ping = kwargs.pop("pool_pre_ping", True)
     engine = create_engine(url, **kwargs)
     if parsed.get_backend_name() == "postgresql":
         event.listen(engine, "connect", _utc_session)
+    if ping:
+        _ping_when_idle(engine)
     return engine
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    """SQLAlchemy's `pool_pre_ping`, for connections idle longer than PING_AFTER_IDLE_S only: a
+    dead one (the server restarted, a proxy closed it) is replaced before a request gets it.
+    One that was in use less than that ago is handed out as it is; were the server restarted
+    just then, the statement fails, and SQLAlchemy replaces every connection of the pool."""
+
+    def on_connect(_dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+        record.info[_RETURNED] = time.monotonic()
+
+    def on_checkin(_dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+        record.info[_RETURNED] = time.monotonic()
+
+    def on_checkout(dbapi_connection: Any, record: ConnectionPoolEntry, _proxy: Any) -> None:
+        returned = record.info.get(_RETURNED)
+        if returned is not None and time.monotonic() - returned <= PING_AFTER_IDLE_S:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except engine.dialect.loaded_dbapi.Error as error:
+            if engine.dialect.is_disconnect(error, dbapi_connection, None):
+                raise exc.DisconnectionError(str(error)) from error  # the pool connects anew
+            raise
+
+    event.listen(engine, "connect", on_connect)
+    event.listen(engine.pool, "checkin", on_checkin)
+    event.listen(engine.pool, "checkout", on_checkout)
+
+
+def read_connection(engine: Engine) -> Connection:
+    """A connection for reading alone. On PostgreSQL in autocommit: at its default isolation
+    (read committed, which paperboy keeps) each statement sees its own snapshot inside a
+    transaction too, so the BEGIN and ROLLBACK around a page's reads were two round trips
+    that bought nothing. On SQLite, a transaction as usual: one snapshot for every statement."""
+    conn = engine.connect()
+    if engine.dialect.name == "postgresql":
+        conn.execution_options(isolation_level="AUTOCOMMIT")
+    return conn
 
 
 def _utc_session(dbapi_connection: Any, _record: Any) -> None:

@@ -210,7 +210,9 @@ def paper_page(
         ctx.engine,
         parsed.base,
         reader,
-        lambda conn, paper: similar_section(ctx.searcher, paper, similar_order, viewer_id(request), conn),
+        lambda conn, paper, version: similar_section(
+            ctx.searcher, paper, similar_order, viewer_id(request), conn, version
+        ),
     )
     if page is None:
         raise _not_in_catalogue(parsed.base)

@@ -31,13 +31,20 @@ def similar_papers(
 
 
 def similar_section(
-    searcher: Searcher, paper: Paper, sort: str, viewer_id: int | None, conn: Connection | None = None
+    searcher: Searcher,
+    paper: Paper,
+    sort: str,
+    viewer_id: int | None,
+    conn: Connection | None = None,
+    version: str | None = None,
 ) -> tuple[list[PaperView], str | None]:
     """similar_papers for a paper page, without the hits' marked-up title and snippet (the page
     shows neither), which must show even when they fail: the error is logged and the section
-    says they could not be found just now."""
+    says they could not be found just now. `version`: the catalogue version read on `conn`."""
     try:
-        found = searcher.similar_views(paper, sort=sort, limit=SIMILAR_LIMIT, viewer_id=viewer_id, conn=conn)
+        found = searcher.similar_views(
+            paper, sort=sort, limit=SIMILAR_LIMIT, viewer_id=viewer_id, conn=conn, version=version
+        )
         views = [view for view, _ in found]
         return views, None if views else similar_unavailable(searcher)
     except SearchRequestError:

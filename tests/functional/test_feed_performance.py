@@ -27,9 +27,10 @@ MAX_STATEMENTS = {
     "day newest": 12,
     "week": 13,
     "month": 13,
-    # Seven for the paper, one for its community counts, one for its discussion, and six to
-    # load its similar papers (their vectors are in memory) and one for their counts.
-    "paper": 16,
+    # The catalogue version (read once, for the paper and its similar papers alike), six for
+    # the paper, one for its community counts, one for its discussion, and five to load its
+    # similar papers (their vectors are in memory) and one for their counts.
+    "paper": 15,
     "why": 10,  # the paper, its community counts, and the signals of its day and of its week
     "top": 8,  # the signals of every paper that has any, six to load the page, the counts
     "about": 0,
@@ -43,10 +44,10 @@ MAX_STATEMENTS_AGAIN = {
     "day newest": 3,
     "week": 3,
     "month": 3,
-    # The catalogue version and the counts for the paper (kept per catalogue version,
-    # services/hydrate.py), its discussion, and the same two for its similar papers (their
+    # The catalogue version (once) and the counts for the paper (kept per catalogue version,
+    # services/hydrate.py), its discussion, and the counts for its similar papers (their
     # neighbours kept per vectors snapshot, services/neighbour_cache.py).
-    "paper": 5,
+    "paper": 4,
     "why": 10,
     "top": 3,
     "about": 0,
