@@ -11,7 +11,9 @@ docs/search.md describes both; issue 4's benchmark chooses between them.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+import operator
+from collections.abc import Callable, Sequence
+from itertools import compress, count, islice
 from typing import TypeVar
 
 Id = TypeVar("Id", int, str)
@@ -42,8 +44,8 @@ def min_max_fusion(rankings: Sequence[Ranking[Id]], weights: Sequence[float]) ->
     weights = _weights(rankings, weights)
     fused: dict[Id, float] = {}
     for (ids, scores), weight in zip(rankings, weights, strict=True):
-        for id_, scaled in _min_max(ids, scores).items():
-            fused[id_] = fused.get(id_, 0.0) + weight * scaled
+        get = fused.get
+        fused.update({id_: get(id_, 0.0) + weight * scaled for id_, scaled in _min_max(ids, scores).items()})
     return _ordered(fused, rankings)
 
 
@@ -61,11 +63,14 @@ def _checked(ids: Sequence[Id], scores: Sequence[float]) -> dict[Id, float]:
     """Each id with its score, in ranking order, after checking the ranking's shape."""
     if len(ids) != len(scores):
         raise ValueError(f"a ranking has {len(ids)} ids but {len(scores)} scores")
-    for position, score in enumerate(scores):
-        if not math.isfinite(score):
-            raise ValueError(f"a ranking's score at position {position} is {score}")
-        if position and score > scores[position - 1]:
-            raise ValueError("a ranking is not best first: its scores must never increase")
+    # A search fuses about 1,200 scores: checked in C first, position by position only to say
+    # what is wrong.
+    if not (all(map(math.isfinite, scores)) and all(map(operator.ge, scores, islice(scores, 1, None)))):
+        for position, score in enumerate(scores):
+            if not math.isfinite(score):
+                raise ValueError(f"a ranking's score at position {position} is {score}")
+            if position and score > scores[position - 1]:
+                raise ValueError("a ranking is not best first: its scores must never increase")
     scored = dict(zip(ids, scores, strict=True))
     if len(scored) != len(ids):
         raise ValueError("a ranking lists an id more than once")
@@ -83,10 +88,30 @@ def _weights(rankings: Sequence[Ranking[Id]], weights: Sequence[float] | None) -
 
 
 def _ordered(fused: dict[Id, float], rankings: Sequence[Ranking[Id]]) -> tuple[list[Id], list[float]]:
-    """Best fused score first; ties to the best position in any input, then the smaller id."""
+    """Best fused score first; ties to the best position in any input, then the smaller id.
+    Sorted by score alone (stable, in C), then each run of equal scores by the tie-break: the
+    positions are looked up only for tied ids, rare beyond a ranking's equal scores."""
+    order = sorted(fused, key=fused.__getitem__, reverse=True)
+    ordered = [fused[id_] for id_ in order]
+    tied = list(compress(count(1), map(operator.eq, ordered, islice(ordered, 1, None))))
+    runs: list[tuple[int, int]] = []  # [start, end) of each run of equal scores
+    for position in tied:
+        if runs and runs[-1][1] == position:
+            runs[-1] = (runs[-1][0], position + 1)
+        else:
+            runs.append((position - 1, position + 1))
+    if runs:
+        key = _tie_break(rankings, {id_ for start, end in runs for id_ in order[start:end]})
+        for start, end in runs:
+            order[start:end] = sorted(order[start:end], key=key)
+    return order, ordered
+
+
+def _tie_break(rankings: Sequence[Ranking[Id]], tied: set[Id]) -> Callable[[Id], tuple[int, Id]]:
+    """The key of ids with equal fused scores: their best position in any input, then the id."""
     best_position: dict[Id, int] = {}
     for ids, _ in rankings:
         for position, id_ in enumerate(ids):
-            best_position[id_] = min(position, best_position.get(id_, position))
-    order = sorted(fused, key=lambda id_: (-fused[id_], best_position[id_], id_))
-    return order, [fused[id_] for id_ in order]
+            if id_ in tied and position < best_position.get(id_, position + 1):
+                best_position[id_] = position
+    return lambda id_: (best_position[id_], id_)

@@ -14,9 +14,10 @@ Without it (the JSON API), the TeX stays as written, marks and all.
 from __future__ import annotations
 
 import html
+import itertools
 import re
 import unicodedata
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from functools import lru_cache
 
 from paperboy.domain.math_markup import math_span_at, math_spans, span_html, text_html
@@ -48,17 +49,25 @@ def snippet(text: str, query: SearchQuery, max_chars: int = SNIPPET_CHARS, *, ma
     """About `max_chars` of `text` around its first match (or its start), escaped and marked;
     an ellipsis shows where text was cut."""
     render = _render_math if math else _render
-    spans = _spans(text, _stems_of(query))
+    runs = _runs(text, _stems_of(query))
     if len(text) <= max_chars:
-        return render(text, spans, 0, len(text))
-    start = _word_start(text, max(0, spans[0][0] - _LEAD_CHARS)) if spans else 0
+        return render(text, list(runs), 0, len(text))
+    first = next(runs, None)
+    start = _word_start(text, max(0, first[0] - _LEAD_CHARS)) if first else 0
     end = _word_end(text, min(len(text), start + max_chars))
     if math:  # a formula is shown whole or not at all
         start, end = _outside_formulas(text, start, end)
-    inner = render(text, [s for s in spans if s[0] >= start and s[1] <= end], start, end)
+    shown = []  # the text past the snippet is not searched: runs come in order
+    for run in itertools.chain([first] if first else [], runs):
+        if run[0] > end:
+            break
+        if run[0] >= start and run[1] <= end:
+            shown.append(run)
+    inner = render(text, shown, start, end)
     return ("…" if start > 0 else "") + inner + ("…" if end < len(text) else "")
 
 
+@lru_cache(maxsize=1024)
 def _stems_of(query: SearchQuery) -> frozenset[str]:
     """What to mark: the query's words and phrases; of its plain words, the stop words only when
     they are all it has (the index ignores them beside other words: `the` is not worth marking)."""
@@ -89,26 +98,48 @@ def _stems(word: str) -> set[str]:
 
 def _spans(text: str, stems: frozenset[str]) -> list[tuple[int, int]]:
     """Character ranges to mark; neighbours separated only by spaces become one range."""
-    spans: list[tuple[int, int]] = []
+    return list(_runs(text, stems))
+
+
+def _runs(text: str, stems: frozenset[str]) -> Iterator[tuple[int, int]]:
+    """`_spans` one by one, found as they are asked for."""
     if not stems:
-        return spans
-    # Only words beginning like a stem can match (every form of a word keeps its first three
-    # letters): on ASCII text, a regex finds those, and the rest of the text is never stemmed.
-    words = _candidates(stems).finditer(text) if text.isascii() else _WORD.finditer(text)
+        return
+    if text.isascii():  # most texts: one regex finds exactly the words to mark, none stemmed here
+        words = _ascii_forms(stems).finditer(text)
+    else:
+        words = (m for m in _WORD.finditer(text) if not stems.isdisjoint(_word_stems(m[0])))
+    run: tuple[int, int] | None = None
     for match in words:
-        if not stems.isdisjoint(_word_stems(match[0])):
-            if spans and not text[spans[-1][1] : match.start()].strip():
-                spans[-1] = (spans[-1][0], match.end())
-            else:
-                spans.append(match.span())
-    return spans
+        if run is not None and not text[run[1] : match.start()].strip():
+            run = (run[0], match.end())
+            continue
+        if run is not None:
+            yield run
+        run = match.span()
+    if run is not None:
+        yield run
 
 
 @lru_cache(maxsize=1024)
-def _candidates(stems: frozenset[str]) -> re.Pattern[str]:
-    """Whole words that begin with the first three letters of one of `stems`, any case."""
-    prefixes = sorted({re.escape(stem[:3]) for stem in stems}, key=len, reverse=True)
-    return re.compile(rf"\b(?:{'|'.join(prefixes)})\w*", re.IGNORECASE)
+def _ascii_forms(stems: frozenset[str]) -> re.Pattern[str]:
+    """Whole ASCII words, any case, of which `_stems` gives one of `stems`: each stem as it is
+    and, from 3 letters on, with each ending `_stems` takes off (not an "s" after an "s": "class"
+    is not "clas" + "s"), and "-ies"/"-ied" for a stem ending in "y". The same words as stemming
+    every word of the text (tests/unit/domain/test_highlight.py checks it), at regex speed."""
+    endings = "|".join(_SUFFIXES[:-1])  # all but "s", which goes only after a letter that is not "s"
+    branches = []
+    for stem in sorted(s for s in stems if s.isascii()):
+        word = re.escape(stem)
+        if len(stem) < 3:
+            branches.append(word)
+            continue
+        branches.append(f"{word}(?:{endings}{'' if stem.endswith('s') else '|s'})?")
+        if stem.endswith("y") and len(stem) > 3:
+            branches.append(f"{re.escape(stem[:-1])}(?:ies|ied)")
+    if not branches:
+        return re.compile(r"(?!)")  # no ASCII word can match a stem that is not ASCII
+    return re.compile(rf"(?<!\w)(?:{'|'.join(branches)})(?!\w)", re.ASCII | re.IGNORECASE)
 
 
 def _render(

@@ -67,6 +67,21 @@ class KeywordStatus:
 
 
 @dataclass(frozen=True, slots=True)
+class KeywordSearch:
+    """A query's words analysed, and the index snapshot that ranks them (`KeywordRanker.ready`)."""
+
+    index: KeywordIndex
+    searcher: Any  # a tantivy snapshot
+    tokens: tuple[str, ...]
+    weights: Weights
+
+    def search(self, limit: int, *, all_words: bool) -> KeywordHits:
+        return self.index.search_tokens(
+            self.searcher, self.tokens, limit, all_words=all_words, weights=self.weights
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class _Published:
     searcher: Any  # a tantivy snapshot
     generation: int  # the index holds every write up to this one
@@ -109,6 +124,12 @@ class KeywordRanker:
     ) -> KeywordHits | None:
         """The query's words ranked by the index, or None when it cannot answer for all of the
         database now (the caller asks the database instead)."""
+        ready = self.ready(conn, query)
+        return None if ready is None else ready.search(limit, all_words=all_words)
+
+    def ready(self, conn: Connection, query: SearchQuery) -> KeywordSearch | None:
+        """The query analysed for the index as it is now, to be ranked once or more (every word,
+        then any); None when the index cannot answer for all of the database now."""
         published = self._published
         if published is None:
             self._check_soon()
@@ -120,11 +141,11 @@ class KeywordRanker:
                 return None
         index = self._index
         assert index is not None
-        words = [*query.terms, *query.phrases]
-        text = " ".join(words)
-        if not index.tokens(text) or index.has_overlong_words(text):
+        text = " ".join([*query.terms, *query.phrases])
+        tokens = index.tokens(text)
+        if not tokens or index.has_overlong_words(text):
             return None  # stop words only, or a word too long to index: the database matches them
-        return index.search(published.searcher, words, limit, all_words=all_words, weights=self.weights)
+        return KeywordSearch(index, published.searcher, tuple(tokens), self.weights)
 
     def _catch_up_now(self, generation: int) -> _Published | None:
         """The writer indexes what changed before answering; another process waits for it."""

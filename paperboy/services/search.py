@@ -83,9 +83,20 @@ class SearchHit:
     paper: Paper
     community: Community
     score: float  # the fused score (relevance), or the similarity (similar papers)
-    title_html: str  # escaped title with the query's words in <mark>
-    snippet_html: str  # part of the abstract around the first match, escaped and marked
+    query: SearchQuery  # what is marked in `title_html` and `snippet_html`
     matched_by: tuple[str, ...]  # "lexical", "semantic", or both
+
+    # Marked when asked, not when found: the search page marks its cards itself, with math as
+    # MathML (web/filters.py), and only the JSON API reads these (bench/search_cpu.py).
+    @property
+    def title_html(self) -> str:
+        """The escaped title with the query's words in <mark>, TeX as written."""
+        return highlight(self.paper.title, self.query)
+
+    @property
+    def snippet_html(self) -> str:
+        """Part of the abstract around the first match, escaped and marked, TeX as written."""
+        return snippet(self.paper.abstract, self.query)
 
 
 @dataclass(frozen=True, slots=True)
@@ -285,15 +296,15 @@ class Searcher:
                 rankings.append(("semantic", semantic))
         if not rankings:
             return _Ranked([], {}, 0, (), notice=notice)
-        matched_by: dict[int, tuple[str, ...]] = {}
-        for name, (ids, _) in rankings:
-            for id_ in ids:
-                matched_by[id_] = (*matched_by.get(id_, ()), name)
         fused_ids, fused_scores = self._fuse([ranking for _, ranking in rankings])
         total = len(fused_ids) + max(0, unfetched)
         scores = dict(zip(fused_ids, fused_scores, strict=True))
         if sort != "relevance":
             fused_ids = lexical.sorted_ids(conn, fused_ids, sort)
+        found_by = [(name, set(ids)) for name, (ids, _) in rankings]
+        matched_by = {  # for the pages up to the one asked: a search fuses about 1,200 papers
+            id_: tuple(name for name, found in found_by if id_ in found) for id_ in fused_ids[:wanted]
+        }
         used = tuple(name for name, _ in rankings)
         return _Ranked(fused_ids, scores, total, used, matched_by, notice)
 
@@ -314,18 +325,17 @@ class Searcher:
         self, conn: Connection, query: SearchQuery, depth: int, wanted: int
     ) -> tuple[list[int], list[float], int] | None:
         """The same from the keyword index, or None when it cannot answer for the whole catalogue."""
-        if self.keywords is None:
+        ready = None if self.keywords is None else self.keywords.ready(conn, query)
+        if ready is None:
             return None
-        hits = self.keywords.search(conn, query, depth, all_words=True)
-        answered = None if hits is None else self._keyword_matches(conn, query, hits, depth, wanted)
+        answered = self._keyword_matches(conn, query, ready.search(depth, all_words=True), depth, wanted)
         if answered is not None and not answered[0] and len(query.terms) + len(query.phrases) > 1:
             # As the database does: when no paper has every word *and* meets the requirements
             # (a `cat:` of its own, an author), papers with any of the words may. Any word or
             # any phrase: the index knows words, not phrases, so the database ranks that.
             if query.phrases:
                 return None
-            hits = self.keywords.search(conn, query, depth, all_words=False)
-            answered = None if hits is None else self._keyword_matches(conn, query, hits, depth, wanted)
+            answered = self._keyword_matches(conn, query, ready.search(depth, all_words=False), depth, wanted)
         return answered
 
     def _keyword_matches(
@@ -370,8 +380,7 @@ class Searcher:
                 paper=view.paper,
                 community=view.community,
                 score=ranked.scores.get(view.paper.id, 0.0),
-                title_html=highlight(view.paper.title, query),
-                snippet_html=snippet(view.paper.abstract, query),
+                query=query,
                 matched_by=ranked.matched_by.get(view.paper.id, ()),
             )
             for view in hydrate_papers(conn, ids, viewer_id)
@@ -399,8 +408,7 @@ class Searcher:
                 paper=view.paper,
                 community=view.community,
                 score=score,
-                title_html=highlight(view.paper.title, empty),
-                snippet_html=snippet(view.paper.abstract, empty),
+                query=empty,
                 matched_by=("semantic",),
             )
             for view, score in found

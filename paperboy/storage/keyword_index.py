@@ -196,14 +196,33 @@ class KeywordIndex:
     ) -> KeywordHits:
         """The `limit` papers scoring best for `words` (analysed here): with `all_words` only
         papers having every word in some field (and then counted), otherwise any of them."""
-        tokens = self.tokens(" ".join(words))
+        return self.search_tokens(
+            searcher, self.tokens(" ".join(words)), limit, all_words=all_words, weights=weights
+        )
+
+    def search_tokens(
+        self,
+        searcher: Any,
+        tokens: Sequence[str],
+        limit: int,
+        *,
+        all_words: bool,
+        weights: Weights,
+    ) -> KeywordHits:
+        """`search` for words already analysed (`tokens`), so that a query asked twice (every
+        word, then any) is analysed once."""
         if not tokens or limit <= 0:
             return KeywordHits([], [], 0)
-        per_token = [self._token_query(token, weights) for token in tokens]
         if all_words:
-            query = tantivy.Query.boolean_query([(tantivy.Occur.Must, q) for q in per_token])
+            must = [(tantivy.Occur.Must, self._token_query(token, weights)) for token in tokens]
+            query = tantivy.Query.boolean_query(must)
         else:
-            query = tantivy.Query.boolean_query([(tantivy.Occur.Should, q) for q in per_token])
+            # Any word: one flat union of every field's term, which tantivy ranks by block-max
+            # WAND, where a union of per-word unions is scored in full (about 1.4x the CPU for a
+            # question; the same papers in the same order, scores summed in another order).
+            query = tantivy.Query.boolean_query(
+                [(tantivy.Occur.Should, q) for token in tokens for q in self._field_queries(token, weights)]
+            )
         result = searcher.search(query, limit=limit, count=all_words)
         addresses = [address for _, address in result.hits]
         ids = searcher.fast_field_values("paper_id", addresses) if addresses else []
@@ -214,9 +233,18 @@ class KeywordIndex:
         )
 
     def _token_query(self, token: str, weights: Weights) -> Any:
-        clauses = [(tantivy.Occur.Should, tantivy.Query.term_query(self._schema, "text", token))]
+        queries = self._field_queries(token, weights)
+        return (
+            queries[0]
+            if len(queries) == 1
+            else tantivy.Query.boolean_query([(tantivy.Occur.Should, q) for q in queries])
+        )
+
+    def _field_queries(self, token: str, weights: Weights) -> list[Any]:
+        """The token in the title and abstract, and in each weighted field with its weight."""
+        queries = [tantivy.Query.term_query(self._schema, "text", token)]
         for field, weight in (("title", weights.title), ("authors", weights.authors)):
             if weight > 0:
                 term = tantivy.Query.term_query(self._schema, field, token)
-                clauses.append((tantivy.Occur.Should, tantivy.Query.boost_query(term, weight)))
-        return clauses[0][1] if len(clauses) == 1 else tantivy.Query.boolean_query(clauses)
+                queries.append(tantivy.Query.boost_query(term, weight))
+        return queries

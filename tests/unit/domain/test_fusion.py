@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import random
 
 import pytest
 
@@ -142,3 +143,23 @@ def test_bad_weights_and_k():
         reciprocal_rank_fusion([LEXICAL], weights=[-1.0])
     with pytest.raises(ValueError, match="k must not be negative"):
         reciprocal_rank_fusion([LEXICAL], k=-1)
+
+
+def test_the_order_is_by_score_then_best_position_then_id_with_many_ties():
+    # Scores from a few values, so that many ids tie: the sort by score, then by tie-break only
+    # within runs of equal scores, must give the order of the one key it stands for.
+    generator = random.Random(4)
+    for _ in range(200):
+        rankings = []
+        for _ranker in range(generator.randint(1, 3)):
+            ids = generator.sample(range(60), generator.randint(0, 40))
+            scores = sorted((generator.choice([0.5, 1.0, 2.0, 3.0]) for _ in ids), reverse=True)
+            rankings.append((ids, scores))
+        weights = [generator.choice([0.0, 0.4, 0.6, 1.0]) for _ in rankings]
+        for ids, scores in (
+            min_max_fusion(rankings, weights),
+            reciprocal_rank_fusion(rankings, weights=weights),
+        ):
+            best = {id_: min(r[0].index(id_) for r in rankings if id_ in r[0]) for id_ in ids}
+            assert ids == sorted(ids, key=lambda i: (-scores[ids.index(i)], best[i], i))
+            assert sorted(ids) == sorted({id_ for r in rankings for id_ in r[0]})

@@ -94,3 +94,30 @@ def test_a_snippet_with_math_never_cuts_a_formula():
     assert ending == "<mark>graph</mark>…"  # and ends before one
     whole = snippet("graph " + formula + " tail" * 30, query, max_chars=90, math=True)
     assert "<msubsup>" in whole  # or holds it whole, as MathML
+
+
+def test_ascii_texts_are_marked_as_stemming_every_word_would():
+    # An ASCII text is matched by one regex of each stem's forms; any other text by stemming each
+    # word. An accented word at the end sends the same words down the second path: same marks.
+    stems = [
+        "class",
+        "study",
+        "net",
+        "go",
+        "data",
+        "process",
+        "ate",
+        "fly",
+        "bus",
+        "lies",
+        "x1",
+        "copy",
+        "ab",
+    ]
+    endings = ["", "s", "es", "ed", "ies", "ied", "ing", "ings", "ation", "ations", "ly", "ss", "y", "e"]
+    words = [stem[:cut] + ending for stem in stems for cut in (None, -1, -2) for ending in endings]
+    text = " ".join(words + [w.upper() for w in words[::7]] + ["under_score", "a1b", "net-work"])
+    for query in [*stems, "classes studies", "processing networks", "flies going", "stud"]:
+        parsed = parse_search_query(query)
+        assert "<mark>" in highlight(text, parsed)
+        assert highlight(text + " é", parsed) == highlight(text, parsed) + " é"

@@ -307,10 +307,10 @@ class Recording(KeywordRanker):
 
     answered: list[bool]
 
-    def search(self, conn, query, limit, *, all_words):  # type: ignore[no-untyped-def]
-        hits = super().search(conn, query, limit, all_words=all_words)
-        self.answered.append(hits is not None)
-        return hits
+    def ready(self, conn, query):  # type: ignore[no-untyped-def]
+        found = super().ready(conn, query)
+        self.answered.append(found is not None)
+        return found
 
 
 @pytest.fixture
