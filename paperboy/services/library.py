@@ -27,7 +27,7 @@ from paperboy.domain.collections import CollectionNotFound, clean_note
 from paperboy.domain.search_query import InvalidSearchQuery, parse_search_query
 from paperboy.domain.users import User
 from paperboy.services import rate_limits
-from paperboy.services.hydrate import PaperView, hydrate_papers
+from paperboy.services.hydrate import PaperView, hydrate_papers_at
 from paperboy.services.votes import PaperNotFound, canonical_arxiv_id
 from paperboy.storage import collections as collections_store
 from paperboy.storage import lexical
@@ -36,6 +36,7 @@ from paperboy.storage.collections import CollectionRow
 from paperboy.storage.engine import now_utc
 from paperboy.storage.library import LibraryFilter
 from paperboy.storage.queries import paper_id_by_arxiv_id
+from paperboy.storage.sync_state import page_versions
 from paperboy.storage.transactions import write_transaction
 
 __all__ = [
@@ -252,7 +253,9 @@ def _items(
     """The saved papers as cards' items: their notes came with them; which of the reader's
     collections hold them is asked only of a reader who has any."""
     ids = [s.paper_id for s in saved]
-    views = {view.paper.id: view for view in hydrate_papers(conn, ids, user.id)}
+    # The counts kept per process under both versions, as "For you"'s: a thousand readers'
+    # libraries share their papers; the reader's own marks are read every time.
+    views = {view.paper.id: view for view in hydrate_papers_at(conn, ids, user.id, page_versions(conn))}
     held = collections_store.membership(conn, user.id, ids) if has_collections else {}
     return [
         LibraryItem(views[s.paper_id], s.saved_at, s.read_at, s.note, frozenset(held.get(s.paper_id, ())))

@@ -260,9 +260,10 @@ def test_the_library_page_costs_a_fixed_number_of_statements(settings, engine, a
 
 
 # The session, the header's count of unseen alerts, the reader's collections, the page's saved
-# papers with their notes and the count (or the search and the found papers), the catalogue
-# version, five to load the papers and one for their counts, the reader's marks, their
-# collections holding them, the hidden papers' ids and count, and their recent imports: 16 with
+# papers with their notes and the count (or the search and the found papers), the catalogue and
+# community versions, five to load the papers and one for their counts (kept after), the
+# reader's marks, their collections holding them, the hidden papers' ids and count, and their
+# recent imports: 16 with
 # the papers not yet in the process's cache (50 cards here: the count does not grow with them).
 MAX_LIBRARY_STATEMENTS = 16
 
@@ -270,8 +271,9 @@ MAX_LIBRARY_STATEMENTS = 16
 def test_a_readers_notes_marks_and_collections_never_reach_another_readers_library(
     settings, engine, catalogue
 ):
-    """Both libraries hold the same papers, so the second page is made of the card pieces the
-    first one kept (web/region_pieces.py): only the shared parts may come from there."""
+    """Both libraries hold the same papers, so the second page is made of the card fragments the
+    first one kept (web/fragments.py) and the forms compiled once (web/library_cards.py): only
+    the shared parts may come from there."""
     ada, bob = make_member(engine, "ada"), make_member(engine, "bob")
     for member in (ada, bob):
         for arxiv_id in PAPERS:
@@ -285,11 +287,11 @@ def test_a_readers_notes_marks_and_collections_never_reach_another_readers_libra
         ada_csrf = log_in_as(client, ada)
         client.post(f"/papers/{PAPERS[0]}/vote", data={"csrf_token": ada_csrf, "action": "up"})
         ada_page = client.get("/library").text
-        pieces = client.app.state.paperboy.templates.env.globals["shared_pieces"]
-        hits = pieces.hits
+        fragments = client.app.state.paperboy.templates.env.globals["cached_fragment"]
+        hits = fragments.hits
         bob_csrf = log_in_as(client, bob)
         bob_page = client.get("/library").text
-        assert pieces.hits >= hits + len(PAPERS)  # Bob's cards are Ada's pieces
+        assert fragments.hits >= hits + 3 * len(PAPERS)  # Ada's cards' titles, bodies and feet
         again = client.get("/library").text
     assert "Ada&#39;s &lt;private&gt; thought" in ada_page
     assert "own remark" not in ada_page
