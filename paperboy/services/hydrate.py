@@ -27,7 +27,7 @@ from paperboy.domain.links import with_all_links
 from paperboy.domain.models import NO_COMMUNITY, Community, Paper
 from paperboy.storage import queries
 from paperboy.storage.engine import WRITER
-from paperboy.storage.reader_marks import reader_marks
+from paperboy.storage.reader_marks import ReaderMarks, reader_marks
 from paperboy.storage.sync_state import catalogue_version
 
 # Papers kept per process and database: a week of listings, or a few hundred searches' worth.
@@ -159,11 +159,16 @@ def hydrate_papers(
 
 
 def hydrate_papers_at(
-    conn: Connection, ids: Sequence[int], viewer_id: int, versions: tuple[str, str]
+    conn: Connection,
+    ids: Sequence[int],
+    viewer_id: int,
+    versions: tuple[str, str],
+    marks: ReaderMarks | None = None,
 ) -> list[PaperView]:
     """`hydrate_papers` for a page that read the catalogue and community versions (before
     this, so that nothing read here is older than them): the papers' counts and submitters
-    are kept under both too, so a page shown again reads only the reader's own marks."""
+    are kept under both too, so a page shown again reads only the reader's own marks (or
+    none: `marks`, when the page read them with its own statement)."""
     papers = _papers(conn, ids, versions[0])
     paper_ids = [paper.id for paper in papers]
     kept = community_cache(conn.engine)
@@ -173,7 +178,7 @@ def hydrate_papers_at(
         loaded = queries.community_of(conn, missing)
         kept.put_many(versions, loaded.items())
         found.update(loaded)
-    community = with_reader_state(conn, found, viewer_id, paper_ids)
+    community = with_reader_state(conn, found, viewer_id, paper_ids, marks)
     return [PaperView(paper, community.get(paper.id, NO_COMMUNITY)) for paper in papers]
 
 
@@ -236,11 +241,16 @@ def _community_of(conn: Connection, ids: Sequence[int], viewer_id: int | None) -
 
 
 def with_reader_state(
-    conn: Connection, found: dict[int, Community], viewer_id: int, ids: Sequence[int]
+    conn: Connection,
+    found: dict[int, Community],
+    viewer_id: int,
+    ids: Sequence[int],
+    marks: ReaderMarks | None = None,
 ) -> dict[int, Community]:
     """`found` (community by paper row id) with what the reader did: voted, saved, marked not
-    interested, seen (one query for all)."""
-    marks = reader_marks(conn, viewer_id, ids)
+    interested, seen (one query for all, unless `marks` were read already)."""
+    if marks is None:
+        marks = reader_marks(conn, viewer_id, ids)
     for paper_id in marks.any():
         found[paper_id] = replace(
             found.get(paper_id, NO_COMMUNITY),

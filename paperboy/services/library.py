@@ -27,7 +27,7 @@ from paperboy.domain.collections import CollectionNotFound, clean_note
 from paperboy.domain.search_query import InvalidSearchQuery, parse_search_query
 from paperboy.domain.users import User
 from paperboy.services import rate_limits
-from paperboy.services.hydrate import PaperView, hydrate_papers
+from paperboy.services.hydrate import PaperView, hydrate_papers_at
 from paperboy.services.votes import PaperNotFound, canonical_arxiv_id
 from paperboy.storage import collections as collections_store
 from paperboy.storage import lexical
@@ -36,6 +36,8 @@ from paperboy.storage.collections import CollectionRow
 from paperboy.storage.engine import now_utc
 from paperboy.storage.library import LibraryFilter
 from paperboy.storage.queries import paper_id_by_arxiv_id
+from paperboy.storage.reader_marks import ReaderMarks
+from paperboy.storage.sync_state import page_versions
 from paperboy.storage.transactions import write_transaction
 
 __all__ = [
@@ -249,13 +251,38 @@ def _searched(
 def _items(
     conn: Connection, user: User, saved: list[store.Saved], *, has_collections: bool
 ) -> list[LibraryItem]:
-    """The saved papers as cards' items: their notes came with them; which of the reader's
-    collections hold them is asked only of a reader who has any."""
+    """The saved papers as cards' items: their notes came with them, and from the page's
+    statement also the reader's votes, marks and collections (`store.saved_page`); a search's
+    (`saved_among`) asks those apart, the collections only of a reader who has any."""
     ids = [s.paper_id for s in saved]
-    views = {view.paper.id: view for view in hydrate_papers(conn, ids, user.id)}
-    held = collections_store.membership(conn, user.id, ids) if has_collections else {}
+    marks, held = _marks_read(saved)
+    if marks is None and has_collections:
+        held = {
+            paper_id: frozenset(found)
+            for paper_id, found in collections_store.membership(conn, user.id, ids).items()
+        }
+    # The counts kept per process under both versions, as "For you"'s: a thousand readers'
+    # libraries share their papers; the reader's own marks are read every time.
+    views = {
+        view.paper.id: view for view in hydrate_papers_at(conn, ids, user.id, page_versions(conn), marks)
+    }
     return [
-        LibraryItem(views[s.paper_id], s.saved_at, s.read_at, s.note, frozenset(held.get(s.paper_id, ())))
+        LibraryItem(views[s.paper_id], s.saved_at, s.read_at, s.note, held.get(s.paper_id, frozenset()))
         for s in saved
         if s.paper_id in views
     ]
+
+
+def _marks_read(saved: list[store.Saved]) -> tuple[ReaderMarks | None, dict[int, frozenset[int]]]:
+    """The reader's marks on their saved papers and the collections holding each, when the
+    page's statement read them (None otherwise). Saved papers count as seen, as reader_marks'."""
+    if not saved or any(s.marks is None for s in saved):
+        return None, {}
+    ids = {s.paper_id for s in saved}
+    marks = ReaderMarks(
+        voted={s.paper_id for s in saved if s.marks and s.marks.voted},
+        saved=set(ids),
+        not_interested={s.paper_id for s in saved if s.marks and s.marks.not_interested},
+        seen=set(ids),
+    )
+    return marks, {s.paper_id: s.marks.held for s in saved if s.marks}

@@ -10,11 +10,31 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Select, and_, bindparam, delete, func, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Select,
+    Text,
+    and_,
+    bindparam,
+    cast,
+    delete,
+    func,
+    select,
+    update,
+)
 
 from paperboy.storage.dialect import insert_into
+from paperboy.storage.feedback import NOT_INTERESTED
 from paperboy.storage.queries import id_in
-from paperboy.storage.schema import collection_items, library_items, library_notes
+from paperboy.storage.schema import (
+    collection_items,
+    collections,
+    library_items,
+    library_notes,
+    paper_feedback,
+    votes,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,6 +43,17 @@ class Saved:
     saved_at: datetime
     read_at: datetime | None = None
     note: str = ""  # the member's private note on it ("": none)
+    marks: SavedMarks | None = None  # read with it (`saved_page`), or not (None)
+
+
+@dataclass(frozen=True, slots=True)
+class SavedMarks:
+    """What else the member did with a saved paper, read in the page's statement: whether they
+    upvoted it or marked it not interested, and which of their collections hold it."""
+
+    voted: bool
+    not_interested: bool
+    held: frozenset[int]
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,18 +136,22 @@ def saved_page(
     """`saved_papers`' page with each paper's note, and how many the filter selects in all: one
     statement (the count a window over the same rows, the notes a join), made once per kind of
     filter. A page past the last counts apart (it has no row to carry the count)."""
-    statement = _page_statement(chosen.read, chosen.collection_id is not None)
+    statement = _page_statement(chosen.read, chosen.collection_id is not None, conn.dialect.name)
     parameters = {"user_id": user_id, "collection_id": chosen.collection_id, "limit": limit, "offset": offset}
     rows = conn.execute(statement, parameters).all()
     if not rows:
         return [], count_saved(conn, user_id, chosen) if offset else 0
-    return [Saved(row.paper_id, row.saved_at, row.read_at, row.note or "") for row in rows], int(
-        rows[0].total
-    )
+    return [_saved_with_marks(row) for row in rows], int(rows[0].total)
+
+
+def _saved_with_marks(row: Any) -> Saved:
+    held = frozenset(int(part) for part in row.held.split(",")) if row.held else frozenset()
+    marks = SavedMarks(bool(row.voted), bool(row.not_interested), held)
+    return Saved(row.paper_id, row.saved_at, row.read_at, row.note or "", marks)
 
 
 @cache
-def _page_statement(read: bool | None, by_collection: bool) -> Select[Any]:
+def _page_statement(read: bool | None, by_collection: bool, dialect: str) -> Select[Any]:
     columns = library_items.c
     conditions = [columns.user_id == bindparam("user_id")]
     if read is not None:
@@ -134,6 +169,7 @@ def _page_statement(read: bool | None, by_collection: bool) -> Select[Any]:
             columns.read_at,
             library_notes.c.note,
             func.count().over().label("total"),
+            *_marks_of(columns, dialect),
         )
         .select_from(source.outerjoin(library_notes, _note_of(columns)))
         .where(*conditions)
@@ -141,6 +177,30 @@ def _page_statement(read: bool | None, by_collection: bool) -> Select[Any]:
         .limit(bindparam("limit"))
         .offset(bindparam("offset"))
     )
+
+
+def _marks_of(columns: Any, dialect: str) -> tuple[Any, ...]:
+    """The reader's vote, "not interested" mark and collections holding each row's paper, as
+    columns of the page's statement: the page then needs neither storage/reader_marks.py's nor
+    collections.membership's statement (two round trips fewer on PostgreSQL)."""
+    voted = select(votes.c.paper_id).where(
+        votes.c.user_id == columns.user_id, votes.c.paper_id == columns.paper_id
+    )
+    hidden = select(paper_feedback.c.paper_id).where(
+        paper_feedback.c.user_id == columns.user_id,
+        paper_feedback.c.paper_id == columns.paper_id,
+        paper_feedback.c.signal == NOT_INTERESTED,
+    )
+    items, owned = collection_items.alias("held_items"), collections.alias("held_by")
+    ids = cast(items.c.collection_id, Text)
+    joined = func.string_agg(ids, ",") if dialect == "postgresql" else func.group_concat(ids, ",")
+    held = (
+        select(joined)
+        .select_from(items.join(owned, owned.c.id == items.c.collection_id))
+        .where(items.c.paper_id == columns.paper_id, owned.c.user_id == columns.user_id)
+        .scalar_subquery()
+    )
+    return voted.exists().label("voted"), hidden.exists().label("not_interested"), held.label("held")
 
 
 def _note_of(columns: Any) -> ColumnElement[bool]:

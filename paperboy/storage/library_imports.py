@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, func, insert, or_, select, update
+from sqlalchemy import ColumnElement, Connection, bindparam, func, insert, or_, select, update
 
 from paperboy.domain.iterables import batched
 from paperboy.storage.dialect import insert_into
@@ -87,13 +87,17 @@ def import_of(conn: Connection, import_id: int, user_id: int | None = None) -> I
 
 
 def recent_imports(conn: Connection, user_id: int, limit: int) -> list[ImportRow]:
-    query = (
-        select(library_imports)
-        .where(library_imports.c.user_id == user_id)
-        .order_by(library_imports.c.created_at.desc(), library_imports.c.id.desc())
-        .limit(limit)
-    )
-    return [_row(row) for row in conn.execute(query)]
+    return [_row(row) for row in conn.execute(_RECENT, {"user_id": user_id, "limit": limit})]
+
+
+# Built once: the library page asks it on every request, where building it cost more CPU than
+# running it (an empty answer for most readers).
+_RECENT = (
+    select(library_imports)
+    .where(library_imports.c.user_id == bindparam("user_id"))
+    .order_by(library_imports.c.created_at.desc(), library_imports.c.id.desc())
+    .limit(bindparam("limit"))
+)
 
 
 def count_unfinished(conn: Connection, user_id: int) -> int:

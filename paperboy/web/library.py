@@ -20,7 +20,7 @@ from starlette.responses import Response
 
 from paperboy.domain.collections import CollectionNotFound
 from paperboy.services.feedback import NOT_INTERESTED, give_feedback
-from paperboy.services.library import LibraryFilter, LibraryItem, LibraryPage, PaperNotFound, save_paper
+from paperboy.services.library import LibraryFilter, LibraryPage, PaperNotFound, save_paper
 from paperboy.services.library_overview import library_overview
 from paperboy.web.auth import LOGGED_IN, CheckedViewer, client_ip, require_user, viewer_of
 from paperboy.web.community import back_to
@@ -88,9 +88,8 @@ def library(
 ) -> Response:
     """The reader's saved papers, the latest saved first, or one collection's in its order;
     `read=read|unread`, and `q` searches within them. Anonymous readers are sent to log in.
-    The cards are made of the pieces every page showing the same paper shares
-    (web/region_pieces.py), the reader's own parts (their note, read mark, collections) put in
-    for this request alone (web/regions.py: a region rendered once and not kept)."""
+    The cards are put together per request from forms compiled once and the papers' shared
+    fragments (web/library_cards.py)."""
     user = viewer_of(request).user
     if user is None:
         return RedirectResponse(f"/login?next={quote('/library')}", status_code=303)
@@ -109,7 +108,6 @@ def library(
         "hidden_total": found.hidden_total,
         "library_link": library_link,
         "collection_path": lambda c: collection_url(c.id, c.slug),
-        **_reader_state(found.library.items),
     }
     with spliced_regions() as splice:
         return splice(
@@ -117,14 +115,6 @@ def library(
                 request, "library.html", context, headers={"Cache-Control": "private, no-store"}
             )
         )
-
-
-def _reader_state(items: list[LibraryItem]) -> dict[str, object]:
-    """The reader's votes and saves on the cards, for the region's choices."""
-    return {
-        "voted": {item.view.paper.arxiv_id for item in items if item.view.community.voted},
-        "saved": {item.view.paper.arxiv_id for item in items if item.view.community.saved},
-    }
 
 
 def library_link(shown: LibraryPage, *, page: int = 1) -> str:

@@ -21,6 +21,7 @@ from paperboy.web.auth import csrf_token_for, viewer_of
 from paperboy.web.context import app_context
 from paperboy.web.filters import FILTERS, SORT_LABELS, TESTS
 from paperboy.web.fragments import FragmentCache
+from paperboy.web.library_cards import LibraryCards
 from paperboy.web.region_pieces import PieceCache
 from paperboy.web.regions import RegionCache, reader_choice, reader_value
 
@@ -41,6 +42,7 @@ def make_templates(settings: Settings) -> Jinja2Templates:
         auto_reload=False,
     )
     env.filters.update(FILTERS)
+    fragments = FragmentCache()
     env.tests.update(TESTS)
     env.globals.update(
         site_name=settings.site_name,
@@ -51,12 +53,13 @@ def make_templates(settings: Settings) -> Jinja2Templates:
         for_you_why_url=urls.for_you_why_url,
         sorts=[(sort, SORT_LABELS.get(sort, sort)) for sort in SORTS],
         static_url=lambda name: f"/static/{name}?v={__version__}",
-        cached_fragment=FragmentCache(),
+        cached_fragment=fragments,
         shared_region=RegionCache(),
         shared_pieces=PieceCache(),
         reader_choice=reader_choice,
         reader_value=reader_value,
         vote_mode=vote_mode,
+        library_cards=LibraryCards(env, fragments, lambda viewer: vote_mode(viewer)),
     )
     return Jinja2Templates(env=env, context_processors=[_viewer_context])
 
