@@ -51,13 +51,14 @@ from paperboy.domain.trending import TrendingParams, rank, reference_time
 from paperboy.services.feed import DEFAULT_TRENDING
 from paperboy.services.hydrate import PerEngine
 from paperboy.services.recommend_cache import CANDIDATE_ROWS, PERSONAL_ROWS, Kept, OrderCache, RowBudgetCache
-from paperboy.services.recommend_signals import Follows, follows_for
+from paperboy.services.recommend_signals import Follows, follows_from
 from paperboy.services.recommend_store import scope_of, shared_personal, version_of
 from paperboy.services.vector_search import Vectors
-from paperboy.storage import reader_preferences, sync_state, trending_queries
-from paperboy.storage.engine import now_utc
+from paperboy.storage import reader_preferences, trending_queries
+from paperboy.storage.engine import now_utc, read_connection
+from paperboy.storage.for_you_reads import for_you_reads
 from paperboy.storage.queries import paper_by_arxiv_id
-from paperboy.storage.reader_signals import ReaderSignals, reader_signals
+from paperboy.storage.reader_signals import ReaderSignals
 from paperboy.storage.recommend_papers import PaperText, period_texts, texts_of
 from paperboy.storage.transactions import write_transaction
 
@@ -151,42 +152,60 @@ def recommend_papers(
     trending: TrendingParams = DEFAULT_TRENDING,
     now: datetime | None = None,
     store: bool = True,
+    conn: Connection | None = None,
 ) -> Recommendations:
     """The period's papers ranked for the member `user_id`. With `store` False (a digest's
-    run over every member) scores fitted here are not stored for other processes."""
-    with engine.connect() as conn:
-        signals = reader_signals(conn, user_id)
-        follows = follows_for(conn, user_id)
-        catalogue, community = sync_state.page_versions(conn)
-        candidates, key = candidates_of(engine, conn, index, period, catalogue, category)
-        generation = key[3]  # the candidates' own: asked once, so scores never outlive them
-        personal_key = (user_id, signals, follows, key)
-        # The idf's power and the scoring's version are part of the model: scores stored
-        # under others are not read.
-        made_from = version_of(signals, follows, catalogue, generation, WEIGHTS, IDF_POWER, SCORING)
-        where = (scope_of(period, category), made_from)
-        personal = _personal(engine).get_or_make(
-            personal_key,
-            lambda: shared_personal(
-                engine,
-                conn,
-                user_id,
-                where,
-                candidates,
-                lambda: _make_personal(conn, index, candidates, signals, follows),
-                store=store,
-            ),
+    run over every member) scores fitted here are not stored for other processes. Read on
+    `conn` when given (a page that reads more on it), else on a read connection of its own."""
+    if conn is None:
+        with read_connection(engine) as own:
+            return _recommend(engine, own, index, user_id, period, category, trending, now, store)
+    return _recommend(engine, conn, index, user_id, period, category, trending, now, store)
+
+
+def _recommend(
+    engine: Engine,
+    conn: Connection,
+    index: Vectors | None,
+    user_id: int,
+    period: Period,
+    category: str | None,
+    trending: TrendingParams,
+    now: datetime | None,
+    store: bool,
+) -> Recommendations:
+    reads = for_you_reads(conn, user_id)  # signals, follows and versions: one statement
+    signals, follows = reads.signals, follows_from(conn, reads.follows)
+    catalogue, community = reads.versions
+    candidates, key = candidates_of(engine, conn, index, period, catalogue, category)
+    generation = key[3]  # the candidates' own: asked once, so scores never outlive them
+    personal_key = (user_id, signals, follows, key)
+    # The idf's power and the scoring's version are part of the model: scores stored
+    # under others are not read.
+    made_from = version_of(signals, follows, catalogue, generation, WEIGHTS, IDF_POWER, SCORING)
+    where = (scope_of(period, category), made_from)
+    personal = _personal(engine).get_or_make(
+        personal_key,
+        lambda: shared_personal(
+            engine,
+            conn,
+            user_id,
+            where,
+            candidates,
+            lambda: _make_personal(conn, index, candidates, signals, follows),
+            store=store,
+        ),
+    )
+    reference = period_reference(period, now or datetime.now(UTC))
+    order_key = (user_id, key, community, signals.personal_share, reference, trending)
+    kept = _orders(engine).get(order_key, personal)
+    if kept is None:
+        scores = _trending(engine).get_or_make(
+            (key, community, reference, trending),
+            lambda: trending_scores(conn, candidates, period, category, trending, reference),
         )
-        reference = period_reference(period, now or datetime.now(UTC))
-        order_key = (user_id, key, community, signals.personal_share, reference, trending)
-        kept = _orders(engine).get(order_key, personal)
-        if kept is None:
-            scores = _trending(engine).get_or_make(
-                (key, community, reference, trending),
-                lambda: trending_scores(conn, candidates, period, category, trending, reference),
-            )
-            kept = order_for(personal, scores, signals)
-            _orders(engine).put(order_key, personal, kept)
+        kept = order_for(personal, scores, signals)
+        _orders(engine).put(order_key, personal, kept)
     scored, rows = kept
     return Recommendations(period, category, scored, rows, signals, follows, (catalogue, community))
 
