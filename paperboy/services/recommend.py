@@ -54,10 +54,10 @@ from paperboy.services.recommend_cache import CANDIDATE_ROWS, PERSONAL_ROWS, Kep
 from paperboy.services.recommend_signals import Follows, follows_from
 from paperboy.services.recommend_store import scope_of, shared_personal, version_of
 from paperboy.services.vector_search import Vectors
-from paperboy.storage import reader_preferences, trending_queries
+from paperboy.storage import reader_preferences, sync_state, trending_queries
 from paperboy.storage.engine import now_utc, read_connection
 from paperboy.storage.for_you_reads import for_you_reads
-from paperboy.storage.queries import paper_by_arxiv_id
+from paperboy.storage.queries import latest_listing_day, paper_by_arxiv_id
 from paperboy.storage.reader_signals import ReaderSignals
 from paperboy.storage.recommend_papers import PaperText, period_texts, texts_of
 from paperboy.storage.transactions import write_transaction
@@ -208,6 +208,23 @@ def _recommend(
         _orders(engine).put(order_key, personal, kept)
     scored, rows = kept
     return Recommendations(period, category, scored, rows, signals, follows, (catalogue, community))
+
+
+def warm_recommendations(engine: Engine, index: Vectors | None) -> Period | None:
+    """What every reader's first "For you" page in a process would make, made before the process
+    answers (`serve`, app.py): the classifier's background and the words' idf sample (~1 s of a
+    core together: bench/README.md, "personal"), and the latest listing day's candidates. The
+    day warmed, None when nothing is listed."""
+    model_background(index)
+    with read_connection(engine) as conn:
+        _idf_reference(conn, index, WEIGHTS.author_words)
+        latest = latest_listing_day(conn)
+        if latest is None:
+            return None
+        period = day_period(latest)
+        catalogue, _ = sync_state.page_versions(conn)
+        candidates_of(engine, conn, index, period, catalogue)
+    return period
 
 
 def candidates_of(
