@@ -2,12 +2,13 @@
 (domain/recommend.py scores, domain/recommend_reasons.py explains), and the reader's settings:
 the blend with trending and the reset. The pages, the API and the benchmark call these.
 
-Per request: the reader's signals and settings (one statement), the versions (one), the
-period's trending signals (one); the candidates and the reader's personal scores come from the
-process's caches (services/recommend_cache.py) unless the catalogue, the vectors or the
-reader's signals changed, when they are made again: the candidates in three statements, the
-scores read from the database when another process fitted them (services/recommend_store.py),
-else fitted (three statements and the model's fit: docs/for-you.md has the timings) and stored.
+Per request: the reader's signals, settings and follows and the versions (one statement,
+storage/for_you_reads.py), the period's trending signals (one, kept per community version);
+the candidates and the reader's personal scores come from the process's caches
+(services/recommend_cache.py) unless the catalogue, the vectors or the reader's signals
+changed, when they are made again: the candidates in three statements, the scores read from
+the database when another process fitted them (services/recommend_store.py), else fitted
+(three statements and the model's fit: docs/for-you.md has the timings) and stored.
 """
 
 from __future__ import annotations
