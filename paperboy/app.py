@@ -18,6 +18,7 @@ from paperboy.integrations.mail import make_mailer
 from paperboy.services.database import migrate_if_behind, open_database
 from paperboy.services.digest_vectors import share_vector_index, unshare_vector_index
 from paperboy.services.keyword_ranker import KEYWORD_DIRECTORY, KeywordRanker
+from paperboy.services.recommend import warm_recommendations
 from paperboy.services.search import Searcher
 from paperboy.services.vector_index import ANN_DIRECTORY
 from paperboy.web import (
@@ -87,6 +88,8 @@ def create_app(settings: Settings, *, serving: bool = False) -> FastAPI:
                 share_vector_index(searcher.meaning.vector_index)
             if serving:
                 await _warm_pages(_app)
+            if serving and settings.search_warm_up:  # the vectors are loaded: "For you"'s own
+                _warm_for_you(engine, searcher)
             # Objects alive after start-up live for the whole process: keep them out of the
             # collector's generations, which cut p99 latency roughly in half under load.
             gc.freeze()
@@ -213,6 +216,15 @@ def _load_search_by_meaning(searcher: Searcher) -> None:
         searcher.meaning.warm_up()
     except Exception:
         log.exception("loading the search model and vectors failed")
+
+
+def _warm_for_you(engine: Engine, searcher: Searcher) -> None:
+    """What each process makes on its first "For you" page (services/recommend.py), made before it
+    answers: a second of a core that a reader's request waited for. A failure is logged."""
+    try:
+        warm_recommendations(engine, searcher.meaning.vector_index())
+    except Exception:
+        log.exception("warming For you failed")
 
 
 async def _warm_pages(app: FastAPI) -> None:

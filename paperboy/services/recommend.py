@@ -2,12 +2,13 @@
 (domain/recommend.py scores, domain/recommend_reasons.py explains), and the reader's settings:
 the blend with trending and the reset. The pages, the API and the benchmark call these.
 
-Per request: the reader's signals and settings (one statement), the versions (one), the
-period's trending signals (one); the candidates and the reader's personal scores come from the
-process's caches (services/recommend_cache.py) unless the catalogue, the vectors or the
-reader's signals changed, when they are made again: the candidates in three statements, the
-scores read from the database when another process fitted them (services/recommend_store.py),
-else fitted (three statements and the model's fit: docs/for-you.md has the timings) and stored.
+Per request: the reader's signals, settings and follows and the versions (one statement,
+storage/for_you_reads.py), the period's trending signals (one, kept per community version);
+the candidates and the reader's personal scores come from the process's caches
+(services/recommend_cache.py) unless the catalogue, the vectors or the reader's signals
+changed, when they are made again: the candidates in three statements, the scores read from
+the database when another process fitted them (services/recommend_store.py), else fitted
+(three statements and the model's fit: docs/for-you.md has the timings) and stored.
 """
 
 from __future__ import annotations
@@ -51,13 +52,14 @@ from paperboy.domain.trending import TrendingParams, rank, reference_time
 from paperboy.services.feed import DEFAULT_TRENDING
 from paperboy.services.hydrate import PerEngine
 from paperboy.services.recommend_cache import CANDIDATE_ROWS, PERSONAL_ROWS, Kept, OrderCache, RowBudgetCache
-from paperboy.services.recommend_signals import Follows, follows_for
+from paperboy.services.recommend_signals import Follows, follows_from
 from paperboy.services.recommend_store import scope_of, shared_personal, version_of
 from paperboy.services.vector_search import Vectors
 from paperboy.storage import reader_preferences, sync_state, trending_queries
-from paperboy.storage.engine import now_utc
-from paperboy.storage.queries import paper_by_arxiv_id
-from paperboy.storage.reader_signals import ReaderSignals, reader_signals
+from paperboy.storage.engine import now_utc, read_connection
+from paperboy.storage.for_you_reads import for_you_reads
+from paperboy.storage.queries import latest_listing_day, paper_by_arxiv_id
+from paperboy.storage.reader_signals import ReaderSignals
 from paperboy.storage.recommend_papers import PaperText, period_texts, texts_of
 from paperboy.storage.transactions import write_transaction
 
@@ -151,44 +153,79 @@ def recommend_papers(
     trending: TrendingParams = DEFAULT_TRENDING,
     now: datetime | None = None,
     store: bool = True,
+    conn: Connection | None = None,
 ) -> Recommendations:
     """The period's papers ranked for the member `user_id`. With `store` False (a digest's
-    run over every member) scores fitted here are not stored for other processes."""
-    with engine.connect() as conn:
-        signals = reader_signals(conn, user_id)
-        follows = follows_for(conn, user_id)
-        catalogue, community = sync_state.page_versions(conn)
-        candidates, key = candidates_of(engine, conn, index, period, catalogue, category)
-        generation = key[3]  # the candidates' own: asked once, so scores never outlive them
-        personal_key = (user_id, signals, follows, key)
-        # The idf's power and the scoring's version are part of the model: scores stored
-        # under others are not read.
-        made_from = version_of(signals, follows, catalogue, generation, WEIGHTS, IDF_POWER, SCORING)
-        where = (scope_of(period, category), made_from)
-        personal = _personal(engine).get_or_make(
-            personal_key,
-            lambda: shared_personal(
-                engine,
-                conn,
-                user_id,
-                where,
-                candidates,
-                lambda: _make_personal(conn, index, candidates, signals, follows),
-                store=store,
-            ),
+    run over every member) scores fitted here are not stored for other processes. Read on
+    `conn` when given (a page that reads more on it), else on a read connection of its own."""
+    if conn is None:
+        with read_connection(engine) as own:
+            return _recommend(engine, own, index, user_id, period, category, trending, now, store)
+    return _recommend(engine, conn, index, user_id, period, category, trending, now, store)
+
+
+def _recommend(
+    engine: Engine,
+    conn: Connection,
+    index: Vectors | None,
+    user_id: int,
+    period: Period,
+    category: str | None,
+    trending: TrendingParams,
+    now: datetime | None,
+    store: bool,
+) -> Recommendations:
+    reads = for_you_reads(conn, user_id)  # signals, follows and versions: one statement
+    signals, follows = reads.signals, follows_from(conn, reads.follows)
+    catalogue, community = reads.versions
+    candidates, key = candidates_of(engine, conn, index, period, catalogue, category)
+    generation = key[3]  # the candidates' own: asked once, so scores never outlive them
+    personal_key = (user_id, signals, follows, key)
+    # The idf's power and the scoring's version are part of the model: scores stored
+    # under others are not read.
+    made_from = version_of(signals, follows, catalogue, generation, WEIGHTS, IDF_POWER, SCORING)
+    where = (scope_of(period, category), made_from)
+    personal = _personal(engine).get_or_make(
+        personal_key,
+        lambda: shared_personal(
+            engine,
+            conn,
+            user_id,
+            where,
+            candidates,
+            lambda: _make_personal(conn, index, candidates, signals, follows),
+            store=store,
+        ),
+    )
+    reference = period_reference(period, now or datetime.now(UTC))
+    order_key = (user_id, key, community, signals.personal_share, reference, trending)
+    kept = _orders(engine).get(order_key, personal)
+    if kept is None:
+        scores = _trending(engine).get_or_make(
+            (key, community, reference, trending),
+            lambda: trending_scores(conn, candidates, period, category, trending, reference),
         )
-        reference = period_reference(period, now or datetime.now(UTC))
-        order_key = (user_id, key, community, signals.personal_share, reference, trending)
-        kept = _orders(engine).get(order_key, personal)
-        if kept is None:
-            scores = _trending(engine).get_or_make(
-                (key, community, reference, trending),
-                lambda: trending_scores(conn, candidates, period, category, trending, reference),
-            )
-            kept = order_for(personal, scores, signals)
-            _orders(engine).put(order_key, personal, kept)
+        kept = order_for(personal, scores, signals)
+        _orders(engine).put(order_key, personal, kept)
     scored, rows = kept
     return Recommendations(period, category, scored, rows, signals, follows, (catalogue, community))
+
+
+def warm_recommendations(engine: Engine, index: Vectors | None) -> Period | None:
+    """What every reader's first "For you" page in a process would make, made before the process
+    answers (`serve`, app.py): the classifier's background and the words' idf sample (~1 s of a
+    core together: bench/README.md, "personal"), and the latest listing day's candidates. The
+    day warmed, None when nothing is listed."""
+    model_background(index)
+    with read_connection(engine) as conn:
+        _idf_reference(conn, index, WEIGHTS.author_words)
+        latest = latest_listing_day(conn)
+        if latest is None:
+            return None
+        period = day_period(latest)
+        catalogue, _ = sync_state.page_versions(conn)
+        candidates_of(engine, conn, index, period, catalogue)
+    return period
 
 
 def candidates_of(

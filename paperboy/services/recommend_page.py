@@ -21,6 +21,7 @@ from paperboy.services.hydrate import PerEngine, hydrate_papers_at
 from paperboy.services.recommend import Recommendations, recommend_papers
 from paperboy.services.vector_search import Vectors
 from paperboy.storage import queries
+from paperboy.storage.engine import read_connection
 
 FOR_YOU = "for-you"  # the sort's name in feed URLs and controls
 EDITIONS_KEPT = 4096
@@ -113,11 +114,14 @@ def for_you_page(
     now: datetime | None = None,
 ) -> ForYouPage:
     """One page of the period's papers ranked for the member. FeedPageNotFound past the end."""
-    found = recommend_papers(engine, index, user_id, period, category=category, trending=trending, now=now)
-    check_page(page, found.total, page_size, period.label)
-    chosen = found.page((page - 1) * page_size, page_size)
-    ids = [c.paper_id for c in chosen]
-    with engine.connect() as conn:
+    # One connection for all the page's reads: on PostgreSQL each checkout is round trips of its own.
+    with read_connection(engine) as conn:
+        found = recommend_papers(
+            engine, index, user_id, period, category=category, trending=trending, now=now, conn=conn
+        )
+        check_page(page, found.total, page_size, period.label)
+        chosen = found.page((page - 1) * page_size, page_size)
+        ids = [c.paper_id for c in chosen]
         views = {v.paper.id: v for v in hydrate_papers_at(conn, ids, user_id, found.versions)}
         days, facet = _navigation(engine)((period, found.versions[0]), lambda: _read_navigation(conn, period))
     items = [

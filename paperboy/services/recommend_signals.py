@@ -33,6 +33,13 @@ def follows_for(conn: Connection, user_id: int) -> Follows:
     return _follows(found, paper_ids_by_arxiv_ids(conn, papers) if papers else {})
 
 
+def follows_from(conn: Connection, found: list[Follow]) -> Follows:
+    """`follows_for` of the member's follows already read, the oldest first (one statement more
+    when they follow papers)."""
+    papers = [f.value for f in found if f.kind == "paper"]
+    return _follows(found, paper_ids_by_arxiv_ids(conn, papers) if papers else {})
+
+
 def follows_for_members(conn: Connection, user_ids: Sequence[int]) -> dict[int, Follows]:
     """`follows_for` each of these members (one statement; one more when any follows papers)."""
     found = {user: list(reversed(rows)) for user, rows in follows_of_members(conn, user_ids).items()}

@@ -20,7 +20,7 @@ from paperboy.config import Settings
 from paperboy.domain.user_agents import describe_agent
 from paperboy.domain.users import User
 from paperboy.storage import users as store
-from paperboy.storage.engine import now_utc
+from paperboy.storage.engine import now_utc, read_connection
 from paperboy.storage.transactions import write_transaction
 
 log = logging.getLogger(__name__)
@@ -81,7 +81,7 @@ def viewer_for_token(
         return ANONYMOUS
     moment = now or now_utc()
     session_id = token_digest(token)
-    with engine.connect() as conn:
+    with read_connection(engine) as conn:  # on every logged-in request: no BEGIN, no ROLLBACK
         found = store.session_user(conn, session_id, moment)
     if found is None:
         return ANONYMOUS

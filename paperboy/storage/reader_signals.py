@@ -5,7 +5,7 @@ used after the member acted: any save, upvote, hide, undo or reset changes them.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -14,6 +14,7 @@ from sqlalchemy import (
     ColumnElement,
     CompoundSelect,
     Connection,
+    Select,
     bindparam,
     literal,
     not_,
@@ -52,9 +53,14 @@ class ReaderSignals:
 
 def reader_signals(conn: Connection, user_id: int) -> ReaderSignals:
     """The member's signals (those given after their last reset) and settings, one statement."""
+    return signals_of(conn.execute(_STATEMENT, {"user_id": user_id}))
+
+
+def signals_of(rows: Iterable[tuple[str, int]]) -> ReaderSignals:
+    """The signals of a member's rows of `signal_selects` (kind, value)."""
     found: dict[str, list[int]] = {SAVED: [], UPVOTED: [], HIDDEN: [], HIDDEN_BEFORE: []}
     share, reset = DEFAULT_PERSONAL_SHARE, False
-    for kind, value in conn.execute(_STATEMENT, {"user_id": user_id}):
+    for kind, value in rows:
         if kind == SETTINGS:
             share = int(value)
         elif kind == SETTINGS + ":reset":
@@ -128,9 +134,9 @@ def _statement(user_ids: Sequence[int]) -> CompoundSelect[int, str, int]:
     )
 
 
-def _build() -> CompoundSelect[str, int]:
-    """The statement, made once (its construction cost more than its run: py-spy)."""
-    reader: BindParameter[int] = bindparam("user_id")
+def signal_selects(reader: ColumnElement[int]) -> list[Select[tuple[str, int]]]:
+    """The member's signals as (kind, value) rows, one select per kind: `reader_signals`'s union
+    (storage/for_you_reads.py adds columns to each for its own)."""
     reset_at = (
         select(reader_preferences.c.reset_at).where(reader_preferences.c.user_id == reader).scalar_subquery()
     )
@@ -138,7 +144,7 @@ def _build() -> CompoundSelect[str, int]:
     def since_reset(column: ColumnElement[datetime]) -> ColumnElement[bool]:
         return or_(reset_at.is_(None), column > reset_at)
 
-    return union_all(
+    return [
         select(literal(SAVED).label("kind"), library_items.c.paper_id.label("value")).where(
             library_items.c.user_id == reader, since_reset(library_items.c.saved_at)
         ),
@@ -161,7 +167,13 @@ def _build() -> CompoundSelect[str, int]:
         select(literal(SETTINGS + ":reset"), literal(1)).where(
             reader_preferences.c.user_id == reader, reader_preferences.c.reset_at.is_not(None)
         ),
-    )
+    ]
+
+
+def _build() -> CompoundSelect[str, int]:
+    """The statement, made once (its construction cost more than its run: py-spy)."""
+    reader: BindParameter[int] = bindparam("user_id")
+    return union_all(*signal_selects(reader))
 
 
 _STATEMENT = _build()

@@ -67,6 +67,26 @@ def link_to(html: str, rel: str) -> str | None:
 
 
 @contextmanager
+def counted_checkouts(client: TestClient) -> Iterator[list[str]]:
+    """The connections the app's requests take from the engine's pool inside the block (on
+    PostgreSQL each one costs round trips of its own: the pool's ping, a transaction's BEGIN
+    and ROLLBACK), by the thread that took them."""
+    taken: list[str] = []
+
+    def record(*_args: object) -> None:
+        name = threading.current_thread().name
+        if not name.startswith(BACKGROUND_THREADS):
+            taken.append(name)
+
+    pool = client.app.state.paperboy.engine.pool  # type: ignore[attr-defined]
+    event.listen(pool, "checkout", record)
+    try:
+        yield taken
+    finally:
+        event.remove(pool, "checkout", record)
+
+
+@contextmanager
 def counted_statements(client: TestClient) -> Iterator[list[str]]:
     """The SQL statements the app's engine runs inside the block, transaction control aside."""
     statements: list[str] = []

@@ -10,12 +10,13 @@ from dataclasses import replace
 from datetime import date
 
 import pytest
-from app_client import counted_statements, listed_ids, open_client
+from app_client import counted_checkouts, counted_statements, listed_ids, open_client
 from community import log_in_as, make_member, stored_token
 from conftest import make_record
 
 from paperboy.domain.models import Listing
 from paperboy.services.api_tokens import create_token
+from paperboy.services.pgvector_index import PgVectorIndex
 
 DAY = date(2025, 6, 12)
 TOPICS = {
@@ -183,11 +184,19 @@ def test_the_for_you_page_runs_a_fixed_number_of_statements(settings, engine, ca
         csrf = log_in_as(client, make_member(engine, "ada"))
         _save(client, csrf, SAVED)
         client.get("/for-you/date/2025-06-12")  # the candidates and the model, made and kept
-        with counted_statements(client) as statements:
+        with counted_statements(client) as statements, counted_checkouts(client) as checkouts:
             assert client.get("/for-you/date/2025-06-12").status_code == 200
-        # session, the header's unseen alerts, signals, follows, versions, trending, the papers'
-        # version, their counts, the reader's marks (the listing days and facet are kept)
-        assert len(statements) <= 9, statements
+        # the session with the header's unseen alerts; the reader's signals, follows and the
+        # versions (storage/for_you_reads.py); the reader's marks (the candidates, the model, the
+        # order, the counts, the listing days and facet are kept)
+        # and with pgvector its index's generation, on a connection of its own
+        # (services/pgvector_index.py)
+        index = client.app.state.paperboy.searcher.meaning.vector_index()
+        pgvector = int(isinstance(index, PgVectorIndex))
+        assert len(statements) <= 3 + pgvector, statements
+        # the session's connection and one for all the page's reads: on PostgreSQL each is
+        # round trips of its own
+        assert len(checkouts) <= 2 + pgvector, checkouts
 
 
 def test_the_api_ranks_for_the_token_account_only(settings, engine, catalogue):
