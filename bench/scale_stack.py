@@ -220,8 +220,7 @@ def run(corpus: Corpus, args: argparse.Namespace, admin: str, count: int) -> dic
     url = create_database(admin, name)
     result: dict[str, Any] = {"papers": count}
     try:
-        with tempfile.TemporaryDirectory(prefix="paperboy-stack-") as tmp:
-            work = Path(tmp)
+        with _work_folder(args.scale_keep) as work:
             started = time.perf_counter()
             papers, listings, ids = write_catalogue(corpus, count, work)
             print(
@@ -241,6 +240,18 @@ def run(corpus: Corpus, args: argparse.Namespace, admin: str, count: int) -> dic
             drop_database(admin, name)
     print_stack(result)
     return result
+
+
+@contextmanager
+def _work_folder(keep: bool) -> Iterator[Path]:
+    """A fresh folder under TMPDIR; with --scale-keep it outlives the run (for --scale-stack-reuse)."""
+    if not keep:
+        with tempfile.TemporaryDirectory(prefix="paperboy-stack-") as tmp:
+            yield Path(tmp)
+        return
+    work = Path(tempfile.mkdtemp(prefix="paperboy-stack-"))
+    print(f"scale-stack: work folder {work} (kept: --scale-keep)", flush=True)
+    yield work
 
 
 def run_reused(args: argparse.Namespace, admin: str, count: int, corpus: Corpus) -> dict[str, Any]:
